@@ -1,0 +1,259 @@
+"""The subset of BER (X.690) that SNMP uses: definite lengths, one-byte tags.
+
+Pure functions over bytes. Decoding is the poller's hot path, so the varbind-list
+decoder is one flat loop with the checks inline; every malformed input ends in
+SnmpDecodeError, with the offset and what was expected.
+"""
+
+from .errors import SnmpDecodeError
+from .values import Oid, Tag, VarBind
+
+SEQUENCE = 0x30
+
+# Bounds that keep a hostile datagram from costing unbounded time or memory.
+MAX_INT_BYTES = 9  # Counter64 with a leading zero byte
+MAX_OID_BYTES = 128 * 5  # 128 sub-identifiers of up to 32 bits
+MAX_OID_ARCS = 128
+
+# The first byte of an OID packs the first two arcs as 40 * X + Y.
+_FIRST_ARCS = tuple((min(b // 40, 2), b - 40 * min(b // 40, 2)) for b in range(128))
+
+_ONE_BYTE_ARCS = bytes(range(0x80))
+
+_UNSIGNED_TAGS = frozenset({Tag.COUNTER32, Tag.GAUGE32, Tag.TIMETICKS, Tag.COUNTER64})
+_UNSIGNED_LIMITS = {
+    Tag.COUNTER32: 0xFFFFFFFF,
+    Tag.GAUGE32: 0xFFFFFFFF,
+    Tag.TIMETICKS: 0xFFFFFFFF,
+    Tag.COUNTER64: 0xFFFFFFFFFFFFFFFF,
+}
+
+
+# -- encoding -----------------------------------------------------------------
+
+
+def encode_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes((n,))
+    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(body),)) + body
+
+
+def tlv(tag: int, content: bytes) -> bytes:
+    n = len(content)
+    if n < 0x80:
+        return bytes((tag, n)) + content
+    return bytes((tag,)) + encode_length(n) + content
+
+
+def encode_signed(v: int) -> bytes:
+    """Two's complement, minimal length (X.690 8.3)."""
+    return v.to_bytes(v.bit_length() // 8 + 1, "big", signed=True)
+
+
+def encode_unsigned(v: int) -> bytes:
+    """An unsigned SNMP type: non-negative two's complement, so a leading 0 when the top bit is set."""
+    if v < 0:
+        raise ValueError(f"unsigned value {v} is negative")
+    return v.to_bytes(v.bit_length() // 8 + 1, "big")
+
+
+def encode_oid(oid: Oid) -> bytes:
+    if len(oid) < 2:
+        raise ValueError(f"OID {oid} needs at least two arcs")
+    out = bytearray((40 * oid[0] + oid[1],)) if oid[1] < 128 - 40 * oid[0] else _base128(40 * oid[0] + oid[1])
+    for arc in oid[2:]:
+        if arc < 0x80:
+            out.append(arc)
+        else:
+            out += _base128(arc)
+    return bytes(out)
+
+
+def _base128(v: int) -> bytearray:
+    out = bytearray((v & 0x7F,))
+    v >>= 7
+    while v:
+        out.append(0x80 | (v & 0x7F))
+        v >>= 7
+    out.reverse()
+    return out
+
+
+def encode_value(tag: int, value) -> bytes:
+    """The TLV of one varbind value."""
+    if tag == Tag.INTEGER:
+        return tlv(tag, encode_signed(value))
+    if tag in _UNSIGNED_TAGS:
+        return tlv(tag, encode_unsigned(value))
+    if tag in (Tag.OCTET_STRING, Tag.OPAQUE, Tag.IPADDRESS):
+        return tlv(tag, bytes(value))
+    if tag == Tag.OBJECT_IDENTIFIER:
+        return tlv(tag, encode_oid(value))
+    if tag == Tag.NULL or tag in (Tag.NO_SUCH_OBJECT, Tag.NO_SUCH_INSTANCE, Tag.END_OF_MIB_VIEW):
+        return bytes((tag, 0))
+    raise ValueError(f"cannot encode a value with tag 0x{tag:02x}")
+
+
+def encode_varbinds(varbinds) -> bytes:
+    return tlv(
+        SEQUENCE,
+        b"".join(tlv(SEQUENCE, tlv(Tag.OBJECT_IDENTIFIER, encode_oid(oid)) + encode_value(tag, value)) for oid, tag, value in varbinds),
+    )
+
+
+# -- decoding -----------------------------------------------------------------
+
+
+def read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """(tag, content start, content end) of the TLV at pos, which must end by end."""
+    if pos + 2 > end:
+        raise SnmpDecodeError(f"truncated: a TLV header at offset {pos} runs past the end ({end})")
+    tag = data[pos]
+    if tag & 0x1F == 0x1F:
+        raise SnmpDecodeError(f"multi-byte tag 0x{tag:02x} at offset {pos}: not used by SNMP")
+    n = data[pos + 1]
+    pos += 2
+    if n & 0x80:
+        k = n & 0x7F
+        if k == 0:
+            raise SnmpDecodeError(f"indefinite length at offset {pos - 1}: SNMP requires definite lengths")
+        if k > 4:
+            raise SnmpDecodeError(f"length of {k} bytes at offset {pos - 1}: too large for a datagram")
+        if pos + k > end:
+            raise SnmpDecodeError(f"truncated: the length at offset {pos - 1} runs past the end")
+        n = int.from_bytes(data[pos : pos + k], "big")
+        pos += k
+    stop = pos + n
+    if stop > end:
+        raise SnmpDecodeError(f"truncated: tag 0x{tag:02x} at offset {pos} claims {n} bytes, {end - pos} remain")
+    return tag, pos, stop
+
+
+def expect(data: bytes, pos: int, end: int, tag: int, what: str) -> tuple[int, int]:
+    """(content start, content end) of the TLV at pos, which must have the given tag."""
+    got, start, stop = read_header(data, pos, end)
+    if got != tag:
+        raise SnmpDecodeError(f"expected {what} (tag 0x{tag:02x}) at offset {pos}, found tag 0x{got:02x}")
+    return start, stop
+
+
+def read_int(data: bytes, pos: int, end: int, what: str) -> tuple[int, int]:
+    """(value, next position) of an INTEGER at pos."""
+    start, stop = expect(data, pos, end, Tag.INTEGER, what)
+    if not start < stop <= start + MAX_INT_BYTES:
+        raise SnmpDecodeError(f"{what} at offset {pos} has {stop - start} content bytes")
+    return int.from_bytes(data[start:stop], "big", signed=True), stop
+
+
+def decode_oid(c: bytes, pos: int = 0) -> Oid:
+    """Content octets of an OBJECT IDENTIFIER -> tuple of arcs (pos is for error messages)."""
+    n = len(c)
+    if n == 0 or n > MAX_OID_BYTES:
+        raise SnmpDecodeError(f"OID at offset {pos} has {n} content bytes")
+    if c.isascii():  # every sub-identifier fits one byte: the common case
+        if n > MAX_OID_ARCS - 1:
+            raise SnmpDecodeError(f"OID at offset {pos} has more than {MAX_OID_ARCS} sub-identifiers")
+        return _FIRST_ARCS[c[0]] + tuple(c[1:])
+    if c[-1] & 0x80:
+        raise SnmpDecodeError(f"OID at offset {pos} ends inside a sub-identifier")
+    rest = c.lstrip(_ONE_BYTE_ARCS)  # from the first multi-byte sub-identifier on
+    k = n - len(rest)
+    if k:  # the usual shape: a one-byte prefix, then a few large arcs (ifIndex, enterprise)
+        arcs = [*_FIRST_ARCS[c[0]], *c[1:k]]
+    else:  # the first byte itself is large (2.x with x >= 48)
+        arcs = []
+    append = arcs.append
+    v = 0
+    for b in rest:
+        if b & 0x80:
+            v = (v | (b & 0x7F)) << 7
+            if v > 0xFFFFFF80:  # the arc would pass 32 bits
+                raise SnmpDecodeError(f"OID at offset {pos} has a sub-identifier over 32 bits")
+        else:
+            append(v | b)
+            v = 0
+    if not k:
+        x = min(arcs[0] // 40, 2)
+        arcs[0:1] = (x, arcs[0] - 40 * x)
+    if len(arcs) > MAX_OID_ARCS:
+        raise SnmpDecodeError(f"OID at offset {pos} has more than {MAX_OID_ARCS} sub-identifiers")
+    return tuple(arcs)
+
+
+def decode_varbinds(data: bytes, pos: int, end: int) -> tuple[list[VarBind], int]:
+    """The VarBindList SEQUENCE at pos -> (varbinds, position after it)."""
+    start, stop = expect(data, pos, end, SEQUENCE, "variable-bindings")
+    out = []
+    append = out.append
+    i = start
+    try:
+        while i < stop:
+            # VarBind SEQUENCE header, inline: this loop runs once per varbind.
+            if data[i] != SEQUENCE:
+                raise SnmpDecodeError(f"expected a VarBind SEQUENCE at offset {i}, found tag 0x{data[i]:02x}")
+            n = data[i + 1]
+            i += 2
+            if n & 0x80:
+                _, i, vb_end = read_header(data, i - 2, stop)
+            else:
+                vb_end = i + n
+                if vb_end > stop:
+                    raise SnmpDecodeError(f"truncated: VarBind at offset {i - 2} claims {n} bytes, {stop - i} remain")
+            # name
+            if data[i] != Tag.OBJECT_IDENTIFIER:
+                raise SnmpDecodeError(f"expected a VarBind name (OID) at offset {i}, found tag 0x{data[i]:02x}")
+            n = data[i + 1]
+            if n & 0x80:
+                _, s, e = read_header(data, i, vb_end)
+            else:
+                s = i + 2
+                e = s + n
+                if e > vb_end:
+                    raise SnmpDecodeError(f"truncated: OID at offset {i} claims {n} bytes, {vb_end - s} remain")
+            raw = data[s:e]
+            if 0 < n < 127 and raw.isascii():
+                oid = _FIRST_ARCS[raw[0]] + tuple(raw[1:])
+            else:
+                oid = decode_oid(raw, i)
+            # value
+            i = e
+            tag = data[i]
+            n = data[i + 1]
+            if n & 0x80:
+                _, s, e = read_header(data, i, vb_end)
+            else:
+                s = i + 2
+                e = s + n
+            if e != vb_end:
+                raise SnmpDecodeError(f"VarBind value at offset {i} does not end where its VarBind does")
+            n = e - s
+            if tag == 0x46 or tag == 0x41 or tag == 0x42 or tag == 0x43:
+                if not 0 < n <= MAX_INT_BYTES:
+                    raise SnmpDecodeError(f"value at offset {i} has {n} content bytes for tag 0x{tag:02x}")
+                value = int.from_bytes(data[s:e], "big")
+                if n > 4 and value > _UNSIGNED_LIMITS[tag]:
+                    raise SnmpDecodeError(f"value at offset {i} is out of range for tag 0x{tag:02x}")
+            elif tag == 0x02:
+                if not 0 < n <= MAX_INT_BYTES:
+                    raise SnmpDecodeError(f"INTEGER at offset {i} has {n} content bytes")
+                value = int.from_bytes(data[s:e], "big", signed=True)
+            elif tag == 0x04 or tag == 0x44:
+                value = data[s:e]
+            elif tag == 0x06:
+                value = decode_oid(data[s:e], i)
+            elif tag == 0x40:
+                if n != 4:
+                    raise SnmpDecodeError(f"IpAddress at offset {i} has {n} bytes, not 4")
+                value = data[s:e]
+            elif tag == 0x05 or tag == 0x80 or tag == 0x81 or tag == 0x82:
+                if n:
+                    raise SnmpDecodeError(f"tag 0x{tag:02x} at offset {i} must be empty, has {n} bytes")
+                value = None
+            else:
+                raise SnmpDecodeError(f"unknown value tag 0x{tag:02x} at offset {i}")
+            append(VarBind(oid, tag, value))
+            i = vb_end
+    except IndexError:
+        raise SnmpDecodeError(f"truncated: a VarBind near offset {i} runs past the end") from None
+    return out, stop

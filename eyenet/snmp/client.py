@@ -1,0 +1,324 @@
+"""The Trio SNMP manager: one UDP socket per address family, shared by every request.
+
+Requests are matched to responses by request-id and source address; anything else
+that arrives (late answers, duplicates, datagrams from elsewhere, garbage) is
+counted and dropped, never handed to the wrong caller.
+"""
+
+import random
+import socket as _stdsocket
+from collections import OrderedDict
+from contextlib import asynccontextmanager
+
+import attrs
+import trio
+
+from .bulk import BulkTuner
+from .errors import SnmpDecodeError, SnmpError, SnmpErrorStatus, SnmpResolveError, SnmpTimeout, SnmpWalkError
+from .message import BulkPdu, ErrorStatus, Message, Pdu, PduType, Version, decode_message, encode_message, error_status_name
+from .values import Oid, Tag, VarBind, format_oid
+
+VERSIONS = {"1": Version.V1, "2c": Version.V2C}
+# Remember this many finished request-ids to tell late answers and duplicates from foreign datagrams.
+RECENT_IDS = 8192
+RESOLVE_TTL = 300.0
+RECV_BUFFER = 4 * 1024 * 1024
+MAX_TOO_BIG = 8
+
+
+@attrs.frozen
+class Target:
+    """Where and how to reach one agent. The community never appears in repr or errors."""
+
+    host: str
+    port: int = 161
+    version: str = attrs.field(default="2c", validator=attrs.validators.in_(VERSIONS))
+    community: str = attrs.field(default="public", repr=False)
+    timeout: float = 1.0
+    retries: int = 2
+    max_repetitions: int = 25
+    max_repetitions_cap: int = 100
+
+    @property
+    def name(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@attrs.define
+class ClientStats:
+    requests: int = 0
+    sent: int = 0
+    responses: int = 0
+    timeouts: int = 0
+    late: int = 0
+    duplicate: int = 0
+    foreign: int = 0
+    malformed: int = 0
+
+
+@attrs.define(eq=False)
+class _Pending:
+    addr: tuple
+    community: bytes
+    event: trio.Event = attrs.Factory(trio.Event)
+    response: Message | None = None
+    nbytes: int = 0
+
+
+class SnmpClient:
+    """Use as `async with SnmpClient.open() as client:`; every method is safe to call concurrently."""
+
+    def __init__(self, nursery: trio.Nursery, max_in_flight: int):
+        self._nursery = nursery
+        self._slots = trio.Semaphore(max_in_flight)
+        self._sockets: dict[int, trio.socket.SocketType] = {}
+        self._socket_lock = trio.Lock()
+        self._pending: dict[int, _Pending] = {}
+        self._recent: OrderedDict[int, bool] = OrderedDict()  # request-id -> answered?
+        self._next_id = random.randrange(1, 2**31 - 1)
+        self._resolved: dict[tuple[str, int], tuple[float, int, tuple]] = {}
+        self._tuners: dict[tuple, BulkTuner] = {}
+        self.stats = ClientStats()
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, max_in_flight: int = 1000):
+        async with trio.open_nursery() as nursery:
+            client = cls(nursery, max_in_flight)
+            try:
+                yield client
+            finally:
+                nursery.cancel_scope.cancel()
+                for sock in client._sockets.values():
+                    sock.close()
+
+    # -- public operations --------------------------------------------------
+
+    async def get(self, target: Target, oids: list[Oid]) -> list[VarBind]:
+        resp, _ = await self._exchange(target, Pdu(PduType.GET, 0, 0, 0, tuple(map(VarBind.null, oids))))
+        return list(self._checked(target, resp).varbinds)
+
+    async def get_next(self, target: Target, oids: list[Oid]) -> list[VarBind]:
+        resp, _ = await self._exchange(target, Pdu(PduType.GET_NEXT, 0, 0, 0, tuple(map(VarBind.null, oids))))
+        return list(self._checked(target, resp).varbinds)
+
+    async def get_bulk(self, target: Target, oids: list[Oid], non_repeaters: int = 0, max_repetitions: int = 10) -> list[VarBind]:
+        if target.version == "1":
+            raise SnmpError(f"{target.name}: GETBULK does not exist in SNMPv1; use get_next")
+        resp, _ = await self._exchange(target, BulkPdu(0, non_repeaters, max_repetitions, tuple(map(VarBind.null, oids))))
+        return list(self._checked(target, resp).varbinds)
+
+    async def walk(self, target: Target, root: Oid) -> list[VarBind]:
+        """Every varbind under root, in order: GETBULK for v2c, GETNEXT for v1."""
+        root = tuple(root)
+        if target.version == "1":
+            return await self._walk_next(target, root)
+        return await self._walk_bulk(target, root)
+
+    def tuner(self, target: Target) -> BulkTuner:
+        key = (target.host, target.port)
+        tuner = self._tuners.get(key)
+        if tuner is None:
+            tuner = self._tuners[key] = BulkTuner(size=target.max_repetitions, cap=target.max_repetitions_cap)
+        return tuner
+
+    # -- walks --------------------------------------------------------------
+
+    async def _walk_next(self, target: Target, root: Oid) -> list[VarBind]:
+        out: list[VarBind] = []
+        current = root
+        while True:
+            resp, _ = await self._exchange(target, Pdu(PduType.GET_NEXT, 0, 0, 0, (VarBind.null(current),)))
+            pdu = resp.pdu
+            if pdu.error_status == ErrorStatus.NO_SUCH_NAME:
+                return out  # v1's end of the MIB view
+            self._checked(target, resp)
+            if len(pdu.varbinds) != 1:
+                raise SnmpError(f"{target.name}: GETNEXT answered with {len(pdu.varbinds)} varbinds for 1")
+            vb = pdu.varbinds[0]
+            if vb.tag == Tag.END_OF_MIB_VIEW or vb.oid[: len(root)] != root:
+                return out
+            _check_increasing(target, current, vb.oid)
+            out.append(vb)
+            current = vb.oid
+
+    async def _walk_bulk(self, target: Target, root: Oid) -> list[VarBind]:
+        tuner = self.tuner(target)
+        out: list[VarBind] = []
+        current = root
+        n = len(root)
+        too_big = 0
+        while True:
+            # Shrink before each retry: large answers are the ones that get lost.
+            for _ in range(target.retries + 1):
+                requested = tuner.size
+                sent_at = trio.current_time()
+                try:
+                    resp, nbytes = await self._exchange(target, BulkPdu(0, 0, requested, (VarBind.null(current),)), attempts=1)
+                    break
+                except SnmpTimeout:
+                    tuner.on_timeout()
+            else:
+                raise SnmpTimeout(
+                    f"{target.name}: no response to GETBULK after {target.retries + 1} attempts "
+                    f"of {target.timeout:g}s (walking {format_oid(root)})"
+                )
+            rtt = trio.current_time() - sent_at
+            pdu = resp.pdu
+            if pdu.error_status == ErrorStatus.TOO_BIG:
+                too_big += 1
+                if requested <= tuner.floor or too_big > MAX_TOO_BIG:
+                    raise SnmpErrorStatus(
+                        f"{target.name}: tooBig even for {requested} repetitions at {format_oid(current)}",
+                        pdu.error_status,
+                        pdu.error_index,
+                    )
+                tuner.on_too_big(requested)
+                continue
+            too_big = 0
+            self._checked(target, resp)
+            ended = not pdu.varbinds
+            for vb in pdu.varbinds:
+                if vb.tag == Tag.END_OF_MIB_VIEW or vb.oid[:n] != root:
+                    ended = True
+                    break
+                _check_increasing(target, current, vb.oid)
+                out.append(vb)
+                current = vb.oid
+            tuner.on_response(requested, len(pdu.varbinds), nbytes, rtt, target.timeout, ended)
+            if ended:
+                return out
+
+    # -- request / response -------------------------------------------------
+
+    def _checked(self, target: Target, resp: Message) -> Pdu:
+        pdu = resp.pdu
+        if pdu.error_status:
+            where = ""
+            if 0 < pdu.error_index <= len(pdu.varbinds):
+                where = f" at {format_oid(pdu.varbinds[pdu.error_index - 1].oid)}"
+            raise SnmpErrorStatus(
+                f"{target.name}: agent answered {error_status_name(pdu.error_status)}{where}", pdu.error_status, pdu.error_index
+            )
+        return pdu
+
+    async def _exchange(self, target: Target, pdu, attempts: int | None = None) -> tuple[Message, int]:
+        """Send pdu (its request-id is replaced); (the matching response, its size in bytes)."""
+        version = VERSIONS[target.version]
+        family, addr = await self._resolve(target)
+        sock = await self._socket(family)
+        rid = self._new_request_id()
+        community = target.community.encode()
+        data = encode_message(Message(version, community, attrs.evolve(pdu, request_id=rid)))
+        attempts = target.retries + 1 if attempts is None else attempts
+        self.stats.requests += 1
+        async with self._slots:
+            pending = self._pending[rid] = _Pending(addr[:2], community)
+            try:
+                for _ in range(attempts):
+                    self.stats.sent += 1
+                    try:
+                        await sock.sendto(data, addr)
+                    except OSError as exc:
+                        raise SnmpError(f"{target.name}: cannot send: {exc.strerror or exc}") from None
+                    with trio.move_on_after(target.timeout):
+                        await pending.event.wait()
+                    if pending.response is not None:
+                        return pending.response, pending.nbytes
+            finally:
+                del self._pending[rid]
+                self._remember(rid, pending.response is not None)
+        self.stats.timeouts += 1
+        raise SnmpTimeout(f"{target.name}: no response after {attempts} attempt(s) of {target.timeout:g}s")
+
+    def _new_request_id(self) -> int:
+        while True:
+            self._next_id = self._next_id + 1 if self._next_id < 2**31 - 1 else 1
+            if self._next_id not in self._pending:
+                return self._next_id
+
+    def _remember(self, rid: int, answered: bool) -> None:
+        self._recent[rid] = answered
+        if len(self._recent) > RECENT_IDS:
+            self._recent.popitem(last=False)
+
+    def _deliver(self, data: bytes, addr: tuple) -> None:
+        try:
+            msg = decode_message(data)
+        except SnmpDecodeError:
+            self.stats.malformed += 1
+            return
+        if not isinstance(msg, Message) or msg.pdu.type not in (PduType.RESPONSE, PduType.REPORT):
+            self.stats.foreign += 1
+            return
+        rid = msg.pdu.request_id
+        pending = self._pending.get(rid)
+        if pending is None:
+            if rid in self._recent:
+                if self._recent[rid]:
+                    self.stats.duplicate += 1
+                else:
+                    self.stats.late += 1
+            else:
+                self.stats.foreign += 1
+            return
+        if addr[:2] != pending.addr or msg.community != pending.community:
+            self.stats.foreign += 1
+            return
+        if pending.response is not None:
+            self.stats.duplicate += 1
+            return
+        self.stats.responses += 1
+        pending.response = msg
+        pending.nbytes = len(data)
+        pending.event.set()
+
+    async def _receive_loop(self, sock) -> None:
+        while True:
+            try:
+                data, addr = await sock.recvfrom(65535)
+            except OSError:
+                # ICMP port unreachable surfaces here on Linux; the request times out as it should.
+                continue
+            self._deliver(data, addr)
+
+    async def _socket(self, family: int):
+        sock = self._sockets.get(family)
+        if sock is not None:
+            return sock
+        async with self._socket_lock:
+            if family not in self._sockets:
+                sock = trio.socket.socket(family, _stdsocket.SOCK_DGRAM)
+                try:
+                    sock.setsockopt(_stdsocket.SOL_SOCKET, _stdsocket.SO_RCVBUF, RECV_BUFFER)
+                except OSError:
+                    pass  # a smaller buffer only costs retries under bursts
+                await sock.bind(("::", 0) if family == _stdsocket.AF_INET6 else ("0.0.0.0", 0))
+                self._sockets[family] = sock
+                self._nursery.start_soon(self._receive_loop, sock)
+            return self._sockets[family]
+
+    async def _resolve(self, target: Target) -> tuple[int, tuple]:
+        key = (target.host, target.port)
+        now = trio.current_time()
+        hit = self._resolved.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1], hit[2]
+        host = target.host[1:-1] if target.host.startswith("[") and target.host.endswith("]") else target.host
+        try:
+            infos = await trio.socket.getaddrinfo(host, target.port, type=_stdsocket.SOCK_DGRAM)
+        except (_stdsocket.gaierror, UnicodeError) as exc:
+            raise SnmpResolveError(f"{target.name}: cannot resolve host {host!r}: {getattr(exc, 'strerror', None) or exc}") from None
+        if not infos:
+            raise SnmpResolveError(f"{target.name}: host {host!r} has no address")
+        family, _, _, _, sockaddr = infos[0]
+        self._resolved[key] = (now + RESOLVE_TTL, family, sockaddr)
+        return family, sockaddr
+
+
+def _check_increasing(target: Target, previous: Oid, oid: Oid) -> None:
+    if oid <= previous:
+        raise SnmpWalkError(
+            f"{target.name}: agent returned OID {format_oid(oid)} after {format_oid(previous)} "
+            "(not increasing: the agent loops)"
+        )

@@ -1,0 +1,292 @@
+"""SNMP messages and PDUs (RFC 1157, RFC 3416, RFC 3412) to and from bytes.
+
+Community messages (v1, v2c) carry a PDU directly. The v3 message framing is
+decoded here too; its security parameters and (possibly encrypted) scoped PDU
+are handed to the USM layer as bytes, so v3 slots in without touching this module.
+"""
+
+from enum import IntEnum
+
+import attrs
+
+from .ber import (
+    SEQUENCE,
+    decode_oid,
+    decode_varbinds,
+    encode_oid,
+    encode_signed,
+    encode_unsigned,
+    encode_varbinds,
+    expect,
+    read_header,
+    read_int,
+    tlv,
+)
+from .errors import SnmpDecodeError
+from .values import Oid, Tag, VarBind
+
+
+class Version(IntEnum):
+    V1 = 0
+    V2C = 1
+    V3 = 3
+
+
+class PduType(IntEnum):
+    GET = 0xA0
+    GET_NEXT = 0xA1
+    RESPONSE = 0xA2
+    SET = 0xA3
+    TRAP_V1 = 0xA4
+    GET_BULK = 0xA5
+    INFORM = 0xA6
+    TRAP_V2 = 0xA7
+    REPORT = 0xA8
+
+
+class ErrorStatus(IntEnum):
+    NO_ERROR = 0
+    TOO_BIG = 1
+    NO_SUCH_NAME = 2
+    BAD_VALUE = 3
+    READ_ONLY = 4
+    GEN_ERR = 5
+    NO_ACCESS = 6
+    WRONG_TYPE = 7
+    WRONG_LENGTH = 8
+    WRONG_ENCODING = 9
+    WRONG_VALUE = 10
+    NO_CREATION = 11
+    INCONSISTENT_VALUE = 12
+    RESOURCE_UNAVAILABLE = 13
+    COMMIT_FAILED = 14
+    UNDO_FAILED = 15
+    AUTHORIZATION_ERROR = 16
+    NOT_WRITABLE = 17
+    INCONSISTENT_NAME = 18
+
+
+def error_status_name(status: int) -> str:
+    try:
+        words = ErrorStatus(status).name.lower().split("_")
+    except ValueError:
+        return f"error-status {status}"
+    return words[0] + "".join(w.title() for w in words[1:])
+
+
+@attrs.frozen
+class Pdu:
+    """Every PDU but GetBulk and the v1 Trap: Get, GetNext, Response, Set, Inform, Trap v2, Report."""
+
+    type: PduType
+    request_id: int
+    error_status: int = 0
+    error_index: int = 0
+    varbinds: tuple[VarBind, ...] = ()
+
+
+@attrs.frozen
+class BulkPdu:
+    request_id: int
+    non_repeaters: int
+    max_repetitions: int
+    varbinds: tuple[VarBind, ...] = ()
+    type = PduType.GET_BULK
+
+
+@attrs.frozen
+class TrapV1Pdu:
+    enterprise: Oid
+    agent_addr: bytes
+    generic_trap: int
+    specific_trap: int
+    timestamp: int
+    varbinds: tuple[VarBind, ...] = ()
+    type = PduType.TRAP_V1
+
+
+AnyPdu = Pdu | BulkPdu | TrapV1Pdu
+
+
+@attrs.frozen
+class Message:
+    """A community-based message: SNMPv1 or SNMPv2c."""
+
+    version: Version
+    community: bytes
+    pdu: AnyPdu
+
+
+@attrs.frozen
+class ScopedPdu:
+    context_engine_id: bytes
+    context_name: bytes
+    pdu: AnyPdu
+
+
+@attrs.frozen
+class MessageV3:
+    """An SNMPv3 message. scoped_pdu is None when the PDU is encrypted (then encrypted_pdu holds it)."""
+
+    msg_id: int
+    max_size: int
+    flags: int
+    security_model: int
+    security_parameters: bytes
+    scoped_pdu: ScopedPdu | None = None
+    encrypted_pdu: bytes | None = None
+
+
+# -- encoding -----------------------------------------------------------------
+
+
+def encode_pdu(pdu: AnyPdu) -> bytes:
+    vbl = encode_varbinds(pdu.varbinds)
+    if isinstance(pdu, BulkPdu):
+        head = (
+            tlv(Tag.INTEGER, encode_signed(pdu.request_id))
+            + tlv(Tag.INTEGER, encode_signed(pdu.non_repeaters))
+            + tlv(Tag.INTEGER, encode_signed(pdu.max_repetitions))
+        )
+    elif isinstance(pdu, TrapV1Pdu):
+        head = (
+            tlv(Tag.OBJECT_IDENTIFIER, encode_oid(pdu.enterprise))
+            + tlv(Tag.IPADDRESS, pdu.agent_addr)
+            + tlv(Tag.INTEGER, encode_signed(pdu.generic_trap))
+            + tlv(Tag.INTEGER, encode_signed(pdu.specific_trap))
+            + tlv(Tag.TIMETICKS, encode_unsigned(pdu.timestamp))
+        )
+    else:
+        head = (
+            tlv(Tag.INTEGER, encode_signed(pdu.request_id))
+            + tlv(Tag.INTEGER, encode_signed(pdu.error_status))
+            + tlv(Tag.INTEGER, encode_signed(pdu.error_index))
+        )
+    return tlv(pdu.type, head + vbl)
+
+
+def encode_message(msg: Message | MessageV3) -> bytes:
+    if isinstance(msg, MessageV3):
+        header = tlv(
+            SEQUENCE,
+            tlv(Tag.INTEGER, encode_signed(msg.msg_id))
+            + tlv(Tag.INTEGER, encode_signed(msg.max_size))
+            + tlv(Tag.OCTET_STRING, bytes((msg.flags,)))
+            + tlv(Tag.INTEGER, encode_signed(msg.security_model)),
+        )
+        if msg.scoped_pdu is not None:
+            sp = msg.scoped_pdu
+            data = tlv(
+                SEQUENCE,
+                tlv(Tag.OCTET_STRING, sp.context_engine_id) + tlv(Tag.OCTET_STRING, sp.context_name) + encode_pdu(sp.pdu),
+            )
+        else:
+            data = tlv(Tag.OCTET_STRING, msg.encrypted_pdu or b"")
+        body = (
+            tlv(Tag.INTEGER, encode_signed(Version.V3))
+            + header
+            + tlv(Tag.OCTET_STRING, msg.security_parameters)
+            + data
+        )
+        return tlv(SEQUENCE, body)
+    return tlv(
+        SEQUENCE,
+        tlv(Tag.INTEGER, encode_signed(msg.version))
+        + tlv(Tag.OCTET_STRING, msg.community)
+        + encode_pdu(msg.pdu),
+    )
+
+
+# -- decoding -----------------------------------------------------------------
+
+
+def decode_message(data: bytes) -> Message | MessageV3:
+    """Bytes of one datagram -> Message (v1, v2c) or MessageV3; SnmpDecodeError if malformed."""
+    data = bytes(data)
+    try:
+        start, stop = expect(data, 0, len(data), SEQUENCE, "message SEQUENCE")
+        if stop != len(data):
+            raise SnmpDecodeError(f"{len(data) - stop} trailing bytes after the message")
+        version, pos = read_int(data, start, stop, "version")
+        if version == Version.V3:
+            return _decode_v3(data, pos, stop)
+        if version not in (Version.V1, Version.V2C):
+            raise SnmpDecodeError(f"unsupported SNMP version number {version}")
+        s, e = expect(data, pos, stop, Tag.OCTET_STRING, "community")
+        community = data[s:e]
+        pdu, pos = decode_pdu(data, e, stop)
+        if pos != stop:
+            raise SnmpDecodeError(f"{stop - pos} stray bytes after the PDU at offset {pos}")
+        if version == Version.V1 and pdu.type in (PduType.GET_BULK, PduType.INFORM, PduType.TRAP_V2, PduType.REPORT):
+            raise SnmpDecodeError(f"PDU type 0x{pdu.type:02x} is not defined in SNMPv1")
+        return Message(Version(version), community, pdu)
+    except (IndexError, ValueError, OverflowError) as exc:  # a bounds check missed: still one error type
+        raise SnmpDecodeError(f"malformed message: {exc}") from None
+
+
+def decode_pdu(data: bytes, pos: int, end: int) -> tuple[AnyPdu, int]:
+    tag, start, stop = read_header(data, pos, end)
+    try:
+        kind = PduType(tag)
+    except ValueError:
+        raise SnmpDecodeError(f"unknown PDU type 0x{tag:02x} at offset {pos}") from None
+    if kind == PduType.TRAP_V1:
+        s, e = expect(data, start, stop, Tag.OBJECT_IDENTIFIER, "enterprise")
+        enterprise = decode_oid(data[s:e], start)
+        s, e = expect(data, e, stop, Tag.IPADDRESS, "agent-addr")
+        if e - s != 4:
+            raise SnmpDecodeError(f"agent-addr at offset {s} has {e - s} bytes, not 4")
+        agent_addr = data[s:e]
+        generic, p = read_int(data, e, stop, "generic-trap")
+        specific, p = read_int(data, p, stop, "specific-trap")
+        s, e = expect(data, p, stop, Tag.TIMETICKS, "time-stamp")
+        if not 0 < e - s <= 5:
+            raise SnmpDecodeError(f"time-stamp at offset {p} has {e - s} content bytes")
+        timestamp = int.from_bytes(data[s:e], "big")
+        varbinds, p = decode_varbinds(data, e, stop)
+        pdu = TrapV1Pdu(enterprise, agent_addr, generic, specific, timestamp, tuple(varbinds))
+    else:
+        request_id, p = read_int(data, start, stop, "request-id")
+        a, p = read_int(data, p, stop, "error-status" if kind != PduType.GET_BULK else "non-repeaters")
+        b, p = read_int(data, p, stop, "error-index" if kind != PduType.GET_BULK else "max-repetitions")
+        varbinds, p = decode_varbinds(data, p, stop)
+        if kind == PduType.GET_BULK:
+            pdu = BulkPdu(request_id, a, b, tuple(varbinds))
+        else:
+            pdu = Pdu(kind, request_id, a, b, tuple(varbinds))
+    if p != stop:
+        raise SnmpDecodeError(f"{stop - p} stray bytes at the end of the PDU at offset {pos}")
+    return pdu, stop
+
+
+def _decode_v3(data: bytes, pos: int, end: int) -> MessageV3:
+    s, e = expect(data, pos, end, SEQUENCE, "msgGlobalData")
+    msg_id, p = read_int(data, s, e, "msgID")
+    max_size, p = read_int(data, p, e, "msgMaxSize")
+    fs, fe = expect(data, p, e, Tag.OCTET_STRING, "msgFlags")
+    if fe - fs != 1:
+        raise SnmpDecodeError(f"msgFlags at offset {p} has {fe - fs} bytes, not 1")
+    flags = data[fs]
+    model, p = read_int(data, fe, e, "msgSecurityModel")
+    if p != e:
+        raise SnmpDecodeError(f"stray bytes in msgGlobalData at offset {p}")
+    s, e = expect(data, e, end, Tag.OCTET_STRING, "msgSecurityParameters")
+    params = data[s:e]
+    tag, s, stop = read_header(data, e, end)
+    if stop != end:
+        raise SnmpDecodeError(f"stray bytes after the scoped PDU at offset {stop}")
+    if tag == Tag.OCTET_STRING:
+        return MessageV3(msg_id, max_size, flags, model, params, None, data[s:stop])
+    if tag != SEQUENCE:
+        raise SnmpDecodeError(f"expected a ScopedPDU or encrypted PDU at offset {e}, found tag 0x{tag:02x}")
+    return MessageV3(msg_id, max_size, flags, model, params, decode_scoped_pdu(data, e, end), None)
+
+
+def decode_scoped_pdu(data: bytes, pos: int, end: int) -> ScopedPdu:
+    s, stop = expect(data, pos, end, SEQUENCE, "ScopedPDU")
+    es, ee = expect(data, s, stop, Tag.OCTET_STRING, "contextEngineID")
+    ns, ne = expect(data, ee, stop, Tag.OCTET_STRING, "contextName")
+    pdu, p = decode_pdu(data, ne, stop)
+    if p != stop:
+        raise SnmpDecodeError(f"stray bytes in the ScopedPDU at offset {p}")
+    return ScopedPdu(data[es:ee], data[ns:ne], pdu)
