@@ -83,14 +83,20 @@ class SnmpClient:
     @classmethod
     @asynccontextmanager
     async def open(cls, max_in_flight: int = 1000):
+        error = None
         async with trio.open_nursery() as nursery:
             client = cls(nursery, max_in_flight)
             try:
                 yield client
+            except Exception as exc:
+                # Re-raised outside the nursery, so callers catch SnmpError, not an ExceptionGroup.
+                error = exc
             finally:
                 nursery.cancel_scope.cancel()
                 for sock in client._sockets.values():
                     sock.close()
+        if error is not None:
+            raise error
 
     # -- public operations --------------------------------------------------
 

@@ -1,0 +1,96 @@
+"""The `eyenet` command: run, check-config, walk, get."""
+
+import argparse
+import json
+import logging
+import sys
+
+import trio
+
+from . import __version__
+from .config import ConfigError, load_config
+from .snmp import SnmpClient, SnmpError, Target, parse_oid
+from .snmp.display import format_varbind, varbind_json
+
+
+def parse_target(text: str) -> tuple[str, int]:
+    """'host', 'host:port', '[v6]:port' or a bare IPv6 address -> (host, port)."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else "161"
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, "161"
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SnmpError(f"bad target {text!r}: use host, host:port or [ipv6]:port")
+    return host, int(port)
+
+
+def _snmp_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("target", help="host, host:port or [ipv6]:port")
+    p.add_argument("-v", dest="version", choices=["1", "2c"], default="2c", help="SNMP version (default 2c)")
+    p.add_argument("-c", dest="community", default="public", help="community (default public)")
+    p.add_argument("--timeout", type=float, default=1.0, help="seconds per attempt (default 1)")
+    p.add_argument("--retries", type=int, default=2, help="attempts after the first (default 2)")
+    p.add_argument("--max-repetitions", type=int, default=25, help="GETBULK repetitions to start with (default 25)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eyenet", description="EyeNet network monitor")
+    parser.add_argument("--version", action="version", version=f"eyenet {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="poll the devices in a configuration file")
+    p.add_argument("-c", "--config", required=True, help="configuration file (TOML)")
+    p = sub.add_parser("check-config", help="report every error in a configuration file")
+    p.add_argument("file")
+    p = sub.add_parser("walk", help="walk a subtree of one agent")
+    _snmp_options(p)
+    p.add_argument("oid", help="numeric OID, e.g. 1.3.6.1.2.1.2")
+    p = sub.add_parser("get", help="read OIDs from one agent")
+    _snmp_options(p)
+    p.add_argument("oids", nargs="+", metavar="oid")
+    return parser
+
+
+async def _snmp_command(args) -> int:
+    host, port = parse_target(args.target)
+    oids = [parse_oid(o) for o in ([args.oid] if args.command == "walk" else args.oids)]
+    target = Target(
+        host=host, port=port, version=args.version, community=args.community, timeout=args.timeout,
+        retries=args.retries, max_repetitions=args.max_repetitions,
+    )
+    show = (lambda vb: json.dumps(varbind_json(vb))) if args.json else format_varbind
+    async with SnmpClient.open() as client:
+        if args.command == "walk":
+            varbinds = await client.walk(target, oids[0])
+        else:
+            varbinds = await client.get(target, oids)
+    sys.stdout.write("".join(show(vb) + "\n" for vb in varbinds))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command in ("walk", "get"):
+            return trio.run(_snmp_command, args)
+        config = load_config(args.config if args.command == "run" else args.file)
+        if args.command == "check-config":
+            print(f"{config.path}: OK, {len(config.devices)} device(s)")
+            return 0
+        from . import app
+
+        trio.run(app.run, config)
+        return 0
+    except (SnmpError, ConfigError) as exc:
+        print(f"eyenet: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

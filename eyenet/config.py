@@ -1,0 +1,136 @@
+"""TOML configuration -> frozen attrs classes; every error names the file, the key and the reason."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import attrs
+
+from .snmp.client import VERSIONS
+
+DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class ConfigError(Exception):
+    """One or more problems in a configuration file; str() lists them, one per line."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@attrs.frozen
+class SnmpSettings:
+    timeout: float = 1.0
+    retries: int = 2
+    max_repetitions: int = 25
+    max_repetitions_cap: int = 100
+    max_in_flight: int = 1000
+
+
+@attrs.frozen
+class DeviceConfig:
+    id: str
+    host: str
+    port: int = 161
+    version: str = "2c"
+    community: str = attrs.field(default="public", repr=False)
+    poll_interval: float = 60.0
+    tags: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Config:
+    path: str
+    snmp: SnmpSettings = SnmpSettings()
+    devices: tuple[DeviceConfig, ...] = ()
+
+
+class _Reader:
+    """Collects every problem instead of stopping at the first."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.problems: list[str] = []
+
+    def problem(self, key: str, reason: str) -> None:
+        self.problems.append(f"{self.path}: {key}: {reason}")
+
+    def table(self, data: dict, key: str, fields: dict[str, type | tuple[type, ...]], required: tuple[str, ...] = ()) -> dict:
+        out = {}
+        for name in required:
+            if name not in data:
+                self.problem(f"{key}.{name}" if key else name, "is required")
+        for name, value in data.items():
+            where = f"{key}.{name}" if key else name
+            if name not in fields:
+                self.problem(where, f"unknown key (expected one of: {', '.join(sorted(fields))})")
+                continue
+            expected = fields[name]
+            if isinstance(value, bool) or not isinstance(value, expected):
+                names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
+                self.problem(where, f"must be {names}, not {type(value).__name__} {value!r}")
+                continue
+            out[name] = value
+        return out
+
+
+def load_config(path: str | Path) -> Config:
+    path = str(path)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    return parse_config(data, path)
+
+
+def parse_config(data: dict, path: str = "<config>") -> Config:
+    r = _Reader(path)
+    top = r.table(data, "", {"snmp": dict, "defaults": dict, "devices": list})
+    snmp = r.table(
+        top.get("snmp", {}),
+        "snmp",
+        {"timeout": (int, float), "retries": int, "max_repetitions": int, "max_repetitions_cap": int, "max_in_flight": int},
+    )
+    for name in ("timeout", "max_repetitions", "max_repetitions_cap", "max_in_flight"):
+        if name in snmp and snmp[name] <= 0:
+            r.problem(f"snmp.{name}", "must be greater than 0")
+    if snmp.get("retries", 0) < 0:
+        r.problem("snmp.retries", "must be 0 or more")
+    device_fields = {
+        "id": str, "host": str, "port": int, "version": str, "community": str,
+        "poll_interval": (int, float), "tags": list,
+    }
+    defaults = r.table(top.get("defaults", {}), "defaults", {k: v for k, v in device_fields.items() if k not in ("id", "host")})
+    devices = []
+    seen = set()
+    for n, raw in enumerate(top.get("devices", [])):
+        key = f"devices[{n}]"
+        if not isinstance(raw, dict):
+            r.problem(key, "must be a table ([[devices]])")
+            continue
+        fields = {**defaults, **r.table(raw, key, device_fields, required=("id", "host"))}
+        if "id" not in fields or "host" not in fields:
+            continue
+        if not DEVICE_ID.match(fields["id"]):
+            r.problem(f"{key}.id", f"{fields['id']!r} must be 1-64 letters, digits, '.', '_' or '-' (it appears in URLs)")
+        elif fields["id"] in seen:
+            r.problem(f"{key}.id", f"{fields['id']!r} is used by another device")
+        seen.add(fields["id"])
+        if fields.get("version", "2c") not in VERSIONS:
+            r.problem(f"{key}.version", f"{fields['version']!r} is not one of {', '.join(VERSIONS)}")
+        if not 0 < fields.get("port", 161) < 65536:
+            r.problem(f"{key}.port", f"{fields['port']} is not a UDP port (1-65535)")
+        if fields.get("poll_interval", 60) <= 0:
+            r.problem(f"{key}.poll_interval", "must be greater than 0 seconds")
+        tags = fields.get("tags", [])
+        if not all(isinstance(t, str) for t in tags):
+            r.problem(f"{key}.tags", "must be a list of strings")
+        fields["tags"] = tuple(tags)
+        devices.append(fields)
+    if r.problems:
+        raise ConfigError(r.problems)
+    return Config(path=path, snmp=SnmpSettings(**snmp), devices=tuple(DeviceConfig(**d) for d in devices))
