@@ -26,7 +26,9 @@ class BulkTuner:
     ceiling: int | None = None
 
     def __attrs_post_init__(self) -> None:
-        self.size = max(self.floor, min(self.size, self.cap))
+        # Clamp to a ceiling given at construction too (e.g. restored from what was learned), not only to cap.
+        limit = self.cap if self.ceiling is None else min(self.cap, self.ceiling)
+        self.size = max(self.floor, min(self.size, limit))
 
     def on_response(self, requested: int, returned: int, nbytes: int, rtt: float, timeout: float, ended: bool) -> None:
         """A GETBULK answer of `returned` varbinds for `requested` repetitions (one OID), in nbytes."""

@@ -63,6 +63,8 @@ class _Pending:
     event: trio.Event = attrs.Factory(trio.Event)
     response: Message | None = None
     nbytes: int = 0
+    sent_at: float = 0.0
+    rtt: float = 0.0
 
 
 class SnmpClient:
@@ -101,17 +103,17 @@ class SnmpClient:
     # -- public operations --------------------------------------------------
 
     async def get(self, target: Target, oids: list[Oid]) -> list[VarBind]:
-        resp, _ = await self._exchange(target, Pdu(PduType.GET, 0, 0, 0, tuple(map(VarBind.null, oids))))
+        resp = await self._exchange(target, Pdu(PduType.GET, 0, 0, 0, tuple(map(VarBind.null, oids))))
         return list(self._checked(target, resp).varbinds)
 
     async def get_next(self, target: Target, oids: list[Oid]) -> list[VarBind]:
-        resp, _ = await self._exchange(target, Pdu(PduType.GET_NEXT, 0, 0, 0, tuple(map(VarBind.null, oids))))
+        resp = await self._exchange(target, Pdu(PduType.GET_NEXT, 0, 0, 0, tuple(map(VarBind.null, oids))))
         return list(self._checked(target, resp).varbinds)
 
     async def get_bulk(self, target: Target, oids: list[Oid], non_repeaters: int = 0, max_repetitions: int = 10) -> list[VarBind]:
         if target.version == "1":
             raise SnmpError(f"{target.name}: GETBULK does not exist in SNMPv1; use get_next")
-        resp, _ = await self._exchange(target, BulkPdu(0, non_repeaters, max_repetitions, tuple(map(VarBind.null, oids))))
+        resp = await self._exchange(target, BulkPdu(0, non_repeaters, max_repetitions, tuple(map(VarBind.null, oids))))
         return list(self._checked(target, resp).varbinds)
 
     async def walk(self, target: Target, root: Oid) -> list[VarBind]:
@@ -134,7 +136,7 @@ class SnmpClient:
         out: list[VarBind] = []
         current = root
         while True:
-            resp, _ = await self._exchange(target, Pdu(PduType.GET_NEXT, 0, 0, 0, (VarBind.null(current),)))
+            resp = await self._exchange(target, Pdu(PduType.GET_NEXT, 0, 0, 0, (VarBind.null(current),)))
             pdu = resp.pdu
             if pdu.error_status == ErrorStatus.NO_SUCH_NAME:
                 return out  # v1's end of the MIB view
@@ -142,9 +144,13 @@ class SnmpClient:
             if len(pdu.varbinds) != 1:
                 raise SnmpError(f"{target.name}: GETNEXT answered with {len(pdu.varbinds)} varbinds for 1")
             vb = pdu.varbinds[0]
-            if vb.tag == Tag.END_OF_MIB_VIEW or vb.oid[: len(root)] != root:
+            if vb.tag == Tag.END_OF_MIB_VIEW:
                 return out
+            # Order before subtree: an agent that loops back to an OID before root (say, the start
+            # of its MIB) has also left the subtree, and used to end the walk silently, truncated.
             _check_increasing(target, current, vb.oid)
+            if vb.oid[: len(root)] != root:
+                return out
             out.append(vb)
             current = vb.oid
 
@@ -158,9 +164,8 @@ class SnmpClient:
             # Shrink before each retry: large answers are the ones that get lost.
             for _ in range(target.retries + 1):
                 requested = tuner.size
-                sent_at = trio.current_time()
                 try:
-                    resp, nbytes = await self._exchange(target, BulkPdu(0, 0, requested, (VarBind.null(current),)), attempts=1)
+                    answer = await self._exchange_timed(target, BulkPdu(0, 0, requested, (VarBind.null(current),)), attempts=1)
                     break
                 except SnmpTimeout:
                     tuner.on_timeout()
@@ -169,7 +174,7 @@ class SnmpClient:
                     f"{target.name}: no response to GETBULK after {target.retries + 1} attempts "
                     f"of {target.timeout:g}s (walking {format_oid(root)})"
                 )
-            rtt = trio.current_time() - sent_at
+            resp = answer.response
             pdu = resp.pdu
             if pdu.error_status == ErrorStatus.TOO_BIG:
                 too_big += 1
@@ -183,15 +188,21 @@ class SnmpClient:
                 continue
             too_big = 0
             self._checked(target, resp)
-            ended = not pdu.varbinds
+            if not pdu.varbinds:
+                raise SnmpWalkError(f"{target.name}: agent answered GETBULK at {format_oid(current)} with no varbinds")
+            ended = False
             for vb in pdu.varbinds:
-                if vb.tag == Tag.END_OF_MIB_VIEW or vb.oid[:n] != root:
+                if vb.tag == Tag.END_OF_MIB_VIEW:
                     ended = True
                     break
+                # Order before subtree, as in _walk_next: a loop back to before root is an error, not the end.
                 _check_increasing(target, current, vb.oid)
+                if vb.oid[:n] != root:
+                    ended = True
+                    break
                 out.append(vb)
                 current = vb.oid
-            tuner.on_response(requested, len(pdu.varbinds), nbytes, rtt, target.timeout, ended)
+            tuner.on_response(requested, len(pdu.varbinds), answer.nbytes, answer.rtt, target.timeout, ended)
             if ended:
                 return out
 
@@ -208,8 +219,12 @@ class SnmpClient:
             )
         return pdu
 
-    async def _exchange(self, target: Target, pdu, attempts: int | None = None) -> tuple[Message, int]:
-        """Send pdu (its request-id is replaced); (the matching response, its size in bytes)."""
+    async def _exchange(self, target: Target, pdu, attempts: int | None = None) -> Message:
+        """Send pdu (its request-id is replaced) and return the matching response."""
+        return (await self._exchange_timed(target, pdu, attempts)).response
+
+    async def _exchange_timed(self, target: Target, pdu, attempts: int | None = None) -> "_Pending":
+        """As _exchange, with the response's size and round-trip time (from the send, not the queue)."""
         version = VERSIONS[target.version]
         family, addr = await self._resolve(target)
         sock = await self._socket(family)
@@ -223,6 +238,7 @@ class SnmpClient:
             try:
                 for _ in range(attempts):
                     self.stats.sent += 1
+                    pending.sent_at = trio.current_time()
                     try:
                         await sock.sendto(data, addr)
                     except OSError as exc:
@@ -230,7 +246,7 @@ class SnmpClient:
                     with trio.move_on_after(target.timeout):
                         await pending.event.wait()
                     if pending.response is not None:
-                        return pending.response, pending.nbytes
+                        return pending
             finally:
                 del self._pending[rid]
                 self._remember(rid, pending.response is not None)
@@ -277,6 +293,7 @@ class SnmpClient:
         self.stats.responses += 1
         pending.response = msg
         pending.nbytes = len(data)
+        pending.rtt = trio.current_time() - pending.sent_at
         pending.event.set()
 
     async def _receive_loop(self, sock) -> None:
