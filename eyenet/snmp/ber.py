@@ -48,7 +48,10 @@ def tlv(tag: int, content: bytes) -> bytes:
 
 def encode_signed(v: int) -> bytes:
     """Two's complement, minimal length (X.690 8.3)."""
-    return v.to_bytes(v.bit_length() // 8 + 1, "big", signed=True)
+    # Sized from ~v for negatives (fix): v.bit_length() over-counts -2**(8k-1) by one
+    # byte, so -128 came out as FF 80 and -2**31 as FF 80 00 00 00: a redundant leading
+    # byte that X.690 8.3.2 forbids (an agent that caps INTEGER at 4 bytes rejects it).
+    return v.to_bytes((v if v >= 0 else ~v).bit_length() // 8 + 1, "big", signed=True)
 
 
 def encode_unsigned(v: int) -> bytes:
