@@ -62,8 +62,10 @@ def encode_unsigned(v: int) -> bytes:
 
 
 def encode_oid(oid: Oid) -> bytes:
-    if len(oid) < 2:
-        raise ValueError(f"OID {oid} needs at least two arcs")
+    if len(oid) < 2 or oid[0] > 2 or (oid[0] < 2 and oid[1] > 39) or 40 * oid[0] + oid[1] > 0xFFFFFFFF:
+        raise ValueError(f"OID {oid} must start 0.x or 1.x (x < 40) or 2.x, and have two arcs or more")
+    if any(not 0 <= arc <= 0xFFFFFFFF for arc in oid):
+        raise ValueError(f"OID {oid} has a sub-identifier outside 0..4294967295")
     out = bytearray((40 * oid[0] + oid[1],)) if oid[1] < 128 - 40 * oid[0] else _base128(40 * oid[0] + oid[1])
     for arc in oid[2:]:
         if arc < 0x80:
@@ -88,6 +90,8 @@ def encode_value(tag: int, value) -> bytes:
     if tag == Tag.INTEGER:
         return tlv(tag, encode_signed(value))
     if tag in _UNSIGNED_TAGS:
+        if value > _UNSIGNED_LIMITS[tag]:
+            raise ValueError(f"{value} is out of range for tag 0x{tag:02x}")
         return tlv(tag, encode_unsigned(value))
     if tag in (Tag.OCTET_STRING, Tag.OPAQUE, Tag.IPADDRESS):
         return tlv(tag, bytes(value))

@@ -240,9 +240,9 @@ def decode_pdu(data: bytes, pos: int, end: int) -> tuple[AnyPdu, int]:
         generic, p = read_int(data, e, stop, "generic-trap")
         specific, p = read_int(data, p, stop, "specific-trap")
         s, e = expect(data, p, stop, Tag.TIMETICKS, "time-stamp")
-        if not 0 < e - s <= 5:
-            raise SnmpDecodeError(f"time-stamp at offset {p} has {e - s} content bytes")
         timestamp = int.from_bytes(data[s:e], "big")
+        if not 0 < e - s <= 5 or timestamp > 0xFFFFFFFF:
+            raise SnmpDecodeError(f"time-stamp at offset {p} is not a 32-bit TimeTicks")
         varbinds, p = decode_varbinds(data, e, stop)
         pdu = TrapV1Pdu(enterprise, agent_addr, generic, specific, timestamp, tuple(varbinds))
     else:
