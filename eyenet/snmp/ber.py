@@ -193,11 +193,12 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> tuple[list[VarBind], int
     start, stop = expect(data, pos, end, SEQUENCE, "variable-bindings")
     out = []
     append = out.append
+    new_varbind = tuple.__new__  # VarBind's own __new__ adds a Python call per varbind
     i = start
     try:
         while i < stop:
             # VarBind SEQUENCE header, inline: this loop runs once per varbind.
-            if data[i] != SEQUENCE:
+            if data[i] != 0x30:
                 raise SnmpDecodeError(f"expected a VarBind SEQUENCE at offset {i}, found tag 0x{data[i]:02x}")
             n = data[i + 1]
             i += 2
@@ -208,7 +209,7 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> tuple[list[VarBind], int
                 if vb_end > stop:
                     raise SnmpDecodeError(f"truncated: VarBind at offset {i - 2} claims {n} bytes, {stop - i} remain")
             # name
-            if data[i] != Tag.OBJECT_IDENTIFIER:
+            if data[i] != 0x06:
                 raise SnmpDecodeError(f"expected a VarBind name (OID) at offset {i}, found tag 0x{data[i]:02x}")
             n = data[i + 1]
             if n & 0x80:
@@ -259,7 +260,7 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> tuple[list[VarBind], int
                 value = None
             else:
                 raise SnmpDecodeError(f"unknown value tag 0x{tag:02x} at offset {i}")
-            append(VarBind(oid, tag, value))
+            append(new_varbind(VarBind, (oid, tag, value)))
             i = vb_end
     except IndexError:
         raise SnmpDecodeError(f"truncated: a VarBind near offset {i} runs past the end") from None

@@ -5,6 +5,7 @@ that arrives (late answers, duplicates, datagrams from elsewhere, garbage) is
 counted and dropped, never handed to the wrong caller.
 """
 
+import operator
 import random
 import socket as _stdsocket
 from collections import OrderedDict
@@ -24,6 +25,8 @@ RECENT_IDS = 8192
 RESOLVE_TTL = 300.0
 RECV_BUFFER = 4 * 1024 * 1024
 MAX_TOO_BIG = 8
+MAX_BURST = 64
+_END_OF_MIB_VIEW = int(Tag.END_OF_MIB_VIEW)  # a plain int: compared once per varbind
 
 
 @attrs.frozen
@@ -73,8 +76,7 @@ class SnmpClient:
     def __init__(self, nursery: trio.Nursery, max_in_flight: int):
         self._nursery = nursery
         self._slots = trio.Semaphore(max_in_flight)
-        self._sockets: dict[int, trio.socket.SocketType] = {}
-        self._socket_lock = trio.Lock()
+        self._sockets: dict[int, _stdsocket.socket] = {}
         self._pending: dict[int, _Pending] = {}
         self._recent: OrderedDict[int, bool] = OrderedDict()  # request-id -> answered?
         self._next_id = random.randrange(1, 2**31 - 1)
@@ -191,8 +193,22 @@ class SnmpClient:
             if not pdu.varbinds:
                 raise SnmpWalkError(f"{target.name}: agent answered GETBULK at {format_oid(current)} with no varbinds")
             ended = False
-            for vb in pdu.varbinds:
-                if vb.tag == Tag.END_OF_MIB_VIEW:
+            varbinds = pdu.varbinds
+            oids = [vb[0] for vb in varbinds]
+            # Fast path: strictly increasing OIDs whose last one is still inside the subtree
+            # (a subtree is one contiguous range) are all wanted: no per-varbind checks.
+            if (
+                varbinds[-1][1] != _END_OF_MIB_VIEW
+                and oids[-1][:n] == root
+                and oids[0] > current
+                and all(map(operator.lt, oids, oids[1:]))
+            ):
+                out.extend(varbinds)
+                current = oids[-1]
+                tuner.on_response(requested, len(varbinds), answer.nbytes, answer.rtt, target.timeout, False)
+                continue
+            for vb in varbinds:
+                if vb.tag == _END_OF_MIB_VIEW:
                     ended = True
                     break
                 # Order before subtree, as in _walk_next: a loop back to before root is an error, not the end.
@@ -227,31 +243,45 @@ class SnmpClient:
         """As _exchange, with the response's size and round-trip time (from the send, not the queue)."""
         version = VERSIONS[target.version]
         family, addr = await self._resolve(target)
-        sock = await self._socket(family)
+        sock = self._socket(family)
         rid = self._new_request_id()
         community = target.community.encode()
         data = encode_message(Message(version, community, attrs.evolve(pdu, request_id=rid)))
         attempts = target.retries + 1 if attempts is None else attempts
         self.stats.requests += 1
-        async with self._slots:
-            pending = self._pending[rid] = _Pending(addr[:2], community)
-            try:
-                for _ in range(attempts):
-                    self.stats.sent += 1
-                    pending.sent_at = trio.current_time()
-                    try:
-                        await sock.sendto(data, addr)
-                    except OSError as exc:
-                        raise SnmpError(f"{target.name}: cannot send: {exc.strerror or exc}") from None
-                    with trio.move_on_after(target.timeout):
-                        await pending.event.wait()
-                    if pending.response is not None:
-                        return pending
-            finally:
-                del self._pending[rid]
-                self._remember(rid, pending.response is not None)
+        # acquire_nowait first: the common case then costs no trip through the scheduler.
+        try:
+            self._slots.acquire_nowait()
+        except trio.WouldBlock:
+            await self._slots.acquire()
+        pending = self._pending[rid] = _Pending(addr[:2], community)
+        try:
+            for _ in range(attempts):
+                self.stats.sent += 1
+                pending.sent_at = trio.current_time()
+                await self._send(sock, data, addr, target)
+                with trio.move_on_after(target.timeout):
+                    await pending.event.wait()
+                if pending.response is not None:
+                    return pending
+        finally:
+            self._slots.release()
+            del self._pending[rid]
+            self._remember(rid, pending.response is not None)
         self.stats.timeouts += 1
         raise SnmpTimeout(f"{target.name}: no response after {attempts} attempt(s) of {target.timeout:g}s")
+
+    @staticmethod
+    async def _send(sock, data: bytes, addr: tuple, target: Target) -> None:
+        """A non-blocking send that waits only when the kernel's buffer is full."""
+        while True:
+            try:
+                sock.sendto(data, addr)
+                return
+            except BlockingIOError:
+                await trio.lowlevel.wait_writable(sock)
+            except OSError as exc:
+                raise SnmpError(f"{target.name}: cannot send: {exc.strerror or exc}") from None
 
     def _new_request_id(self) -> int:
         while True:
@@ -297,29 +327,37 @@ class SnmpClient:
         pending.event.set()
 
     async def _receive_loop(self, sock) -> None:
+        # Drain every queued datagram before sleeping: one wake-up serves a burst of answers.
+        burst = 0
         while True:
             try:
-                data, addr = await sock.recvfrom(65535)
+                data, addr = sock.recvfrom(65535)
+            except BlockingIOError:
+                burst = 0
+                await trio.lowlevel.wait_readable(sock)
+                continue
             except OSError:
                 # ICMP port unreachable surfaces here on Linux; the request times out as it should.
                 continue
             self._deliver(data, addr)
+            burst += 1
+            if burst >= MAX_BURST:  # let the woken requests run under a flood
+                burst = 0
+                await trio.lowlevel.cancel_shielded_checkpoint()
 
-    async def _socket(self, family: int):
+    def _socket(self, family: int):
         sock = self._sockets.get(family)
-        if sock is not None:
-            return sock
-        async with self._socket_lock:
-            if family not in self._sockets:
-                sock = trio.socket.socket(family, _stdsocket.SOCK_DGRAM)
-                try:
-                    sock.setsockopt(_stdsocket.SOL_SOCKET, _stdsocket.SO_RCVBUF, RECV_BUFFER)
-                except OSError:
-                    pass  # a smaller buffer only costs retries under bursts
-                await sock.bind(("::", 0) if family == _stdsocket.AF_INET6 else ("0.0.0.0", 0))
-                self._sockets[family] = sock
-                self._nursery.start_soon(self._receive_loop, sock)
-            return self._sockets[family]
+        if sock is None:
+            sock = _stdsocket.socket(family, _stdsocket.SOCK_DGRAM)
+            sock.setblocking(False)
+            try:
+                sock.setsockopt(_stdsocket.SOL_SOCKET, _stdsocket.SO_RCVBUF, RECV_BUFFER)
+            except OSError:
+                pass  # a smaller buffer only costs retries under bursts
+            sock.bind(("::", 0) if family == _stdsocket.AF_INET6 else ("0.0.0.0", 0))
+            self._sockets[family] = sock
+            self._nursery.start_soon(self._receive_loop, sock)
+        return sock
 
     async def _resolve(self, target: Target) -> tuple[int, tuple]:
         key = (target.host, target.port)
