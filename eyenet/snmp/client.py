@@ -97,8 +97,9 @@ class SnmpClient:
                 error = exc
             finally:
                 nursery.cancel_scope.cancel()
-                for sock in client._sockets.values():
-                    sock.close()
+        # Closed only once the receive loops are gone: a loop must never see a closed socket.
+        for sock in client._sockets.values():
+            sock.close()
         if error is not None:
             raise error
 
@@ -121,6 +122,8 @@ class SnmpClient:
     async def walk(self, target: Target, root: Oid) -> list[VarBind]:
         """Every varbind under root, in order: GETBULK for v2c, GETNEXT for v1."""
         root = tuple(root)
+        if not root or root[0] > 2:
+            raise SnmpError(f"{target.name}: cannot walk {format_oid(root) or 'an empty OID'}: it must start with 0, 1 or 2")
         if target.version == "1":
             return await self._walk_next(target, root)
         return await self._walk_bulk(target, root)
@@ -136,7 +139,7 @@ class SnmpClient:
 
     async def _walk_next(self, target: Target, root: Oid) -> list[VarBind]:
         out: list[VarBind] = []
-        current = root
+        current = root if len(root) > 1 else root + (0,)  # BER cannot carry a one-arc OID
         while True:
             resp = await self._exchange(target, Pdu(PduType.GET_NEXT, 0, 0, 0, (VarBind.null(current),)))
             pdu = resp.pdu
@@ -159,7 +162,7 @@ class SnmpClient:
     async def _walk_bulk(self, target: Target, root: Oid) -> list[VarBind]:
         tuner = self.tuner(target)
         out: list[VarBind] = []
-        current = root
+        current = root if len(root) > 1 else root + (0,)  # BER cannot carry a one-arc OID
         n = len(root)
         too_big = 0
         while True:
@@ -246,7 +249,10 @@ class SnmpClient:
         sock = self._socket(family)
         rid = self._new_request_id()
         community = target.community.encode()
-        data = encode_message(Message(version, community, attrs.evolve(pdu, request_id=rid)))
+        try:
+            data = encode_message(Message(version, community, attrs.evolve(pdu, request_id=rid)))
+        except ValueError as exc:
+            raise SnmpError(f"{target.name}: cannot encode the request: {exc}") from None
         attempts = target.retries + 1 if attempts is None else attempts
         self.stats.requests += 1
         # acquire_nowait first: the common case then costs no trip through the scheduler.
@@ -338,6 +344,8 @@ class SnmpClient:
                 continue
             except OSError:
                 # ICMP port unreachable surfaces here on Linux; the request times out as it should.
+                # Checkpoint, so that no run of errors can spin this loop without yielding.
+                await trio.lowlevel.checkpoint()
                 continue
             self._deliver(data, addr)
             burst += 1

@@ -77,7 +77,8 @@ def parse_oid(text: str) -> Oid:
         arcs = tuple(int(part) for part in body.split("."))
     except ValueError:
         raise SnmpError(f"bad OID {text!r}: use numbers separated by dots") from None
-    if len(arcs) < 2 or arcs[0] > 2 or (arcs[0] < 2 and arcs[1] > 39) or 40 * arcs[0] + arcs[1] > 0xFFFFFFFF:
+    # One arc ("1") names a whole tree: fine for a walk; requests need two.
+    if arcs[0] > 2 or (len(arcs) > 1 and ((arcs[0] < 2 and arcs[1] > 39) or 40 * arcs[0] + arcs[1] > 0xFFFFFFFF)):
         raise SnmpError(f"bad OID {text!r}: it must start with 0.x, 1.x (x < 40) or 2.x")
     if any(a < 0 or a > 0xFFFFFFFF for a in arcs) or len(arcs) > 128:
         raise SnmpError(f"bad OID {text!r}: sub-identifiers are 0..4294967295, at most 128")
