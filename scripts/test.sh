@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Run EyeNet's test suite: system packages, ./.venv, then pytest.
+#
+#   scripts/test.sh [pytest args...]      e.g. scripts/test.sh -k snmpsim -x
+#
+# As root, installs the Debian packages the tests drive (snmpd, snmp, iproute2)
+# when they are missing. The Debian snmpd *service* does not matter: our tests
+# start their own snmpd processes on free loopback ports with their own
+# configuration and state directories, whether or not the packaged service
+# runs on port 161. Exits with pytest's status; "no tests collected" (5) is
+# reported as the failure it is.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+say() { echo "test.sh: $*" >&2; }
+die() { echo "test.sh: error: $*" >&2; exit 1; }
+
+packages=(snmpd snmp iproute2)
+# A file each package must provide: a package can be "installed" with its
+# files removed, or the files can come from elsewhere; both count as present.
+declare -A provides=([snmpd]=/usr/sbin/snmpd [snmp]=/usr/bin/snmpbulkwalk [iproute2]=/usr/sbin/ip)
+
+missing=()
+for pkg in "${packages[@]}"; do
+    [ -x "${provides[$pkg]}" ] || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        die "missing Debian packages: ${missing[*]}. Install them as root:
+  apt-get install --no-install-recommends ${missing[*]}
+or run this script as root."
+    fi
+    command -v apt-get >/dev/null 2>&1 || die "missing packages ${missing[*]}, and no apt-get to install them"
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # Keep maintainer scripts from starting services during the install
+    # (containers have no init to start them, and we do not need them), unless
+    # the host already has a policy of its own.
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\n# temporary, from eyenet scripts/test.sh\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        trap 'rm -f "$policy"' EXIT
+    fi
+    # apt-get update only when needed: no package lists yet, or the install
+    # fails with the lists we have (stale, or the package is unknown).
+    if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null \
+        || ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/eyenet-apt.log 2>&1; then
+        apt-get update -q >/tmp/eyenet-apt.log 2>&1 || { cat /tmp/eyenet-apt.log >&2; die "apt-get update failed"; }
+        apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/eyenet-apt.log 2>&1 \
+            || { cat /tmp/eyenet-apt.log >&2; die "apt-get install ${missing[*]} failed"; }
+    fi
+    if [ -e "$policy" ] && grep -q 'from eyenet scripts/test.sh' "$policy"; then
+        rm -f "$policy"
+        trap - EXIT
+    fi
+    for pkg in "${packages[@]}"; do
+        [ -x "${provides[$pkg]}" ] || die "package $pkg installed, but ${provides[$pkg]} is still missing"
+    done
+fi
+
+bash "$repo/scripts/bootstrap.sh" --test
+
+set +e
+"$repo/.venv/bin/python" -m pytest -q "$@"
+status=$?
+set -e
+
+if [ "$status" -eq 5 ]; then
+    say "FAILED: pytest collected no tests (exit status 5); check the arguments and tests/"
+fi
+exit "$status"

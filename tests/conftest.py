@@ -1,0 +1,74 @@
+"""Shared pytest fixtures: the test data and real SNMP agents on loopback.
+
+* ``testdata_dir`` (session): ``../shared/testdata`` next to the repository
+  (recordings and LibreNMS expectations; GPL data, never copied into the repo).
+* ``snmprec_dir`` (session): ``testdata_dir / "snmprec"``.
+* ``snmpsim_agent`` (session): one snmpsim process serving all 12 recordings;
+  ``agent.communities`` lists them, the community of each is its file stem.
+* ``snmpd_agent`` (module): net-snmp's snmpd. ``agent.community`` sees the
+  tree minus agents.VOLATILE_SUBTREES (process and socket tables, clocks as
+  strings, ...): counters and gauges are there, so compare a walk of it with
+  net-snmp walks taken just before and after. ``agent.stable_community`` sees
+  only what never changes (two walks are identical); ``agent.full_community``
+  sees everything. It also listens on ``[::1]``, same port, when the host has
+  IPv6 (``agent.host6``, else None). A test that must restart or kill an agent
+  starts its own with ``agents.start_snmpd(tmp_path)``.
+* ``snmpd_agent_v6`` (module): the same agent, for tests that need IPv6;
+  skips (the only skip here) when the host has no ::1.
+
+The fixtures are synchronous; pytest-trio (trio_mode) lets trio tests use them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # "import agents" in tests and bench scripts
+
+import agents  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def testdata_dir() -> Path:
+    path = agents.TESTDATA_DIR
+    if not (path / "snmprec").is_dir():
+        pytest.fail(
+            f"test data not found: expected the shared recordings in {path / 'snmprec'} "
+            f"(the directory 'shared/testdata' next to the repository {agents.REPO_ROOT}). "
+            f"Check out or mount it there; the tests need it and never skip.",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def snmprec_dir(testdata_dir: Path) -> Path:
+    return testdata_dir / "snmprec"
+
+
+@pytest.fixture(scope="session")
+def snmpsim_agent(snmprec_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    agent = agents.start_snmpsim(snmprec_dir, tmp_path_factory.mktemp("snmpsim"))
+    try:
+        yield agent
+    finally:
+        agent.stop()
+
+
+@pytest.fixture(scope="module")
+def snmpd_agent(tmp_path_factory: pytest.TempPathFactory):
+    agent = agents.start_snmpd(tmp_path_factory.mktemp("snmpd"), ipv6=agents.ipv6_available())
+    try:
+        yield agent
+    finally:
+        agent.stop()
+
+
+@pytest.fixture(scope="module")
+def snmpd_agent_v6(snmpd_agent):
+    if snmpd_agent.host6 is None:
+        pytest.skip("this host cannot bind ::1 (IPv6 disabled), so no agent listens on IPv6")
+    return snmpd_agent
