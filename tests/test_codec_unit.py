@@ -624,8 +624,6 @@ def test_parse_oid(text, oid):
     [
         "",
         ".",
-        "1",
-        ".1",
         "1.",
         "1..3",
         "1.3.6.x",
@@ -642,6 +640,12 @@ def test_parse_oid(text, oid):
 def test_parse_oid_errors(text):
     with pytest.raises(SnmpError, match="bad OID"):
         parse_oid(text)
+
+
+@pytest.mark.parametrize("text", ["1", ".1", "0", "2"])
+def test_parse_oid_takes_one_arc_for_a_whole_tree(text):
+    # A walk root, as net-snmp's tools take it; requests need two arcs (see the client).
+    assert parse_oid(text) == (int(text.lstrip(".")),)
 
 
 def test_format_oid():
