@@ -20,13 +20,7 @@ _FIRST_ARCS = tuple((min(b // 40, 2), b - 40 * min(b // 40, 2)) for b in range(1
 
 _ONE_BYTE_ARCS = bytes(range(0x80))
 
-_UNSIGNED_TAGS = frozenset({Tag.COUNTER32, Tag.GAUGE32, Tag.TIMETICKS, Tag.COUNTER64})
-_UNSIGNED_LIMITS = {
-    Tag.COUNTER32: 0xFFFFFFFF,
-    Tag.GAUGE32: 0xFFFFFFFF,
-    Tag.TIMETICKS: 0xFFFFFFFF,
-    Tag.COUNTER64: 0xFFFFFFFFFFFFFFFF,
-}
+_UNSIGNED_LIMITS = {0x41: 0xFFFFFFFF, 0x42: 0xFFFFFFFF, 0x43: 0xFFFFFFFF, 0x46: 0xFFFFFFFFFFFFFFFF}  # Counter32, Gauge32, TimeTicks, Counter64
 
 
 # -- encoding -----------------------------------------------------------------
@@ -64,9 +58,10 @@ def encode_unsigned(v: int) -> bytes:
 def encode_oid(oid: Oid) -> bytes:
     if len(oid) < 2 or oid[0] > 2 or (oid[0] < 2 and oid[1] > 39) or 40 * oid[0] + oid[1] > 0xFFFFFFFF:
         raise ValueError(f"OID {oid} must start 0.x or 1.x (x < 40) or 2.x, and have two arcs or more")
-    if any(not 0 <= arc <= 0xFFFFFFFF for arc in oid):
+    if min(oid) < 0 or max(oid) > 0xFFFFFFFF:
         raise ValueError(f"OID {oid} has a sub-identifier outside 0..4294967295")
-    out = bytearray((40 * oid[0] + oid[1],)) if oid[1] < 128 - 40 * oid[0] else _base128(40 * oid[0] + oid[1])
+    first = 40 * oid[0] + oid[1]
+    out = bytearray((first,)) if first < 0x80 else _base128(first)
     for arc in oid[2:]:
         if arc < 0x80:
             out.append(arc)
@@ -85,27 +80,32 @@ def _base128(v: int) -> bytearray:
     return out
 
 
+_EMPTY_VALUES = {int(t): bytes((t, 0)) for t in (Tag.NULL, Tag.NO_SUCH_OBJECT, Tag.NO_SUCH_INSTANCE, Tag.END_OF_MIB_VIEW)}
+_BYTES_TAGS = frozenset(int(t) for t in (Tag.OCTET_STRING, Tag.OPAQUE, Tag.IPADDRESS))
+
+
 def encode_value(tag: int, value) -> bytes:
     """The TLV of one varbind value."""
-    if tag == Tag.INTEGER:
+    empty = _EMPTY_VALUES.get(tag)  # NULL first: every request carries it
+    if empty is not None:
+        return empty
+    if tag == 0x02:
         return tlv(tag, encode_signed(value))
-    if tag in _UNSIGNED_TAGS:
+    if tag in _UNSIGNED_LIMITS:
         if value > _UNSIGNED_LIMITS[tag]:
             raise ValueError(f"{value} is out of range for tag 0x{tag:02x}")
         return tlv(tag, encode_unsigned(value))
-    if tag in (Tag.OCTET_STRING, Tag.OPAQUE, Tag.IPADDRESS):
+    if tag in _BYTES_TAGS:
         return tlv(tag, bytes(value))
-    if tag == Tag.OBJECT_IDENTIFIER:
+    if tag == 0x06:
         return tlv(tag, encode_oid(value))
-    if tag == Tag.NULL or tag in (Tag.NO_SUCH_OBJECT, Tag.NO_SUCH_INSTANCE, Tag.END_OF_MIB_VIEW):
-        return bytes((tag, 0))
     raise ValueError(f"cannot encode a value with tag 0x{tag:02x}")
 
 
 def encode_varbinds(varbinds) -> bytes:
     return tlv(
         SEQUENCE,
-        b"".join(tlv(SEQUENCE, tlv(Tag.OBJECT_IDENTIFIER, encode_oid(oid)) + encode_value(tag, value)) for oid, tag, value in varbinds),
+        b"".join(tlv(SEQUENCE, tlv(0x06, encode_oid(oid)) + encode_value(tag, value)) for oid, tag, value in varbinds),
     )
 
 
