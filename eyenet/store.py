@@ -1,0 +1,311 @@
+"""SQLite storage: devices and metrics history with 5-minute and 1-hour rollups.
+
+One writer task owns the write connection and applies queued writes in batches on a
+worker thread, so the event loop never waits on disk. Readers use their own
+connection (WAL lets them run beside the writer). Configuration writes (devices)
+are awaited until committed; metric samples are queued and batched.
+"""
+
+import json
+import sqlite3
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Callable
+
+import attrs
+import trio
+
+# Each entry moves the schema from version N to N+1; never edit one that has shipped.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        port INTEGER NOT NULL DEFAULT 161,
+        version TEXT NOT NULL DEFAULT '2c',
+        community TEXT NOT NULL DEFAULT 'public',
+        poll_interval REAL NOT NULL DEFAULT 60,
+        tags TEXT NOT NULL DEFAULT '[]',
+        source TEXT NOT NULL DEFAULT 'api',
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE metrics_raw (
+        device_id TEXT NOT NULL, metric TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL
+    );
+    CREATE INDEX metrics_raw_key ON metrics_raw (device_id, metric, ts);
+    CREATE INDEX metrics_raw_ts ON metrics_raw (ts);
+    CREATE TABLE metrics_5m (
+        device_id TEXT NOT NULL, metric TEXT NOT NULL, ts INTEGER NOT NULL,
+        min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL,
+        PRIMARY KEY (device_id, metric, ts)
+    ) WITHOUT ROWID;
+    CREATE TABLE metrics_1h (
+        device_id TEXT NOT NULL, metric TEXT NOT NULL, ts INTEGER NOT NULL,
+        min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL,
+        PRIMARY KEY (device_id, metric, ts)
+    ) WITHOUT ROWID;
+    """,
+)
+
+ROLLUPS = (("metrics_5m", 300), ("metrics_1h", 3600))
+BATCH = 2000
+QUEUE = 50_000
+
+
+class StoreError(Exception):
+    """The database cannot be opened or is newer than this EyeNet."""
+
+
+@attrs.frozen
+class Retention:
+    raw_days: float = 2
+    rollup_5m_days: float = 30
+    rollup_1h_days: float = 400
+
+
+@attrs.frozen
+class StoredDevice:
+    id: str
+    host: str
+    port: int = 161
+    version: str = "2c"
+    community: str = attrs.field(default="public", repr=False)
+    poll_interval: float = 60.0
+    tags: tuple[str, ...] = ()
+    source: str = "api"
+
+
+@attrs.frozen
+class Sample:
+    device_id: str
+    metric: str
+    ts: int  # Unix seconds
+    value: float
+
+
+@attrs.frozen
+class HistoryPoint:
+    ts: int
+    avg: float
+    min: float
+    max: float
+
+
+def connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a crash loses no committed transaction's integrity
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Brings the schema to the newest version; returns it."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"the database is at schema version {version}, newer than this EyeNet knows ({len(MIGRATIONS)}): "
+            "upgrade EyeNet or point it at another file"
+        )
+    for number in range(version, len(MIGRATIONS)):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Statement by statement: executescript() would commit midway.
+            for statement in _statements(MIGRATIONS[number]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _write_samples(conn: sqlite3.Connection, samples: list[Sample]) -> None:
+    rows = [(s.device_id, s.metric, s.ts, s.value) for s in samples]
+    conn.executemany("INSERT INTO metrics_raw VALUES (?, ?, ?, ?)", rows)
+    for table, width in ROLLUPS:
+        conn.executemany(
+            f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (device_id, metric, ts) DO UPDATE SET "
+            "min = min(min, excluded.min), max = max(max, excluded.max), sum = sum + excluded.sum, count = count + 1",
+            [(d, m, ts - ts % width, v, v, v) for d, m, ts, v in rows],
+        )
+
+
+def _upsert_device(conn: sqlite3.Connection, device: StoredDevice) -> None:
+    conn.execute(
+        "INSERT INTO devices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET host = excluded.host, "
+        "port = excluded.port, version = excluded.version, community = excluded.community, "
+        "poll_interval = excluded.poll_interval, tags = excluded.tags, source = excluded.source",
+        (
+            device.id, device.host, device.port, device.version, device.community, device.poll_interval,
+            json.dumps(list(device.tags)), device.source, int(time.time()),
+        ),
+    )
+
+
+def _delete_device(conn: sqlite3.Connection, device_id: str) -> None:
+    conn.execute("DELETE FROM devices WHERE id = ?", (device_id,))
+
+
+def _prune(conn: sqlite3.Connection, retention: Retention, now: float) -> None:
+    for table, days in (
+        ("metrics_raw", retention.raw_days),
+        ("metrics_5m", retention.rollup_5m_days),
+        ("metrics_1h", retention.rollup_1h_days),
+    ):
+        conn.execute(f"DELETE FROM {table} WHERE ts < ?", (int(now - days * 86400),))
+
+
+class Store:
+    """Use as `async with Store.open(path) as store:`."""
+
+    def __init__(self, path: str, retention: Retention):
+        self.path = path
+        self.retention = retention
+        self._send, self._receive = trio.open_memory_channel[tuple](QUEUE)
+        self._writer = connect(path)
+        self._reader = connect(path)
+        self._read_lock = trio.Lock()
+        self.dropped_samples = 0
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: str | Path, retention: Retention = Retention(), prune_every: float = 3600.0):
+        path = str(path)
+        try:
+            store = cls(path, retention)
+            await trio.to_thread.run_sync(migrate, store._writer)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the database: {exc}") from None
+        error = None
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(store._write_loop)
+                nursery.start_soon(store._prune_loop, prune_every)
+                try:
+                    yield store
+                except Exception as exc:
+                    error = exc  # re-raised below, outside the nursery's ExceptionGroup
+                finally:
+                    await store.flush()
+                    nursery.cancel_scope.cancel()
+        finally:
+            store._writer.close()
+            store._reader.close()
+        if error is not None:
+            raise error
+
+    # -- writes ---------------------------------------------------------------
+
+    def add_samples(self, samples: list[Sample]) -> None:
+        """Queue metric samples; never waits. If the disk falls this far behind, the samples are counted and dropped."""
+        try:
+            self._send.send_nowait(("samples", samples, None))
+        except trio.WouldBlock:
+            self.dropped_samples += len(samples)
+
+    async def upsert_device(self, device: StoredDevice) -> None:
+        await self._call(lambda conn: _upsert_device(conn, device))
+
+    async def delete_device(self, device_id: str) -> None:
+        await self._call(lambda conn: _delete_device(conn, device_id))
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed."""
+        await self._call(lambda conn: None)
+
+    async def prune(self, now: float | None = None) -> None:
+        await self._call(lambda conn: _prune(conn, self.retention, time.time() if now is None else now))
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], None]) -> None:
+        """Run fn in the writer's next transaction and wait until it is committed."""
+        done = trio.Event()
+        box: list[BaseException] = []
+        await self._send.send(("call", fn, (done, box)))
+        await done.wait()
+        if box:
+            raise box[0]
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._receive.receive()]
+            while len(batch) < BATCH:
+                try:
+                    batch.append(self._receive.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            outcomes = await trio.to_thread.run_sync(self._apply, batch, abandon_on_cancel=False)
+            for (_, _, waiter), outcome in zip(batch, outcomes):
+                if waiter is not None:
+                    done, box = waiter
+                    if outcome is not None:
+                        box.append(outcome)
+                    done.set()
+
+    def _apply(self, batch: list[tuple]) -> list[BaseException | None]:
+        """One transaction for the whole batch; a failing call is rolled back alone (savepoint)."""
+        conn = self._writer
+        outcomes: list[BaseException | None] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            samples = [s for kind, payload, _ in batch if kind == "samples" for s in payload]
+            if samples:
+                _write_samples(conn, samples)
+            for kind, payload, _ in batch:
+                if kind != "call":
+                    outcomes.append(None)
+                    continue
+                conn.execute("SAVEPOINT op")
+                try:
+                    payload(conn)
+                    conn.execute("RELEASE op")
+                    outcomes.append(None)
+                except sqlite3.Error as exc:
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    outcomes.append(StoreError(f"{self.path}: {exc}"))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    async def _prune_loop(self, every: float) -> None:
+        while True:
+            await self.prune()
+            await trio.sleep(every)
+
+    # -- reads ----------------------------------------------------------------
+
+    async def _read(self, fn):
+        async with self._read_lock:
+            return await trio.to_thread.run_sync(fn, self._reader)
+
+    async def devices(self) -> list[StoredDevice]:
+        rows = await self._read(
+            lambda c: c.execute(
+                "SELECT id, host, port, version, community, poll_interval, tags, source FROM devices ORDER BY id"
+            ).fetchall()
+        )
+        return [StoredDevice(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), r[7]) for r in rows]
+
+    async def history(self, device_id: str, metric: str, start: int, end: int, step: int = 0) -> list[HistoryPoint]:
+        """Points in [start, end): raw samples for step < 300, else the 5-minute or 1-hour rollup."""
+        if step >= 3600:
+            table = "metrics_1h"
+        elif step >= 300:
+            table = "metrics_5m"
+        else:
+            table = None
+        if table is None:
+            sql = "SELECT ts, value, value, value FROM metrics_raw WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts"
+        else:
+            sql = f"SELECT ts, sum / count, min, max FROM {table} WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts"
+        rows = await self._read(lambda c: c.execute(sql, (device_id, metric, start, end)).fetchall())
+        return [HistoryPoint(*r) for r in rows]

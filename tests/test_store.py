@@ -1,0 +1,121 @@
+"""The SQLite store: migrations, devices kept across restarts, samples, rollups, retention."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import trio
+
+from eyenet.store import MIGRATIONS, Retention, Sample, Store, StoredDevice, StoreError
+
+
+async def test_devices_survive_a_restart(tmp_path):
+    db = tmp_path / "eyenet.db"
+    async with Store.open(db) as store:
+        await store.upsert_device(StoredDevice("core-1", "192.0.2.1", tags=("core", "dc1"), community="s3cret"))
+        await store.upsert_device(StoredDevice("sw-2", "sw2.example.net", port=1161, version="1"))
+        await store.upsert_device(StoredDevice("sw-2", "sw2.example.net", port=161, version="2c"))
+        await store.delete_device("nope")
+    async with Store.open(db) as store:
+        devices = await store.devices()
+    assert [d.id for d in devices] == ["core-1", "sw-2"]
+    assert devices[0].tags == ("core", "dc1") and devices[0].community == "s3cret"
+    assert devices[1].port == 161 and devices[1].version == "2c"
+    assert "s3cret" not in repr(devices[0])
+
+
+async def test_samples_and_rollups(tmp_path):
+    now = int(time.time())
+    base = now - now % 3600 - 3600  # the last full hour: inside every retention
+    async with Store.open(tmp_path / "m.db") as store:
+        # 20 minutes of 10-second samples: values 0..119
+        store.add_samples([Sample("d1", "cpu", base + 10 * i, float(i)) for i in range(120)])
+        store.add_samples([Sample("d2", "cpu", base, 50.0)])
+        await store.flush()
+        raw = await store.history("d1", "cpu", base, base + 1200)
+        five = await store.history("d1", "cpu", base, base + 1200, step=300)
+        hour = await store.history("d1", "cpu", base, base + 3600, step=3600)
+    assert len(raw) == 120 and raw[5].avg == 5.0
+    assert [p.ts for p in five] == [base, base + 300, base + 600, base + 900]
+    assert five[0].min == 0 and five[0].max == 29 and five[0].avg == pytest.approx(14.5)
+    assert len(hour) == 1 and hour[0].avg == pytest.approx(59.5) and hour[0].max == 119
+
+
+async def test_retention_prunes_each_table_by_its_own_age(tmp_path):
+    now = 1_800_000_000
+    day = 86400
+    async with Store.open(tmp_path / "r.db", Retention(raw_days=1, rollup_5m_days=7, rollup_1h_days=30)) as store:
+        store.add_samples([Sample("d", "cpu", now - age * day, 1.0) for age in (0.5, 3, 10, 40)])
+        await store.prune(now)
+        raw = await store.history("d", "cpu", 0, now + 1)
+        five = await store.history("d", "cpu", 0, now + 1, step=300)
+        hour = await store.history("d", "cpu", 0, now + 1, step=3600)
+    assert len(raw) == 1 and len(five) == 2 and len(hour) == 3
+
+
+async def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path):
+    db = tmp_path / "new.db"
+    conn = sqlite3.connect(db)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this EyeNet"):
+        async with Store.open(db):
+            pass
+
+
+async def test_not_a_database(tmp_path):
+    db = tmp_path / "junk.db"
+    db.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open the database"):
+        async with Store.open(db):
+            pass
+
+
+async def test_a_slow_disk_does_not_block_the_event_loop(tmp_path):
+    """add_samples never waits: a burst far larger than one batch is queued while other tasks run."""
+    ticks = 0
+    async with Store.open(tmp_path / "b.db") as store:
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await trio.sleep(0.01)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ticker)
+            for chunk in range(10):
+                store.add_samples([Sample(f"d{i % 50}", "cpu", int(time.time()) - chunk, 1.0) for i in range(2000)])
+            await store.upsert_device(StoredDevice("x", "h"))  # waits for everything queued before it
+            nursery.cancel_scope.cancel()
+        raw = await store.history("d0", "cpu", 0, 2_000_000_000)
+    assert len(raw) == 10 * 40
+    assert ticks > 0 and store.dropped_samples == 0
+
+
+def test_kill_9_loses_no_committed_device(tmp_path):
+    """A device write that returned is on disk, even if the process dies at once after it."""
+    db = tmp_path / "k.db"
+    script = textwrap.dedent(
+        f"""
+        import os, signal, trio
+        from eyenet.store import Store, StoredDevice
+        async def main():
+            async with Store.open({str(db)!r}) as store:
+                await store.upsert_device(StoredDevice("kept", "192.0.2.9"))
+                os.kill(os.getpid(), signal.SIGKILL)
+        trio.run(main)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], timeout=60)
+    assert proc.returncode == -9
+
+    async def check():
+        async with Store.open(db) as store:
+            return await store.devices()
+
+    assert [d.id for d in trio.run(check)] == ["kept"]
