@@ -40,9 +40,27 @@ class DeviceConfig:
 
 
 @attrs.frozen
+class StoreSettings:
+    path: str = "eyenet.db"
+    raw_days: float = 2
+    rollup_5m_days: float = 30
+    rollup_1h_days: float = 400
+
+
+@attrs.frozen
+class PollerSettings:
+    # Device polls running at once; each poll walks a handful of columns concurrently.
+    max_concurrent_polls: int = 200
+    # A poll slower than this share of the device's interval marks it degraded.
+    slow_fraction: float = 0.5
+
+
+@attrs.frozen
 class Config:
     path: str
     snmp: SnmpSettings = SnmpSettings()
+    store: StoreSettings = StoreSettings()
+    poller: PollerSettings = PollerSettings()
     devices: tuple[DeviceConfig, ...] = ()
 
 
@@ -89,7 +107,20 @@ def load_config(path: str | Path) -> Config:
 
 def parse_config(data: dict, path: str = "<config>") -> Config:
     r = _Reader(path)
-    top = r.table(data, "", {"snmp": dict, "defaults": dict, "devices": list})
+    top = r.table(data, "", {"snmp": dict, "store": dict, "poller": dict, "defaults": dict, "devices": list})
+    store = r.table(
+        top.get("store", {}),
+        "store",
+        {"path": str, "raw_days": (int, float), "rollup_5m_days": (int, float), "rollup_1h_days": (int, float)},
+    )
+    for name in ("raw_days", "rollup_5m_days", "rollup_1h_days"):
+        if name in store and store[name] <= 0:
+            r.problem(f"store.{name}", "must be greater than 0 days")
+    poller = r.table(top.get("poller", {}), "poller", {"max_concurrent_polls": int, "slow_fraction": (int, float)})
+    if poller.get("max_concurrent_polls", 1) <= 0:
+        r.problem("poller.max_concurrent_polls", "must be greater than 0")
+    if not 0 < poller.get("slow_fraction", 0.5) <= 1:
+        r.problem("poller.slow_fraction", "must be more than 0 and at most 1")
     snmp = r.table(
         top.get("snmp", {}),
         "snmp",
@@ -133,4 +164,13 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
         devices.append(fields)
     if r.problems:
         raise ConfigError(r.problems)
-    return Config(path=path, snmp=SnmpSettings(**snmp), devices=tuple(DeviceConfig(**d) for d in devices))
+    if "path" in store:
+        # A relative database path is relative to the configuration file, not to the service's cwd.
+        store["path"] = str((Path(path).parent / store["path"]).resolve()) if path != "<config>" else store["path"]
+    return Config(
+        path=path,
+        snmp=SnmpSettings(**snmp),
+        store=StoreSettings(**store),
+        poller=PollerSettings(**poller),
+        devices=tuple(DeviceConfig(**d) for d in devices),
+    )
