@@ -1,0 +1,434 @@
+"""Events and their wire form: exactly the seed's envelopes (../shared/design/events.md).
+
+Each event is a frozen attrs value. ``event.wire(event_id)`` gives the JSON-ready
+envelope ``{"type", "id", "data"}``; :func:`encode` gives its compact JSON bytes,
+and :func:`encode_variants` both variants of one event at once (device:metrics
+carries ``interfaces`` only on a ``device:<id>`` channel), so the push server
+encodes each event once per variant, never once per client.
+
+Wire rules (events.md): timestamps RFC 3339 in the server's UTC offset, whole
+seconds (``2025-01-03T07:12:55+08:00``); cpu and memory in percent with one
+decimal; bandwidth in bit/s (integers); uptime in seconds. A value not known is
+``null``, the key is always there (only measured values may be null: uptime,
+lastSeen, cpu, memory, bandwidth in/out, an alert's value/threshold, interface
+rates). Additions appear only where events.md allows
+them, and only when set: device:status ``reason``; device:metrics
+``interfaces``; alert:new ``ruleId``, ``metric``; ml:prediction ``deviceId``,
+``metric``, ``window``; error ``details``. Fields that only route an event
+(AlertUpdate's device and severity) never reach the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import types
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any, ClassVar
+
+import attrs
+
+DEVICE_STATUSES = ("up", "down", "degraded")
+SEVERITIES = ("critical", "warning", "info")
+ALERT_UPDATE_STATUSES = ("acknowledged", "resolved")
+CHANGE_TYPES = ("device_added", "device_removed", "link_change")
+DEVICE_TYPES = ("router", "switch", "endpoint")
+ML_STATUSES = ("completed", "failed")
+ERROR_CODES = (
+    "AUTH_REQUIRED", "AUTH_INVALID", "TOKEN_EXPIRED", "FORBIDDEN", "INVALID_MESSAGE",
+    "UNKNOWN_CHANNEL", "NOT_FOUND", "SUBSCRIPTION_LIMIT", "RATE_LIMITED", "INTERNAL",
+)
+SYSTEM_USER = "system"  # alert:update's updatedBy when no user made the change
+# ifOperStatus (IF-MIB), as the interfaces list reports it.
+INTERFACE_STATUSES = ("up", "down", "testing", "unknown", "dormant", "notPresent", "lowerLayerDown")
+
+
+# -- validators and formatting ------------------------------------------------------
+
+
+def _one_of(allowed: tuple[str, ...]):
+    def check(instance, attribute, value):
+        if value not in allowed:
+            raise ValueError(f"{type(instance).__name__}.{attribute.name} must be one of {'|'.join(allowed)}, not {value!r}")
+    return check
+
+
+def _aware(instance, attribute, value):
+    if value is not None and (not isinstance(value, datetime) or value.utcoffset() is None):
+        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a timezone-aware datetime, not {value!r}")
+
+
+def _finite(instance, attribute, value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a finite number or None, not {value!r}")
+
+
+def _percent(instance, attribute, value):
+    _finite(instance, attribute, value)
+    if value is not None and not 0 <= value <= 100:
+        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be within 0-100, not {value!r}")
+
+
+def _non_negative(instance, attribute, value):
+    _finite(instance, attribute, value)
+    if value is not None and value < 0:
+        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be >= 0, not {value!r}")
+
+
+def _text(instance, attribute, value):
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a non-empty string, not {value!r}")
+
+
+def _optional_text(instance, attribute, value):
+    if value is not None:
+        _text(instance, attribute, value)
+
+
+def rfc3339(moment: datetime | None, tz: tzinfo | None = None) -> str | None:
+    """`moment` in the server's UTC offset (or `tz`), whole seconds: 2025-01-03T07:12:55+08:00."""
+    if moment is None:
+        return None
+    local = moment.astimezone(tz)
+    offset = local.utcoffset()
+    if offset is None or offset % timedelta(minutes=1):  # historic offsets with seconds: not RFC 3339
+        local = moment.astimezone(timezone.utc)
+        offset = timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hh, mm = divmod(abs(minutes), 60)
+    return f"{local.replace(tzinfo=None, microsecond=0).isoformat()}{sign}{hh:02d}:{mm:02d}"
+
+
+def _one_decimal(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def _bps(value: float | None) -> int | None:
+    return None if value is None else int(round(value))
+
+
+def _per_second(value: float | None) -> float | None:
+    """Error and discard rates: three decimals (one error a minute is 0.017)."""
+    return None if value is None else round(float(value), 3)
+
+
+def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    return None if value is None else types.MappingProxyType(dict(value))
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _Event:
+    TYPE: ClassVar[str]
+    # Events whose data differs between a device channel and the others.
+    HAS_DETAIL_VARIANT: ClassVar[bool] = False
+
+    def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def wire(self, event_id: int, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
+        """The envelope {"type", "id", "data"}, ready for json."""
+        if isinstance(event_id, bool) or not isinstance(event_id, int) or event_id < 0:
+            raise ValueError(f"event id must be an integer >= 0, not {event_id!r}")
+        return {"type": self.TYPE, "id": event_id, "data": self.data(include_interfaces=include_interfaces, tz=tz)}
+
+
+# -- device ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class DeviceStatus(_Event):
+    """device:status, published when a device's status changes."""
+
+    TYPE: ClassVar[str] = "device:status"
+
+    device_id: str = attrs.field(validator=_text)
+    status: str = attrs.field(validator=_one_of(DEVICE_STATUSES))
+    timestamp: datetime = attrs.field(validator=_aware)
+    uptime: int | None = attrs.field(default=None, validator=_non_negative)  # seconds
+    last_seen: datetime | None = attrs.field(default=None, validator=_aware)
+    reason: str | None = attrs.field(default=None, validator=_optional_text)
+
+    def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
+        d = {
+            "deviceId": self.device_id,
+            "status": self.status,
+            "timestamp": rfc3339(self.timestamp, tz),
+            "metrics": {
+                "uptime": None if self.uptime is None else int(self.uptime),
+                "lastSeen": rfc3339(self.last_seen, tz),
+            },
+        }
+        if self.reason is not None:
+            d["reason"] = self.reason
+        return d
+
+
+@attrs.frozen
+class InterfaceMetrics:
+    """One row of device:metrics' interfaces list: rates in bit/s, errors a second."""
+
+    if_index: int = attrs.field(validator=_non_negative)
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
+    status: str = attrs.field(validator=_one_of(INTERFACE_STATUSES))
+    bps_in: float | None = attrs.field(default=None, validator=_non_negative)
+    bps_out: float | None = attrs.field(default=None, validator=_non_negative)
+    errors_in: float | None = attrs.field(default=None, validator=_non_negative)
+    errors_out: float | None = attrs.field(default=None, validator=_non_negative)
+
+    def data(self) -> dict[str, Any]:
+        return {
+            "ifIndex": self.if_index,
+            "name": self.name,
+            "status": self.status,
+            "in": _bps(self.bps_in),
+            "out": _bps(self.bps_out),
+            "errorsIn": _per_second(self.errors_in),
+            "errorsOut": _per_second(self.errors_out),
+        }
+
+
+@attrs.frozen
+class DeviceMetrics(_Event):
+    """device:metrics, published on every poll. cpu and memory in percent, bandwidth
+    in bit/s summed over the up, non-loopback interfaces (the poller sums)."""
+
+    TYPE: ClassVar[str] = "device:metrics"
+    HAS_DETAIL_VARIANT: ClassVar[bool] = True
+
+    device_id: str = attrs.field(validator=_text)
+    timestamp: datetime = attrs.field(validator=_aware)
+    cpu: float | None = attrs.field(default=None, validator=_percent)
+    memory: float | None = attrs.field(default=None, validator=_percent)
+    bandwidth_in: float | None = attrs.field(default=None, validator=_non_negative)
+    bandwidth_out: float | None = attrs.field(default=None, validator=_non_negative)
+    interfaces: tuple[InterfaceMetrics, ...] = attrs.field(default=(), converter=tuple)
+
+    def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
+        d = {
+            "deviceId": self.device_id,
+            "metrics": {
+                "cpu": _one_decimal(self.cpu),
+                "memory": _one_decimal(self.memory),
+                "bandwidth": {"in": _bps(self.bandwidth_in), "out": _bps(self.bandwidth_out)},
+            },
+            "timestamp": rfc3339(self.timestamp, tz),
+        }
+        if include_interfaces:
+            d["interfaces"] = [i.data() for i in self.interfaces]
+        return d
+
+
+# -- alerts --------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class AlertNew(_Event):
+    TYPE: ClassVar[str] = "alert:new"
+
+    alert_id: str = attrs.field(validator=_text)
+    severity: str = attrs.field(validator=_one_of(SEVERITIES))
+    device_id: str = attrs.field(validator=_text)
+    message: str = attrs.field(validator=_text)
+    timestamp: datetime = attrs.field(validator=_aware)
+    value: float | None = attrs.field(default=None, validator=_finite)
+    threshold: float | None = attrs.field(default=None, validator=_finite)
+    rule_id: str | None = attrs.field(default=None, validator=_optional_text)
+    metric: str | None = attrs.field(default=None, validator=_optional_text)
+
+    def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
+        d = {
+            "alertId": self.alert_id,
+            "severity": self.severity,
+            "deviceId": self.device_id,
+            "message": self.message,
+            "timestamp": rfc3339(self.timestamp, tz),
+            "metrics": {"value": self.value, "threshold": self.threshold},  # as given: 90 stays 90
+        }
+        if self.rule_id is not None:
+            d["ruleId"] = self.rule_id
+        if self.metric is not None:
+            d["metric"] = self.metric
+        return d
+
+
+@attrs.frozen
+class AlertUpdate(_Event):
+    """alert:update. device_id and severity route the event (device:<id>,
+    alerts:<severity>) and are not on the wire. updated_by is a user id, or
+    SYSTEM_USER when the alert service resolved the alert itself (the seed's
+    updatedBy is always a string)."""
+
+    TYPE: ClassVar[str] = "alert:update"
+
+    alert_id: str = attrs.field(validator=_text)
+    status: str = attrs.field(validator=_one_of(ALERT_UPDATE_STATUSES))
+    updated_by: str = attrs.field(validator=_text)
+    timestamp: datetime = attrs.field(validator=_aware)
+    device_id: str | None = attrs.field(default=None, validator=_optional_text)
+    severity: str | None = attrs.field(default=None, validator=attrs.validators.optional(_one_of(SEVERITIES)))
+
+    def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
+        return {
+            "alertId": self.alert_id,
+            "status": self.status,
+            "updatedBy": self.updated_by,
+            "timestamp": rfc3339(self.timestamp, tz),
+        }
+
+
+# -- topology ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class TopologyDevice:
+    id: str = attrs.field(validator=_text)
+    type: str = attrs.field(validator=_one_of(DEVICE_TYPES))
+    connections: tuple[str, ...] = attrs.field(
+        default=(), converter=tuple, validator=attrs.validators.deep_iterable(attrs.validators.instance_of(str))
+    )
+
+    def data(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "connections": list(self.connections)}
+
+
+@attrs.frozen
+class TopologyUpdate(_Event):
+    TYPE: ClassVar[str] = "topology:update"
+
+    change_type: str = attrs.field(validator=_one_of(CHANGE_TYPES))
+    devices: tuple[TopologyDevice, ...] = attrs.field(converter=tuple)
+    timestamp: datetime = attrs.field(validator=_aware)
+
+    def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
+        return {
+            "changeType": self.change_type,
+            "devices": [dev.data() for dev in self.devices],
+            "timestamp": rfc3339(self.timestamp, tz),
+        }
+
+
+# -- ml ----------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Prediction:
+    label: str = attrs.field(validator=_text)
+    confidence: float = attrs.field(validator=_finite)
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 <= self.confidence <= 1:
+            raise ValueError(f"Prediction.confidence must be within 0-1, not {self.confidence!r}")
+
+
+@attrs.frozen
+class MlPrediction(_Event):
+    TYPE: ClassVar[str] = "ml:prediction"
+
+    job_id: str = attrs.field(validator=_text)
+    status: str = attrs.field(validator=_one_of(ML_STATUSES))
+    results: tuple[Prediction, ...] = attrs.field(converter=tuple)
+    timestamp: datetime = attrs.field(validator=_aware)
+    device_id: str | None = attrs.field(default=None, validator=_optional_text)
+    metric: str | None = attrs.field(default=None, validator=_optional_text)
+    window_from: datetime | None = attrs.field(default=None, validator=_aware)
+    window_to: datetime | None = attrs.field(default=None, validator=_aware)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.window_from is None) != (self.window_to is None):
+            raise ValueError("MlPrediction window needs both window_from and window_to, or neither")
+
+    def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
+        d = {
+            "jobId": self.job_id,
+            "status": self.status,
+            "results": [{"label": p.label, "confidence": p.confidence} for p in self.results],
+            "timestamp": rfc3339(self.timestamp, tz),
+        }
+        if self.device_id is not None:
+            d["deviceId"] = self.device_id
+        if self.metric is not None:
+            d["metric"] = self.metric
+        if self.window_from is not None:
+            d["window"] = {"from": rfc3339(self.window_from, tz), "to": rfc3339(self.window_to, tz)}
+        return d
+
+
+# -- error -------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Error(_Event):
+    """error, sent to one client. details: a JSON object (e.g. the limit exceeded)."""
+
+    TYPE: ClassVar[str] = "error"
+
+    code: str = attrs.field(validator=_one_of(ERROR_CODES))
+    message: str = attrs.field(validator=_text)
+    timestamp: datetime = attrs.field(validator=_aware)
+    details: Mapping[str, Any] | None = attrs.field(default=None, converter=_freeze_mapping, eq=False, hash=False)
+
+    def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
+        d = {"code": self.code, "message": self.message, "timestamp": rfc3339(self.timestamp, tz)}
+        if self.details is not None:
+            d["details"] = dict(self.details)
+        return d
+
+
+Event = DeviceStatus | DeviceMetrics | AlertNew | AlertUpdate | TopologyUpdate | MlPrediction | Error
+EVENT_TYPES = {cls.TYPE: cls for cls in (DeviceStatus, DeviceMetrics, AlertNew, AlertUpdate, TopologyUpdate, MlPrediction, Error)}
+
+
+# -- encoding and routing ------------------------------------------------------------------------
+
+
+def to_json(obj: Any) -> bytes:
+    """Compact JSON, UTF-8, no NaN."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def encode(event: Event, event_id: int, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> bytes:
+    return to_json(event.wire(event_id, include_interfaces=include_interfaces, tz=tz))
+
+
+@attrs.frozen
+class EncodedEvent:
+    """One event encoded once: `plain` for every channel, `detailed` for device:<id>
+    (the same bytes object when the event has no detail variant)."""
+
+    event: Event
+    id: int
+    plain: bytes
+    detailed: bytes
+
+    def frame(self, channel: str) -> bytes:
+        return self.detailed if channel.startswith("device:") else self.plain
+
+
+def encode_variants(event: Event, event_id: int, *, tz: tzinfo | None = None) -> EncodedEvent:
+    plain = encode(event, event_id, tz=tz)
+    detailed = encode(event, event_id, include_interfaces=True, tz=tz) if event.HAS_DETAIL_VARIANT else plain
+    return EncodedEvent(event, event_id, plain, detailed)
+
+
+def channels(event: Event) -> tuple[str, ...]:
+    """The subscription channels (events.md) that receive this event. Error is
+    addressed to one client, never broadcast: ()."""
+    if isinstance(event, (DeviceStatus, DeviceMetrics)):
+        return (f"device:{event.device_id}", "devices")
+    if isinstance(event, (AlertNew, AlertUpdate)):
+        out = ["alerts"]
+        if event.severity is not None:
+            out.append(f"alerts:{event.severity}")
+        if event.device_id is not None:
+            out.insert(0, f"device:{event.device_id}")
+        return tuple(out)
+    if isinstance(event, TopologyUpdate):
+        return ("topology",)
+    if isinstance(event, MlPrediction):
+        return ("ml",) if event.device_id is None else (f"device:{event.device_id}", "ml")
+    return ()

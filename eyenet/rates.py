@@ -1,0 +1,286 @@
+"""Counter samples -> rates per second, never a spike. Pure functions, no I/O.
+
+A rate is the difference of two samples of an SNMP counter divided by the time
+between them. The samples are only comparable when nothing in between broke the
+counter's continuity; when that cannot be shown, :func:`counter_rate` answers
+``rate=None`` with a :class:`Reason`, and the caller keeps the new sample as the
+next baseline. The rules, in the order they are checked:
+
+1. **Comparable samples.** No previous sample, or a sample of a different
+   counter width (the poller switched between ifHCInOctets and ifInOctets):
+   no rate (``NO_PREVIOUS``, ``WIDTH_CHANGED``).
+2. **Elapsed time.** The manager's elapsed time (``monotonic``) must be > 0
+   (``NOT_ELAPSED``). The agent restarted in between (``REBOOT``) when its
+   sysUpTime went backwards, unless a TimeTicks wrap (2**32 hundredths, 497
+   days) explains it within the clock slack, or when the agent has been up for
+   less time than has passed since the previous sample (minus the slack). The
+   clock slack is ``max(2 s, 5 % of the manager's elapsed time)``: two polls'
+   latencies differ by up to a timeout times the retries, and agents update
+   sysUpTime in coarse steps. The elapsed time used for the rate is the
+   agent's sysUpTime delta when it agrees with the manager's within that slack
+   (the counters are sampled against the agent's clock, so a late answer does
+   not distort the rate), and the manager's monotonic delta otherwise (no
+   sysUpTime, a frozen or jumping agent clock).
+3. **Discontinuity.** ifCounterDiscontinuityTime known in both samples and
+   different: no rate (``DISCONTINUITY``).
+4. **Ambiguous wrap (missing samples).** With the interface speed known, the
+   most the counter can advance is ``speed x (1 + tolerance) x elapsed / unit_bits``.
+   When that reaches the counter's modulus (2**32 or 2**64), the counter could
+   have gone all the way round, so the observed delta is ambiguous: no rate
+   (``TOO_LONG``). For a 32-bit octet counter at 1 Gbit/s that is 31 s, at
+   100 Mbit/s 312 s; 64-bit counters never reach it. (Read "more than one wrap
+   could have happened" strictly: one full revolution already makes "went up
+   by d" and "went up by d + 2**32" indistinguishable.) ``max_elapsed`` adds a
+   caller-chosen limit independent of the speed.
+5. **Wrap, reset, over speed.** A counter that went backwards wrapped once
+   (delta + modulus) if that delta fits in what the interface can carry;
+   otherwise it was reset (``COUNTER_RESET``). A delta (wrapped or not) that
+   implies more than the speed plus the tolerance is ``OVER_SPEED``.
+
+Tolerance: 10 % above the interface speed by default. ifSpeed is nominal, while
+ifInOctets counts framing characters (RFC 2863) and, on many agents, the FCS and
+VLAN tags; agents cache counters for a few seconds (net-snmp refreshes its
+interface table at most every few seconds), so one interval can hold a little
+more than its share. 10 % admits those and still rejects every wrap or reset
+artefact, which is off by orders of magnitude. When the speed is unknown (ifSpeed
+0 on tunnels and some virtual interfaces), only an absolute ceiling of
+:data:`CEILING_BPS` applies: a 64-bit reset is still caught, and a 32-bit counter
+that went backwards is taken as one wrap (the usual assumption; pass a speed to
+do better). Interfaces whose reported speed is known to be wrong (SVIs, some
+LAGs) should be given ``speed=None`` by the caller.
+
+Interface renumbering (ifIndex reassigned after a reboot or a module change) is
+handled by :class:`RateTracker`, which keys the previous sample by
+``(ifIndex, ifName)``: an index now naming another interface has no previous
+sample, so its first rate is ``NO_PREVIOUS``, never a difference between two
+interfaces' counters.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Hashable, Iterable
+
+import attrs
+
+TIMETICKS_MODULUS = 1 << 32  # sysUpTime and TimeStamp wrap after 497 days
+CLOCK_SLACK_MIN = 2.0  # seconds
+CLOCK_SLACK_RATIO = 0.05
+DEFAULT_TOLERANCE = 0.10
+CEILING_BPS = 2_000_000_000_000  # 2 Tbit/s: no single interface carries more (800GbE, 1.6TbE)
+OCTET_BITS = 8  # unit_bits for octet counters
+# unit_bits for packet, error and discard counters: the smallest packet is an IPv4
+# header alone (20 octets); generous on purpose, it only has to catch artefacts.
+PACKET_BITS = 20 * 8
+IF_SPEED_SATURATED = 4_294_967_295  # ifSpeed's value when the speed is above what it holds
+
+
+class Reason(enum.StrEnum):
+    OK = "ok"
+    WRAPPED = "wrapped"  # valid: the counter wrapped once
+    NO_PREVIOUS = "no_previous"
+    WIDTH_CHANGED = "width_changed"
+    NOT_ELAPSED = "not_elapsed"
+    REBOOT = "reboot"
+    DISCONTINUITY = "discontinuity"
+    TOO_LONG = "too_long"
+    COUNTER_RESET = "counter_reset"
+    OVER_SPEED = "over_speed"
+
+
+def _width(instance, attribute, value):
+    if value not in (32, 64):
+        raise ValueError(f"counter width must be 32 or 64, not {value!r}")
+
+
+def _optional_non_negative(instance, attribute, value):
+    if value is not None and value < 0:
+        raise ValueError(f"{attribute.name} must be >= 0, not {value!r}")
+
+
+@attrs.frozen
+class CounterSample:
+    """One reading of one counter.
+
+    value: the counter (0 <= value < 2**width). width: 32 (ifInOctets) or 64
+    (ifHCInOctets). uptime: the agent's sysUpTime in hundredths of a second, read
+    in the same poll, or None. monotonic: the manager's monotonic clock (seconds)
+    when the answer arrived. discontinuity: ifCounterDiscontinuityTime
+    (hundredths) if the agent has it. speed: the interface speed in bit/s if
+    known (see :func:`interface_speed`).
+    """
+
+    value: int
+    width: int = attrs.field(validator=_width)
+    uptime: int | None
+    monotonic: float
+    discontinuity: int | None = attrs.field(default=None, validator=_optional_non_negative)
+    speed: int | None = attrs.field(default=None, validator=_optional_non_negative)
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 <= self.value < (1 << self.width):
+            raise ValueError(f"counter value {self.value} out of range for {self.width} bits")
+        if self.uptime is not None and not 0 <= self.uptime < TIMETICKS_MODULUS:
+            raise ValueError(f"sysUpTime {self.uptime} out of range for TimeTicks")
+        if not math.isfinite(self.monotonic):
+            raise ValueError("monotonic time must be finite")
+
+
+@attrs.frozen
+class RateResult:
+    """rate: counter units per second, or None with the reason. elapsed: the seconds
+    used (None when not computed); clock: "agent" or "manager", the clock they came
+    from; delta: the counter increase, wrap included."""
+
+    rate: float | None
+    reason: Reason
+    elapsed: float | None = None
+    delta: int | None = None
+    clock: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.rate is not None
+
+    @property
+    def bits(self) -> float | None:
+        """Bits per second, for an octet counter (x8)."""
+        return None if self.rate is None else self.rate * OCTET_BITS
+
+
+def interface_speed(if_speed: int | None, if_high_speed: int | None = None) -> int | None:
+    """The interface speed in bit/s from ifSpeed (bit/s) and ifHighSpeed (Mbit/s).
+
+    ifSpeed saturates at 4294967295 above 4.29 Gbit/s; then ifHighSpeed counts.
+    0 means unknown (tunnels, some virtual interfaces): None.
+    """
+    if if_speed and if_speed != IF_SPEED_SATURATED:
+        return if_speed
+    if if_high_speed:
+        return if_high_speed * 1_000_000
+    return if_speed or None
+
+
+def pick_counter(hc_value: int | None, value32: int | None) -> tuple[int, int] | None:
+    """(value, width): the 64-bit counter when the agent has it, else the 32-bit one."""
+    if hc_value is not None:
+        return hc_value, 64
+    if value32 is not None:
+        return value32, 32
+    return None
+
+
+def _clock_slack(manager_elapsed: float) -> float:
+    return max(CLOCK_SLACK_MIN, CLOCK_SLACK_RATIO * manager_elapsed)
+
+
+def elapsed_between(prev: CounterSample, cur: CounterSample) -> tuple[float | None, Reason | str]:
+    """(seconds, "agent" | "manager"), or (None, NOT_ELAPSED | REBOOT): rule 2 above."""
+    manager = cur.monotonic - prev.monotonic
+    if manager <= 0:
+        return None, Reason.NOT_ELAPSED
+    if prev.uptime is None or cur.uptime is None:
+        return manager, "manager"
+    slack = _clock_slack(manager)
+    ticks = cur.uptime - prev.uptime
+    if ticks < 0:
+        wrapped = (ticks % TIMETICKS_MODULUS) / 100
+        if abs(wrapped - manager) > slack:
+            return None, Reason.REBOOT
+        return wrapped, "agent"
+    if cur.uptime / 100 + slack < manager:
+        return None, Reason.REBOOT  # up for less time than has passed: restarted in between
+    agent = ticks / 100
+    if agent > 0 and abs(agent - manager) <= slack:
+        return agent, "agent"
+    return manager, "manager"
+
+
+def counter_rate(
+    prev: CounterSample | None,
+    cur: CounterSample,
+    *,
+    unit_bits: float = OCTET_BITS,
+    tolerance: float = DEFAULT_TOLERANCE,
+    max_elapsed: float | None = None,
+) -> RateResult:
+    """The rate of a counter between two samples, or None and why (see the module doc).
+
+    unit_bits: the fewest bits one counted unit stands for, to compare with the
+    interface speed: OCTET_BITS for octet counters, PACKET_BITS for packets,
+    errors and discards.
+    """
+    if prev is None:
+        return RateResult(None, Reason.NO_PREVIOUS)
+    if prev.width != cur.width:
+        return RateResult(None, Reason.WIDTH_CHANGED)
+    elapsed, clock = elapsed_between(prev, cur)
+    if elapsed is None:
+        return RateResult(None, Reason(clock))
+    if max_elapsed is not None and elapsed > max_elapsed:
+        return RateResult(None, Reason.TOO_LONG, elapsed=elapsed, clock=clock)
+    if (
+        prev.discontinuity is not None
+        and cur.discontinuity is not None
+        and prev.discontinuity != cur.discontinuity
+    ):
+        return RateResult(None, Reason.DISCONTINUITY, elapsed=elapsed, clock=clock)
+
+    modulus = 1 << cur.width
+    speeds = [s for s in (prev.speed, cur.speed) if s]
+    if speeds:
+        max_delta = max(speeds) * (1 + tolerance) * elapsed / unit_bits
+        if max_delta >= modulus:
+            return RateResult(None, Reason.TOO_LONG, elapsed=elapsed, clock=clock)
+    else:
+        max_delta = CEILING_BPS * elapsed / unit_bits
+
+    delta = cur.value - prev.value
+    wrapped = delta < 0
+    if wrapped:
+        delta += modulus
+    if delta > max_delta:
+        reason = Reason.COUNTER_RESET if wrapped else Reason.OVER_SPEED
+        return RateResult(None, reason, elapsed=elapsed, delta=delta, clock=clock)
+    return RateResult(
+        delta / elapsed, Reason.WRAPPED if wrapped else Reason.OK, elapsed=elapsed, delta=delta, clock=clock
+    )
+
+
+@attrs.frozen
+class InterfaceKey:
+    """What identifies an interface across polls: its ifIndex and its name (ifName,
+    or ifDescr where ifName is missing). A renumbered interface is a new key."""
+
+    if_index: int
+    name: str
+
+
+class RateTracker:
+    """The previous sample of each (interface key, counter name); pure, no I/O.
+
+    ``update(key, counter, sample)`` returns the rate against the previous sample
+    of the same key and counter, and keeps the new one as the next baseline
+    (whatever the result: after a reboot the post-reboot sample is the baseline).
+    ``retain(keys)`` forgets interfaces that are gone, so a later interface that
+    reuses an ifIndex under another name starts afresh.
+    """
+
+    def __init__(self, **rate_options) -> None:
+        self._last: dict[tuple[Hashable, str], CounterSample] = {}
+        self._options = rate_options
+
+    def update(self, key: Hashable, counter: str, sample: CounterSample, **rate_options) -> RateResult:
+        options = {**self._options, **rate_options}
+        result = counter_rate(self._last.get((key, counter)), sample, **options)
+        self._last[(key, counter)] = sample
+        return result
+
+    def retain(self, keys: Iterable[Hashable]) -> None:
+        keep = set(keys)
+        for k in [k for k in self._last if k[0] not in keep]:
+            del self._last[k]
+
+    def __len__(self) -> int:
+        return len(self._last)
