@@ -108,7 +108,7 @@ class CounterSample:
     in the same poll, or None. monotonic: the manager's monotonic clock (seconds)
     when the answer arrived. discontinuity: ifCounterDiscontinuityTime
     (hundredths) if the agent has it. speed: the interface speed in bit/s if
-    known (see :func:`interface_speed`).
+    known (see eyenet.collect.interface_speed).
     """
 
     value: int
@@ -147,19 +147,6 @@ class RateResult:
     def bits(self) -> float | None:
         """Bits per second, for an octet counter (x8)."""
         return None if self.rate is None else self.rate * OCTET_BITS
-
-
-def interface_speed(if_speed: int | None, if_high_speed: int | None = None) -> int | None:
-    """The interface speed in bit/s from ifSpeed (bit/s) and ifHighSpeed (Mbit/s).
-
-    ifSpeed saturates at 4294967295 above 4.29 Gbit/s; then ifHighSpeed counts.
-    0 means unknown (tunnels, some virtual interfaces): None.
-    """
-    if if_speed and if_speed != IF_SPEED_SATURATED:
-        return if_speed
-    if if_high_speed:
-        return if_high_speed * 1_000_000
-    return if_speed or None
 
 
 def pick_counter(hc_value: int | None, value32: int | None) -> tuple[int, int] | None:

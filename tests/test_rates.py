@@ -13,7 +13,6 @@ from eyenet.rates import (
     Reason,
     counter_rate,
     elapsed_between,
-    interface_speed,
     pick_counter,
 )
 
@@ -254,18 +253,6 @@ def test_packet_counters_use_packet_bits():
     assert ok.rate == 1_000_000
     bad = counter_rate(*pair(0, 10_000_000 * 10, 10), unit_bits=PACKET_BITS)
     assert bad.reason is Reason.OVER_SPEED
-
-
-def test_interface_speed():
-    assert interface_speed(100_000_000, 100) == 100_000_000
-    assert interface_speed(4_294_967_295, 10_000) == 10 * GIG
-    assert interface_speed(0, 0) is None
-    assert interface_speed(0, 40_000) == 40 * GIG
-    assert interface_speed(None, None) is None
-    assert interface_speed(64_000, 0) == 64_000  # a slow serial line: ifHighSpeed rounds to 0
-
-
-# -- 32-bit fallback and renumbering -------------------------------------------------
 
 
 def test_pick_counter_prefers_64():

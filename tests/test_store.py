@@ -1,6 +1,5 @@
 """The SQLite store: migrations, devices kept across restarts, samples, rollups, retention."""
 
-import os
 import sqlite3
 import subprocess
 import sys

@@ -5,7 +5,6 @@ walk is bracketed by two snmpbulkwalk runs, and every value must equal one of th
 (or, for a counter, lie between them).
 """
 
-import subprocess
 
 import pytest
 import trio

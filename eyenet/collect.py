@@ -1,0 +1,548 @@
+"""Read one device: system group, interfaces, CPU % and memory %, as a DeviceReading.
+
+The I/O (`read_device`) only walks columns and gets instances, concurrently in a
+nursery; everything that turns what came back into facts is a pure function
+below it (`rows_of`, `interfaces_from_columns`, `evaluate` and the combining
+functions), so unit tests feed rows without an agent.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import trio
+
+from .profiles import HR_STORAGE_RAM, Method, Profile, ProfileSet, match
+from .snmp import SnmpClient, SnmpErrorStatus, SnmpTimeout, SnmpWalkError, Target, VarBind, format_oid
+from .snmp.errors import SnmpError
+
+Oid = tuple[int, ...]
+Index = tuple[int, ...]
+Rows = Mapping[Index, Any]  # one walked column: row index -> value
+
+# SNMPv2-MIB system group
+SYS_DESCR: Oid = (1, 3, 6, 1, 2, 1, 1, 1, 0)
+SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
+SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+SYS_NAME: Oid = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+
+_IF = (1, 3, 6, 1, 2, 1, 2, 2, 1)  # IF-MIB::ifEntry
+_IFX = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)  # IF-MIB::ifXEntry
+IF_COLUMNS: dict[str, Oid] = {
+    "ifDescr": _IF + (2,),
+    "ifType": _IF + (3,),
+    "ifSpeed": _IF + (5,),
+    "ifAdminStatus": _IF + (7,),
+    "ifOperStatus": _IF + (8,),
+    "ifInOctets": _IF + (10,),
+    "ifInDiscards": _IF + (13,),
+    "ifInErrors": _IF + (14,),
+    "ifOutOctets": _IF + (16,),
+    "ifOutDiscards": _IF + (19,),
+    "ifOutErrors": _IF + (20,),
+    "ifName": _IFX + (1,),
+    "ifHCInOctets": _IFX + (6,),
+    "ifHCOutOctets": _IFX + (10,),
+    "ifHighSpeed": _IFX + (15,),
+    "ifAlias": _IFX + (18,),
+    "ifCounterDiscontinuityTime": _IFX + (19,),
+}
+# The ifTable columns whose rows say which interfaces exist (ifIndex itself is not-accessible
+# on many agents' walks, and the recordings do not carry it: the row index is the ifIndex).
+_IF_ROW_COLUMNS = ("ifDescr", "ifType", "ifAdminStatus", "ifOperStatus")
+
+IF_SPEED_SATURATED = 4294967295  # ifSpeed's maximum: "look at ifHighSpeed"
+ADMIN_STATUS = {1: "up", 2: "down", 3: "testing"}
+OPER_STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent", 7: "lowerLayerDown"}
+
+# HOST-RESOURCES-MIB::hrStorageEntry
+_HR_STORAGE = (1, 3, 6, 1, 2, 1, 25, 2, 3, 1)
+HR_STORAGE_TYPE = _HR_STORAGE + (2,)
+HR_STORAGE_DESCR = _HR_STORAGE + (3,)
+HR_STORAGE_UNITS = _HR_STORAGE + (4,)
+HR_STORAGE_SIZE = _HR_STORAGE + (5,)
+HR_STORAGE_USED = _HR_STORAGE + (6,)
+HR_STORAGE_COLUMNS = (HR_STORAGE_TYPE, HR_STORAGE_DESCR, HR_STORAGE_UNITS, HR_STORAGE_SIZE, HR_STORAGE_USED)
+
+GET_BATCH = 20  # instances per GET request
+
+
+@attrs.frozen
+class InterfaceReading:
+    """One ifTable row. speed in bit/s (None: unknown); octets from the 64-bit counters
+    when the agent has them (counter_bits 64), else the 32-bit ones (32)."""
+
+    if_index: int
+    if_name: str
+    if_descr: str
+    if_alias: str
+    if_type: int | None
+    admin_status: str | None
+    oper_status: str | None
+    speed: int | None
+    in_octets: int | None
+    out_octets: int | None
+    counter_bits: int | None
+    in_errors: int | None
+    out_errors: int | None
+    in_discards: int | None
+    out_discards: int | None
+    counter_discontinuity: int | None  # ifCounterDiscontinuityTime, hundredths of a second
+
+    @property
+    def name(self) -> str:
+        return self.if_name or self.if_descr or str(self.if_index)
+
+
+@attrs.frozen
+class DeviceReading:
+    sys_descr: str
+    sys_object_id: str  # dotted, no leading dot; "" when the agent has none
+    sys_name: str
+    uptime_ticks: int | None  # sysUpTime, hundredths of a second
+    vendor: str
+    profile: str  # the most specific profile that matched ("generic" when none else did)
+    profiles: tuple[str, ...]  # every matched profile, in the order tried
+    cpu: float | None
+    memory: float | None
+    cpu_method: str | None  # the method that gave cpu: "file [cpu] #n"
+    memory_method: str | None
+    interfaces: tuple[InterfaceReading, ...]
+    problems: tuple[str, ...] = ()  # parts the agent did not answer (the reading is partial)
+
+    @property
+    def uptime(self) -> float | None:
+        """sysUpTime in seconds."""
+        return None if self.uptime_ticks is None else self.uptime_ticks / 100
+
+
+# -- I/O ----------------------------------------------------------------------
+
+
+async def read_device(client: SnmpClient, target: Target, profiles: ProfileSet | Sequence[Profile]) -> DeviceReading:
+    """Read a device once. Raises SnmpError (SnmpTimeout: no answer) when the system group
+    cannot be read; a column that fails later is left out and named in `problems`."""
+    reader = _Reader(client, target)
+    if_columns: dict[Oid, dict[Index, Any]] = {}
+    async with _nursery() as nursery:
+        for column in IF_COLUMNS.values():
+            nursery.start_soon(reader.walk_into, column, if_columns)
+        system = await reader.get_many([SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME], required=True)
+        sys_object_id = system.get(SYS_OBJECT_ID)
+        oid = tuple(sys_object_id) if isinstance(sys_object_id, tuple) else ()
+        descr = text_of(system.get(SYS_DESCR))
+        profile_list = profiles.profiles if isinstance(profiles, ProfileSet) else tuple(profiles)
+        matched = match(profile_list, oid, descr)
+        metrics = await _read_metrics(reader, matched)
+
+    named = {name: if_columns.get(column, {}) for name, column in IF_COLUMNS.items()}
+    uptime = system.get(SYS_UPTIME)
+    first = matched[0] if matched else None
+    return DeviceReading(
+        sys_descr=descr,
+        sys_object_id=format_oid(oid),
+        sys_name=text_of(system.get(SYS_NAME)),
+        uptime_ticks=uptime if isinstance(uptime, int) else None,
+        vendor=first.vendor if first else "",
+        profile=first.name if first else "",
+        profiles=tuple(p.name for p in matched),
+        cpu=metrics["cpu"][0],
+        memory=metrics["memory"][0],
+        cpu_method=metrics["cpu"][1],
+        memory_method=metrics["memory"][1],
+        interfaces=interfaces_from_columns(named),
+        problems=tuple(reader.problems),
+    )
+
+
+async def _read_metrics(reader: "_Reader", matched: Sequence[Profile]) -> dict[str, tuple[float | None, str | None]]:
+    """Profile by profile, most specific first: fetch what its methods for the metrics still
+    unknown need (concurrently), evaluate them in order; the first value wins."""
+    result: dict[str, tuple[float | None, str | None]] = {"cpu": (None, None), "memory": (None, None)}
+    scalars: dict[Oid, Any] = {}
+    columns: dict[Oid, dict[Index, Any]] = {}
+    for profile in matched:
+        methods = [m for metric in ("cpu", "memory") if result[metric][0] is None for m in getattr(profile, metric)]
+        if not methods:
+            continue
+        await reader.fetch(methods, scalars, columns)
+        for metric in ("cpu", "memory"):
+            if result[metric][0] is not None:
+                continue
+            for method in getattr(profile, metric):
+                value = evaluate(method, scalars, columns)
+                if value is not None:
+                    result[metric] = (value, method.label)
+                    break
+        if all(v[0] is not None for v in result.values()):
+            break
+    return result
+
+
+class _Reader:
+    def __init__(self, client: SnmpClient, target: Target):
+        self.client = client
+        self.target = target
+        self.problems: list[str] = []
+
+    async def walk_into(self, column: Oid, out: dict[Oid, dict[Index, Any]]) -> None:
+        try:
+            varbinds = await self.client.walk(self.target, column)
+        except (SnmpTimeout, SnmpErrorStatus, SnmpWalkError) as exc:
+            self.problems.append(f"walk {format_oid(column)}: {exc}")
+            varbinds = []
+        out[column] = rows_of(column, varbinds)
+
+    async def get_many(self, oids: Sequence[Oid], required: bool = False) -> dict[Oid, Any]:
+        """Values by OID (None when the agent has no such instance). SNMPv1 agents fail a
+        whole GET for one missing instance (noSuchName): then each is asked alone."""
+        out: dict[Oid, Any] = {}
+        for start in range(0, len(oids), GET_BATCH):
+            batch = list(oids[start : start + GET_BATCH])
+            try:
+                out.update(_values(await self.client.get(self.target, batch)))
+            except SnmpErrorStatus:
+                for oid in batch:
+                    try:
+                        out.update(_values(await self.client.get(self.target, [oid])))
+                    except SnmpErrorStatus:
+                        out[oid] = None
+            except SnmpTimeout as exc:
+                if required:
+                    raise
+                self.problems.append(f"get {', '.join(map(format_oid, batch))}: {exc}")
+        return out
+
+    async def fetch(self, methods: Iterable[Method], scalars: dict[Oid, Any], columns: dict[Oid, dict[Index, Any]]) -> None:
+        walks: list[Oid] = []
+        gets: list[Oid] = []
+        for method in methods:
+            needed = method.oids() if method.kind != "hrstorage" else method.oids() + HR_STORAGE_COLUMNS
+            for oid in needed:
+                if method.walk:
+                    if oid not in columns and oid not in walks:
+                        walks.append(oid)
+                elif oid not in scalars and oid not in gets:
+                    gets.append(oid)
+
+        async def get_all() -> None:
+            scalars.update(await self.get_many(gets))
+
+        async with _nursery() as nursery:
+            for column in walks:
+                nursery.start_soon(self.walk_into, column, columns)
+            if gets:
+                nursery.start_soon(get_all)
+
+
+class _nursery:
+    """A nursery that re-raises a lone SnmpError as itself, not inside an ExceptionGroup."""
+
+    async def __aenter__(self) -> trio.Nursery:
+        self._cm = trio.open_nursery()
+        return await self._cm.__aenter__()
+
+    async def __aexit__(self, *exc_info) -> bool:
+        try:
+            return await self._cm.__aexit__(*exc_info)
+        except BaseExceptionGroup as group:
+            leaves = list(_leaves(group))
+            errors = [e for e in leaves if isinstance(e, SnmpError)]
+            if errors and len(errors) == len(leaves):
+                raise errors[0] from None
+            raise
+
+
+def _leaves(group: BaseExceptionGroup):
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            yield from _leaves(exc)
+        else:
+            yield exc
+
+
+def _values(varbinds: Iterable[VarBind]) -> dict[Oid, Any]:
+    return {tuple(vb.oid): vb.value for vb in varbinds}
+
+
+# -- pure: rows -> facts --------------------------------------------------------
+
+
+def rows_of(column: Oid, varbinds: Iterable[VarBind]) -> dict[Index, Any]:
+    """A walked column as {row index: value}; varbinds outside the column are ignored."""
+    n = len(column)
+    out = {}
+    for vb in varbinds:
+        oid = tuple(vb[0])
+        if oid[:n] == column and len(oid) > n and vb[2] is not None:
+            out[oid[n:]] = vb[2]
+    return out
+
+
+def text_of(value: Any) -> str:
+    """An OCTET STRING as text: UTF-8 when it is, else Latin-1; trailing NULs dropped."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            text = value.decode("latin-1")
+        return text.rstrip("\x00")
+    if isinstance(value, tuple):
+        return format_oid(value)
+    return str(value)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def interface_speed(if_speed: int | None, if_high_speed: int | None) -> int | None:
+    """Bit/s: ifHighSpeed (Mbit/s) x 10^6 when the agent gives a non-zero one, else ifSpeed
+    unless it is saturated (4294967295: too fast for 32 bits, and no ifHighSpeed). 0: None."""
+    if if_high_speed:
+        return if_high_speed * 1_000_000
+    if if_speed and if_speed != IF_SPEED_SATURATED:
+        return if_speed
+    return None
+
+
+def interfaces_from_columns(columns: Mapping[str, Rows]) -> tuple[InterfaceReading, ...]:
+    """Interfaces from walked IF-MIB columns, keyed by column name (see IF_COLUMNS) and
+    row index. An interface is a row of ifTable; ifXTable only adds to it."""
+    get = lambda name: columns.get(name, {})  # noqa: E731
+    indexes = sorted({i for name in _IF_ROW_COLUMNS for i in get(name) if len(i) == 1})
+    out = []
+    for index in indexes:
+        hc_in, hc_out = _int(get("ifHCInOctets").get(index)), _int(get("ifHCOutOctets").get(index))
+        if hc_in is not None and hc_out is not None:
+            in_octets, out_octets, bits = hc_in, hc_out, 64
+        else:
+            in_octets, out_octets = _int(get("ifInOctets").get(index)), _int(get("ifOutOctets").get(index))
+            bits = 32 if in_octets is not None or out_octets is not None else None
+        out.append(
+            InterfaceReading(
+                if_index=index[0],
+                if_name=text_of(get("ifName").get(index)),
+                if_descr=text_of(get("ifDescr").get(index)),
+                if_alias=text_of(get("ifAlias").get(index)),
+                if_type=_int(get("ifType").get(index)),
+                admin_status=ADMIN_STATUS.get(get("ifAdminStatus").get(index)),
+                oper_status=OPER_STATUS.get(get("ifOperStatus").get(index)),
+                speed=interface_speed(_int(get("ifSpeed").get(index)), _int(get("ifHighSpeed").get(index))),
+                in_octets=in_octets,
+                out_octets=out_octets,
+                counter_bits=bits,
+                in_errors=_int(get("ifInErrors").get(index)),
+                out_errors=_int(get("ifOutErrors").get(index)),
+                in_discards=_int(get("ifInDiscards").get(index)),
+                out_discards=_int(get("ifOutDiscards").get(index)),
+                counter_discontinuity=_int(get("ifCounterDiscontinuityTime").get(index)),
+            )
+        )
+    return tuple(out)
+
+
+# -- pure: combining methods ----------------------------------------------------
+
+
+def number(value: Any, regex: re.Pattern | None = None) -> float | None:
+    """A reading as a number: integers as they are; strings (some vendors put figures in
+    text) through regex group 1, or whole. None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    if isinstance(value, str):
+        if regex is not None:
+            found = regex.search(value)
+            if not found:
+                return None
+            value = found.group(1)
+        try:
+            result = float(value.strip())
+        except ValueError:
+            return None
+        return result if math.isfinite(result) else None
+    return None
+
+
+def average(values: Sequence[float], weights: Sequence[float] | None = None) -> float | None:
+    """The mean, or the weighted mean; None for no values or no weight."""
+    if not values:
+        return None
+    if weights is None:
+        return sum(values) / len(values)
+    total = sum(weights)
+    if total <= 0:
+        return None
+    return sum(v * w for v, w in zip(values, weights)) / total
+
+
+def hundred_minus(idle: float | None) -> float | None:
+    return None if idle is None else 100.0 - idle
+
+
+def used_total(used: float | None, total: float | None) -> float | None:
+    if used is None or total is None or total <= 0:
+        return None
+    return 100.0 * used / total
+
+
+def used_free(used: float | None, free: float | None) -> float | None:
+    """used / (used + free)."""
+    if used is None or free is None:
+        return None
+    return used_total(used, used + free)
+
+
+def free_total(free: float | None, total: float | None) -> float | None:
+    if free is None:
+        return None
+    return used_total(None if total is None else total - free, total)
+
+
+def hrstorage_percent(
+    types: Rows, descrs: Rows, units: Rows, sizes: Rows, useds: Rows,
+    ram_type: Oid = HR_STORAGE_RAM, name: re.Pattern | None = None, reclaimable: re.Pattern | None = None,
+    keep: Iterable[Index] | None = None,
+) -> float | None:
+    """Memory % from hrStorageTable: the RAM rows (type hrStorageRam, descr matching `name`
+    if given, not reclaimable), used x units over size x units, less the used bytes of the
+    reclaimable rows (buffers, cache; any type). `keep`: only these rows (filters)."""
+    allowed = set(keep) if keep is not None else None
+    main_used = main_size = reclaim = 0
+    found = False
+    for index, size in sizes.items():
+        if allowed is not None and index not in allowed:
+            continue
+        unit, used = _int(units.get(index)), _int(useds.get(index))
+        size = _int(size)
+        if unit is None or used is None or size is None or unit <= 0:
+            continue
+        size, used = _unsigned32(size), _unsigned32(used)
+        descr = text_of(descrs.get(index))
+        if reclaimable is not None and reclaimable.search(descr):
+            reclaim += used * unit
+            continue
+        if types.get(index) != ram_type or (name is not None and not name.search(descr)):
+            continue
+        found = True
+        main_used += used * unit
+        main_size += size * unit
+    if not found:
+        return None
+    return used_total(max(main_used - reclaim, 0), main_size)
+
+
+def _unsigned32(value: int) -> int:
+    """hrStorageSize/Used are Integer32; agents with big disks and small units wrap them negative."""
+    return value + 2**32 if value < 0 else value
+
+
+def _keep(row_value: Any, f) -> bool:
+    value = row_value
+    if f.op == "matches":
+        return value is not None and bool(f.value.search(text_of(value)))
+    if f.op in ("above", "below"):
+        n = number(value)
+        return n is not None and (n > f.value if f.op == "above" else n < f.value)
+    if isinstance(f.value, str):
+        value = text_of(value)
+    equal = value == f.value
+    return equal if f.op == "equals" else (value is not None and not equal)
+
+
+def kept_rows(method: Method, columns: Mapping[Oid, Rows], candidates: Iterable[Index]) -> list[Index]:
+    """The candidate rows that pass every `where` filter of the method."""
+    out = []
+    for index in candidates:
+        ok = True
+        for f in method.where:
+            row_value = format_oid(index) if f.column is None else columns.get(f.column, {}).get(index)
+            if not _keep(row_value, f):
+                ok = False
+                break
+        if ok:
+            out.append(index)
+    return out
+
+
+def _role_rows(method: Method, role: str, columns: Mapping[Oid, Rows]) -> dict[Index, float]:
+    """Per row: the sum of the role's columns (a row missing one of them is left out)."""
+    oids = method.sources[role]
+    common: set[Index] | None = None
+    for oid in oids:
+        keys = set(columns.get(oid, {}))
+        common = keys if common is None else common & keys
+    out = {}
+    for index in common or ():
+        values = [number(columns[oid][index], method.regex) for oid in oids]
+        if all(v is not None for v in values):
+            out[index] = sum(values) * method.role_scale.get(role, 1.0)
+    return out
+
+
+def _role_scalar(method: Method, role: str, scalars: Mapping[Oid, Any]) -> float | None:
+    values = [number(scalars.get(oid), method.regex) for oid in method.sources[role]]
+    if not values or any(v is None for v in values):
+        return None
+    return sum(values) * method.role_scale.get(role, 1.0)
+
+
+def evaluate(method: Method, scalars: Mapping[Oid, Any], columns: Mapping[Oid, Rows]) -> float | None:
+    """The method's percentage from what was read, or None when the device does not have
+    what it needs (or answers nonsense: a result outside 0..100)."""
+    result = _evaluate(method, scalars, columns)
+    if result is None:
+        return None
+    result *= method.scale
+    if not (-0.5 <= result <= 100.5):  # rounding slack; beyond it the reading is wrong
+        return None
+    return min(max(result, 0.0), 100.0)
+
+
+def _evaluate(method: Method, scalars: Mapping[Oid, Any], columns: Mapping[Oid, Rows]) -> float | None:
+    kind = method.kind
+    if kind == "hrstorage":
+        sizes = columns.get(HR_STORAGE_SIZE, {})
+        keep = kept_rows(method, columns, sizes) if method.where else None
+        return hrstorage_percent(
+            columns.get(HR_STORAGE_TYPE, {}), columns.get(HR_STORAGE_DESCR, {}), columns.get(HR_STORAGE_UNITS, {}),
+            sizes, columns.get(HR_STORAGE_USED, {}), name=method.name, reclaimable=method.reclaimable, keep=keep,
+        )
+    if kind in ("value", "average", "percent", "100-minus"):
+        if method.walk:
+            rows = _role_rows(method, "oid", columns)
+            kept = kept_rows(method, columns, sorted(rows))
+            weights = None
+            if method.weight is not None:
+                weight_rows = columns.get(method.weight, {})
+                kept = [i for i in kept if number(weight_rows.get(i)) is not None]
+                weights = [number(weight_rows[i]) for i in kept]
+            value = average([rows[i] for i in kept], weights)
+        else:
+            value = _role_scalar(method, "oid", scalars)
+        return hundred_minus(value) if kind == "100-minus" else value
+    roles = _ROLE_PAIRS[kind]
+    if method.walk:
+        per_role = [_role_rows(method, role, columns) for role in roles]
+        common = sorted(set(per_role[0]) & set(per_role[1]))
+        kept = kept_rows(method, columns, common)
+        if not kept:
+            return None
+        a, b = (sum(rows[i] for i in kept) for rows in per_role)
+    else:
+        a, b = (_role_scalar(method, role, scalars) for role in roles)
+    return _COMBINE[kind](a, b)
+
+
+_ROLE_PAIRS = {"used_total": ("used", "total"), "used_free": ("used", "free"), "free_total": ("free", "total")}
+_COMBINE = {"used_total": used_total, "used_free": used_free, "free_total": free_total}
