@@ -73,7 +73,6 @@ OCTET_BITS = 8  # unit_bits for octet counters
 # unit_bits for packet, error and discard counters: the smallest packet is an IPv4
 # header alone (20 octets); generous on purpose, it only has to catch artefacts.
 PACKET_BITS = 20 * 8
-IF_SPEED_SATURATED = 4_294_967_295  # ifSpeed's value when the speed is above what it holds
 
 
 class Reason(enum.StrEnum):
