@@ -1,53 +1,77 @@
-"""The root nursery: one task per configured device, sharing one SNMP client."""
+"""The root nursery: store, bus, SNMP client, profiles and the poller, wired together."""
 
 import logging
-import random
 
 import trio
 
+from .bus import Bus
 from .config import Config, DeviceConfig
-from .snmp import SnmpClient, SnmpError, Target, TAG_NAMES
-from .snmp.display import printable_text
+from .events import DeviceMetrics, DeviceStatus
+from .poller import Poller
+from .profiles import load_profiles
+from .snmp import SnmpClient
+from .store import Retention, Store, StoredDevice
 
 log = logging.getLogger("eyenet")
 
-SYS_NAME = (1, 3, 6, 1, 2, 1, 1, 5, 0)
-SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 
-
-def device_target(device: DeviceConfig, config: Config) -> Target:
-    s = config.snmp
-    return Target(
-        host=device.host, port=device.port, version=device.version, community=device.community,
-        timeout=s.timeout, retries=s.retries, max_repetitions=s.max_repetitions, max_repetitions_cap=s.max_repetitions_cap,
+def _stored(device: DeviceConfig) -> StoredDevice:
+    return StoredDevice(
+        device.id, device.host, device.port, device.version, device.community, device.poll_interval,
+        device.tags, source="config",
     )
 
 
-async def watch_device(client: SnmpClient, device: DeviceConfig, config: Config) -> None:
-    """Reachability of one device: logs each change between answering and not."""
-    target = device_target(device, config)
-    await trio.sleep(random.uniform(0, min(device.poll_interval, 5.0)))  # spread the first polls
-    answering = None
-    while True:
-        try:
-            name, uptime = await client.get(target, [SYS_NAME, SYS_UPTIME])
-        except SnmpError as exc:
-            if answering is not False:
-                log.warning("%s: no answer: %s", device.id, exc)
-            answering = False
-        else:
-            if answering is not True:
-                shown = printable_text(name.value) if TAG_NAMES.get(name.tag) == "STRING" else None
-                log.info("%s: answers, sysName %r, up %s s", device.id, shown, (uptime.value or 0) // 100)
-            answering = True
-        await trio.sleep(device.poll_interval)
+async def inventory(store: Store, config: Config) -> list[DeviceConfig]:
+    """Configured devices (written to the store, so it holds them all) plus those added at run time."""
+    configured = {d.id for d in config.devices}
+    for device in config.devices:
+        await store.upsert_device(_stored(device))
+    added = [
+        DeviceConfig(d.id, d.host, d.port, d.version, d.community, d.poll_interval, d.tags)
+        for d in await store.devices()
+        if d.source != "config" and d.id not in configured
+    ]
+    # A device removed from the configuration file stops being polled; its history stays.
+    for d in await store.devices():
+        if d.source == "config" and d.id not in configured:
+            await store.delete_device(d.id)
+    return [*config.devices, *added]
 
 
-async def run(config: Config) -> None:
-    if not config.devices:
-        log.warning("%s lists no devices: nothing to poll", config.path)
-    log.info("polling %d device(s) from %s", len(config.devices), config.path)
-    async with SnmpClient.open(max_in_flight=config.snmp.max_in_flight) as client:
-        async with trio.open_nursery() as nursery:
-            for device in config.devices:
-                nursery.start_soon(watch_device, client, device, config)
+def _mbps(value: float | None) -> str:
+    return "-" if value is None else f"{value / 1e6:.2f} Mb/s"
+
+
+async def log_events(bus: Bus, metrics_level: int) -> None:
+    """What an operator sees on the console (or the journal) before any dashboard is connected."""
+    with bus.subscribe(types=(DeviceStatus, DeviceMetrics), name="console") as events:
+        async for event in events:
+            if isinstance(event, DeviceStatus):
+                level = logging.INFO if event.status == "up" else logging.WARNING
+                log.log(level, "%s is %s%s", event.device_id, event.status, f" ({event.reason})" if event.reason else "")
+            elif isinstance(event, DeviceMetrics):
+                log.log(
+                    metrics_level, "%s: cpu %s%%, memory %s%%, in %s, out %s", event.device_id,
+                    "-" if event.cpu is None else f"{event.cpu:.1f}",
+                    "-" if event.memory is None else f"{event.memory:.1f}",
+                    _mbps(event.bandwidth_in), _mbps(event.bandwidth_out),
+                )
+
+
+async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status=trio.TASK_STATUS_IGNORED) -> None:
+    profiles = load_profiles()
+    s = config.store
+    retention = Retention(raw_days=s.raw_days, rollup_5m_days=s.rollup_5m_days, rollup_1h_days=s.rollup_1h_days)
+    bus = Bus()
+    async with Store.open(s.path, retention) as store:
+        devices = await inventory(store, config)
+        if not devices:
+            log.warning("%s lists no devices and none were added: nothing to poll", config.path)
+        log.info("polling %d device(s); history in %s", len(devices), s.path)
+        async with SnmpClient.open(max_in_flight=config.snmp.max_in_flight) as client:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(log_events, bus, metrics_level)
+                poller = Poller(client, bus, store, profiles, config)
+                await nursery.start(poller.run, devices)
+                task_status.started(poller)

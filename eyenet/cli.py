@@ -1,14 +1,17 @@
-"""The `eyenet` command: run, check-config, walk, get."""
+"""The `eyenet` command: run, demo, check-config, walk, get."""
 
 import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
 import trio
 
 from . import __version__
 from .config import ConfigError, load_config
+from .demo.lab import LabError
+from .store import StoreError
 from .snmp import SnmpClient, SnmpError, Target, parse_oid
 from .snmp.display import format_varbind, varbind_json
 
@@ -43,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="poll the devices in a configuration file")
     p.add_argument("-c", "--config", required=True, help="configuration file (TOML)")
+    p = sub.add_parser("demo", help="start a simulated lab of 8 devices on loopback and poll it")
+    p.add_argument("--data-dir", default=".", help="where the lab and the database go (default: here)")
     p = sub.add_parser("check-config", help="report every error in a configuration file")
     p.add_argument("file")
     p = sub.add_parser("walk", help="walk a subtree of one agent")
@@ -77,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("walk", "get"):
             return trio.run(_snmp_command, args)
+        if args.command == "demo":
+            from .demo.run import demo
+
+            trio.run(demo, Path(args.data_dir))
+            return 0
         config = load_config(args.config if args.command == "run" else args.file)
         if args.command == "check-config":
             print(f"{config.path}: OK, {len(config.devices)} device(s)")
@@ -85,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
         trio.run(app.run, config)
         return 0
-    except (SnmpError, ConfigError) as exc:
+    except (SnmpError, ConfigError, StoreError, LabError) as exc:
         print(f"eyenet: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1
     except KeyboardInterrupt:

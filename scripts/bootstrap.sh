@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create ./.venv in the repository root and install EyeNet into it.
 #
-#   scripts/bootstrap.sh          pip install .               (to run EyeNet)
+#   scripts/bootstrap.sh          pip install '.[demo]'       (to run EyeNet and its demo lab)
 #   scripts/bootstrap.sh --test   pip install -e '.[test]'    (to develop and test)
 #
 # Works on a fresh Debian 12 as root (installs python3 / python3-venv with apt
@@ -102,7 +102,7 @@ if [ "$mode" = test ]; then
 else
     # A regular install copies the code, so always reinstall it (cheap).
     say "installing eyenet into .venv"
-    "$vpy" -m pip install -q . || die "pip install . failed"
+    "$vpy" -m pip install -q '.[demo]' || die "pip install '.[demo]' failed"
 fi
 echo "$want" >"$stamp"
 say "ready: $vpy ($("$vpy" --version 2>&1))"

@@ -26,6 +26,9 @@ RESOLVE_TTL = 300.0
 RECV_BUFFER = 4 * 1024 * 1024
 MAX_TOO_BIG = 8
 MAX_BURST = 64
+# Requests in flight to one agent: enough to overlap a device's column walks, few enough
+# that an agent answering one request at a time (most do) is not flooded into dropping some.
+PER_AGENT_IN_FLIGHT = 4
 _END_OF_MIB_VIEW = int(Tag.END_OF_MIB_VIEW)  # a plain int: compared once per varbind
 
 
@@ -73,9 +76,11 @@ class _Pending:
 class SnmpClient:
     """Use as `async with SnmpClient.open() as client:`; every method is safe to call concurrently."""
 
-    def __init__(self, nursery: trio.Nursery, max_in_flight: int):
+    def __init__(self, nursery: trio.Nursery, max_in_flight: int, per_agent: int = PER_AGENT_IN_FLIGHT):
         self._nursery = nursery
         self._slots = trio.Semaphore(max_in_flight)
+        self._per_agent = per_agent
+        self._agent_slots: dict[tuple, trio.Semaphore] = {}
         self._sockets: dict[int, _stdsocket.socket] = {}
         self._pending: dict[int, _Pending] = {}
         self._recent: OrderedDict[int, bool] = OrderedDict()  # request-id -> answered?
@@ -86,10 +91,10 @@ class SnmpClient:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, max_in_flight: int = 1000):
+    async def open(cls, max_in_flight: int = 1000, per_agent: int = PER_AGENT_IN_FLIGHT):
         error = None
         async with trio.open_nursery() as nursery:
-            client = cls(nursery, max_in_flight)
+            client = cls(nursery, max_in_flight, per_agent)
             try:
                 yield client
             except Exception as exc:
@@ -255,11 +260,21 @@ class SnmpClient:
             raise SnmpError(f"{target.name}: cannot encode the request: {exc}") from None
         attempts = target.retries + 1 if attempts is None else attempts
         self.stats.requests += 1
+        # Per agent first (agents answer one request at a time and drop bursts), then overall;
         # acquire_nowait first: the common case then costs no trip through the scheduler.
-        try:
-            self._slots.acquire_nowait()
-        except trio.WouldBlock:
-            await self._slots.acquire()
+        per_agent = self._agent_slots.get(addr)
+        if per_agent is None:
+            per_agent = self._agent_slots[addr] = trio.Semaphore(self._per_agent)
+        for slots in (per_agent, self._slots):
+            try:
+                slots.acquire_nowait()
+            except trio.WouldBlock:
+                try:
+                    await slots.acquire()
+                except BaseException:
+                    if slots is self._slots:
+                        per_agent.release()
+                    raise
         pending = self._pending[rid] = _Pending(addr[:2], community)
         try:
             for _ in range(attempts):
@@ -272,6 +287,7 @@ class SnmpClient:
                     return pending
         finally:
             self._slots.release()
+            per_agent.release()
             del self._pending[rid]
             self._remember(rid, pending.response is not None)
         self.stats.timeouts += 1

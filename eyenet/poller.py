@@ -1,0 +1,225 @@
+"""Polls each device on its own schedule: readings -> rates, status, events, history.
+
+One task per device inside the poller's nursery, a global cap on polls in flight,
+and a random first offset so devices added together do not poll in lockstep.
+What a poll means (status, metrics) is decided by pure functions below; the
+tasks only schedule, read and publish.
+"""
+
+import logging
+import random
+from datetime import datetime, timezone
+
+import attrs
+import trio
+
+from .bus import Bus
+from .collect import DeviceReading, InterfaceReading, read_device
+from .config import Config, DeviceConfig
+from .events import DeviceMetrics, DeviceStatus, InterfaceMetrics
+from .profiles import ProfileSet
+from .rates import OCTET_BITS, PACKET_BITS, CounterSample, InterfaceKey, RateTracker
+from .snmp import SnmpClient, SnmpError, SnmpResolveError, SnmpTimeout, Target
+from .store import Sample, Store
+
+log = logging.getLogger("eyenet.poller")
+
+SOFTWARE_LOOPBACK = 24  # IANAifType softwareLoopback: not traffic anyone pays for
+FIRST_POLL_SPREAD = 10.0  # seconds over which the first polls are spread at most
+
+
+@attrs.define
+class DeviceState:
+    """What the poller remembers of one device between polls."""
+
+    status: str | None = None
+    reason: str | None = None
+    last_seen: datetime | None = None
+    uptime: int | None = None
+    rates: RateTracker = attrs.Factory(RateTracker)
+    # Interfaces seen oper up with admin up: going down later is news, being down from the start is not.
+    seen_up: set = attrs.Factory(set)
+
+
+@attrs.frozen
+class PollResult:
+    status: str
+    reason: str | None
+    metrics: DeviceMetrics | None
+
+
+def interface_key(itf: InterfaceReading) -> InterfaceKey:
+    return InterfaceKey(itf.if_index, itf.if_name or itf.if_descr)
+
+
+def assess(reading: DeviceReading, state: DeviceState, duration: float, slow_after: float) -> tuple[str, str | None]:
+    """up, or degraded with the reason: partial answers, slowness, monitored interfaces down."""
+    down = [
+        itf.if_name or itf.if_descr or str(itf.if_index)
+        for itf in reading.interfaces
+        if itf.admin_status == "up" and itf.oper_status != "up" and interface_key(itf) in state.seen_up
+    ]
+    if down:
+        return "degraded", "interfaces down: " + ", ".join(sorted(down))
+    if reading.problems:
+        more = f" (+{len(reading.problems) - 1} more)" if len(reading.problems) > 1 else ""
+        return "degraded", f"partial: {reading.problems[0]}{more}"
+    if duration > slow_after:
+        return "degraded", f"slow: answered in {duration:.1f} s"
+    return "up", None
+
+
+def failure_reason(exc: SnmpError) -> str:
+    if isinstance(exc, SnmpTimeout):
+        return "timeout"
+    if isinstance(exc, SnmpResolveError):
+        return "unresolvable host"
+    # The client's messages start with "host:port: "; the device id already says which.
+    return str(exc).split(": ", 1)[-1]
+
+
+def interface_rates(reading: DeviceReading, state: DeviceState, monotonic: float) -> list[InterfaceMetrics]:
+    """Per-interface bit and error rates from this reading and the state's previous samples."""
+    out = []
+    keys = []
+    for itf in reading.interfaces:
+        key = interface_key(itf)
+        keys.append(key)
+        if itf.admin_status == "up" and itf.oper_status == "up":
+            state.seen_up.add(key)
+        elif itf.admin_status != "up":
+            state.seen_up.discard(key)  # shut down on purpose: no longer watched
+
+        def per_second(counter: str, value: int | None, width: int, unit_bits: float) -> float | None:
+            if value is None:
+                return None
+            sample = CounterSample(value, width, reading.uptime_ticks, monotonic, itf.counter_discontinuity, itf.speed)
+            return state.rates.update(key, counter, sample, unit_bits=unit_bits).rate
+
+        width = itf.counter_bits or 32
+        octets_in = per_second("in", itf.in_octets, width, OCTET_BITS)
+        octets_out = per_second("out", itf.out_octets, width, OCTET_BITS)
+        out.append(
+            InterfaceMetrics(
+                if_index=itf.if_index,
+                name=itf.if_name or itf.if_descr,
+                status=itf.oper_status if itf.oper_status else "unknown",
+                bps_in=None if octets_in is None else octets_in * OCTET_BITS,
+                bps_out=None if octets_out is None else octets_out * OCTET_BITS,
+                errors_in=per_second("errors_in", itf.in_errors, 32, PACKET_BITS),
+                errors_out=per_second("errors_out", itf.out_errors, 32, PACKET_BITS),
+            )
+        )
+    state.rates.retain(keys)
+    state.seen_up &= set(keys)
+    return out
+
+
+def bandwidth(reading: DeviceReading, interfaces: list[InterfaceMetrics]) -> tuple[float | None, float | None]:
+    """Summed over up, non-loopback interfaces (events.md); None until a rate exists."""
+    types = {itf.if_index: itf.if_type for itf in reading.interfaces}
+    counted = [m for m in interfaces if m.status == "up" and types.get(m.if_index) != SOFTWARE_LOOPBACK]
+    ins = [m.bps_in for m in counted if m.bps_in is not None]
+    outs = [m.bps_out for m in counted if m.bps_out is not None]
+    return (sum(ins) if ins else None, sum(outs) if outs else None)
+
+
+class Poller:
+    def __init__(self, client: SnmpClient, bus: Bus, store: Store | None, profiles: ProfileSet, config: Config):
+        self._client = client
+        self._bus = bus
+        self._store = store
+        self._profiles = profiles
+        self._config = config
+        self._slots = trio.CapacityLimiter(config.poller.max_concurrent_polls)
+        self._scopes: dict[str, trio.CancelScope] = {}
+        self._nursery: trio.Nursery | None = None
+        self.states: dict[str, DeviceState] = {}
+
+    async def run(self, devices: list[DeviceConfig], *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            for device in devices:
+                self.add(device)
+            task_status.started()
+            await trio.sleep_forever()
+
+    def add(self, device: DeviceConfig) -> None:
+        """Start polling a device (or restart it with a changed configuration)."""
+        self.remove(device.id)
+        scope = self._scopes[device.id] = trio.CancelScope()
+        self._nursery.start_soon(self._device_loop, device, scope)
+
+    def remove(self, device_id: str) -> None:
+        scope = self._scopes.pop(device_id, None)
+        if scope is not None:
+            scope.cancel()
+
+    def target(self, device: DeviceConfig) -> Target:
+        s = self._config.snmp
+        return Target(
+            host=device.host, port=device.port, version=device.version, community=device.community,
+            timeout=s.timeout, retries=s.retries, max_repetitions=s.max_repetitions,
+            max_repetitions_cap=s.max_repetitions_cap,
+        )
+
+    async def _device_loop(self, device: DeviceConfig, scope: trio.CancelScope) -> None:
+        with scope:
+            state = self.states.setdefault(device.id, DeviceState())
+            target = self.target(device)
+            await trio.sleep(random.uniform(0, min(device.poll_interval, FIRST_POLL_SPREAD)))
+            next_at = trio.current_time()
+            while True:
+                async with self._slots:
+                    await self.poll(device, target, state)
+                # A fixed cadence; a poll that overran skips the slots it missed rather than bunching up.
+                now = trio.current_time()
+                next_at += device.poll_interval
+                if next_at < now:
+                    next_at += device.poll_interval * ((now - next_at) // device.poll_interval + 1)
+                await trio.sleep_until(next_at)
+
+    async def poll(self, device: DeviceConfig, target: Target, state: DeviceState) -> PollResult:
+        started = trio.current_time()
+        when = datetime.now(timezone.utc)
+        try:
+            reading = await read_device(self._client, target, self._profiles)
+        except SnmpError as exc:
+            return self._publish_status(device, state, "down", failure_reason(exc), when)
+        duration = trio.current_time() - started
+        state.last_seen = when
+        state.uptime = None if reading.uptime_ticks is None else reading.uptime_ticks // 100
+        interfaces = interface_rates(reading, state, trio.current_time())
+        bw_in, bw_out = bandwidth(reading, interfaces)
+        status, reason = assess(reading, state, duration, self._config.poller.slow_fraction * device.poll_interval)
+        self._publish_status(device, state, status, reason, when)
+        metrics = DeviceMetrics(
+            device_id=device.id, timestamp=when, cpu=reading.cpu, memory=reading.memory,
+            bandwidth_in=bw_in, bandwidth_out=bw_out, interfaces=interfaces,
+        )
+        self._bus.publish(metrics)
+        if self._store is not None:
+            self._store.add_samples(history_samples(device.id, int(when.timestamp()), metrics, state.uptime))
+        return PollResult(status, reason, metrics)
+
+    def _publish_status(self, device, state: DeviceState, status: str, reason: str | None, when: datetime) -> PollResult:
+        if (status, reason) != (state.status, state.reason):
+            state.status, state.reason = status, reason
+            self._bus.publish(
+                DeviceStatus(
+                    device_id=device.id, status=status, timestamp=when, uptime=state.uptime,
+                    last_seen=state.last_seen, reason=reason,
+                )
+            )
+        return PollResult(status, reason, None)
+
+
+def history_samples(device_id: str, ts: int, metrics: DeviceMetrics, uptime: int | None) -> list[Sample]:
+    values = {
+        "cpu": metrics.cpu, "memory": metrics.memory, "bandwidth.in": metrics.bandwidth_in,
+        "bandwidth.out": metrics.bandwidth_out, "uptime": uptime,
+    }
+    for itf in metrics.interfaces:
+        values[f"if.{itf.if_index}.in"] = itf.bps_in
+        values[f"if.{itf.if_index}.out"] = itf.bps_out
+    return [Sample(device_id, name, ts, float(v)) for name, v in values.items() if v is not None]

@@ -1,0 +1,102 @@
+"""The poller against the demo lab (real snmpsim agents) and its pure status rules."""
+
+import time
+
+import trio
+
+from eyenet.bus import Bus
+from eyenet.collect import DeviceReading, InterfaceReading
+from eyenet.config import Config, DeviceConfig, StoreSettings
+from eyenet.demo.lab import start_lab
+from eyenet.demo.run import demo_config
+from eyenet.events import DeviceMetrics, DeviceStatus
+from eyenet.poller import DeviceState, Poller, assess, interface_key
+from eyenet.profiles import load_profiles
+from eyenet.snmp import SnmpClient
+from eyenet.store import Store
+
+
+def reading(*interfaces, problems=()):
+    return DeviceReading(
+        sys_descr="d", sys_object_id="1.3.6.1.4.1.9", sys_name="n", uptime_ticks=100, vendor="v", profile="p",
+        profiles=("p",), cpu=1.0, memory=2.0, cpu_method=None, memory_method=None, interfaces=interfaces,
+        problems=problems,
+    )
+
+
+def itf(index, name, admin="up", oper="up"):
+    return InterfaceReading(
+        if_index=index, if_name=name, if_descr=name, if_alias="", if_type=6, admin_status=admin, oper_status=oper,
+        speed=10**9, in_octets=0, out_octets=0, counter_bits=64, in_errors=0, out_errors=0, in_discards=0,
+        out_discards=0, counter_discontinuity=0,
+    )
+
+
+def test_only_interfaces_seen_up_then_down_degrade_a_device():
+    state = DeviceState()
+    never_up = itf(2, "Gi0/2", oper="down")
+    assert assess(reading(itf(1, "Gi0/1"), never_up), state, 0.1, 5) == ("up", None)
+    state.seen_up.add(interface_key(itf(1, "Gi0/1")))
+    assert assess(reading(itf(1, "Gi0/1", oper="down"), never_up), state, 0.1, 5) == (
+        "degraded", "interfaces down: Gi0/1",
+    )
+    # shut down by the operator: not a fault
+    assert assess(reading(itf(1, "Gi0/1", admin="down", oper="down")), state, 0.1, 5) == ("up", None)
+
+
+def test_partial_and_slow_answers_degrade():
+    state = DeviceState()
+    assert assess(reading(problems=("ifXTable: timeout",)), state, 0.1, 5) == ("degraded", "partial: ifXTable: timeout")
+    assert assess(reading(), state, 6.0, 5) == ("degraded", "slow: answered in 6.0 s")
+
+
+async def test_polls_of_the_lab_give_status_metrics_and_history(tmp_path):
+    bus = Bus()
+    async with start_lab(tmp_path / "lab", start_time=time.time() - 200) as lab:  # past the spike and flap
+        config = demo_config(lab, tmp_path)
+        poller_events = bus.subscribe(maxlen=10_000)
+        with poller_events:
+            async with Store.open(tmp_path / "eyenet.db") as store, SnmpClient.open() as client:
+                poller = Poller(client, bus, store, load_profiles(), config)
+                for round_ in range(2):
+                    async with trio.open_nursery() as nursery:
+                        for device in config.devices:
+                            state = poller.states.setdefault(device.id, DeviceState())
+                            nursery.start_soon(poller.poll, device, poller.target(device), state)
+                    if round_ == 0:
+                        await trio.sleep(1.5)  # let the counters move between the two polls
+                await store.flush()
+                history = await store.history("core-rtr-01", "cpu", 0, 2**31)
+            events = []
+            while len(poller_events):
+                events.append(poller_events.receive_nowait())
+    statuses = [e for e in events if isinstance(e, DeviceStatus)]
+
+    metrics = [e for e in events if isinstance(e, DeviceMetrics)]
+    ids = {d.id for d in config.devices}
+    # one status per device (published on change only), all up; metrics on every poll
+    assert sorted(e.device_id for e in statuses) == sorted(ids)
+    assert {e.status for e in statuses} == {"up"}
+    assert len(metrics) == 2 * len(ids)
+    second = {m.device_id: m for m in metrics[len(ids):]}
+    for device_id, m in second.items():
+        assert m.cpu is not None and 0 <= m.cpu <= 100, device_id
+        assert m.memory is not None and 0 < m.memory < 100, device_id
+        assert m.bandwidth_in and m.bandwidth_in > 0 and m.bandwidth_out > 0, device_id
+        wire = m.wire(1)
+        assert set(wire["data"]) == {"deviceId", "metrics", "timestamp"}
+    assert len(history) == 2
+
+
+async def test_an_unanswering_device_is_down_with_the_reason(tmp_path):
+    bus = Bus()
+    config = Config(path="t", store=StoreSettings(str(tmp_path / "db")), devices=(DeviceConfig("ghost", "127.0.0.1", port=9),))
+    config = config.__class__(path="t", snmp=config.snmp.__class__(timeout=0.2, retries=0), devices=config.devices)
+    with bus.subscribe() as events:
+        async with SnmpClient.open() as client:
+            poller = Poller(client, bus, None, load_profiles(), config)
+            device = config.devices[0]
+            result = await poller.poll(device, poller.target(device), DeviceState())
+        event = events.receive_nowait()
+    assert (result.status, result.reason) == ("down", "timeout")
+    assert isinstance(event, DeviceStatus) and event.wire(7)["data"]["status"] == "down"
