@@ -10,32 +10,22 @@ from .events import DeviceMetrics, DeviceStatus
 from .poller import Poller
 from .profiles import load_profiles
 from .snmp import SnmpClient
-from .store import Retention, Store, StoredDevice
+from .store import Store, StoredDevice
 
 log = logging.getLogger("eyenet")
-
-
-def _stored(device: DeviceConfig) -> StoredDevice:
-    return StoredDevice(
-        device.id, device.host, device.port, device.version, device.community, device.poll_interval,
-        device.tags, source="config",
-    )
 
 
 async def inventory(store: Store, config: Config) -> list[DeviceConfig]:
     """Configured devices (written to the store, so it holds them all) plus those added at run time."""
     configured = {d.id for d in config.devices}
     for device in config.devices:
-        await store.upsert_device(_stored(device))
-    added = [
-        DeviceConfig(d.id, d.host, d.port, d.version, d.community, d.poll_interval, d.tags)
-        for d in await store.devices()
-        if d.source != "config" and d.id not in configured
-    ]
+        await store.upsert_device(StoredDevice(device, source="config"))
+    stored = await store.devices()
+    added = [s.device for s in stored if s.source != "config" and s.device.id not in configured]
     # A device removed from the configuration file stops being polled; its history stays.
-    for d in await store.devices():
-        if d.source == "config" and d.id not in configured:
-            await store.delete_device(d.id)
+    for s in stored:
+        if s.source == "config" and s.device.id not in configured:
+            await store.delete_device(s.device.id)
     return [*config.devices, *added]
 
 
@@ -61,14 +51,12 @@ async def log_events(bus: Bus, metrics_level: int) -> None:
 
 async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status=trio.TASK_STATUS_IGNORED) -> None:
     profiles = load_profiles()
-    s = config.store
-    retention = Retention(raw_days=s.raw_days, rollup_5m_days=s.rollup_5m_days, rollup_1h_days=s.rollup_1h_days)
     bus = Bus()
-    async with Store.open(s.path, retention) as store:
+    async with Store.open(config.store.path, config.store) as store:
         devices = await inventory(store, config)
         if not devices:
             log.warning("%s lists no devices and none were added: nothing to poll", config.path)
-        log.info("polling %d device(s); history in %s", len(devices), s.path)
+        log.info("polling %d device(s); history in %s", len(devices), config.store.path)
         async with SnmpClient.open(max_in_flight=config.snmp.max_in_flight) as client:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(log_events, bus, metrics_level)

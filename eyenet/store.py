@@ -16,6 +16,8 @@ from typing import Callable
 import attrs
 import trio
 
+from .config import DeviceConfig, StoreSettings
+
 # Each entry moves the schema from version N to N+1; never edit one that has shipped.
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -58,22 +60,9 @@ class StoreError(Exception):
 
 
 @attrs.frozen
-class Retention:
-    raw_days: float = 2
-    rollup_5m_days: float = 30
-    rollup_1h_days: float = 400
-
-
-@attrs.frozen
 class StoredDevice:
-    id: str
-    host: str
-    port: int = 161
-    version: str = "2c"
-    community: str = attrs.field(default="public", repr=False)
-    poll_interval: float = 60.0
-    tags: tuple[str, ...] = ()
-    source: str = "api"
+    device: DeviceConfig
+    source: str = "api"  # "config": from the configuration file; "api": added at run time
 
 
 @attrs.frozen
@@ -137,14 +126,15 @@ def _write_samples(conn: sqlite3.Connection, samples: list[Sample]) -> None:
         )
 
 
-def _upsert_device(conn: sqlite3.Connection, device: StoredDevice) -> None:
+def _upsert_device(conn: sqlite3.Connection, stored: StoredDevice) -> None:
+    device = stored.device
     conn.execute(
         "INSERT INTO devices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET host = excluded.host, "
         "port = excluded.port, version = excluded.version, community = excluded.community, "
         "poll_interval = excluded.poll_interval, tags = excluded.tags, source = excluded.source",
         (
             device.id, device.host, device.port, device.version, device.community, device.poll_interval,
-            json.dumps(list(device.tags)), device.source, int(time.time()),
+            json.dumps(list(device.tags)), stored.source, int(time.time()),
         ),
     )
 
@@ -153,7 +143,7 @@ def _delete_device(conn: sqlite3.Connection, device_id: str) -> None:
     conn.execute("DELETE FROM devices WHERE id = ?", (device_id,))
 
 
-def _prune(conn: sqlite3.Connection, retention: Retention, now: float) -> None:
+def _prune(conn: sqlite3.Connection, retention: StoreSettings, now: float) -> None:
     for table, days in (
         ("metrics_raw", retention.raw_days),
         ("metrics_5m", retention.rollup_5m_days),
@@ -165,7 +155,7 @@ def _prune(conn: sqlite3.Connection, retention: Retention, now: float) -> None:
 class Store:
     """Use as `async with Store.open(path) as store:`."""
 
-    def __init__(self, path: str, retention: Retention):
+    def __init__(self, path: str, retention: StoreSettings):
         self.path = path
         self.retention = retention
         self._send, self._receive = trio.open_memory_channel[tuple](QUEUE)
@@ -176,7 +166,8 @@ class Store:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: str | Path, retention: Retention = Retention(), prune_every: float = 3600.0):
+    async def open(cls, path: str | Path, retention: StoreSettings = StoreSettings(), prune_every: float = 3600.0):
+        """retention: the *_days of StoreSettings (its path is not used: `path` is)."""
         path = str(path)
         try:
             store = cls(path, retention)
@@ -293,7 +284,9 @@ class Store:
                 "SELECT id, host, port, version, community, poll_interval, tags, source FROM devices ORDER BY id"
             ).fetchall()
         )
-        return [StoredDevice(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), r[7]) for r in rows]
+        return [
+            StoredDevice(DeviceConfig(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6]))), r[7]) for r in rows
+        ]
 
     async def history(self, device_id: str, metric: str, start: int, end: int, step: int = 0) -> list[HistoryPoint]:
         """Points in [start, end): raw samples for step < 300, else the 5-minute or 1-hour rollup."""

@@ -9,22 +9,24 @@ import time
 import pytest
 import trio
 
-from eyenet.store import MIGRATIONS, Retention, Sample, Store, StoredDevice, StoreError
+from eyenet.config import DeviceConfig, StoreSettings
+from eyenet.store import MIGRATIONS, Sample, Store, StoredDevice, StoreError
 
 
 async def test_devices_survive_a_restart(tmp_path):
     db = tmp_path / "eyenet.db"
     async with Store.open(db) as store:
-        await store.upsert_device(StoredDevice("core-1", "192.0.2.1", tags=("core", "dc1"), community="s3cret"))
-        await store.upsert_device(StoredDevice("sw-2", "sw2.example.net", port=1161, version="1"))
-        await store.upsert_device(StoredDevice("sw-2", "sw2.example.net", port=161, version="2c"))
+        await store.upsert_device(StoredDevice(DeviceConfig("core-1", "192.0.2.1", tags=("core", "dc1"), community="s3cret")))
+        await store.upsert_device(StoredDevice(DeviceConfig("sw-2", "sw2.example.net", port=1161, version="1")))
+        await store.upsert_device(StoredDevice(DeviceConfig("sw-2", "sw2.example.net", port=161, version="2c"), "config"))
         await store.delete_device("nope")
     async with Store.open(db) as store:
-        devices = await store.devices()
+        stored = await store.devices()
+    devices = [s.device for s in stored]
     assert [d.id for d in devices] == ["core-1", "sw-2"]
     assert devices[0].tags == ("core", "dc1") and devices[0].community == "s3cret"
-    assert devices[1].port == 161 and devices[1].version == "2c"
-    assert "s3cret" not in repr(devices[0])
+    assert devices[1].port == 161 and devices[1].version == "2c" and stored[1].source == "config"
+    assert "s3cret" not in repr(stored[0])
 
 
 async def test_samples_and_rollups(tmp_path):
@@ -47,7 +49,7 @@ async def test_samples_and_rollups(tmp_path):
 async def test_retention_prunes_each_table_by_its_own_age(tmp_path):
     now = 1_800_000_000
     day = 86400
-    async with Store.open(tmp_path / "r.db", Retention(raw_days=1, rollup_5m_days=7, rollup_1h_days=30)) as store:
+    async with Store.open(tmp_path / "r.db", StoreSettings(raw_days=1, rollup_5m_days=7, rollup_1h_days=30)) as store:
         store.add_samples([Sample("d", "cpu", now - age * day, 1.0) for age in (0.5, 3, 10, 40)])
         await store.prune(now)
         raw = await store.history("d", "cpu", 0, now + 1)
@@ -89,7 +91,7 @@ async def test_a_slow_disk_does_not_block_the_event_loop(tmp_path):
             nursery.start_soon(ticker)
             for chunk in range(10):
                 store.add_samples([Sample(f"d{i % 50}", "cpu", int(time.time()) - chunk, 1.0) for i in range(2000)])
-            await store.upsert_device(StoredDevice("x", "h"))  # waits for everything queued before it
+            await store.upsert_device(StoredDevice(DeviceConfig("x", "h")))  # waits for everything queued before it
             nursery.cancel_scope.cancel()
         raw = await store.history("d0", "cpu", 0, 2_000_000_000)
     assert len(raw) == 10 * 40
@@ -102,10 +104,11 @@ def test_kill_9_loses_no_committed_device(tmp_path):
     script = textwrap.dedent(
         f"""
         import os, signal, trio
+        from eyenet.config import DeviceConfig
         from eyenet.store import Store, StoredDevice
         async def main():
             async with Store.open({str(db)!r}) as store:
-                await store.upsert_device(StoredDevice("kept", "192.0.2.9"))
+                await store.upsert_device(StoredDevice(DeviceConfig("kept", "192.0.2.9")))
                 os.kill(os.getpid(), signal.SIGKILL)
         trio.run(main)
         """
@@ -117,4 +120,4 @@ def test_kill_9_loses_no_committed_device(tmp_path):
         async with Store.open(db) as store:
             return await store.devices()
 
-    assert [d.id for d in trio.run(check)] == ["kept"]
+    assert [s.device.id for s in trio.run(check)] == ["kept"]

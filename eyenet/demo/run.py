@@ -22,7 +22,7 @@ def demo_config(lab, data_dir: Path) -> Config:
 
 async def demo(data_dir: Path) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
-    async with start_lab(data_dir / "lab") as lab:
+    async with start_lab(data_dir / "lab", distinct_hosts=True) as lab:
         log.info(
             "demo lab: %d devices on %s:%d (community = device id); the core router's CPU spikes "
             "40-100 s after start, and acc-sw-02's uplink flaps 60-90 s after start",
