@@ -1,0 +1,440 @@
+"""How many devices one EyeNet process polls: the real app (store, bus, poller) against real snmpd.
+
+Starts A net-snmp agents with snmp_lab (M veth interfaces each, so M + 2 ifTable rows), then,
+for each size D, runs `eyenet.app.run` in its own process (so its CPU and RSS are its own)
+with D devices spread round-robin over the agents (distinct ids, several ids per agent),
+each polled every --interval seconds, history in a temporary SQLite file. After
+--warmup-intervals it measures for --measure-intervals:
+
+  * polls completed per second (and how many the schedule asked for), varbinds received
+    per second (counted in the worker on every good response),
+  * the poller's CPU (utime+stime of /proc/PID/stat, all threads, store writer included)
+    and RSS (VmRSS, sampled every second; VmHWM at the end),
+  * the agents' CPU (every snmpd's /proc/PID/stat) and the whole machine's busy share,
+  * polls that missed their slot, started late, timed out or came back partial.
+
+Then it extrapolates to the target: 10,000 devices x 50 interfaces on a 60 s interval on
+2 cores. Offered load is D / interval polls/s; `equiv_devices_at_60s` = D * 60 / interval.
+
+Run as root from the repository root:
+
+    PYTHONPATH=. .venv/bin/python bench/poll_scale.py
+    PYTHONPATH=. .venv/bin/python bench/poll_scale.py --agents 20 --interfaces 48 \
+        --interval 15 --devices 50,125,250,500
+
+Prints one JSON line on stdout. Every loop is bounded in count and time; the lab is torn
+down on every exit path (snmp_lab), the worker is stopped by its pid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+TARGET_DEVICES = 10_000
+TARGET_INTERVAL = 60.0
+TARGET_CORES = 2
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# -- /proc readers ---------------------------------------------------------------
+
+
+def proc_cpu_s(pid: int) -> float | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+
+
+def proc_status_kb(pid: int, key: str) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of all cores from /proc/stat."""
+    vals = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+    total = sum(vals[:8])
+    return total - idle, total
+
+
+# -- the worker: EyeNet's app in its own process --------------------------------
+
+
+def worker(spec: dict) -> int:
+    import logging
+
+    import attrs
+    import trio
+
+    from eyenet import app
+    from eyenet import poller as poller_mod
+    from eyenet.config import Config, DeviceConfig, PollerSettings, SnmpSettings, StoreSettings
+    from eyenet.snmp import client as client_mod
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    interval = float(spec["interval"])
+    hosts = spec["hosts"]
+    devices = tuple(
+        DeviceConfig(id=f"bench-{i:05d}", host=hosts[i % len(hosts)], poll_interval=interval, tags=("bench",))
+        for i in range(spec["devices"])
+    )
+    config = Config(
+        path="<poll_scale>",
+        snmp=SnmpSettings(),
+        store=StoreSettings(path=spec["db"]),
+        poller=PollerSettings(),
+        devices=devices,
+    )
+
+    # Instrumentation (this process only): count varbinds of good responses, and time each poll.
+    counts = {"varbinds": 0, "responses_ok": 0, "walk_kept": 0}
+    orig_checked = client_mod.SnmpClient._checked
+
+    def checked(self, target, resp):
+        pdu = orig_checked(self, target, resp)
+        counts["varbinds"] += len(pdu.varbinds)
+        counts["responses_ok"] += 1
+        return pdu
+
+    client_mod.SnmpClient._checked = checked
+    orig_walk = client_mod.SnmpClient.walk
+
+    async def walk(self, target, root):
+        out = await orig_walk(self, target, root)
+        counts["walk_kept"] += len(out)  # varbinds inside the walked column (the rest is GETBULK overshoot)
+        return out
+
+    client_mod.SnmpClient.walk = walk
+
+    polls = {"started": 0, "done": 0, "up": 0, "degraded": 0, "down": 0, "timeout": 0, "partial": 0, "slow": 0,
+             "missed_slots": 0, "late_starts": 0}
+    durations: list[float] = []
+    anchors: dict[str, tuple[float, int]] = {}  # device id -> (first start, polls since)
+    recording = {"on": False}
+    orig_poll = poller_mod.Poller.poll
+
+    async def poll(self, device, target, state):
+        started = trio.current_time()
+        anchor = anchors.get(device.id)
+        if anchor is None:
+            anchors[device.id] = (started, 0)
+        else:
+            first, n = anchor
+            slot = round((started - first) / device.poll_interval)
+            if recording["on"]:
+                # Slots passed over since the previous poll (the poller skips the ones it overran).
+                polls["missed_slots"] += max(0, slot - n - 1)
+                if started - (first + slot * device.poll_interval) > 0.1 * device.poll_interval:
+                    polls["late_starts"] += 1
+            anchors[device.id] = (first, max(slot, n + 1))
+        if recording["on"]:
+            polls["started"] += 1
+        result = await orig_poll(self, device, target, state)
+        if recording["on"]:
+            polls["done"] += 1
+            durations.append(trio.current_time() - started)
+            polls[result.status] = polls.get(result.status, 0) + 1
+            reason = result.reason or ""
+            if reason == "timeout":
+                polls["timeout"] += 1
+            elif reason.startswith("partial"):
+                polls["partial"] += 1
+            elif reason.startswith("slow"):
+                polls["slow"] += 1
+        return result
+
+    poller_mod.Poller.poll = poll
+
+    def snapshot(client) -> dict:
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "mono": time.monotonic(),
+            "rusage_cpu_s": ru.ru_utime + ru.ru_stime,
+            "varbinds": counts["varbinds"],
+            "responses_ok": counts["responses_ok"],
+            "walk_kept": counts["walk_kept"],
+            "client": attrs.asdict(client.stats) if client is not None else {},
+            "rss_kb": proc_status_kb(os.getpid(), "VmRSS"),
+        }
+
+    def emit(tag: str, payload: dict) -> None:
+        sys.stdout.write(tag + " " + json.dumps(payload) + "\n")
+        sys.stdout.flush()
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            the_poller = await nursery.start(app.run, config)
+            client = the_poller._client
+            emit("READY", {"devices": len(devices)})
+            await trio.sleep(spec["warmup_s"])
+            start = snapshot(client)
+            recording["on"] = True
+            emit("START", start)
+            await trio.sleep(spec["measure_s"])
+            recording["on"] = False
+            end = snapshot(client)
+            emit("END", end)
+            ds = sorted(durations)
+
+            def pct(p: float) -> float | None:
+                return round(ds[min(len(ds) - 1, int(p * len(ds)))], 4) if ds else None
+
+            emit("RESULT", {
+                "polls": polls,
+                "poll_duration_s": {"p50": pct(0.5), "p95": pct(0.95), "max": pct(1.0)},
+                "devices_polled_ever": len(anchors),
+                "start": start, "end": end,
+            })
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    return 0
+
+
+# -- the parent: lab, workers, measurement ---------------------------------------
+
+
+def run_size(lab, devices: int, args, log) -> dict:
+    from snmp_lab import spawn, stop_process
+
+    lab.check_routes()
+    warmup_s = args.warmup_intervals * args.interval
+    measure_s = args.measure_intervals * args.interval
+    tmp = tempfile.mkdtemp(prefix="eyenet-bench-poll-")
+    db = os.path.join(tmp, "eyenet.db")
+    spec = {"devices": devices, "hosts": lab.hosts, "interval": args.interval, "warmup_s": warmup_s,
+            "measure_s": measure_s, "db": db}
+    errlog = open(os.path.join(tmp, "worker.stderr"), "w+b")
+    proc = spawn([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
+                 stdout=subprocess.PIPE, stderr=errlog, env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    snmpd_pids = [a.proc.pid for a in lab.agents]
+    marks: dict[str, dict] = {}
+    rss_samples: list[int] = []
+    deadline = time.monotonic() + warmup_s + measure_s + args.startup_timeout
+    buf = b""
+    result: dict = {"devices": devices}
+    try:
+        for _ in range(1_000_000):
+            if "RESULT" in marks or time.monotonic() > deadline:
+                break
+            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+            if "START" in marks and "END" not in marks:
+                rss = proc_status_kb(proc.pid, "VmRSS")
+                if rss:
+                    rss_samples.append(rss)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                tag, _, payload = line.decode().partition(" ")
+                now = {"mono": time.monotonic(), "cpu_s": proc_cpu_s(proc.pid),
+                       "snmpd_cpu_s": sum(proc_cpu_s(p) or 0.0 for p in snmpd_pids), "machine": machine_cpu(),
+                       "load1": os.getloadavg()[0]}
+                marks[tag] = {"parent": now, "worker": json.loads(payload) if payload else {}}
+                if tag == "READY":
+                    log(f"poll_scale: {devices} devices polling; warm-up {warmup_s:.0f} s, then {measure_s:.0f} s measured")
+                if tag == "END":
+                    result["vm_hwm_kb"] = proc_status_kb(proc.pid, "VmHWM")
+    finally:
+        stop_process(proc, grace=10)
+        errlog.seek(0)
+        err_tail = errlog.read()[-1500:].decode(errors="replace")
+        errlog.close()
+        db_bytes = sum(f.stat().st_size for f in Path(tmp).glob("eyenet.db*"))
+        for f in Path(tmp).iterdir():
+            f.unlink()
+        os.rmdir(tmp)
+    if not all(k in marks for k in ("START", "END", "RESULT")):
+        result.update(status="failed", reason=f"worker gave {sorted(marks)}; exit {proc.returncode}",
+                      stderr_tail=err_tail)
+        return result
+
+    p0, p1 = marks["START"]["parent"], marks["END"]["parent"]
+    w = marks["RESULT"]["worker"]
+    w0, w1 = w["start"], w["end"]
+    wall = w1["mono"] - w0["mono"]
+    cpu = p1["cpu_s"] - p0["cpu_s"]
+    snmpd_cpu = p1["snmpd_cpu_s"] - p0["snmpd_cpu_s"]
+    busy = (p1["machine"][0] - p0["machine"][0]) / max(1, p1["machine"][1] - p0["machine"][1])
+    polls = w["polls"]
+    done = polls["done"]
+    good = polls.get("up", 0) + polls.get("degraded", 0)
+    varbinds = w1["varbinds"] - w0["varbinds"]
+    client = {k: w1["client"][k] - w0["client"].get(k, 0) for k in w1["client"]}
+    rss_kb = max(rss_samples) if rss_samples else None
+    expected = devices * wall / args.interval
+    result.update(
+        status="ok",
+        interval_s=args.interval,
+        equiv_devices_at_60s=round(devices * TARGET_INTERVAL / args.interval),
+        offered_polls_per_s=round(devices / args.interval, 3),
+        window_s=round(wall, 2),
+        polls_expected=round(expected, 1),
+        polls_started=polls["started"],
+        polls_completed=done,
+        polls_good=good,
+        polls_per_s=round(done / wall, 3),
+        polls_completed_share_of_expected=round(done / expected, 3) if expected else None,
+        status_counts={k: polls.get(k, 0) for k in ("up", "degraded", "down")},
+        timeouts=polls["timeout"], partial=polls["partial"], slow=polls["slow"],
+        missed_slots=polls["missed_slots"], late_starts=polls["late_starts"],
+        poll_duration_s=w["poll_duration_s"],
+        varbinds=varbinds,
+        varbinds_per_s=round(varbinds / wall),
+        varbinds_per_good_poll=round(varbinds / good, 1) if good else None,
+        walked_varbinds_kept=w1["walk_kept"] - w0["walk_kept"],
+        walked_varbinds_kept_per_good_poll=round((w1["walk_kept"] - w0["walk_kept"]) / good, 1) if good else None,
+        client=client,
+        eyenet_cpu_s=round(cpu, 3),
+        eyenet_cpu_s_getrusage=round(w1["rusage_cpu_s"] - w0["rusage_cpu_s"], 3),
+        eyenet_cpu_pct=round(100 * cpu / wall, 1),
+        eyenet_cpu_ms_per_poll=round(1000 * cpu / done, 3) if done else None,
+        eyenet_cpu_us_per_varbind=round(1e6 * cpu / varbinds, 2) if varbinds else None,
+        eyenet_rss_mb=round(rss_kb / 1024, 1) if rss_kb else None,
+        eyenet_rss_kb_per_device=round(rss_kb / devices, 1) if rss_kb else None,
+        eyenet_vm_hwm_mb=round(result.get("vm_hwm_kb", 0) / 1024, 1),
+        store_db_bytes=db_bytes,
+        snmpd_cpu_s=round(snmpd_cpu, 3),
+        snmpd_cpu_pct=round(100 * snmpd_cpu / wall, 1),
+        snmpd_cpu_ms_per_poll=round(1000 * snmpd_cpu / done, 3) if done else None,
+        machine_busy_pct_of_all_cores=round(100 * busy, 1),
+        load1_start=round(p0["load1"], 2), load1_end=round(p1["load1"], 2),
+    )
+    result.pop("vm_hwm_kb", None)
+    if polls["down"]:
+        result["stderr_tail"] = err_tail[-600:]
+    log(
+        f"poll_scale: D={devices}: {result['polls_per_s']} polls/s of {result['offered_polls_per_s']} offered, "
+        f"{result['varbinds_per_s']} vb/s, eyenet {result['eyenet_cpu_pct']}% CPU {result['eyenet_rss_mb']} MB, "
+        f"snmpd {result['snmpd_cpu_pct']}%, machine {result['machine_busy_pct_of_all_cores']}% busy, "
+        f"down {polls['down']}, missed {polls['missed_slots']}"
+    )
+    return result
+
+
+def extrapolate(sizes: list[dict], ncpu: int) -> dict:
+    ok = [s for s in sizes if s.get("status") == "ok" and s["polls_completed"]]
+    if not ok:
+        return {}
+    # Per-poll costs from the largest run that kept up (>= 95% of its slots); else the largest.
+    kept = [s for s in ok if (s["polls_completed_share_of_expected"] or 0) >= 0.95 and not s["status_counts"]["down"]]
+    ref = (kept or ok)[-1]
+    need_pps = TARGET_DEVICES / TARGET_INTERVAL
+    e_ms = ref["eyenet_cpu_ms_per_poll"]
+    a_ms = ref["snmpd_cpu_ms_per_poll"]
+    best = max(ok, key=lambda s: s["polls_per_s"])
+    rss = [s for s in ok if s["eyenet_rss_mb"]]
+    slope_kb = None
+    if len(rss) >= 2 and rss[-1]["devices"] != rss[0]["devices"]:
+        slope_kb = 1024 * (rss[-1]["eyenet_rss_mb"] - rss[0]["eyenet_rss_mb"]) / (rss[-1]["devices"] - rss[0]["devices"])
+    out = {
+        "reference_run_devices": ref["devices"],
+        "target": f"{TARGET_DEVICES} devices x 50 interfaces every {TARGET_INTERVAL:.0f} s on {TARGET_CORES} cores",
+        "target_polls_per_s": round(need_pps, 1),
+        "target_varbinds_per_s": round(need_pps * ref["varbinds_per_good_poll"]) if ref["varbinds_per_good_poll"] else None,
+        "eyenet_cores_needed_at_target": round(need_pps * e_ms / 1000, 2),
+        "eyenet_alone_max_devices_at_60s_on_2_cores": int(TARGET_CORES * TARGET_INTERVAL * 1000 / e_ms),
+        "eyenet_rss_kb_per_device_marginal": round(slope_kb, 1) if slope_kb is not None else None,
+        "eyenet_rss_mb_at_target": (
+            round(rss[0]["eyenet_rss_mb"] + slope_kb * (TARGET_DEVICES - rss[0]["devices"]) / 1024) if slope_kb is not None else None
+        ),
+        "snmpd_cores_needed_at_target": round(need_pps * a_ms / 1000, 2),
+        "shared_max_devices_at_60s_on_2_cores": int(TARGET_CORES * TARGET_INTERVAL * 1000 / (e_ms + a_ms)),
+        "measured_ceiling_polls_per_s": best["polls_per_s"],
+        "measured_ceiling_equiv_devices_at_60s": int(best["polls_per_s"] * TARGET_INTERVAL),
+        "machine_cores": ncpu,
+        "limit": (
+            "agents" if a_ms > e_ms else "eyenet"
+        ) + f" (per poll: eyenet {e_ms} ms CPU, snmpd {a_ms} ms CPU)",
+    }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--agents", type=int, default=20)
+    p.add_argument("--interfaces", type=int, default=48, help="veth interfaces per agent (rows = this + 2)")
+    p.add_argument("--devices", default="50,125,250",
+                   help="comma-separated device counts, one run each (default with --interval 15: 200, 500, 1000 at 60 s)")
+    p.add_argument("--interval", type=float, default=15.0, help="poll interval in seconds (offered load = devices / interval)")
+    p.add_argument("--warmup-intervals", type=float, default=1.0)
+    p.add_argument("--measure-intervals", type=float, default=2.0)
+    p.add_argument("--startup-timeout", type=float, default=60.0)
+    p.add_argument("--cool-down", type=float, default=4.0)
+    p.add_argument("--max-seconds", type=float, default=1500.0, help="no run starts after this")
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        return worker(json.loads(args.worker))
+
+    from snmp_lab import Lab, LabError
+
+    sizes = [int(x) for x in args.devices.split(",") if x.strip()][:20]
+    if not sizes or min(sizes) <= 0 or max(sizes) > 100_000 or not 1 <= args.interval <= 600:
+        p.error("--devices must be 1..100000 each, --interval 1..600 s")
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    t0 = time.monotonic()
+    report: dict = {"benchmark": "poll_scale", "agents": args.agents, "interval_s": args.interval,
+                    "warmup_intervals": args.warmup_intervals, "measure_intervals": args.measure_intervals,
+                    "loadavg_1m_start": round(os.getloadavg()[0], 2), "sizes": []}
+    try:
+        with Lab(args.agents, args.interfaces) as lab:
+            report["interfaces_per_agent"] = lab.agents[0].interfaces
+            report["setup_s"] = round(lab.setup_seconds, 2)
+            for n, d in enumerate(sizes):
+                if time.monotonic() - t0 > args.max_seconds:
+                    report["sizes"].append({"devices": d, "status": "skipped", "reason": "--max-seconds"})
+                    continue
+                if n:
+                    time.sleep(args.cool_down)
+                report["sizes"].append(run_size(lab, d, args, log))
+        report["teardown_s"] = round(lab.teardown_seconds, 2)
+    except KeyboardInterrupt:
+        log("interrupted; lab torn down")
+        return 130
+    except LabError as exc:
+        log(f"lab: {exc}")
+        return 2
+    report["extrapolation"] = extrapolate(report["sizes"], os.cpu_count() or 0)
+    report["total_s"] = round(time.monotonic() - t0, 1)
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
