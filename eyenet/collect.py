@@ -29,6 +29,7 @@ SYS_DESCR: Oid = (1, 3, 6, 1, 2, 1, 1, 1, 0)
 SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 SYS_NAME: Oid = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+IF_NUMBER: Oid = (1, 3, 6, 1, 2, 1, 2, 1, 0)  # ifNumber: rows in ifTable
 
 _IF = (1, 3, 6, 1, 2, 1, 2, 2, 1)  # IF-MIB::ifEntry
 _IFX = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)  # IF-MIB::ifXEntry
@@ -128,10 +129,13 @@ async def read_device(client: SnmpClient, target: Target, profiles: ProfileSet |
     cannot be read; a column that fails later is left out and named in `problems`."""
     reader = _Reader(client, target)
     if_columns: dict[Oid, dict[Index, Any]] = {}
+    system = await reader.get_many([SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, IF_NUMBER], required=True)
+    # ifNumber bounds each column walk's requests, so they do not read on into the next column.
+    if_rows = system.get(IF_NUMBER)
+    hint = if_rows if isinstance(if_rows, int) and if_rows > 0 else None
     async with _nursery() as nursery:
         for column in IF_COLUMNS.values():
-            nursery.start_soon(reader.walk_into, column, if_columns)
-        system = await reader.get_many([SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME], required=True)
+            nursery.start_soon(reader.walk_into, column, if_columns, hint)
         sys_object_id = system.get(SYS_OBJECT_ID)
         oid = tuple(sys_object_id) if isinstance(sys_object_id, tuple) else ()
         descr = text_of(system.get(SYS_DESCR))
@@ -189,9 +193,9 @@ class _Reader:
         self.target = target
         self.problems: list[str] = []
 
-    async def walk_into(self, column: Oid, out: dict[Oid, dict[Index, Any]]) -> None:
+    async def walk_into(self, column: Oid, out: dict[Oid, dict[Index, Any]], max_rows: int | None = None) -> None:
         try:
-            varbinds = await self.client.walk(self.target, column)
+            varbinds = await self.client.walk(self.target, column, max_rows)
         except (SnmpTimeout, SnmpErrorStatus, SnmpWalkError) as exc:
             self.problems.append(f"walk {format_oid(column)}: {exc}")
             varbinds = []

@@ -491,3 +491,17 @@ async def test_community_never_appears_in_errors_or_repr():
         for text in (str(exc), repr(exc), repr(exc.args)):
             assert secret not in text
     assert secret not in repr(t) and secret not in str(t) and secret not in t.name
+
+
+@pytest.mark.parametrize("hint", [59, 3, 500])
+async def test_a_row_hint_bounds_requests_without_losing_rows(hint):
+    """max_rows caps each GETBULK at the rows still expected (+1 to see the column end);
+    a hint that is too small or too large still yields the whole column."""
+    column = IF_ENTRY + (2,)
+    async with faulty_agent(TABLE) as agent, SnmpClient.open() as client:
+        got = await client.walk(target(agent, max_repetitions=100, max_repetitions_cap=100), column, max_rows=hint)
+        asked = list(agent.max_repetitions)
+    assert got == under(column)
+    if hint == 59:
+        assert asked == [60]  # one request, one varbind past the column
+    assert all(n <= max(1, hint + 1) for n in asked[:1])

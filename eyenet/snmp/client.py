@@ -124,14 +124,18 @@ class SnmpClient:
         resp = await self._exchange(target, BulkPdu(0, non_repeaters, max_repetitions, tuple(map(VarBind.null, oids))))
         return list(self._checked(target, resp).varbinds)
 
-    async def walk(self, target: Target, root: Oid) -> list[VarBind]:
-        """Every varbind under root, in order: GETBULK for v2c, GETNEXT for v1."""
+    async def walk(self, target: Target, root: Oid, max_rows: int | None = None) -> list[VarBind]:
+        """Every varbind under root, in order: GETBULK for v2c, GETNEXT for v1.
+
+        max_rows: how many rows the caller expects (a column's ifNumber, say). Requests then
+        ask for no more than that plus one, instead of reading far into the next column; a
+        wrong hint costs extra requests, never varbinds."""
         root = tuple(root)
         if not root or root[0] > 2:
             raise SnmpError(f"{target.name}: cannot walk {format_oid(root) or 'an empty OID'}: it must start with 0, 1 or 2")
         if target.version == "1":
             return await self._walk_next(target, root)
-        return await self._walk_bulk(target, root)
+        return await self._walk_bulk(target, root, max_rows)
 
     def tuner(self, target: Target) -> BulkTuner:
         key = (target.host, target.port)
@@ -164,7 +168,7 @@ class SnmpClient:
             out.append(vb)
             current = vb.oid
 
-    async def _walk_bulk(self, target: Target, root: Oid) -> list[VarBind]:
+    async def _walk_bulk(self, target: Target, root: Oid, max_rows: int | None = None) -> list[VarBind]:
         tuner = self.tuner(target)
         out: list[VarBind] = []
         current = root if len(root) > 1 else root + (0,)  # BER cannot carry a one-arc OID
@@ -173,7 +177,7 @@ class SnmpClient:
         while True:
             # Shrink before each retry: large answers are the ones that get lost.
             for _ in range(target.retries + 1):
-                requested = tuner.size
+                requested = tuner.size if max_rows is None else max(1, min(tuner.size, max_rows - len(out) + 1))
                 try:
                     answer = await self._exchange_timed(target, BulkPdu(0, 0, requested, (VarBind.null(current),)), attempts=1)
                     break
