@@ -121,8 +121,8 @@ def worker(spec: dict) -> int:
     client_mod.SnmpClient._checked = checked
     orig_walk = client_mod.SnmpClient.walk
 
-    async def walk(self, target, root):
-        out = await orig_walk(self, target, root)
+    async def walk(self, target, root, *args, **kwargs):
+        out = await orig_walk(self, target, root, *args, **kwargs)
         counts["walk_kept"] += len(out)  # varbinds inside the walked column (the rest is GETBULK overshoot)
         return out
 
