@@ -50,7 +50,7 @@ async def log_events(bus: Bus, metrics_level: int) -> None:
 
 
 async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status=trio.TASK_STATUS_IGNORED) -> None:
-    profiles = load_profiles()
+    profiles = load_profiles(config.profiles_dir)
     bus = Bus()
     async with Store.open(config.store.path, config.store) as store:
         devices = await inventory(store, config)

@@ -10,6 +10,7 @@ import trio
 
 from . import __version__
 from .config import ConfigError, load_config
+from .profiles import ProfileError, load_profiles
 from .demo.lab import LabError
 from .store import StoreError
 from .snmp import SnmpClient, SnmpError, Target, parse_oid
@@ -89,15 +90,16 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         config = load_config(args.config if args.command == "run" else args.file)
         if args.command == "check-config":
-            print(f"{config.path}: OK, {len(config.devices)} device(s)")
+            profiles = load_profiles(config.profiles_dir)
+            print(f"{config.path}: OK, {len(config.devices)} device(s), {len(profiles.profiles)} profile(s)")
             return 0
         from . import app
 
         trio.run(app.run, config)
         return 0
-    except (SnmpError, ConfigError, StoreError, LabError) as exc:
+    except (SnmpError, ConfigError, ProfileError, StoreError, LabError) as exc:
         print(f"eyenet: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ConfigError) else 1
+        return 2 if isinstance(exc, (ConfigError, ProfileError)) else 1
     except KeyboardInterrupt:
         return 130
 

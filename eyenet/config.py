@@ -59,6 +59,8 @@ class PollerSettings:
 class Config:
     path: str
     snmp: SnmpSettings = SnmpSettings()
+    # A directory of operator profiles (docs/profiles.md), added to the shipped ones.
+    profiles_dir: str | None = None
     store: StoreSettings = StoreSettings()
     poller: PollerSettings = PollerSettings()
     devices: tuple[DeviceConfig, ...] = ()
@@ -107,7 +109,10 @@ def load_config(path: str | Path) -> Config:
 
 def parse_config(data: dict, path: str = "<config>") -> Config:
     r = _Reader(path)
-    top = r.table(data, "", {"snmp": dict, "store": dict, "poller": dict, "defaults": dict, "devices": list})
+    top = r.table(
+        data, "", {"snmp": dict, "store": dict, "poller": dict, "profiles": dict, "defaults": dict, "devices": list}
+    )
+    profiles = r.table(top.get("profiles", {}), "profiles", {"dir": str})
     store = r.table(
         top.get("store", {}),
         "store",
@@ -162,14 +167,22 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
             r.problem(f"{key}.tags", "must be a list of strings")
         fields["tags"] = tuple(tags)
         devices.append(fields)
+
+    def beside_config(p: str) -> str:
+        # A relative path is relative to the configuration file, not to the service's cwd.
+        return str((Path(path).parent / p).resolve()) if path != "<config>" else p
+
+    if "path" in store:
+        store["path"] = beside_config(store["path"])
+    profiles_dir = beside_config(profiles["dir"]) if "dir" in profiles else None
+    if profiles_dir is not None and not Path(profiles_dir).is_dir():
+        r.problem("profiles.dir", f"{profiles_dir} is not a directory")
     if r.problems:
         raise ConfigError(r.problems)
-    if "path" in store:
-        # A relative database path is relative to the configuration file, not to the service's cwd.
-        store["path"] = str((Path(path).parent / store["path"]).resolve()) if path != "<config>" else store["path"]
     return Config(
         path=path,
         snmp=SnmpSettings(**snmp),
+        profiles_dir=profiles_dir,
         store=StoreSettings(**store),
         poller=PollerSettings(**poller),
         devices=tuple(DeviceConfig(**d) for d in devices),

@@ -113,3 +113,19 @@ def test_check_config(tmp_path):
         f"{bad}: devices[1].id: is required",
     ]:
         assert expected in result.stderr
+
+
+def test_check_config_loads_an_operator_profile_directory(tmp_path):
+    (tmp_path / "profiles.d").mkdir()
+    (tmp_path / "profiles.d" / "acme.toml").write_text("this is = = not toml\n")
+    conf = tmp_path / "eyenet.toml"
+    conf.write_text('[profiles]\ndir = "profiles.d"\n')
+    result = eyenet("check-config", str(conf))
+    assert result.returncode == 2
+    assert "acme.toml" in result.stderr
+    (tmp_path / "profiles.d" / "acme.toml").unlink()
+    result = eyenet("check-config", str(conf))
+    assert result.returncode == 0 and "profile(s)" in result.stdout, result.stderr
+    conf.write_text('[profiles]\ndir = "nowhere"\n')
+    result = eyenet("check-config", str(conf))
+    assert result.returncode == 2 and "profiles.dir" in result.stderr
