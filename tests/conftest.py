@@ -13,8 +13,6 @@
   sees everything. It also listens on ``[::1]``, same port, when the host has
   IPv6 (``agent.host6``, else None). A test that must restart or kill an agent
   starts its own with ``agents.start_snmpd(tmp_path)``.
-* ``snmpd_agent_v6`` (module): the same agent, for tests that need IPv6;
-  skips (the only skip here) when the host has no ::1.
 
 The fixtures are synchronous; pytest-trio (trio_mode) lets trio tests use them.
 """
@@ -65,10 +63,3 @@ def snmpd_agent(tmp_path_factory: pytest.TempPathFactory):
         yield agent
     finally:
         agent.stop()
-
-
-@pytest.fixture(scope="module")
-def snmpd_agent_v6(snmpd_agent):
-    if snmpd_agent.host6 is None:
-        pytest.skip("this host cannot bind ::1 (IPv6 disabled), so no agent listens on IPv6")
-    return snmpd_agent
