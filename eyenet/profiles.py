@@ -233,6 +233,19 @@ class _Reader:
     def problem(self, key: str, reason: str) -> None:
         self.problems.append(f"{self.source}: {key}: {reason}")
 
+    def tables(self, raw: Any, key: str, what: str, item: str):
+        """(number, table) for each table of `raw`: one table or a list of them; anything else is reported."""
+        if isinstance(raw, dict):
+            raw = [raw]
+        if not isinstance(raw, list):
+            self.problem(key, f"must be {what}")
+            return
+        for i, entry in enumerate(raw, 1):
+            if isinstance(entry, dict):
+                yield i, entry
+            else:
+                self.problem(f"{key}[{i}]", f"must be {item}")
+
     def unknown(self, data: Mapping, allowed: Iterable[str], where: str) -> None:
         for key in data:
             if key not in allowed:
@@ -326,17 +339,9 @@ class _Reader:
         )
 
     def matches(self, raw: Any) -> tuple[Match, ...]:
-        if isinstance(raw, dict):
-            raw = [raw]
-        if not isinstance(raw, list):
-            self.problem("match", "must be [[match]] tables")
-            return ()
         out = []
-        for i, clause in enumerate(raw, 1):
+        for i, clause in self.tables(raw, "match", "[[match]] tables", "a table"):
             where = f"match[{i}]."
-            if not isinstance(clause, dict):
-                self.problem(f"match[{i}]", "must be a table")
-                continue
             self.unknown(clause, ("sys_object_id", "sys_descr"), where)
             prefixes = clause.get("sys_object_id", [])
             if isinstance(prefixes, str):
@@ -359,17 +364,9 @@ class _Reader:
         return tuple(out)
 
     def methods(self, raw: Any, metric: str, allowed: tuple[str, ...]) -> tuple[Method, ...]:
-        if isinstance(raw, dict):
-            raw = [raw]
-        if not isinstance(raw, list):
-            self.problem(metric, f"must be [[{metric}]] tables")
-            return ()
         out = []
-        for i, entry in enumerate(raw, 1):
+        for i, entry in self.tables(raw, metric, f"[[{metric}]] tables", "a table"):
             where = f"{metric}[{i}]."
-            if not isinstance(entry, dict):
-                self.problem(f"{metric}[{i}]", "must be a table")
-                continue
             method = self.method(entry, metric, allowed, where, f"{self.source} [{metric}] #{i}")
             if method is not None:
                 out.append(method)
@@ -458,19 +455,15 @@ class _Reader:
         )
 
     def filters(self, raw: Any, where: str, walk: bool) -> tuple[Filter, ...]:
-        if isinstance(raw, dict):
-            raw = [raw]
-        if not isinstance(raw, list):
-            self.problem(f"{where}where", "must be a list of { column = ..., equals = ... } tables")
-            return ()
-        if raw and not walk:
+        if raw and not walk and isinstance(raw, (dict, list)):
             self.problem(f"{where}where", "filters pick rows of walked columns: add read = \"walk\"")
         out = []
-        for i, f in enumerate(raw, 1):
+        tables = self.tables(
+            raw, f"{where}where", "a list of { column = ..., equals = ... } tables",
+            'a table such as { column = "...", equals = 2 }',
+        )
+        for i, f in tables:
             key = f"{where}where[{i}]"
-            if not isinstance(f, dict):
-                self.problem(key, "must be a table such as { column = \"...\", equals = 2 }")
-                continue
             self.unknown(f, ("column", *_FILTER_OPS), f"{key}.")
             ops = [op for op in _FILTER_OPS if op in f]
             if len(ops) != 1:
