@@ -1,0 +1,1 @@
+"""HTTP, WebSocket and Socket.IO on one port: the push server and the REST API."""
