@@ -1,0 +1,68 @@
+"""Push limits and the token-bucket arithmetic behind them (pure, no I/O, no clock).
+
+events.md: at most 100 subscriptions per client, at most 1000 client events a
+minute (beyond: RATE_LIMITED and disconnect), at most 1000 server events a
+minute (beyond: device:metrics coalesce, other events still go). "N a minute"
+is a token bucket holding N tokens that refills at N per 60 s: a client may
+burst up to N at once and never sustains more than N a minute.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+def _positive(instance, attribute, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"{attribute.name} must be a number greater than 0, not {value!r}")
+
+
+@attrs.frozen
+class PushLimits:
+    max_subscriptions: int = attrs.field(default=100, validator=_positive)
+    client_events_per_minute: int = attrs.field(default=1000, validator=_positive)
+    events_per_minute: int = attrs.field(default=1000, validator=_positive)
+    # /ws: a client without a token must send {"type": "auth"} within this many seconds.
+    auth_timeout: float = attrs.field(default=10.0, validator=_positive)
+    # Events kept for replay after a reconnect (by event id), and how long a
+    # dropped Socket.IO session can be recovered.
+    replay_events: int = attrs.field(default=10_000, validator=_positive)
+    recovery_seconds: float = attrs.field(default=120.0, validator=_positive)
+
+
+@attrs.define
+class TokenBucket:
+    """`capacity` tokens, refilled at `capacity / period` per second. Times are
+    plain floats (seconds) from the caller's clock."""
+
+    capacity: float
+    period: float = 60.0
+    tokens: float = attrs.field(default=attrs.Factory(lambda self: self.capacity, takes_self=True))
+    updated: float = 0.0
+
+    def _refill(self, now: float) -> None:
+        if now > self.updated:
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.capacity / self.period)
+            self.updated = now
+
+    def take(self, now: float) -> bool:
+        """Spend one token if there is one."""
+        self._refill(now)
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+    def force(self, now: float) -> None:
+        """Spend one token even when there is none (events that are never held
+        back still count against what may follow); the debt is bounded by one
+        bucket so a burst of alerts cannot starve metrics for long."""
+        self._refill(now)
+        self.tokens = max(self.tokens - 1.0, -self.capacity)
+
+    def ready_at(self, now: float) -> float:
+        """When the next whole token is available (now, if one is)."""
+        self._refill(now)
+        if self.tokens >= 1.0:
+            return now
+        return now + (1.0 - self.tokens) * self.period / self.capacity
