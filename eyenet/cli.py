@@ -1,6 +1,7 @@
-"""The `eyenet` command: run, demo, check-config, walk, get."""
+"""The `eyenet` command: run, demo, check-config, walk, get, user."""
 
 import argparse
+import getpass
 import json
 import logging
 import sys
@@ -9,10 +10,11 @@ from pathlib import Path
 import trio
 
 from . import __version__
+from .auth import ROLES, AuthError
 from .config import ConfigError, load_config
 from .profiles import ProfileError, load_profiles
 from .demo.lab import LabError
-from .store import StoreError
+from .store import Store, StoreError
 from .snmp import SnmpClient, SnmpError, Target, parse_oid
 from .snmp.display import format_varbind, varbind_json
 
@@ -57,6 +59,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("get", help="read OIDs from one agent")
     _snmp_options(p)
     p.add_argument("oids", nargs="+", metavar="oid")
+    p = sub.add_parser("user", help="manage the users of the API and dashboards")
+    users = p.add_subparsers(dest="user_command", required=True)
+    database = argparse.ArgumentParser(add_help=False)
+    where = database.add_mutually_exclusive_group(required=True)
+    where.add_argument("-c", "--config", help="configuration file: the database is its [store] path")
+    where.add_argument("--db", help="database file")
+    password = argparse.ArgumentParser(add_help=False)
+    password.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    p = users.add_parser("add", parents=[database, password], help="add a user")
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument(
+        "--scope", action="extend", nargs="+", default=[], metavar="TAG",
+        help="device tags the user may see (default: every device)",
+    )
+    users.add_parser("list", parents=[database], help="list the users")
+    p = users.add_parser("passwd", parents=[database, password], help="set a user's password")
+    p.add_argument("name")
+    p = users.add_parser("del", parents=[database], help="delete a user")
+    p.add_argument("name")
     return parser
 
 
@@ -77,12 +99,64 @@ async def _snmp_command(args) -> int:
     return 0
 
 
+def _read_password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise AuthError("no terminal to ask for the password on: give it on stdin with --password-stdin")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise AuthError("the two passwords differ")
+    return first
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n" for row in rows)
+
+
+async def _user_command(args) -> int:
+    from .auth import new_user, set_password
+
+    db = args.db if args.db is not None else load_config(args.config).store.path
+    # Only `add` may start a database: on the others, a missing file is a wrong path.
+    if args.user_command != "add" and not Path(db).is_file():
+        raise StoreError(f"{db}: no such database file")
+    # No pruning: this command may not know the retention the service is configured with.
+    async with Store.open(db, prune_every=None) as store:
+        if args.user_command == "list":
+            rows = [("ID", "USERNAME", "ROLE", "SCOPE")] + [
+                (u.id, u.username, u.role, ",".join(u.scope) or "(all devices)") for u in await store.users()
+            ]
+            sys.stdout.write(_table(rows))
+            return 0
+        existing = await store.user_by_name(args.name)
+        if args.user_command == "add":
+            if existing is not None:  # before asking for a password that would be thrown away
+                raise StoreError(f"a user named {existing.username!r} already exists")
+            user = await new_user(args.name, args.role, _read_password(args), args.scope)
+            await store.add_user(user)
+            print(f"added {user.username} ({user.role}), id {user.id}")
+            return 0
+        if existing is None:
+            raise StoreError(f"no user named {args.name!r} in {db}")
+        if args.user_command == "passwd":
+            await set_password(store, existing, _read_password(args))
+            print(f"changed the password of {existing.username}")
+        else:
+            await store.delete_user(existing.id)
+            print(f"deleted {existing.username}")
+        return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command in ("walk", "get"):
             return trio.run(_snmp_command, args)
+        if args.command == "user":
+            return trio.run(_user_command, args)
         if args.command == "demo":
             from .demo.run import demo
 
@@ -90,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         config = load_config(args.config if args.command == "run" else args.file)
         if args.command == "check-config":
+            from .tokens import check_settings
+
+            if problems := check_settings(config.auth):
+                raise ConfigError([f"{config.path}: {p}" for p in problems])
             profiles = load_profiles(config.profiles_dir)
             print(f"{config.path}: OK, {len(config.devices)} device(s), {len(profiles.profiles)} profile(s)")
             return 0
@@ -97,9 +175,9 @@ def main(argv: list[str] | None = None) -> int:
 
         trio.run(app.run, config)
         return 0
-    except (SnmpError, ConfigError, ProfileError, StoreError, LabError) as exc:
+    except (SnmpError, ConfigError, ProfileError, StoreError, LabError, AuthError) as exc:
         print(f"eyenet: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, (ConfigError, ProfileError)) else 1
+        return 2 if isinstance(exc, (ConfigError, ProfileError, AuthError)) else 1
     except KeyboardInterrupt:
         return 130
 

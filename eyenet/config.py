@@ -9,6 +9,7 @@ import attrs
 from .snmp.client import VERSIONS
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+JWT_ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 
 
 class ConfigError(Exception):
@@ -56,6 +57,20 @@ class PollerSettings:
 
 
 @attrs.frozen
+class AuthSettings:
+    issuer: str = "eyenet"
+    token_ttl: int = 3600  # seconds
+    algorithm: str = "HS256"
+    # 32+ random bytes, created at first start with mode 0600: the HS256 signing key and,
+    # whatever the algorithm, the root of the per-session event keys. Default: beside the database.
+    secret_file: str = "jwt.secret"
+    # PEM files for RS256, ES256 and EdDSA; the public key is derived from the private one if not given.
+    private_key: str | None = None
+    public_key: str | None = None
+    clock_skew: int = 0  # seconds of leeway on exp/iat for clocks of other servers
+
+
+@attrs.frozen
 class Config:
     path: str
     snmp: SnmpSettings = SnmpSettings()
@@ -64,6 +79,7 @@ class Config:
     store: StoreSettings = StoreSettings()
     poller: PollerSettings = PollerSettings()
     devices: tuple[DeviceConfig, ...] = ()
+    auth: AuthSettings = AuthSettings()
 
 
 class _Reader:
@@ -110,7 +126,8 @@ def load_config(path: str | Path) -> Config:
 def parse_config(data: dict, path: str = "<config>") -> Config:
     r = _Reader(path)
     top = r.table(
-        data, "", {"snmp": dict, "store": dict, "poller": dict, "profiles": dict, "defaults": dict, "devices": list}
+        data, "",
+        {"snmp": dict, "store": dict, "poller": dict, "profiles": dict, "auth": dict, "defaults": dict, "devices": list},
     )
     profiles = r.table(top.get("profiles", {}), "profiles", {"dir": str})
     store = r.table(
@@ -177,6 +194,36 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
     profiles_dir = beside_config(profiles["dir"]) if "dir" in profiles else None
     if profiles_dir is not None and not Path(profiles_dir).is_dir():
         r.problem("profiles.dir", f"{profiles_dir} is not a directory")
+    auth = r.table(
+        top.get("auth", {}),
+        "auth",
+        {
+            "issuer": str, "token_ttl": int, "algorithm": str, "secret_file": str, "private_key": str,
+            "public_key": str, "clock_skew": int,
+        },
+    )
+    if auth.get("issuer") == "":
+        r.problem("auth.issuer", "must not be empty")
+    if auth.get("token_ttl", 1) <= 0:
+        r.problem("auth.token_ttl", "must be greater than 0 seconds")
+    if auth.get("clock_skew", 0) < 0:
+        r.problem("auth.clock_skew", "must be 0 or more seconds")
+    algorithm = auth.get("algorithm", "HS256")
+    if algorithm not in JWT_ALGORITHMS:
+        r.problem("auth.algorithm", f"{algorithm!r} is not one of {', '.join(JWT_ALGORITHMS)}")
+    elif algorithm == "HS256":
+        # Keys set with the default algorithm are a forgotten `algorithm`, not something to ignore.
+        for name in ("private_key", "public_key"):
+            if name in auth:
+                r.problem(f"auth.{name}", "is only used with RS256, ES256 or EdDSA (auth.algorithm is HS256)")
+    elif "private_key" not in auth:
+        r.problem("auth.private_key", f"is required with auth.algorithm = {algorithm!r} (a PEM file)")
+    for name in ("secret_file", "private_key", "public_key"):
+        if name in auth:
+            auth[name] = beside_config(auth[name])
+    if "secret_file" not in auth:
+        database = store.get("path", attrs.fields(StoreSettings).path.default)
+        auth["secret_file"] = str(Path(database).parent / attrs.fields(AuthSettings).secret_file.default)
     if r.problems:
         raise ConfigError(r.problems)
     return Config(
@@ -186,4 +233,5 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
         store=StoreSettings(**store),
         poller=PollerSettings(**poller),
         devices=tuple(DeviceConfig(**d) for d in devices),
+        auth=AuthSettings(**auth),
     )

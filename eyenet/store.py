@@ -1,9 +1,9 @@
-"""SQLite storage: devices and metrics history with 5-minute and 1-hour rollups.
+"""SQLite storage: devices, users, and metrics history with 5-minute and 1-hour rollups.
 
 One writer task owns the write connection and applies queued writes in batches on a
 worker thread, so the event loop never waits on disk. Readers use their own
 connection (WAL lets them run beside the writer). Configuration writes (devices)
-are awaited until committed; metric samples are queued and batched.
+and user writes are awaited until committed; metric samples are queued and batched.
 """
 
 import json
@@ -11,11 +11,12 @@ import sqlite3
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 import attrs
 import trio
 
+from .auth import User
 from .config import DeviceConfig, StoreSettings
 
 # Each entry moves the schema from version N to N+1; never edit one that has shipped.
@@ -48,15 +49,34 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (device_id, metric, ts)
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+        scope TEXT NOT NULL DEFAULT '[]',
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    """,
 )
 
 ROLLUPS = (("metrics_5m", 300), ("metrics_1h", 3600))
 BATCH = 2000
 QUEUE = 50_000
+T = TypeVar("T")
 
 
 class StoreError(Exception):
-    """The database cannot be opened or is newer than this EyeNet."""
+    """The database cannot be opened or is newer than this EyeNet, or a write was refused."""
+
+
+class AlreadyExists(StoreError):
+    """A record with that key (a username) is already there."""
+
+
+class LastAdmin(StoreError):
+    """Deleting this user would leave nobody with the admin role."""
 
 
 @attrs.frozen
@@ -143,6 +163,39 @@ def _delete_device(conn: sqlite3.Connection, device_id: str) -> None:
     conn.execute("DELETE FROM devices WHERE id = ?", (device_id,))
 
 
+_USER_COLUMNS = "id, username, role, scope, password_hash, created_at"
+
+
+def _user(row: tuple) -> User:
+    return User(row[0], row[1], row[2], tuple(json.loads(row[3])), row[4], row[5])
+
+
+def _add_user(conn: sqlite3.Connection, user: User, if_no_users: bool) -> bool:
+    values = (user.id, user.username, user.role, json.dumps(list(user.scope)), user.password_hash, user.created_at)
+    try:
+        if if_no_users:
+            cursor = conn.execute(
+                f"INSERT INTO users ({_USER_COLUMNS}) SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users)", values
+            )
+        else:
+            cursor = conn.execute(f"INSERT INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", values)
+    except sqlite3.IntegrityError as exc:
+        if "users.username" not in str(exc):
+            raise
+        raise AlreadyExists(f"a user named {user.username!r} already exists") from None
+    return cursor.rowcount == 1
+
+
+def _delete_user(conn: sqlite3.Connection, user_id: str) -> bool:
+    row = conn.execute("SELECT username, role FROM users WHERE id = ?", (user_id,)).fetchone()
+    if row is None:
+        return False
+    if row[1] == "admin" and conn.execute("SELECT count(*) FROM users WHERE role = 'admin'").fetchone()[0] == 1:
+        raise LastAdmin(f"{row[0]!r} is the last admin: give another user the admin role first")
+    conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+    return True
+
+
 def _prune(conn: sqlite3.Connection, retention: StoreSettings, now: float) -> None:
     for table, days in (
         ("metrics_raw", retention.raw_days),
@@ -166,8 +219,9 @@ class Store:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: str | Path, retention: StoreSettings = StoreSettings(), prune_every: float = 3600.0):
-        """retention: the *_days of StoreSettings (its path is not used: `path` is)."""
+    async def open(cls, path: str | Path, retention: StoreSettings = StoreSettings(), prune_every: float | None = 3600.0):
+        """retention: the *_days of StoreSettings (its path is not used: `path` is).
+        prune_every None: never prune (a command that may not know the configured retention)."""
         path = str(path)
         try:
             store = cls(path, retention)
@@ -178,7 +232,8 @@ class Store:
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(store._write_loop)
-                nursery.start_soon(store._prune_loop, prune_every)
+                if prune_every is not None:
+                    nursery.start_soon(store._prune_loop, prune_every)
                 try:
                     yield store
                 except Exception as exc:
@@ -207,6 +262,21 @@ class Store:
     async def delete_device(self, device_id: str) -> None:
         await self._call(lambda conn: _delete_device(conn, device_id))
 
+    async def add_user(self, user: User, *, if_no_users: bool = False) -> bool:
+        """Store a new user; AlreadyExists if the username is taken (in any case).
+        if_no_users: only if the table is empty (first start); returns whether it was added."""
+        return await self._call(lambda conn: _add_user(conn, user, if_no_users))
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> bool:
+        """False if there is no such user."""
+        return await self._call(
+            lambda conn: conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)).rowcount == 1
+        )
+
+    async def delete_user(self, user_id: str) -> bool:
+        """False if there is no such user; LastAdmin rather than leave no admin."""
+        return await self._call(lambda conn: _delete_user(conn, user_id))
+
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
         await self._call(lambda conn: None)
@@ -214,14 +284,17 @@ class Store:
     async def prune(self, now: float | None = None) -> None:
         await self._call(lambda conn: _prune(conn, self.retention, time.time() if now is None else now))
 
-    async def _call(self, fn: Callable[[sqlite3.Connection], None]) -> None:
-        """Run fn in the writer's next transaction and wait until it is committed."""
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run fn in the writer's next transaction, wait until it is committed, return what fn returned.
+        fn may raise StoreError to refuse: its changes alone are rolled back."""
         done = trio.Event()
-        box: list[BaseException] = []
+        box: list = []
         await self._send.send(("call", fn, (done, box)))
         await done.wait()
-        if box:
-            raise box[0]
+        error, result = box[0]
+        if error is not None:
+            raise error
+        return result
 
     async def _write_loop(self) -> None:
         while True:
@@ -235,14 +308,13 @@ class Store:
             for (_, _, waiter), outcome in zip(batch, outcomes):
                 if waiter is not None:
                     done, box = waiter
-                    if outcome is not None:
-                        box.append(outcome)
+                    box.append(outcome)
                     done.set()
 
-    def _apply(self, batch: list[tuple]) -> list[BaseException | None]:
+    def _apply(self, batch: list[tuple]) -> list[tuple[StoreError | None, object]]:
         """One transaction for the whole batch; a failing call is rolled back alone (savepoint)."""
         conn = self._writer
-        outcomes: list[BaseException | None] = []
+        outcomes: list[tuple[StoreError | None, object]] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
             samples = [s for kind, payload, _ in batch if kind == "samples" for s in payload]
@@ -250,17 +322,17 @@ class Store:
                 _write_samples(conn, samples)
             for kind, payload, _ in batch:
                 if kind != "call":
-                    outcomes.append(None)
+                    outcomes.append((None, None))
                     continue
                 conn.execute("SAVEPOINT op")
                 try:
-                    payload(conn)
+                    result = payload(conn)
                     conn.execute("RELEASE op")
-                    outcomes.append(None)
-                except sqlite3.Error as exc:
+                    outcomes.append((None, result))
+                except (sqlite3.Error, StoreError) as exc:
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")
-                    outcomes.append(StoreError(f"{self.path}: {exc}"))
+                    outcomes.append((exc if isinstance(exc, StoreError) else StoreError(f"{self.path}: {exc}"), None))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -287,6 +359,21 @@ class Store:
         return [
             StoredDevice(DeviceConfig(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6]))), r[7]) for r in rows
         ]
+
+    async def users(self) -> list[User]:
+        rows = await self._read(lambda c: c.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY username").fetchall())
+        return [_user(r) for r in rows]
+
+    async def user_by_name(self, username: str) -> User | None:
+        """Usernames match regardless of case."""
+        row = await self._read(
+            lambda c: c.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE username = ?", (username,)).fetchone()
+        )
+        return None if row is None else _user(row)
+
+    async def user_by_id(self, user_id: str) -> User | None:
+        row = await self._read(lambda c: c.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone())
+        return None if row is None else _user(row)
 
     async def history(self, device_id: str, metric: str, start: int, end: int, step: int = 0) -> list[HistoryPoint]:
         """Points in [start, end): raw samples for step < 300, else the 5-minute or 1-hour rollup."""
