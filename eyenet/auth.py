@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from .store import Store
 
 ROLES = ("viewer", "operator", "admin")
-USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+# Anchored for JSON Schema (OpenAPI `pattern` searches); matched with fullmatch here, where `$`
+# alone would let a trailing newline through.
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 8
 # Longer passwords only cost hashing time; nobody types more than this.
 MAX_PASSWORD = 1024

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import re
 import sqlite3
 
 import pytest
@@ -79,12 +80,13 @@ async def test_new_user_validates_and_hashes_off_the_event_loop():
     for args, message in [
         (("al ice", "viewer", "s3cret-pass"), "bad username 'al ice'"),
         (("", "viewer", "s3cret-pass"), "bad username ''"),
+        (("alice\n", "viewer", "s3cret-pass"), r"bad username 'alice\n'"),
         (("alice", "root", "s3cret-pass"), "bad role 'root': use one of viewer, operator, admin"),
         (("alice", "viewer", "short"), "password is too short: use at least 8 characters"),
         (("alice", "viewer", "x" * 1025), "password is too long"),
         (("alice", "viewer", "s3cret-pass", [""]), "bad scope tag ''"),
     ]:
-        with pytest.raises(AuthError, match=message):
+        with pytest.raises(AuthError, match=re.escape(message)):
             await new_user(*args)
 
 
