@@ -79,19 +79,31 @@ def device_from_json(fields: Mapping[str, Any]) -> DeviceConfig:
     """A device from an API body (JSON names, camelCase), checked exactly as a
     [[devices]] table of the configuration file is (same rules, same messages).
     InvalidDevice names the first problem's field by its JSON name."""
+    return _checked(_attributes(fields))
+
+
+def changed_device(device: DeviceConfig, changes: Mapping[str, Any]) -> DeviceConfig:
+    """`device` with the JSON `changes` applied, checked as a new device is."""
+    if "id" in changes:
+        raise InvalidDevice("id", "cannot change: remove the device and add it again under the new id")
+    fields = {**attrs.asdict(device), "tags": list(device.tags)}  # as parse_config reads a TOML table
+    return _checked({**fields, **_attributes(changes)})
+
+
+def _attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(fields) - set(JSON_FIELDS))
     if unknown:
         raise InvalidDevice(unknown[0], f"unknown field (expected one of: {', '.join(JSON_FIELDS)})")
+    return {JSON_FIELDS[k]: v for k, v in fields.items()}
+
+
+def _checked(fields: dict[str, Any]) -> DeviceConfig:
     try:
-        config = parse_config({"devices": [{JSON_FIELDS[k]: v for k, v in fields.items()}]}, _BODY)
+        config = parse_config({"devices": [fields]}, _BODY)
     except ConfigError as exc:
         field, _, reason = exc.problems[0].removeprefix(_PREFIX).partition(": ")
         raise InvalidDevice(_JSON_NAMES.get(field, field), reason) from None
-    device = config.devices[0]
-    # The configuration file takes any string; an address or DNS name has no blanks.
-    if not device.host or len(device.host) > 253 or any(c.isspace() for c in device.host):
-        raise InvalidDevice("host", f"{device.host!r} is not an IP address or DNS name")
-    return device
+    return config.devices[0]
 
 
 @attrs.define
