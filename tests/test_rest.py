@@ -1,0 +1,559 @@
+"""The REST API against a real server: the web front on a free port, a SQLite store,
+a real TokenAuthority, and a real poller reading snmpsim, spoken to with http.client.
+
+Every reply is checked on the way in: an error is always {"error": {"code", "message"}}
+with the status of its code, and no body ever carries an SNMP community."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import time
+from datetime import datetime, timedelta, timezone
+
+import attrs
+import pytest
+import trio
+
+from eyenet.auth import User, hash_password, role_allows
+from eyenet.bus import Bus
+from eyenet.config import AuthSettings, Config, DeviceConfig, SnmpSettings
+from eyenet.inventory import Inventory
+from eyenet.poller import Poller
+from eyenet.profiles import load_profiles
+from eyenet.snmp import SnmpClient
+from eyenet.store import HistoryPoint, Sample, Store, StoredDevice
+from eyenet.tokens import TokenAuthority
+from eyenet.web.front import FrontSettings, Request, serve
+from eyenet.web.openapi import ERRORS
+from eyenet.web.rest import RestApi, RestSettings, merge
+
+PASSWORD = "correct horse battery"
+# username -> (role, scope)
+USERS = {
+    "admin": ("admin", ()),
+    "operator": ("operator", ()),
+    "viewer": ("viewer", ()),
+    "edge-viewer": ("viewer", ("edge",)),
+    "edge-admin": ("admin", ("edge",)),
+}
+DEVICE_KEYS = {
+    "id", "name", "host", "type", "vendor", "model", "tags", "status", "reason", "lastSeen", "metrics",
+    "port", "version", "pollInterval", "source",
+}
+API_SECRET = "api-s3cret-community"
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
+
+
+@pytest.fixture(scope="session")
+def password_hash():
+    return hash_password(PASSWORD)  # once: scrypt costs ~0.1 s a user
+
+
+@attrs.frozen
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def code(self) -> str:
+        return self.json["error"]["code"]
+
+
+@attrs.define
+class Api:
+    port: int
+    store: Store
+    inventory: Inventory
+    authority: TokenAuthority
+    rest: RestApi
+    users: dict[str, User]
+    secrets: tuple[str, ...]
+    tokens: dict[str, str] = attrs.Factory(dict)
+
+    def token(self, username: str) -> str:
+        if username not in self.tokens:
+            self.tokens[username] = self.authority.issue(self.users[username]).token
+        return self.tokens[username]
+
+    def call(self, method, path, body=None, *, user=None, token=None, content_type="application/json", headers=()) -> Reply:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        sent = dict(headers)
+        if user is not None:
+            token = self.token(user)
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        if body is not None:
+            if not isinstance(body, bytes):
+                body = json.dumps(body).encode()
+            if content_type is not None:
+                sent["Content-Type"] = content_type
+        try:
+            conn.request(method, path, body=body, headers=sent)
+            response = conn.getresponse()
+            reply = Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+        finally:
+            conn.close()
+        for secret in self.secrets:
+            assert secret.encode() not in reply.body, f"{method} {path} returned an SNMP community"
+        if reply.status >= 400:
+            error = reply.json["error"]
+            assert set(error) == {"code", "message"} and error["message"], reply.body
+            assert ERRORS[error["code"]][0] == reply.status, reply.body
+        return reply
+
+    async def __call__(self, method, path, body=None, **kw) -> Reply:
+        return await trio.to_thread.run_sync(lambda: self.call(method, path, body, **kw))
+
+
+@pytest.fixture
+async def api(tmp_path, snmpsim_agent, password_hash):
+    host, port = snmpsim_agent.address
+    configured = (
+        DeviceConfig("core-1", host, port, community="ios_2960x", poll_interval=2, tags=("core",)),
+        DeviceConfig("edge-1", host, port, community="junos_qfx5100", poll_interval=2, tags=("edge",)),
+    )
+    config = Config(path=str(tmp_path / "eyenet.toml"), snmp=SnmpSettings(timeout=2, retries=1), devices=configured)
+    authority = TokenAuthority.from_settings(AuthSettings(secret_file=str(tmp_path / "jwt.secret")))
+    async with Store.open(tmp_path / "eyenet.db") as store, SnmpClient.open() as client:
+        for device in configured:
+            await store.upsert_device(StoredDevice(device, source="config"))
+        # Added through the API at an earlier run; nothing answers on port 9.
+        await store.upsert_device(StoredDevice(DeviceConfig("api-1", "127.0.0.1", 9, community=API_SECRET, tags=("edge",))))
+        users = {}
+        for n, (name, (role, scope)) in enumerate(USERS.items()):
+            users[name] = User(f"u-{n:016x}", name, role, scope, password_hash, 1_700_000_000 + n)
+            await store.add_user(users[name])
+        bus = Bus()
+        poller = Poller(client, bus, store, load_profiles(), config)
+        inventory = Inventory(store, bus, poller)
+        await inventory.load()
+        rest = RestApi(inventory, store, authority, health_fn=lambda: {"store": "ok", "poller": "ok"})
+        async with trio.open_nursery() as nursery:
+            await nursery.start(inventory.run)
+            await nursery.start(poller.run, inventory.configs())
+            [(_, bound)] = await nursery.start(serve, rest, FrontSettings(host="127.0.0.1", port=0))
+            secrets = (API_SECRET, "ios_2960x", "junos_qfx5100")
+            yield Api(bound, store, inventory, authority, rest, users, secrets)
+            nursery.cancel_scope.cancel()
+
+
+async def wait_for_poll(api: Api, device_id: str) -> dict:
+    with trio.fail_after(30):
+        while True:
+            device = (await api("GET", f"/api/devices/{device_id}", user="viewer")).json
+            if device["status"] is not None and device["metrics"]["cpu"] is not None:
+                return device
+            await trio.sleep(0.2)
+
+
+# -- auth -------------------------------------------------------------------------------------------
+
+
+async def test_login_gives_a_token_the_server_accepts(api):
+    reply = await api("POST", "/api/auth/login", {"username": "Operator", "password": PASSWORD})
+    assert reply.status == 200 and reply.headers["cache-control"] == "no-store"
+    body = reply.json
+    assert set(body) == {"token", "expiresAt", "role", "eventKey"} and body["role"] == "operator"
+    claims = api.authority.verify(body["token"])
+    assert claims.user_id == api.users["operator"].id
+    assert body["eventKey"] == api.authority.event_key_b64(claims)
+    assert RFC3339.match(body["expiresAt"])
+    expires = datetime.fromisoformat(body["expiresAt"])
+    assert abs((expires - datetime.now(timezone.utc)) - timedelta(seconds=3600)) < timedelta(seconds=5)
+    assert (await api("GET", "/api/devices", token=body["token"])).status == 200
+
+
+async def test_wrong_credentials_do_not_say_which_part_was_wrong(api):
+    wrong_password = await api("POST", "/api/auth/login", {"username": "admin", "password": "not the password"})
+    no_such_user = await api("POST", "/api/auth/login", {"username": "nobody", "password": PASSWORD})
+    assert wrong_password.status == no_such_user.status == 401
+    assert wrong_password.json == no_such_user.json == {"error": {"code": "AUTH_INVALID", "message": "wrong username or password"}}
+    assert api.rest.failed_logins == 2
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"username": "admin"}, "password"),
+        ({"password": PASSWORD}, "username"),
+        ({"username": 1, "password": PASSWORD}, "username"),
+        ({"username": "admin", "password": "x" * 1025}, "password"),
+        ({"username": "admin", "password": PASSWORD, "remember": True}, "remember"),
+    ],
+)
+async def test_login_bodies_name_the_wrong_field(api, body, field):
+    reply = await api("POST", "/api/auth/login", body)
+    assert (reply.status, reply.code) == (422, "VALIDATION_FAILED")
+    assert reply.json["error"]["message"].startswith(f"{field}: ")
+
+
+async def test_refresh_reissues_for_the_stored_user(api):
+    reply = await api("POST", "/api/auth/refresh", user="viewer")
+    assert reply.status == 200
+    fresh = api.authority.verify(reply.json["token"])
+    assert fresh.user_id == api.users["viewer"].id and fresh.token_id != api.authority.verify(api.token("viewer")).token_id
+    await api.store.delete_user(api.users["viewer"].id)
+    gone = await api("POST", "/api/auth/refresh", user="viewer")
+    assert (gone.status, gone.code) == (401, "AUTH_INVALID")
+
+
+async def test_tokens_are_checked(api):
+    missing = await api("GET", "/api/devices")
+    assert (missing.status, missing.code) == (401, "AUTH_REQUIRED")
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    garbage = await api("GET", "/api/devices", token="not.a.jwt")
+    assert (garbage.status, garbage.code) == (401, "AUTH_INVALID")
+    basic = await api("GET", "/api/devices", headers={"Authorization": "Basic YWRtaW46eA=="})
+    assert (basic.status, basic.code) == (401, "AUTH_INVALID")
+    old = api.authority.issue(api.users["admin"], ttl=60, now=datetime.now(timezone.utc) - timedelta(hours=1))
+    expired = await api("GET", "/api/devices", token=old.token)
+    assert (expired.status, expired.code) == (401, "TOKEN_EXPIRED")
+
+
+# -- roles on every route -----------------------------------------------------------------------------
+
+# (method, path, body, least role (None: no token), success status). For each route the roles are
+# tried from viewer up, so only the last (allowed) attempt of a write changes anything.
+ROUTES = [
+    ("POST", "/api/auth/login", {"username": "viewer", "password": PASSWORD}, None, 200),
+    ("POST", "/api/auth/refresh", None, "viewer", 200),
+    ("GET", "/api/devices", None, "viewer", 200),
+    ("POST", "/api/devices", {"id": "new-1", "host": "127.0.0.1", "port": 9}, "admin", 201),
+    ("GET", "/api/devices/core-1", None, "viewer", 200),
+    ("PATCH", "/api/devices/api-1", {"tags": ["edge", "lab"]}, "admin", 200),
+    ("DELETE", "/api/devices/new-1", None, "admin", 204),
+    ("GET", "/api/devices/core-1/interfaces", None, "viewer", 200),
+    ("GET", "/api/devices/core-1/metrics?metric=cpu", None, "viewer", 200),
+    ("GET", "/api/users", None, "admin", 200),
+    ("POST", "/api/users", {"username": "new-user", "password": PASSWORD, "role": "viewer"}, "admin", 201),
+    ("GET", "/api/users/u-0000000000000000", None, "admin", 200),
+    ("DELETE", "/api/users/u-0000000000000001", None, "admin", 204),
+    ("GET", "/api/health", None, None, 200),
+    ("GET", "/api/openapi.json", None, None, 200),
+    ("GET", "/metrics", None, "viewer", 200),
+]
+
+
+async def test_every_route_checks_the_role(api):
+    templates = {(r.method, r.path) for r in api.rest.router.routes}
+    tested = {(m, re.sub(r"/(core-1|api-1|new-1|u-[0-9a-f]{16})", "/{id}", p.split("?")[0])) for m, p, *_ in ROUTES}
+    assert tested == templates, "a route without a role check in this table"
+    outcomes = []
+    for method, path, body, least, ok in ROUTES:
+        anonymous = await api(method, path, body)
+        outcomes.append((method, path, None, anonymous.status, ok if least is None else 401))
+        if least is None:
+            continue
+        for role in ("viewer", "operator", "admin"):
+            reply = await api(method, path, body, user=role)
+            expected = ok if role_allows(role, least) else 403
+            outcomes.append((method, path, role, reply.status, expected))
+            if reply.status == 403:
+                assert reply.code == "FORBIDDEN" and least in reply.json["error"]["message"]
+    wrong = [o for o in outcomes if o[3] != o[4]]
+    assert not wrong, "(method, path, role, got, expected): " + repr(wrong)
+
+
+# -- devices ---------------------------------------------------------------------------------------------
+
+
+async def test_devices_show_the_live_state_from_the_poller(api):
+    device = await wait_for_poll(api, "core-1")
+    assert set(device) == DEVICE_KEYS and set(device["metrics"]) == {"cpu", "memory", "bandwidth", "uptime"}
+    assert device["status"] in ("up", "degraded") and device["source"] == "config" and device["tags"] == ["core"]
+    assert RFC3339.match(device["lastSeen"])
+    assert isinstance(device["metrics"]["uptime"], int) and 0 <= device["metrics"]["cpu"] <= 100
+    assert device["type"] is None and device["vendor"] is None and device["name"] == "core-1"
+
+    listing = (await api("GET", "/api/devices", user="viewer")).json
+    assert [d["id"] for d in listing["devices"]] == ["api-1", "core-1", "edge-1"]
+    assert all(set(d) == DEVICE_KEYS for d in listing["devices"])
+
+    interfaces = (await api("GET", "/api/devices/core-1/interfaces", user="viewer")).json
+    assert interfaces["deviceId"] == "core-1" and RFC3339.match(interfaces["timestamp"])
+    assert interfaces["interfaces"] and set(interfaces["interfaces"][0]) == {
+        "ifIndex", "name", "status", "in", "out", "errorsIn", "errorsOut",
+    }
+    never = (await api("GET", "/api/devices/api-1/interfaces", user="viewer")).json
+    assert never == {"deviceId": "api-1", "timestamp": None, "interfaces": []}
+
+
+async def test_add_change_and_remove_a_device(api):
+    body = {"id": "lab-9", "host": "127.0.0.1", "port": 9, "community": API_SECRET, "pollInterval": 30, "tags": ["lab"]}
+    added = await api("POST", "/api/devices", body, user="admin")
+    assert added.status == 201 and added.headers["location"] == "/api/devices/lab-9"
+    assert added.json["source"] == "api" and added.json["pollInterval"] == 30 and added.json["status"] is None
+    stored = {s.device.id: s for s in await api.store.devices()}
+    assert stored["lab-9"].device.community == API_SECRET and stored["lab-9"].source == "api"
+
+    again = await api("POST", "/api/devices", {"id": "lab-9", "host": "127.0.0.2"}, user="admin")
+    assert (again.status, again.code) == (409, "CONFLICT")
+
+    changed = await api("PATCH", "/api/devices/lab-9", {"port": 10, "tags": []}, user="admin")
+    assert changed.status == 200 and changed.json["port"] == 10 and changed.json["tags"] == []
+    assert {s.device.id: s.device for s in await api.store.devices()}["lab-9"].community == API_SECRET  # kept
+
+    assert (await api("DELETE", "/api/devices/lab-9", user="admin")).status == 204
+    assert (await api("GET", "/api/devices/lab-9", user="admin")).status == 404
+    assert (await api("DELETE", "/api/devices/lab-9", user="admin")).status == 404
+    assert "lab-9" not in {s.device.id for s in await api.store.devices()}
+
+
+async def test_configured_devices_are_changed_in_the_configuration_file(api):
+    for method, body in (("PATCH", {"tags": []}), ("DELETE", None)):
+        reply = await api(method, "/api/devices/core-1", body, user="admin")
+        assert (reply.status, reply.code) == (409, "CONFLICT")
+        assert "configuration file" in reply.json["error"]["message"]
+    assert api.inventory.get("core-1").config.tags == ("core",)
+
+
+@pytest.mark.parametrize(
+    "method, path, body, field",
+    [
+        ("POST", "/api/devices", {"host": "h"}, "id"),
+        ("POST", "/api/devices", {"id": "two words", "host": "h"}, "id"),
+        ("POST", "/api/devices", {"id": "a\n", "host": "h"}, "id"),
+        ("POST", "/api/devices", {"id": "a", "host": "h", "port": 0}, "port"),
+        ("POST", "/api/devices", {"id": "a", "host": "h", "port": "161"}, "port"),
+        ("POST", "/api/devices", {"id": "a", "host": "two words"}, "host"),
+        ("POST", "/api/devices", {"id": "a", "host": ""}, "host"),
+        ("POST", "/api/devices", {"id": "a", "host": "h", "version": "3"}, "version"),
+        ("POST", "/api/devices", {"id": "a", "host": "h", "pollInterval": 0.5}, "pollInterval"),
+        ("POST", "/api/devices", {"id": "a", "host": "h", "pollInterval": 10**30}, "pollInterval"),
+        ("POST", "/api/devices", {"id": "a", "host": "h", "tags": ["x", 1]}, "tags[1]"),
+        ("POST", "/api/devices", {"id": "a", "host": "h", "community": None}, "community"),
+        ("POST", "/api/devices", {"id": "a", "host": "h", "name": "x"}, "name"),
+        ("PATCH", "/api/devices/api-1", {"id": "api-2"}, "id"),
+        ("PATCH", "/api/devices/api-1", {"port": 70000}, "port"),
+    ],
+)
+async def test_device_bodies_name_the_wrong_field(api, method, path, body, field):
+    reply = await api(method, path, body, user="admin")
+    assert (reply.status, reply.code) == (422, "VALIDATION_FAILED")
+    assert reply.json["error"]["message"].startswith(f"{field}: "), reply.json
+
+
+@pytest.mark.parametrize(
+    "body, content_type, status, says",
+    [
+        (b'{"id": "a", "host": "h"', "application/json", 400, "not JSON"),
+        (b"", "application/json", 400, "empty"),
+        (b"[1, 2]", "application/json", 400, "must be a JSON object, not array"),
+        (b'"text"', "application/json", 400, "not string"),
+        (b'{"id": "a", "host": "h", "pollInterval": NaN}', "application/json", 400, "NaN"),
+        (b'{"id": "a", "host": "h", "pollInterval": 1e999}', "application/json", 400, "out of range"),
+        (b'{"id": "a", "host": "h", "tags": ["\\ud800"]}', "application/json", 400, "surrogate"),
+        (b'{"id": "a", "host": "\xff"}', "application/json", 400, "not UTF-8"),
+        (b"[" * 50_000 + b"]" * 50_000, "application/json", 400, "nested"),
+        (b'{"id": "a", "host": "h"}', "text/plain", 415, "not text/plain"),
+        (b'{"id": "a", "host": "h"}', "application/x-www-form-urlencoded", 415, "application/json"),
+        (b'{"id": "a", "host": "h"}', None, 415, "no Content-Type"),
+    ],
+)
+async def test_malformed_bodies(api, body, content_type, status, says):
+    reply = await api("POST", "/api/devices", body, user="admin", content_type=content_type)
+    assert reply.status == status and says in reply.json["error"]["message"], reply.json
+    assert api.inventory.get("a") is None
+
+
+async def test_json_with_a_charset_parameter_is_json(api):
+    reply = await api("POST", "/api/devices", {"id": "cs-1", "host": "127.0.0.1", "port": 9}, user="admin",
+                      content_type="Application/JSON; charset=utf-8")
+    assert reply.status == 201
+
+
+# -- scope -------------------------------------------------------------------------------------------------
+
+
+async def test_a_scoped_user_sees_only_its_devices_and_others_are_not_found(api):
+    listing = (await api("GET", "/api/devices", user="edge-viewer")).json
+    assert [d["id"] for d in listing["devices"]] == ["api-1", "edge-1"]
+    outside = [
+        await api("GET", "/api/devices/core-1", user="edge-viewer"),
+        await api("GET", "/api/devices/core-1/interfaces", user="edge-viewer"),
+        await api("GET", "/api/devices/core-1/metrics?metric=cpu", user="edge-viewer"),
+        await api("PATCH", "/api/devices/core-1", {"tags": ["edge"]}, user="edge-admin"),
+        await api("DELETE", "/api/devices/core-1", user="edge-admin"),
+    ]
+    missing = await api("GET", "/api/devices/no-such", user="edge-viewer")
+    assert all((r.status, r.code) == (404, "NOT_FOUND") for r in outside)
+    # The same answer as for a device that does not exist, but for the id itself.
+    assert outside[0].json["error"]["message"].replace("core-1", "no-such") == missing.json["error"]["message"]
+    assert (await api("GET", "/api/devices/edge-1", user="edge-viewer")).status == 200
+
+
+async def test_a_scoped_admin_stays_inside_its_scope(api):
+    outside = await api("POST", "/api/devices", {"id": "x-1", "host": "127.0.0.1", "tags": ["core"]}, user="edge-admin")
+    assert (outside.status, outside.code) == (403, "FORBIDDEN") and "edge" in outside.json["error"]["message"]
+    inside = await api("POST", "/api/devices", {"id": "x-1", "host": "127.0.0.1", "tags": ["edge"]}, user="edge-admin")
+    assert inside.status == 201
+    leaving = await api("PATCH", "/api/devices/x-1", {"tags": ["core"]}, user="edge-admin")
+    assert (leaving.status, leaving.code) == (403, "FORBIDDEN")
+    for method, path, body in (
+        ("GET", "/api/users", None),
+        ("POST", "/api/users", {"username": "escalate", "password": PASSWORD, "role": "admin"}),
+        ("GET", f"/api/users/{api.users['admin'].id}", None),
+        ("DELETE", f"/api/users/{api.users['admin'].id}", None),
+    ):
+        reply = await api(method, path, body, user="edge-admin")
+        assert (reply.status, reply.code) == (403, "FORBIDDEN"), (method, path)
+    assert len(await api.store.users()) == len(USERS)
+
+
+# -- history -------------------------------------------------------------------------------------------------
+
+
+async def test_metric_history(api):
+    now = int(time.time())
+    base = now - now % 3600 - 3600
+    api.store.add_samples([Sample("core-1", "cpu", base + 60 * i, float(i)) for i in range(60)])
+    api.store.add_samples([Sample("edge-1", "cpu", base, 99.0)])
+    await api.store.flush()
+    start = datetime.fromtimestamp(base, timezone.utc).isoformat()
+    raw = (await api("GET", f"/api/devices/core-1/metrics?metric=cpu&from={base}&to={base + 600}", user="viewer")).json
+    assert raw["step"] == 0 and [p["avg"] for p in raw["points"]] == [float(i) for i in range(10)]
+    assert raw["from"] == datetime.fromtimestamp(base, timezone.utc).astimezone().isoformat()
+    assert set(raw["points"][0]) == {"timestamp", "avg", "min", "max"} and RFC3339.match(raw["points"][0]["timestamp"])
+    five = (await api("GET", f"/api/devices/core-1/metrics?metric=cpu&from={start.replace('+', '%2B')}&to={base + 3600}&step=300",
+                      user="viewer")).json
+    assert len(five["points"]) == 12 and five["points"][0] == {
+        "timestamp": raw["from"], "avg": 2.0, "min": 0.0, "max": 4.0,
+    }
+    ten = (await api("GET", f"/api/devices/core-1/metrics?metric=cpu&from={base}&to={base + 3600}&step=600", user="viewer")).json
+    assert [(p["min"], p["max"]) for p in ten["points"]][:2] == [(0.0, 9.0), (10.0, 19.0)]
+    default = (await api("GET", "/api/devices/core-1/metrics?metric=bandwidth.in", user="viewer")).json
+    assert default["step"] == 0 and RFC3339.match(default["to"])
+
+
+@pytest.mark.parametrize(
+    "query, says",
+    [
+        ("", "metric: is required"),
+        ("metric=cpu_load", "metric: 'cpu_load' does not match"),
+        ("metric=cpu&from=yesterday", "from: 'yesterday' is neither"),
+        ("metric=cpu&from=2025-01-03T07:12:55", "with an offset"),
+        ("metric=cpu&from=100&to=50", "from: must be before to"),
+        ("metric=cpu&to=99999999999999", "to: must be between 1970 and 9999"),
+        ("metric=cpu&step=-5", "step: '-5' is not a whole number"),
+    ],
+)
+async def test_metric_history_parameters(api, query, says):
+    reply = await api("GET", f"/api/devices/core-1/metrics?{query}", user="viewer")
+    assert (reply.status, reply.code) == (400, "INVALID_PARAMETER") and says in reply.json["error"]["message"], reply.json
+
+
+def test_merge_keeps_min_max_and_averages_points():
+    points = [HistoryPoint(ts, float(ts), float(ts) - 1, float(ts) + 1) for ts in (0, 300, 600, 900)]
+    assert merge(points, 0) == points
+    assert merge(points, 600) == [HistoryPoint(0, 150.0, -1.0, 301.0), HistoryPoint(600, 750.0, 599.0, 901.0)]
+    assert merge(points[1:2], 600) == [HistoryPoint(0, 300.0, 299.0, 301.0)]
+
+
+# -- users ------------------------------------------------------------------------------------------------------
+
+
+async def test_users(api):
+    listing = (await api("GET", "/api/users", user="admin")).json["users"]
+    assert [u["username"] for u in listing] == sorted(USERS)
+    assert all(set(u) == {"id", "username", "role", "scope", "createdAt"} for u in listing)
+    assert b"scrypt" not in (await api("GET", "/api/users", user="admin")).body
+
+    created = await api("POST", "/api/users", {"username": "noc", "password": PASSWORD, "role": "operator", "scope": ["core"]},
+                        user="admin")
+    assert created.status == 201 and created.json["scope"] == ["core"] and created.json["role"] == "operator"
+    assert created.headers["location"] == f"/api/users/{created.json['id']}"
+    assert (await api("GET", created.headers["location"], user="admin")).json == created.json
+    login = await api("POST", "/api/auth/login", {"username": "noc", "password": PASSWORD})
+    assert login.json["role"] == "operator"
+    assert [d["id"] for d in (await api("GET", "/api/devices", token=login.json["token"])).json["devices"]] == ["core-1"]
+
+    taken = await api("POST", "/api/users", {"username": "NOC", "password": PASSWORD, "role": "viewer"}, user="admin")
+    assert (taken.status, taken.code) == (409, "CONFLICT")
+    for body, field in (
+        ({"username": "x", "password": "short", "role": "viewer"}, "password"),
+        ({"username": "x", "password": PASSWORD, "role": "root"}, "role"),
+        ({"username": "has space", "password": PASSWORD, "role": "viewer"}, "username"),
+        ({"username": "x", "password": PASSWORD, "role": "viewer", "scope": [" "]}, "scope[0]"),
+    ):
+        reply = await api("POST", "/api/users", body, user="admin")
+        assert (reply.status, reply.code) == (422, "VALIDATION_FAILED") and reply.json["error"]["message"].startswith(field)
+
+    assert (await api("DELETE", created.headers["location"], user="admin")).status == 204
+    assert (await api("GET", created.headers["location"], user="admin")).status == 404
+    assert (await api("DELETE", created.headers["location"], user="admin")).status == 404
+
+
+async def test_the_last_admin_cannot_be_deleted(api):
+    assert (await api("DELETE", f"/api/users/{api.users['edge-admin'].id}", user="admin")).status == 204
+    last = await api("DELETE", f"/api/users/{api.users['admin'].id}", user="admin")
+    assert (last.status, last.code) == (409, "CONFLICT") and "last admin" in last.json["error"]["message"]
+
+
+# -- health, document, metrics, routing --------------------------------------------------------------------------
+
+
+async def test_health_needs_no_token(api):
+    reply = await api("GET", "/api/health")
+    assert reply.status == 200 and reply.json["status"] == "ok"
+    assert reply.json["components"] == {"store": "ok", "poller": "ok"} and RFC3339.match(reply.json["time"])
+
+
+async def test_the_openapi_document_describes_exactly_what_is_served(api):
+    doc = (await api("GET", "/api/openapi.json")).json
+    assert doc["openapi"].startswith("3.1")
+    served = {(r.method.lower(), r.path) for r in api.rest.router.routes}
+    assert {(m, p) for p, ops in doc["paths"].items() for m in ops} == served
+    assert not [p for p in doc["paths"] if p.split("/")[2:3] in (["alerts"], ["rules"], ["topology"], ["ml"])]
+    assert doc["components"]["securitySchemes"]["bearer"]["bearerFormat"] == "JWT"
+    login = doc["paths"]["/api/auth/login"]["post"]
+    assert login["security"] == [] and "401" in login["responses"]
+    assert doc["paths"]["/api/devices"]["post"]["security"] == [{"bearer": []}]
+    codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    assert codes == list(ERRORS)
+    assert doc["components"]["schemas"]["NewDevice"]["properties"]["community"]["writeOnly"] is True
+
+
+async def test_prometheus_metrics(api):
+    await wait_for_poll(api, "core-1")
+    assert (await api("GET", "/metrics")).status == 401
+    reply = await api("GET", "/metrics", user="viewer")
+    assert reply.status == 200 and reply.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = reply.body.decode()
+    sample = re.compile(r'^[a-z_]+(\{([a-z_]+="([^"\\\n]|\\.)*",?)*\})? -?[0-9.e+-]+$')
+    assert all(sample.match(line) for line in text.splitlines() if not line.startswith("#")), text
+    assert 'eyenet_device_up{device="core-1"} 1' in text
+    assert 'eyenet_device_cpu_percent{device="core-1"}' in text and 'eyenet_interface_up{device="core-1",ifindex="1"' in text
+    assert 'eyenet_http_requests_total{method="GET",route="/metrics",code="401"} 1' in text
+    assert "eyenet_build_info" in text
+    scoped = (await api("GET", "/metrics", user="edge-viewer")).body.decode()
+    assert 'device="core-1"' not in scoped and "eyenet_build_info" not in scoped
+
+
+async def test_metrics_can_be_open(tmp_path):
+    async with Store.open(tmp_path / "eyenet.db") as store:
+        inventory = Inventory(store, Bus(), poller=None)
+        await inventory.load()
+        authority = TokenAuthority.from_settings(AuthSettings(secret_file=str(tmp_path / "jwt.secret")))
+        rest = RestApi(inventory, store, authority, settings=RestSettings(metrics_auth=False))
+        reply = await rest.http(Request("GET", "/metrics", "/metrics", {}, (), b"", None))
+    assert reply.status == 200 and b"eyenet_build_info" in reply.body
+    assert rest.openapi["paths"]["/metrics"]["get"]["security"] == []
+
+
+async def test_routing(api):
+    unknown = await api("GET", "/api/nothing", user="admin")
+    assert (unknown.status, unknown.code) == (404, "NOT_FOUND")
+    trailing = await api("GET", "/api/devices/", user="admin")
+    assert trailing.status == 404
+    wrong = await api("PUT", "/api/devices/core-1", {}, user="admin")
+    assert (wrong.status, wrong.code) == (405, "METHOD_NOT_ALLOWED")
+    assert wrong.headers["allow"] == "DELETE, GET, HEAD, PATCH"
+    head = await api("HEAD", "/api/devices", user="viewer")
+    assert head.status == 200 and head.body == b""
