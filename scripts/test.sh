@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Run EyeNet's test suite: system packages, ./.venv, then pytest.
+# Run EyeNet's test suite: system packages, ./.venv, tests/js, then pytest.
 #
 #   scripts/test.sh [pytest args...]      e.g. scripts/test.sh -k snmpsim -x
 #
-# As root, installs the Debian packages the tests drive (snmpd, snmp, iproute2)
-# when they are missing. The Debian snmpd *service* does not matter: our tests
-# start their own snmpd processes on free loopback ports with their own
+# As root, installs the Debian packages the tests drive (snmpd, snmp, iproute2,
+# nodejs and npm for the stock socket.io-client) when they are missing, and
+# tests/js's npm packages. The Debian snmpd *service* does not matter: our
+# tests start their own snmpd processes on free loopback ports with their own
 # configuration and state directories, whether or not the packaged service
 # runs on port 161. Exits with pytest's status; "no tests collected" (5) is
 # reported as the failure it is.
@@ -17,10 +18,11 @@ cd "$repo"
 say() { echo "test.sh: $*" >&2; }
 die() { echo "test.sh: error: $*" >&2; exit 1; }
 
-packages=(snmpd snmp iproute2)
+packages=(snmpd snmp iproute2 nodejs npm)
 # A file each package must provide: a package can be "installed" with its
 # files removed, or the files can come from elsewhere; both count as present.
-declare -A provides=([snmpd]=/usr/sbin/snmpd [snmp]=/usr/bin/snmpbulkwalk [iproute2]=/usr/sbin/ip)
+declare -A provides=([snmpd]=/usr/sbin/snmpd [snmp]=/usr/bin/snmpbulkwalk [iproute2]=/usr/sbin/ip
+    [nodejs]=/usr/bin/node [npm]=/usr/bin/npm)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -63,6 +65,16 @@ or run this script as root."
 fi
 
 bash "$repo/scripts/bootstrap.sh" --test
+
+# The npm socket.io-client that tests/test_socketio.py drives, at the versions
+# tests/js/package-lock.json pins; again whenever the lock file is newer than the
+# install (npm writes node_modules/.package-lock.json last).
+js="$repo/tests/js"
+if [ ! -e "$js/node_modules/.package-lock.json" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
+    say "installing tests/js (npm ci)"
+    npm ci --prefix "$js" --no-audit --no-fund >/tmp/eyenet-npm.log 2>&1 \
+        || { cat /tmp/eyenet-npm.log >&2; die "npm ci --prefix tests/js failed"; }
+fi
 
 set +e
 "$repo/.venv/bin/python" -m pytest -q "$@"
