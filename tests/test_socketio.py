@@ -184,11 +184,15 @@ async def subscribed(client: JsClient) -> None:
     assert ack == [{"status": "subscribed", "channel": "device:dev1"}]
 
 
+def cpu_of(report: dict) -> float:
+    return report["args"][0]["data"]["metrics"]["cpu"]
+
+
 async def receives(env: Env, client: JsClient, cpu: float = 12.5) -> dict:
     """Publish a device:metrics and check what the client's handler gets: the exact
     envelope, then the event id as the recovery offset."""
     event = env.publish(cpu)
-    report = await client.expect("event", lambda r: r["name"] == "device:metrics" and r["args"][0]["data"]["metrics"]["cpu"] == cpu)
+    report = await client.expect("event", lambda r: r["name"] == "device:metrics" and cpu_of(r) == cpu)
     envelope, offset = report["args"]
     assert set(envelope) == {"type", "id", "data"}
     assert envelope == env.envelope(event, envelope["id"])
@@ -292,7 +296,7 @@ async def check_recovery(env: Env, client: JsClient, drop) -> None:
     assert again["recovered"] is True
     assert again["id"] == first["id"]  # the same Socket.IO socket
     for event in missed:
-        report = await client.expect("event", lambda r, e=event: r["args"][0]["data"]["metrics"]["cpu"] == e.cpu)
+        report = await client.expect("event", lambda r, e=event: cpu_of(r) == e.cpu)
         assert report["args"][0] == env.envelope(event, report["args"][0]["id"])
     await receives(env, client, cpu=4.0)  # the subscription came back with the session
 
@@ -650,3 +654,44 @@ async def test_cors_any_origin_and_none():
         assert header(hdrs, "access-control-allow-origin") == []
         status, _, body = await http(env, "OPTIONS", POLL, headers=[("origin", ORIGIN)])
         assert (status, json.loads(body)) == (400, {"code": 2, "message": "Bad handshake method"})
+
+
+async def test_recovery_exchange():
+    """socketio-protocol.md 8.4: missed events first, then the accept with the same sid and pid."""
+    async with running(ping_interval=30.0) as env:
+        token = env.token()
+        sid = (await handshake(env))["sid"]
+        accepted = await joined(env, sid, {"token": token})
+        await post(env, sid, '42/ws,0["subscribe",{"type":"device","id":"dev1"}]')
+        assert (await get(env, sid)).startswith("43/ws,0")
+        seen = env.publish(cpu=1.0)
+        offset = (await get(env, sid)).rsplit('"', 2)[1]
+        assert offset == str(env.hub.ring[-1].id) and env.hub.ring[-1].event == seen
+        env.server.sessions[sid].close("dropped by the test")
+        missed = [env.publish(cpu=2.0), env.publish(cpu=3.0)]
+        await until(lambda: len(env.hub.ring) == 3)
+        sid = (await handshake(env))["sid"]
+        await post(env, sid, "40/ws," + json.dumps({"pid": accepted["pid"], "offset": offset, "token": token}))
+        assert (await get(env, sid)).split(RS) == [
+            event_text(env, missed[0], int(offset) + 1),
+            event_text(env, missed[1], int(offset) + 2),
+            '40/ws,{"sid":"%s","pid":"%s"}' % (accepted["sid"], accepted["pid"]),
+        ]
+
+
+async def test_a_polling_client_that_falls_behind_loses_its_transport():
+    async with running(max_queue=2, ping_interval=30.0) as env:
+        sid = (await handshake(env))["sid"]
+        await joined(env, sid, {"token": env.token()})
+        await post(env, sid, '42/ws,0["subscribe",{"type":"device","id":"dev1"}]')
+        for cpu in (1.0, 2.0):  # the ack and one event fill the queue; the next overflows it
+            env.publish(cpu)
+        await until(lambda: sid not in env.server.sessions)
+        assert not env.hub.sessions
+
+
+@pytest.mark.parametrize("field", ["ping_interval", "ping_timeout", "max_payload", "upgrade_timeout",
+                                   "connect_timeout", "max_queue"])
+def test_settings_must_be_positive(field):
+    with pytest.raises(ValueError, match=field):
+        SocketIOSettings(**{field: 0})

@@ -52,18 +52,24 @@ POLLING, WEBSOCKET = "polling", "websocket"
 PREFLIGHT_METHODS = "GET,POST,OPTIONS"
 
 
+_positive = attrs.validators.gt(0)
+
+
 @attrs.frozen
 class SocketIOSettings:
-    ping_interval: float = 25.0  # seconds between server pings
-    ping_timeout: float = 20.0  # seconds the client has to answer one
-    max_payload: int = 1_000_000  # bytes of a POST body or WebSocket message
-    upgrade_timeout: float = 10.0  # seconds from the probe WebSocket to its "5"
-    connect_timeout: float = 45.0  # seconds to join /ws before the Engine.IO session closes
+    # Seconds between server pings, and for the client's pong.
+    ping_interval: float = attrs.field(default=25.0, validator=_positive)
+    ping_timeout: float = attrs.field(default=20.0, validator=_positive)
+    # Bytes of a POST body or a WebSocket message.
+    max_payload: int = attrs.field(default=1_000_000, validator=_positive)
+    # Seconds from the probe WebSocket to its "5", and to join /ws after the handshake.
+    upgrade_timeout: float = attrs.field(default=10.0, validator=_positive)
+    connect_timeout: float = attrs.field(default=45.0, validator=_positive)
     # Origins allowed to poll from a browser: "*" for any; empty: no CORS headers at all.
-    cors_origins: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     # Packets held for a polling client between two GETs; past that it is too slow
     # and its Engine.IO session closes (its push session stays recoverable).
-    max_queue: int = 10_000
+    max_queue: int = attrs.field(default=10_000, validator=_positive)
 
 
 # -- formats: an event's bytes, built once per broadcast ---------------------------------------
@@ -168,12 +174,12 @@ class EngineSession:
 
     # -- ending
 
-    def close(self, reason: str) -> None:
-        """End the session: the transport is gone, or the client broke the protocol.
-        The push session stays recoverable by its pid."""
+    def close(self, reason: str, *, fault: bool = False) -> None:
+        """End the session: the transport is gone, or (`fault`) the client broke the
+        protocol. The push session stays recoverable by its pid."""
         if self.closed:
             return
-        log.debug("engine.io session %s closed: %s", self.sid, reason)
+        log.log(logging.INFO if fault else logging.DEBUG, "engine.io session %s closed: %s", self.sid, reason)
         self.closed = True
         self.server.sessions.pop(self.sid, None)
         self.timers.cancel()
@@ -239,7 +245,7 @@ class SocketIOServer:
 
     async def _poll(self, session: EngineSession, request: Request, cors: tuple) -> Response:
         if session.get_held:
-            session.close("a second GET while one is held")  # the held one answers "1"
+            session.close("a second GET while one is held", fault=True)  # the held one answers "1"
             return _error(3, cors)
         session.get_held = True
         try:
@@ -264,7 +270,7 @@ class SocketIOServer:
         # The front hands over a POST only once its body is complete and we handle
         # it without awaiting, so two POSTs of one session never overlap here.
         if len(request.body) > self.settings.max_payload:
-            session.close("POST body over maxPayload")
+            session.close("POST body over maxPayload", fault=True)
             return Response.json(
                 {"code": 3, "message": f"body over maxPayload ({self.settings.max_payload} bytes)"}, 413, cors
             )
@@ -274,7 +280,7 @@ class SocketIOServer:
                 raise ProtocolError("binary POST bodies are Engine.IO v3: v4 sends binary as 'b<base64>' text")
             packets = decode_payload(request.body.decode("utf-8"))
         except (UnicodeDecodeError, ProtocolError) as exc:
-            session.close(f"parse error: {exc}")
+            session.close(f"parse error: {exc}", fault=True)
             return _error(3, cors)
         for packet in packets:
             if session.closed:
@@ -323,7 +329,7 @@ class SocketIOServer:
                 while not session.closed:
                     message = await ws.receive()
                     if len(message) > self.settings.max_payload:
-                        session.close("WebSocket message over maxPayload")
+                        session.close("WebSocket message over maxPayload", fault=True)
                     elif isinstance(message, bytes):
                         self._on_packet(session, EioPacket(EioType.MESSAGE, message))
                     else:
@@ -361,7 +367,7 @@ class SocketIOServer:
         try:
             packet = decode_eio(text)
         except ProtocolError as exc:
-            session.close(f"parse error: {exc}")
+            session.close(f"parse error: {exc}", fault=True)
             return
         self._on_packet(session, packet)
 
@@ -378,7 +384,7 @@ class SocketIOServer:
         elif kind is EioType.CLOSE:
             session.close("client close")
         elif kind is EioType.PING:
-            session.close("client ping: in Engine.IO v4 only the server pings")
+            session.close("client ping: in Engine.IO v4 only the server pings", fault=True)
         # open, upgrade (outside a probe) and noop mean nothing here; the reference ignores them too.
 
     # -- Socket.IO packets
@@ -388,7 +394,7 @@ class SocketIOServer:
             packet = decode_sio(text)
         except ProtocolError as exc:
             if session.socket is None:
-                session.close(f"parse error: {exc}")
+                session.close(f"parse error: {exc}", fault=True)
             else:
                 session.socket.invalid(str(exc), trio.current_time())
             return
@@ -397,7 +403,7 @@ class SocketIOServer:
             return
         socket = session.socket
         if socket is None or packet.nsp != NAMESPACE:
-            session.close(f"{packet.type.name} for namespace {packet.nsp!r}, which this client has not joined")
+            session.close(f"{packet.type.name} for namespace {packet.nsp!r}, which is not joined", fault=True)
         elif packet.type is SioType.EVENT:
             self._event(session, socket, packet)
         elif packet.type is SioType.DISCONNECT:
@@ -420,7 +426,7 @@ class SocketIOServer:
             session.send_sio(SioPacket(SioType.CONNECT_ERROR, packet.nsp, {"message": "Invalid namespace"}))
             return
         if session.socket is not None:
-            session.close("a second CONNECT for /ws, which is joined")
+            session.close("a second CONNECT for /ws, which is joined", fault=True)
             return
         auth = packet.data or {}
         try:

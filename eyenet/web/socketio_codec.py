@@ -178,7 +178,7 @@ def decode_sio(text: str) -> SioPacket:
     if ptype in BINARY_TYPES:
         end = _digits(text, i)
         if end == i or end >= len(text) or text[end] != "-":
-            raise ProtocolError(f"Socket.IO binary packet {_quote(text)} lacks its attachment count ('<n>-' after the type)")
+            raise ProtocolError(f"Socket.IO binary packet {_quote(text)} lacks its attachment count ('<n>-')")
         attachments, i = int(text[i:end]), end + 1
     nsp = "/"
     if text.startswith("/", i):
