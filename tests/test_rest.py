@@ -10,6 +10,7 @@ import http.client
 import json
 import re
 import time
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
 import attrs
@@ -112,9 +113,11 @@ class Api:
         return await trio.to_thread.run_sync(lambda: self.call(method, path, body, **kw))
 
 
-@pytest.fixture
-async def api(tmp_path, snmpsim_agent, password_hash):
-    host, port = snmpsim_agent.address
+@asynccontextmanager
+async def serving(tmp_path, agent, password_hash, settings: RestSettings = RestSettings()):
+    """The whole API on a free port: two configured devices polled from snmpsim (agent),
+    one added through the API at an earlier run that answers nothing, and USERS."""
+    host, port = agent.address
     configured = (
         DeviceConfig("core-1", host, port, community="ios_2960x", poll_interval=2, tags=("core",)),
         DeviceConfig("edge-1", host, port, community="junos_qfx5100", poll_interval=2, tags=("edge",)),
@@ -124,7 +127,6 @@ async def api(tmp_path, snmpsim_agent, password_hash):
     async with Store.open(tmp_path / "eyenet.db") as store, SnmpClient.open() as client:
         for device in configured:
             await store.upsert_device(StoredDevice(device, source="config"))
-        # Added through the API at an earlier run; nothing answers on port 9.
         await store.upsert_device(StoredDevice(DeviceConfig("api-1", "127.0.0.1", 9, community=API_SECRET, tags=("edge",))))
         users = {}
         for n, (name, (role, scope)) in enumerate(USERS.items()):
@@ -134,14 +136,19 @@ async def api(tmp_path, snmpsim_agent, password_hash):
         poller = Poller(client, bus, store, load_profiles(), config)
         inventory = Inventory(store, bus, poller)
         await inventory.load()
-        rest = RestApi(inventory, store, authority, health_fn=lambda: {"store": "ok", "poller": "ok"})
+        rest = RestApi(inventory, store, authority, settings=settings, health_fn=lambda: {"store": "ok", "poller": "ok"})
         async with trio.open_nursery() as nursery:
             await nursery.start(inventory.run)
             await nursery.start(poller.run, inventory.configs())
             [(_, bound)] = await nursery.start(serve, rest, FrontSettings(host="127.0.0.1", port=0))
-            secrets = (API_SECRET, "ios_2960x", "junos_qfx5100")
-            yield Api(bound, store, inventory, authority, rest, users, secrets)
+            yield Api(bound, store, inventory, authority, rest, users, (API_SECRET, "ios_2960x", "junos_qfx5100"))
             nursery.cancel_scope.cancel()
+
+
+@pytest.fixture
+async def api(tmp_path, snmpsim_agent, password_hash):
+    async with serving(tmp_path, snmpsim_agent, password_hash) as api:
+        yield api
 
 
 async def wait_for_poll(api: Api, device_id: str) -> dict:

@@ -501,11 +501,12 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _finite(text: str) -> float:
+def _number(text: str) -> float | int:
+    """A JSON number with a fraction or exponent. 1.0 is an integer, as JSON Schema has it."""
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"{text} is out of range")
-    return value
+    return int(value) if value.is_integer() else value
 
 
 def _json_body(request: Request, schema: str) -> dict[str, Any]:
@@ -521,7 +522,7 @@ def _json_body(request: Request, schema: str) -> dict[str, Any]:
     if not text.strip():
         raise ApiError("INVALID_BODY", "the body is empty: send a JSON object")
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_number)
     except json.JSONDecodeError as exc:
         raise ApiError("INVALID_BODY", f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except ValueError as exc:  # NaN, 1e999, a 5000-digit integer
