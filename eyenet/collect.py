@@ -134,8 +134,8 @@ async def read_device(client: SnmpClient, target: Target, profiles: ProfileSet |
     if_rows = system.get(IF_NUMBER)
     hint = if_rows if isinstance(if_rows, int) and if_rows > 0 else None
     async with _nursery() as nursery:
-        for column in IF_COLUMNS.values():
-            nursery.start_soon(reader.walk_into, column, if_columns, hint)
+        for columns in by_table(IF_COLUMNS.values()):
+            nursery.start_soon(reader.walk_table, columns, if_columns, hint)
         sys_object_id = system.get(SYS_OBJECT_ID)
         oid = tuple(sys_object_id) if isinstance(sys_object_id, tuple) else ()
         descr = text_of(system.get(SYS_DESCR))
@@ -201,6 +201,25 @@ class _Reader:
             varbinds = []
         out[column] = rows_of(column, varbinds)
 
+    async def walk_table(self, columns: Sequence[Oid], out: dict[Oid, dict[Index, Any]], max_rows: int | None = None) -> None:
+        """Columns of one table walked side by side, sharing requests. An error status fails
+        the shared request for all of them, so then each is walked alone: a column the agent
+        cannot serve costs only itself, as with walk_into."""
+        if len(columns) == 1:
+            return await self.walk_into(columns[0], out, max_rows)
+        try:
+            walked = await self.client.walk_columns(self.target, columns, max_rows)
+        except (SnmpErrorStatus, SnmpWalkError):
+            async with _nursery() as nursery:
+                for column in columns:
+                    nursery.start_soon(self.walk_into, column, out, max_rows)
+            return
+        except SnmpTimeout as exc:
+            self.problems.append(f"walk {', '.join(map(format_oid, columns))}: {exc}")
+            walked = [[] for _ in columns]
+        for column, varbinds in zip(columns, walked):
+            out[column] = rows_of(column, varbinds)
+
     async def get_many(self, oids: Sequence[Oid], required: bool = False) -> dict[Oid, Any]:
         """Values by OID (None when the agent has no such instance). SNMPv1 agents fail a
         whole GET for one missing instance (noSuchName): then each is asked alone."""
@@ -237,8 +256,8 @@ class _Reader:
             scalars.update(await self.get_many(gets))
 
         async with _nursery() as nursery:
-            for column in walks:
-                nursery.start_soon(self.walk_into, column, columns)
+            for table in by_table(walks):
+                nursery.start_soon(self.walk_table, table, columns)
             if gets:
                 nursery.start_soon(get_all)
 
@@ -269,6 +288,14 @@ def _leaves(group: BaseExceptionGroup):
             yield exc
 
 
+def by_table(columns: Iterable[Oid]) -> list[list[Oid]]:
+    """Columns grouped by the table entry they belong to (the OID less its last arc), in order."""
+    tables: dict[Oid, list[Oid]] = {}
+    for column in columns:
+        tables.setdefault(column[:-1], []).append(column)
+    return list(tables.values())
+
+
 def _values(varbinds: Iterable[VarBind]) -> dict[Oid, Any]:
     return {tuple(vb.oid): vb.value for vb in varbinds}
 
@@ -279,12 +306,7 @@ def _values(varbinds: Iterable[VarBind]) -> dict[Oid, Any]:
 def rows_of(column: Oid, varbinds: Iterable[VarBind]) -> dict[Index, Any]:
     """A walked column as {row index: value}; varbinds outside the column are ignored."""
     n = len(column)
-    out = {}
-    for vb in varbinds:
-        oid = tuple(vb[0])
-        if oid[:n] == column and len(oid) > n and vb[2] is not None:
-            out[oid[n:]] = vb[2]
-    return out
+    return {oid[n:]: value for oid, _, value in varbinds if value is not None and oid[:n] == column and len(oid) > n}
 
 
 def text_of(value: Any) -> str:
@@ -319,37 +341,57 @@ def interface_speed(if_speed: int | None, if_high_speed: int | None) -> int | No
 def interfaces_from_columns(columns: Mapping[str, Rows]) -> tuple[InterfaceReading, ...]:
     """Interfaces from walked IF-MIB columns, keyed by column name (see IF_COLUMNS) and
     row index. An interface is a row of ifTable; ifXTable only adds to it."""
-    get = lambda name: columns.get(name, {})  # noqa: E731
+    empty: Rows = {}
+    get = lambda name: columns.get(name, empty)  # noqa: E731
+    # Each column once, up front (integers only where a number is meant), so that each row is
+    # plain dict look-ups: this runs for every interface of every poll.
+    ints = {name: _int_rows(get(name)) for name in _IF_INT_COLUMNS}
+    texts = {name: {i: text_of(v) for i, v in get(name).items()} for name in ("ifName", "ifDescr", "ifAlias")}
+    name_of, descr_of, alias_of = texts["ifName"].get, texts["ifDescr"].get, texts["ifAlias"].get
+    admin, oper = get("ifAdminStatus"), get("ifOperStatus")
+    (type_of, speed_of, high_speed_of, hc_in_of, hc_out_of, in_of, out_of, in_errors_of, out_errors_of,
+     in_discards_of, out_discards_of, discontinuity_of) = (ints[name].get for name in _IF_INT_COLUMNS)
     indexes = sorted({i for name in _IF_ROW_COLUMNS for i in get(name) if len(i) == 1})
     out = []
     for index in indexes:
-        hc_in, hc_out = _int(get("ifHCInOctets").get(index)), _int(get("ifHCOutOctets").get(index))
+        hc_in, hc_out = hc_in_of(index), hc_out_of(index)
         if hc_in is not None and hc_out is not None:
             in_octets, out_octets, bits = hc_in, hc_out, 64
         else:
-            in_octets, out_octets = _int(get("ifInOctets").get(index)), _int(get("ifOutOctets").get(index))
+            in_octets, out_octets = in_of(index), out_of(index)
             bits = 32 if in_octets is not None or out_octets is not None else None
         out.append(
             InterfaceReading(
                 if_index=index[0],
-                if_name=text_of(get("ifName").get(index)),
-                if_descr=text_of(get("ifDescr").get(index)),
-                if_alias=text_of(get("ifAlias").get(index)),
-                if_type=_int(get("ifType").get(index)),
-                admin_status=ADMIN_STATUS.get(get("ifAdminStatus").get(index)),
-                oper_status=OPER_STATUS.get(get("ifOperStatus").get(index)),
-                speed=interface_speed(_int(get("ifSpeed").get(index)), _int(get("ifHighSpeed").get(index))),
+                if_name=name_of(index, ""),
+                if_descr=descr_of(index, ""),
+                if_alias=alias_of(index, ""),
+                if_type=type_of(index),
+                admin_status=ADMIN_STATUS.get(admin.get(index)),
+                oper_status=OPER_STATUS.get(oper.get(index)),
+                speed=interface_speed(speed_of(index), high_speed_of(index)),
                 in_octets=in_octets,
                 out_octets=out_octets,
                 counter_bits=bits,
-                in_errors=_int(get("ifInErrors").get(index)),
-                out_errors=_int(get("ifOutErrors").get(index)),
-                in_discards=_int(get("ifInDiscards").get(index)),
-                out_discards=_int(get("ifOutDiscards").get(index)),
-                counter_discontinuity=_int(get("ifCounterDiscontinuityTime").get(index)),
+                in_errors=in_errors_of(index),
+                out_errors=out_errors_of(index),
+                in_discards=in_discards_of(index),
+                out_discards=out_discards_of(index),
+                counter_discontinuity=discontinuity_of(index),
             )
         )
     return tuple(out)
+
+
+_IF_INT_COLUMNS = (
+    "ifType", "ifSpeed", "ifHighSpeed", "ifHCInOctets", "ifHCOutOctets", "ifInOctets", "ifOutOctets", "ifInErrors",
+    "ifOutErrors", "ifInDiscards", "ifOutDiscards", "ifCounterDiscontinuityTime",
+)
+
+
+def _int_rows(rows: Rows) -> dict[Index, int]:
+    """The rows whose value is an integer (as _int, for a whole column)."""
+    return {i: v for i, v in rows.items() if type(v) is int}
 
 
 # -- pure: combining methods ----------------------------------------------------

@@ -9,6 +9,7 @@ import operator
 import random
 import socket as _stdsocket
 from collections import OrderedDict
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 
 import attrs
@@ -130,12 +131,116 @@ class SnmpClient:
         max_rows: how many rows the caller expects (a column's ifNumber, say). Requests then
         ask for no more than that plus one, instead of reading far into the next column; a
         wrong hint costs extra requests, never varbinds."""
-        root = tuple(root)
-        if not root or root[0] > 2:
-            raise SnmpError(f"{target.name}: cannot walk {format_oid(root) or 'an empty OID'}: it must start with 0, 1 or 2")
-        if target.version == "1":
-            return await self._walk_next(target, root)
-        return await self._walk_bulk(target, root, max_rows)
+        return (await self.walk_columns(target, [root], max_rows))[0]
+
+    async def walk_columns(self, target: Target, roots: Sequence[Oid], max_rows: int | None = None) -> list[list[VarBind]]:
+        """walk() of several subtrees side by side, one list per root, each what walk() gives.
+
+        Every request carries the next OID of each column still going (a GETBULK of N
+        varbinds, or a GETNEXT of N in v1), and a column drops out where it ends; so a
+        table's columns share requests instead of one walk, and its overshoot into the next
+        column, each. GETBULK answers hold max-repetitions x N varbinds, so max-repetitions is
+        the self-tuned size divided by N: the tuner counts varbinds per answer either way.
+        Raises like walk(); an error status in an answer fails the whole call (walk the
+        columns one by one to tell which of them the agent cannot serve)."""
+        roots = [tuple(root) for root in roots]
+        for root in roots:
+            if not root or root[0] > 2:
+                raise SnmpError(f"{target.name}: cannot walk {format_oid(root) or 'an empty OID'}: it must start with 0, 1 or 2")
+        out: list[list[VarBind]] = [[] for _ in roots]
+        current = [root if len(root) > 1 else root + (0,) for root in roots]  # BER cannot carry a one-arc OID
+        active = list(range(len(roots)))  # columns still going, in request order
+        v1 = target.version == "1"
+        tuner = None if v1 else self.tuner(target)
+        too_big = 0
+        while active:
+            n = len(active)
+            request = tuple(VarBind.null(current[j]) for j in active)
+            if v1:
+                repetitions = 1
+                answer = await self._exchange_timed(target, Pdu(PduType.GET_NEXT, 0, 0, 0, request))
+                pdu = answer.response.pdu
+                if pdu.error_status == ErrorStatus.NO_SUCH_NAME and (n == 1 or 0 < pdu.error_index <= n):
+                    del active[pdu.error_index - 1 if n > 1 else 0]  # v1's end of the MIB view, for that column
+                    continue
+                self._checked(target, answer.response)
+                if len(pdu.varbinds) != n:
+                    raise SnmpError(f"{target.name}: GETNEXT answered with {len(pdu.varbinds)} varbinds for {n}")
+            else:
+                # Shrink before each retry: large answers are the ones that get lost.
+                for _ in range(target.retries + 1):
+                    repetitions = max(1, tuner.size // n)
+                    if max_rows is not None:
+                        repetitions = max(1, min(repetitions, max_rows - min(len(out[j]) for j in active) + 1))
+                    try:
+                        answer = await self._exchange_timed(target, BulkPdu(0, 0, repetitions, request), attempts=1)
+                        break
+                    except SnmpTimeout:
+                        tuner.on_timeout()
+                else:
+                    raise SnmpTimeout(
+                        f"{target.name}: no response to GETBULK after {target.retries + 1} attempts "
+                        f"of {target.timeout:g}s (walking {', '.join(format_oid(roots[j]) for j in active)})"
+                    )
+                pdu = answer.response.pdu
+                if pdu.error_status == ErrorStatus.TOO_BIG:
+                    too_big += 1
+                    if repetitions * n <= tuner.floor or repetitions == 1 or too_big > MAX_TOO_BIG:
+                        raise SnmpErrorStatus(
+                            f"{target.name}: tooBig even for {repetitions} repetitions of {n} at {format_oid(current[active[0]])}",
+                            pdu.error_status,
+                            pdu.error_index,
+                        )
+                    tuner.on_too_big(repetitions * n)
+                    continue
+                too_big = 0
+                self._checked(target, answer.response)
+                if not pdu.varbinds:
+                    raise SnmpWalkError(f"{target.name}: agent answered GETBULK at {format_oid(current[active[0]])} with no varbinds")
+            varbinds = pdu.varbinds
+            ended = False
+            going = []
+            for k, j in enumerate(active):
+                # Repetition-major (RFC 3416 4.2.3): column k's varbinds are every n-th from k.
+                # A trimmed answer may hold none of it: the column then asks again.
+                column = varbinds[k::n] if n > 1 else varbinds
+                if not column:
+                    going.append(j)
+                    continue
+                root = roots[j]
+                depth = len(root)
+                oids = [vb[0] for vb in column]
+                # Fast path: strictly increasing OIDs whose last one is still inside the subtree
+                # (a subtree is one contiguous range) are all wanted: no per-varbind checks.
+                if (
+                    column[-1][1] != _END_OF_MIB_VIEW
+                    and oids[-1][:depth] == root
+                    and oids[0] > current[j]
+                    and all(map(operator.lt, oids, oids[1:]))
+                ):
+                    out[j].extend(column)
+                    current[j] = oids[-1]
+                    going.append(j)
+                    continue
+                kept = out[j]
+                for vb in column:
+                    if vb[1] == _END_OF_MIB_VIEW:
+                        break
+                    # Order before subtree: an agent that loops back to an OID before root (say, the
+                    # start of its MIB) has also left the subtree, and must not end the walk silently.
+                    _check_increasing(target, current[j], vb[0])
+                    if vb[0][:depth] != root:
+                        break
+                    kept.append(vb)
+                    current[j] = vb[0]
+                else:
+                    going.append(j)
+                    continue
+                ended = True
+            if tuner is not None:
+                tuner.on_response(repetitions * n, len(varbinds), answer.nbytes, answer.rtt, target.timeout, ended)
+            active = going
+        return out
 
     def tuner(self, target: Target) -> BulkTuner:
         key = (target.host, target.port)
@@ -143,96 +248,6 @@ class SnmpClient:
         if tuner is None:
             tuner = self._tuners[key] = BulkTuner(size=target.max_repetitions, cap=target.max_repetitions_cap)
         return tuner
-
-    # -- walks --------------------------------------------------------------
-
-    async def _walk_next(self, target: Target, root: Oid) -> list[VarBind]:
-        out: list[VarBind] = []
-        current = root if len(root) > 1 else root + (0,)  # BER cannot carry a one-arc OID
-        while True:
-            resp = await self._exchange(target, Pdu(PduType.GET_NEXT, 0, 0, 0, (VarBind.null(current),)))
-            pdu = resp.pdu
-            if pdu.error_status == ErrorStatus.NO_SUCH_NAME:
-                return out  # v1's end of the MIB view
-            self._checked(target, resp)
-            if len(pdu.varbinds) != 1:
-                raise SnmpError(f"{target.name}: GETNEXT answered with {len(pdu.varbinds)} varbinds for 1")
-            vb = pdu.varbinds[0]
-            if vb.tag == Tag.END_OF_MIB_VIEW:
-                return out
-            # Order before subtree: an agent that loops back to an OID before root (say, the start
-            # of its MIB) has also left the subtree, and used to end the walk silently, truncated.
-            _check_increasing(target, current, vb.oid)
-            if vb.oid[: len(root)] != root:
-                return out
-            out.append(vb)
-            current = vb.oid
-
-    async def _walk_bulk(self, target: Target, root: Oid, max_rows: int | None = None) -> list[VarBind]:
-        tuner = self.tuner(target)
-        out: list[VarBind] = []
-        current = root if len(root) > 1 else root + (0,)  # BER cannot carry a one-arc OID
-        n = len(root)
-        too_big = 0
-        while True:
-            # Shrink before each retry: large answers are the ones that get lost.
-            for _ in range(target.retries + 1):
-                requested = tuner.size if max_rows is None else max(1, min(tuner.size, max_rows - len(out) + 1))
-                try:
-                    answer = await self._exchange_timed(target, BulkPdu(0, 0, requested, (VarBind.null(current),)), attempts=1)
-                    break
-                except SnmpTimeout:
-                    tuner.on_timeout()
-            else:
-                raise SnmpTimeout(
-                    f"{target.name}: no response to GETBULK after {target.retries + 1} attempts "
-                    f"of {target.timeout:g}s (walking {format_oid(root)})"
-                )
-            resp = answer.response
-            pdu = resp.pdu
-            if pdu.error_status == ErrorStatus.TOO_BIG:
-                too_big += 1
-                if requested <= tuner.floor or too_big > MAX_TOO_BIG:
-                    raise SnmpErrorStatus(
-                        f"{target.name}: tooBig even for {requested} repetitions at {format_oid(current)}",
-                        pdu.error_status,
-                        pdu.error_index,
-                    )
-                tuner.on_too_big(requested)
-                continue
-            too_big = 0
-            self._checked(target, resp)
-            if not pdu.varbinds:
-                raise SnmpWalkError(f"{target.name}: agent answered GETBULK at {format_oid(current)} with no varbinds")
-            ended = False
-            varbinds = pdu.varbinds
-            oids = [vb[0] for vb in varbinds]
-            # Fast path: strictly increasing OIDs whose last one is still inside the subtree
-            # (a subtree is one contiguous range) are all wanted: no per-varbind checks.
-            if (
-                varbinds[-1][1] != _END_OF_MIB_VIEW
-                and oids[-1][:n] == root
-                and oids[0] > current
-                and all(map(operator.lt, oids, oids[1:]))
-            ):
-                out.extend(varbinds)
-                current = oids[-1]
-                tuner.on_response(requested, len(varbinds), answer.nbytes, answer.rtt, target.timeout, False)
-                continue
-            for vb in varbinds:
-                if vb.tag == _END_OF_MIB_VIEW:
-                    ended = True
-                    break
-                # Order before subtree, as in _walk_next: a loop back to before root is an error, not the end.
-                _check_increasing(target, current, vb.oid)
-                if vb.oid[:n] != root:
-                    ended = True
-                    break
-                out.append(vb)
-                current = vb.oid
-            tuner.on_response(requested, len(pdu.varbinds), answer.nbytes, answer.rtt, target.timeout, ended)
-            if ended:
-                return out
 
     # -- request / response -------------------------------------------------
 
