@@ -89,7 +89,8 @@ async def running(**settings):
     async with trio.open_nursery() as nursery:
         await nursery.start(hub.run)
         await nursery.start(server.run)
-        bound = await nursery.start(serve, SocketIOApp(server), FrontSettings(host="127.0.0.1", port=0))
+        # Every address of "localhost": the seed's ws://localhost may resolve to ::1 first.
+        bound = await nursery.start(serve, SocketIOApp(server), FrontSettings(host="localhost", port=0))
         yield Env(bound[0][1], bus, hub, server, authority)
         nursery.cancel_scope.cancel()
 
