@@ -18,7 +18,7 @@ from .collect import DeviceReading, InterfaceReading, read_device
 from .config import Config, DeviceConfig
 from .events import DeviceMetrics, DeviceStatus, InterfaceMetrics
 from .profiles import ProfileSet
-from .rates import OCTET_BITS, PACKET_BITS, CounterSample, InterfaceKey, RateTracker
+from .rates import OCTET_BITS, PACKET_BITS, CounterSet, InterfaceKey, RateTracker, as_timeticks
 from .snmp import SnmpClient, SnmpError, SnmpResolveError, SnmpTimeout, Target
 from .store import Sample, Store
 
@@ -78,27 +78,31 @@ def failure_reason(exc: SnmpError) -> str:
     return str(exc).split(": ", 1)[-1]
 
 
+# The counters interface_rates reads, in CounterSet order: octets in and out, errors in and out.
+_UNIT_BITS = (OCTET_BITS, OCTET_BITS, PACKET_BITS, PACKET_BITS)
+_WIDTHS = {64: (64, 64, 32, 32), 32: (32, 32, 32, 32), None: (32, 32, 32, 32)}
+
+
 def interface_rates(reading: DeviceReading, state: DeviceState, monotonic: float) -> list[InterfaceMetrics]:
     """Per-interface bit and error rates from this reading and the state's previous samples."""
     out = []
     keys = []
+    seen_up = state.seen_up
+    update = state.rates.update
+    uptime = as_timeticks(reading.uptime_ticks)
     for itf in reading.interfaces:
         key = interface_key(itf)
         keys.append(key)
-        if itf.admin_status == "up" and itf.oper_status == "up":
-            state.seen_up.add(key)
-        elif itf.admin_status != "up":
-            state.seen_up.discard(key)  # shut down on purpose: no longer watched
-
-        def per_second(counter: str, value: int | None, width: int, unit_bits: float) -> float | None:
-            if value is None:
-                return None
-            sample = CounterSample(value, width, reading.uptime_ticks, monotonic, itf.counter_discontinuity, itf.speed)
-            return state.rates.update(key, counter, sample, unit_bits=unit_bits).rate
-
-        width = itf.counter_bits or 32
-        octets_in = per_second("in", itf.in_octets, width, OCTET_BITS)
-        octets_out = per_second("out", itf.out_octets, width, OCTET_BITS)
+        if itf.admin_status == "up":
+            if itf.oper_status == "up":
+                seen_up.add(key)
+        else:
+            seen_up.discard(key)  # shut down on purpose: no longer watched
+        sample = CounterSet(
+            (itf.in_octets, itf.out_octets, itf.in_errors, itf.out_errors), _WIDTHS[itf.counter_bits], uptime, monotonic,
+            itf.counter_discontinuity, itf.speed,
+        )
+        octets_in, octets_out, errors_in, errors_out = update(key, sample, _UNIT_BITS)
         out.append(
             InterfaceMetrics(
                 if_index=itf.if_index,
@@ -106,8 +110,8 @@ def interface_rates(reading: DeviceReading, state: DeviceState, monotonic: float
                 status=itf.oper_status if itf.oper_status else "unknown",
                 bps_in=None if octets_in is None else octets_in * OCTET_BITS,
                 bps_out=None if octets_out is None else octets_out * OCTET_BITS,
-                errors_in=per_second("errors_in", itf.in_errors, 32, PACKET_BITS),
-                errors_out=per_second("errors_out", itf.out_errors, 32, PACKET_BITS),
+                errors_in=errors_in,
+                errors_out=errors_out,
             )
         )
     state.rates.retain(keys)

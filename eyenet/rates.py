@@ -60,7 +60,8 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
+from typing import NamedTuple
 
 import attrs
 
@@ -148,6 +149,11 @@ class RateResult:
         return None if self.rate is None else self.rate * OCTET_BITS
 
 
+def as_timeticks(value: int | None) -> int | None:
+    """value when it is a valid TimeTicks (what CounterSample checks), else None."""
+    return value if value is not None and 0 <= value < TIMETICKS_MODULUS else None
+
+
 def pick_counter(hc_value: int | None, value32: int | None) -> tuple[int, int] | None:
     """(value, width): the 64-bit counter when the agent has it, else the 32-bit one."""
     if hc_value is not None:
@@ -161,7 +167,7 @@ def _clock_slack(manager_elapsed: float) -> float:
     return max(CLOCK_SLACK_MIN, CLOCK_SLACK_RATIO * manager_elapsed)
 
 
-def elapsed_between(prev: CounterSample, cur: CounterSample) -> tuple[float | None, Reason | str]:
+def elapsed_between(prev: CounterSample | CounterSet, cur: CounterSample | CounterSet) -> tuple[float | None, Reason | str]:
     """(seconds, "agent" | "manager"), or (None, NOT_ELAPSED | REBOOT): rule 2 above."""
     manager = cur.monotonic - prev.monotonic
     if manager <= 0:
@@ -201,71 +207,119 @@ def counter_rate(
         return RateResult(None, Reason.NO_PREVIOUS)
     if prev.width != cur.width:
         return RateResult(None, Reason.WIDTH_CHANGED)
+    elapsed, clock, broken = _continuity(prev, cur, max_elapsed)
+    if broken is not None:
+        return RateResult(None, broken, elapsed=elapsed, clock=clock)
+    rate, reason, delta = _advance(prev.value, cur.value, cur.width, elapsed, _top_speed(prev, cur), unit_bits, tolerance)
+    return RateResult(rate, reason, elapsed=elapsed, delta=delta, clock=clock)
+
+
+def _continuity(prev, cur, max_elapsed: float | None) -> tuple[float | None, str | None, Reason | None]:
+    """Rules 2 and 3, shared by every counter of a sample: (elapsed, clock, None), or what broke."""
     elapsed, clock = elapsed_between(prev, cur)
     if elapsed is None:
-        return RateResult(None, Reason(clock))
+        return None, None, Reason(clock)
     if max_elapsed is not None and elapsed > max_elapsed:
-        return RateResult(None, Reason.TOO_LONG, elapsed=elapsed, clock=clock)
-    if (
-        prev.discontinuity is not None
-        and cur.discontinuity is not None
-        and prev.discontinuity != cur.discontinuity
-    ):
-        return RateResult(None, Reason.DISCONTINUITY, elapsed=elapsed, clock=clock)
+        return elapsed, clock, Reason.TOO_LONG
+    if prev.discontinuity is not None and cur.discontinuity is not None and prev.discontinuity != cur.discontinuity:
+        return elapsed, clock, Reason.DISCONTINUITY
+    return elapsed, clock, None
 
-    modulus = 1 << cur.width
-    speeds = [s for s in (prev.speed, cur.speed) if s]
-    if speeds:
-        max_delta = max(speeds) * (1 + tolerance) * elapsed / unit_bits
+
+def _top_speed(prev, cur) -> int | None:
+    return max(prev.speed or 0, cur.speed or 0) or None
+
+
+def _advance(
+    old: int, new: int, width: int, elapsed: float, speed: int | None, unit_bits: float, tolerance: float
+) -> tuple[float | None, Reason, int | None]:
+    """Rules 4 and 5 for one counter: (rate or None, reason, delta)."""
+    modulus = 1 << width
+    if speed:
+        max_delta = speed * (1 + tolerance) * elapsed / unit_bits
         if max_delta >= modulus:
-            return RateResult(None, Reason.TOO_LONG, elapsed=elapsed, clock=clock)
+            return None, Reason.TOO_LONG, None
     else:
         max_delta = CEILING_BPS * elapsed / unit_bits
-
-    delta = cur.value - prev.value
+    delta = new - old
     wrapped = delta < 0
     if wrapped:
         delta += modulus
     if delta > max_delta:
-        reason = Reason.COUNTER_RESET if wrapped else Reason.OVER_SPEED
-        return RateResult(None, reason, elapsed=elapsed, delta=delta, clock=clock)
-    return RateResult(
-        delta / elapsed, Reason.WRAPPED if wrapped else Reason.OK, elapsed=elapsed, delta=delta, clock=clock
-    )
+        return None, Reason.COUNTER_RESET if wrapped else Reason.OVER_SPEED, delta
+    return delta / elapsed, Reason.WRAPPED if wrapped else Reason.OK, delta
 
 
-@attrs.frozen
-class InterfaceKey:
+class CounterSet(NamedTuple):
+    """Several counters of one interface read in one poll: one CounterSample per counter,
+    sharing what makes two polls comparable (uptime, clock, discontinuity, speed). A value
+    of None, or one outside its width, is a counter the agent did not give. A NamedTuple
+    without checks: the poller makes one per interface per poll."""
+
+    values: tuple[int | None, ...]
+    widths: tuple[int, ...]
+    uptime: int | None  # as_timeticks(sysUpTime): checked once per poll, not per counter
+    monotonic: float
+    discontinuity: int | None = None
+    speed: int | None = None
+
+
+def counter_set_rates(
+    prev: CounterSet | None,
+    cur: CounterSet,
+    unit_bits: Sequence[float],
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    max_elapsed: float | None = None,
+) -> list[float | None]:
+    """counter_rate() of each counter of cur against the same one of prev, rates only: the
+    rules shared by all counters (elapsed time, discontinuity) are checked once."""
+    if prev is None:
+        return [None] * len(cur.values)
+    elapsed, _, broken = _continuity(prev, cur, max_elapsed)
+    if broken is not None:
+        return [None] * len(cur.values)
+    speed = _top_speed(prev, cur)
+    out: list[float | None] = []
+    for old, new, old_width, width, bits in zip(prev.values, cur.values, prev.widths, cur.widths, unit_bits):
+        if old is None or new is None or old_width != width or not (0 <= old < 1 << width and 0 <= new < 1 << width):
+            out.append(None)
+        else:
+            out.append(_advance(old, new, width, elapsed, speed, bits, tolerance)[0])
+    return out
+
+
+class InterfaceKey(NamedTuple):
     """What identifies an interface across polls: its ifIndex and its name (ifName,
-    or ifDescr where ifName is missing). A renumbered interface is a new key."""
+    or ifDescr where ifName is missing). A renumbered interface is a new key.
+    (A NamedTuple: it is hashed for every interface of every poll.)"""
 
     if_index: int
     name: str
 
 
 class RateTracker:
-    """The previous sample of each (interface key, counter name); pure, no I/O.
+    """The previous CounterSet of each interface key; pure, no I/O.
 
-    ``update(key, counter, sample)`` returns the rate against the previous sample
-    of the same key and counter, and keeps the new one as the next baseline
-    (whatever the result: after a reboot the post-reboot sample is the baseline).
-    ``retain(keys)`` forgets interfaces that are gone, so a later interface that
-    reuses an ifIndex under another name starts afresh.
+    ``update(key, sample, unit_bits)`` returns the rates of the sample's counters
+    against the previous sample of the same key (counter_set_rates), and keeps the new
+    one as the next baseline (whatever the result: after a reboot the post-reboot
+    sample is the baseline). ``retain(keys)`` forgets interfaces that are gone, so a
+    later interface that reuses an ifIndex under another name starts afresh.
     """
 
     def __init__(self, **rate_options) -> None:
-        self._last: dict[tuple[Hashable, str], CounterSample] = {}
+        self._last: dict[Hashable, CounterSet] = {}
         self._options = rate_options
 
-    def update(self, key: Hashable, counter: str, sample: CounterSample, **rate_options) -> RateResult:
-        options = {**self._options, **rate_options}
-        result = counter_rate(self._last.get((key, counter)), sample, **options)
-        self._last[(key, counter)] = sample
+    def update(self, key: Hashable, sample: CounterSet, unit_bits: Sequence[float]) -> list[float | None]:
+        result = counter_set_rates(self._last.get(key), sample, unit_bits, **self._options)
+        self._last[key] = sample
         return result
 
     def retain(self, keys: Iterable[Hashable]) -> None:
         keep = set(keys)
-        for k in [k for k in self._last if k[0] not in keep]:
+        for k in [k for k in self._last if k not in keep]:
             del self._last[k]
 
     def __len__(self) -> int:

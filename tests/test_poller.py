@@ -2,6 +2,7 @@
 
 import time
 
+import attrs
 import trio
 
 from eyenet.bus import Bus
@@ -10,7 +11,7 @@ from eyenet.config import Config, DeviceConfig, StoreSettings
 from eyenet.demo.lab import start_lab
 from eyenet.demo.run import demo_config
 from eyenet.events import DeviceMetrics, DeviceStatus
-from eyenet.poller import DeviceState, Poller, assess, interface_key
+from eyenet.poller import DeviceState, Poller, assess, interface_key, interface_rates
 from eyenet.profiles import load_profiles
 from eyenet.snmp import SnmpClient
 from eyenet.store import Store
@@ -48,6 +49,18 @@ def test_partial_and_slow_answers_degrade():
     state = DeviceState()
     assert assess(reading(problems=("ifXTable: timeout",)), state, 0.1, 5) == ("degraded", "partial: ifXTable: timeout")
     assert assess(reading(), state, 6.0, 5) == ("degraded", "slow: answered in 6.0 s")
+
+
+def test_interface_rates_per_second_from_two_readings():
+    state = DeviceState()
+    first = reading(itf(1, "Gi0/1"), attrs.evolve(itf(2, "Gi0/2"), in_octets=-5))  # an agent's INTEGER, not a counter
+    assert [(m.bps_in, m.errors_in) for m in interface_rates(first, state, 1000.0)] == [(None, None), (None, None)]
+    later = attrs.evolve(itf(1, "Gi0/1"), in_octets=1_250, out_octets=2_500, in_errors=10)
+    second = attrs.evolve(reading(later, attrs.evolve(itf(2, "Gi0/2"), in_octets=7)), uptime_ticks=1_100)
+    a, b = interface_rates(second, state, 1010.0)
+    assert (a.bps_in, a.bps_out, a.errors_in, a.errors_out) == (1_000, 2_000, 1, 0)
+    assert (b.bps_in, b.bps_out) == (None, 0)
+    assert state.seen_up == {interface_key(later), interface_key(itf(2, "Gi0/2"))}
 
 
 async def test_polls_of_the_lab_give_status_metrics_and_history(tmp_path):

@@ -7,11 +7,14 @@ from hypothesis import strategies as st
 from eyenet.rates import (
     CEILING_BPS,
     PACKET_BITS,
+    OCTET_BITS,
     CounterSample,
+    CounterSet,
     InterfaceKey,
     RateTracker,
     Reason,
     counter_rate,
+    counter_set_rates,
     elapsed_between,
     pick_counter,
 )
@@ -275,35 +278,70 @@ def test_width_change_is_not_compared():
     assert counter_rate(a, b).reason is Reason.WIDTH_CHANGED
 
 
+def counters(*values, width=64, uptime=100_000, t=1000.0, disc=None, speed=GIG):
+    """A CounterSet of octets in and errors in."""
+    return CounterSet(values, (width, 32), uptime, t, disc, speed)
+
+
+UNITS = (OCTET_BITS, PACKET_BITS)
+
+
 def test_tracker_renumbering():
     tracker = RateTracker()
     gi1, gi2 = InterfaceKey(5, "Gi0/1"), InterfaceKey(5, "Gi0/2")
-    assert tracker.update(gi1, "in", sample(10**9, t=1000.0)).reason is Reason.NO_PREVIOUS
-    assert tracker.update(gi1, "in", sample(10**9 + 1_000, uptime=101_000, t=1010.0)).rate == 100
+    assert tracker.update(gi1, counters(10**9, 0), UNITS) == [None, None]  # no previous sample
+    assert tracker.update(gi1, counters(10**9 + 1_000, 10, uptime=101_000, t=1010.0), UNITS) == [100, 1]
     # ifIndex 5 now names another interface with a smaller counter: no comparison.
-    r = tracker.update(gi2, "in", sample(20, uptime=102_000, t=1020.0))
-    assert r.reason is Reason.NO_PREVIOUS
-    assert tracker.update(gi2, "in", sample(1_020, uptime=103_000, t=1030.0)).rate == 100
+    assert tracker.update(gi2, counters(20, 0, uptime=102_000, t=1020.0), UNITS) == [None, None]
+    assert tracker.update(gi2, counters(1_020, 0, uptime=103_000, t=1030.0), UNITS) == [100, 0]
     tracker.retain([gi2])
     assert len(tracker) == 1
-    assert tracker.update(gi1, "in", sample(10**9 + 5_000, uptime=104_000, t=1040.0)).reason is Reason.NO_PREVIOUS
+    assert tracker.update(gi1, counters(10**9 + 5_000, 0, uptime=104_000, t=1040.0), UNITS) == [None, None]
 
 
 def test_tracker_keeps_post_reboot_baseline():
     tracker = RateTracker()
     key = InterfaceKey(1, "eth0")
-    tracker.update(key, "in", sample(10**9, uptime=900_000, t=1000.0))
-    assert tracker.update(key, "in", sample(100, uptime=2_000, t=1060.0)).reason is Reason.REBOOT
-    assert tracker.update(key, "in", sample(1_100, uptime=8_000, t=1120.0)).rate == pytest.approx(1_000 / 60)
+    tracker.update(key, counters(10**9, 5, uptime=900_000, t=1000.0), UNITS)
+    assert tracker.update(key, counters(100, 0, uptime=2_000, t=1060.0), UNITS) == [None, None]  # rebooted
+    rates = tracker.update(key, counters(1_100, 60, uptime=8_000, t=1120.0), UNITS)
+    assert rates == [pytest.approx(1_000 / 60), 1]
 
 
-def test_tracker_counters_are_separate():
-    tracker = RateTracker(unit_bits=PACKET_BITS)
-    key = InterfaceKey(1, "eth0")
-    tracker.update(key, "in", sample(0))
-    tracker.update(key, "errors", sample(0))
-    assert tracker.update(key, "in", sample(100, uptime=101_000, t=1010.0)).rate == 10
-    assert tracker.update(key, "errors", sample(10, uptime=101_000, t=1010.0)).rate == 1
+def test_counter_set_gives_each_counter_its_own_width_and_unit():
+    a = CounterSet((M32 - 500, 0, None, 7), (32, 32, 32, 64), 100_000, 1000.0, None, 10_000_000)
+    b = CounterSet((500, 10 * M32, 3, 9), (32, 32, 32, 32), 101_000, 1010.0, None, 10_000_000)
+    # wrapped once; a value outside its width, a missing one and a width change give no rate
+    assert counter_set_rates(a, b, (OCTET_BITS,) * 4) == [100, None, None, None]
+    # 10**5 a second: as octets 800 kbit/s on a 10 Mbit/s link; as packets of 20 octets or more, over its speed
+    c = CounterSet((0,), (32,), 100_000, 1000.0, None, 10_000_000)
+    d = CounterSet((10**6,), (32,), 101_000, 1010.0, None, 10_000_000)
+    assert counter_set_rates(c, d, (OCTET_BITS,)) == [10**5]
+    assert counter_set_rates(c, d, (PACKET_BITS,)) == [None]
+
+
+optional_speed = st.one_of(st.none(), st.sampled_from([10_000_000, GIG, 100 * GIG]))
+
+
+@given(
+    width=st.sampled_from([32, 64]),
+    old=st.integers(0, M64 - 1),
+    new=st.integers(0, M64 - 1),
+    uptimes=st.tuples(st.one_of(st.none(), st.integers(0, M32 - 1)), st.one_of(st.none(), st.integers(0, M32 - 1))),
+    elapsed=st.floats(-5, 10**6, allow_nan=False),
+    discs=st.tuples(st.one_of(st.none(), st.integers(0, 3)), st.one_of(st.none(), st.integers(0, 3))),
+    speeds=st.tuples(optional_speed, optional_speed),
+    unit_bits=st.sampled_from([OCTET_BITS, PACKET_BITS]),
+    max_elapsed=st.one_of(st.none(), st.floats(1, 10**5)),
+)
+def test_counter_set_rates_equal_counter_rate(width, old, new, uptimes, elapsed, discs, speeds, unit_bits, max_elapsed):
+    """The per-interface path computes exactly what counter_rate does, counter by counter."""
+    old, new = old % (1 << width), new % (1 << width)
+    a = CounterSample(old, width, uptimes[0], 1000.0, discs[0], speeds[0])
+    b = CounterSample(new, width, uptimes[1], 1000.0 + elapsed, discs[1], speeds[1])
+    expected = counter_rate(a, b, unit_bits=unit_bits, max_elapsed=max_elapsed).rate
+    as_set = [CounterSet((s.value,), (s.width,), s.uptime, s.monotonic, s.discontinuity, s.speed) for s in (a, b)]
+    assert counter_set_rates(*as_set, (unit_bits,), max_elapsed=max_elapsed) == [expected]
 
 
 def test_sample_validation():
