@@ -303,9 +303,11 @@ class SocketIOServer:
             return _error(1, cors)
         if not session.polling or session.probing:
             return _error(3, cors)
-        session.probing = True
 
         async def upgrade(ws: WebSocket) -> None:
+            if not session.polling or session.probing or session.closed:
+                return  # another probe won the race since the check above
+            session.probing = True
             try:
                 await self._serve_websocket(session, ws, probe=True)
             finally:
@@ -537,7 +539,7 @@ def _error_ack(code: str, message: str) -> dict:
 
 
 def _error(code: int, cors: tuple) -> Response:
-    return Response.json(engine_error(code), 403 if code == 4 else 400, cors)
+    return Response.json(engine_error(code), 400, cors)
 
 
 def _text(body: str | bytes, cors: tuple) -> Response:
