@@ -211,7 +211,7 @@ class Inventory:
     async def update(self, device: DeviceConfig) -> Monitored:
         """Replace the configuration of the device with `device.id`."""
         async with self._lock:
-            old = self._changeable(device.id)
+            old = self.changeable(device.id)
             await self._store.upsert_device(StoredDevice(device, source="api"))
             monitored = self._devices[device.id] = Monitored(device, "api", old.live)
             if any(getattr(old.config, f) != getattr(device, f) for f in POLLED_FIELDS):
@@ -221,13 +221,14 @@ class Inventory:
 
     async def remove(self, device_id: str) -> None:
         async with self._lock:
-            self._changeable(device_id)
+            self.changeable(device_id)
             await self._store.delete_device(device_id)
             del self._devices[device_id]
             self._poller.remove(device_id)
         log.info("device %s removed (its history stays until retention)", device_id)
 
-    def _changeable(self, device_id: str) -> Monitored:
+    def changeable(self, device_id: str) -> Monitored:
+        """The device, if the API may change it; UnknownDevice or ConfiguredDevice otherwise."""
         monitored = self._devices.get(device_id)
         if monitored is None:
             raise UnknownDevice(f"no device with id {device_id!r}")

@@ -44,6 +44,7 @@ ERRORS: dict[str, tuple[int, str]] = {
 # poll interval within a second and a day (beyond, a typo polls a device flat out or never).
 HOST_PATTERN = "^[^\\u0000-\\u0020\\u007f-\\u009f]+$"
 POLL_INTERVAL = (1, 86400)
+# The history the poller records (poller.history_samples).
 METRIC_PATTERN = r"^(cpu|memory|uptime|bandwidth\.(in|out)|if\.[0-9]{1,10}\.(in|out))$"
 
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -100,7 +101,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["id", "name", "host", "type", "vendor", "model", "tags", "status", "reason", "lastSeen", "metrics"],
         "properties": {
             "id": {"type": "string"},
-            "name": {"type": "string", "description": "the device's id until it reports a name"},
+            "name": {"type": "string", "description": "the device's id (its sysName is not collected yet)"},
             "host": {"type": "string"},
             "type": {"enum": [*DEVICE_TYPES, None]},
             "vendor": _NULLABLE_STRING,
@@ -335,7 +336,9 @@ def document(routes: Iterable[tuple[str, str, Operation]], *, version: str) -> d
             "description": (
                 "Errors are always `{\"error\": {\"code\", \"message\"}}` with the matching HTTP status. Codes:\n\n"
                 + "\n".join(f"- `{code}` ({status}): {why}" for code, (status, why) in ERRORS.items())
-                + "\n\nA scoped user sees only devices that carry one of its scope's tags; "
+                + "\n\nBefore a request reaches the API, the HTTP layer may refuse it with the same error shape: "
+                "400 BAD_REQUEST (malformed HTTP), 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE."
+                "\n\nA scoped user sees only devices that carry one of its scope's tags; "
                 "any other device is answered 404, as if it did not exist."
             ),
         },

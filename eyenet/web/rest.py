@@ -34,7 +34,7 @@ from .. import __version__
 from ..auth import USERNAME, AuthError, authenticate, new_user, role_allows, scope_allows
 from ..events import rfc3339, to_json
 from ..inventory import (
-    ConfiguredDevice, DeviceExists, InvalidDevice, Inventory, Monitored, changed_device, device_from_json,
+    ConfiguredDevice, DeviceExists, InvalidDevice, Inventory, Monitored, UnknownDevice, changed_device, device_from_json,
 )
 from ..store import AlreadyExists, HistoryPoint, LastAdmin, Store
 from ..tokens import Claims, TokenAuthority, TokenError
@@ -85,10 +85,11 @@ class Route:
     path: str  # template: /api/devices/{id}
     handler: Handler
     operation: Operation
+    segments: tuple[str, ...] = attrs.field(init=False)
 
-    @property
-    def segments(self) -> list[str]:
-        return self.path.split("/")
+    @segments.default
+    def _split(self) -> tuple[str, ...]:
+        return tuple(self.path.split("/"))
 
 
 class Router:
@@ -117,7 +118,7 @@ class Router:
         raise ApiError("METHOD_NOT_ALLOWED", f"{path} takes {methods}, not {method}", headers=(("allow", methods),))
 
 
-def _match(template: list[str], parts: list[str]) -> dict[str, str] | None:
+def _match(template: tuple[str, ...], parts: list[str]) -> dict[str, str] | None:
     if len(template) != len(parts):
         return None
     params = {}
@@ -348,10 +349,15 @@ class RestApi:
             raise ApiError("CONFLICT", str(exc)) from None
         return Response.json(self._view(monitored), 201, (("location", f"/api/devices/{device.id}"),))
 
-    async def _change_device(self, call: Call) -> Response:
+    def _changeable(self, call: Call) -> Monitored:
         monitored = self._visible(call)
-        if monitored.source == "config":
-            raise ApiError("CONFLICT", f"device {monitored.id!r} comes from the configuration file: change it there and restart EyeNet")
+        try:
+            return self.inventory.changeable(monitored.id)
+        except ConfiguredDevice as exc:
+            raise ApiError("CONFLICT", str(exc)) from None
+
+    async def _change_device(self, call: Call) -> Response:
+        monitored = self._changeable(call)
         try:
             device = changed_device(monitored.config, call.body)
         except InvalidDevice as exc:
@@ -359,16 +365,16 @@ class RestApi:
         self._check_scope(call.claims, device.tags)
         try:
             monitored = await self.inventory.update(device)
-        except ConfiguredDevice as exc:
-            raise ApiError("CONFLICT", str(exc)) from None
+        except UnknownDevice:  # removed by another request meanwhile
+            raise ApiError("NOT_FOUND", f"no device {device.id!r}") from None
         return Response.json(self._view(monitored))
 
     async def _remove_device(self, call: Call) -> Response:
-        monitored = self._visible(call)
+        monitored = self._changeable(call)
         try:
             await self.inventory.remove(monitored.id)
-        except ConfiguredDevice as exc:
-            raise ApiError("CONFLICT", str(exc)) from None
+        except UnknownDevice:  # removed by another request meanwhile
+            raise ApiError("NOT_FOUND", f"no device {monitored.id!r}") from None
         return Response(204)
 
     async def _interfaces(self, call: Call) -> Response:
