@@ -119,14 +119,15 @@ def worker(spec: dict) -> int:
         return pdu
 
     client_mod.SnmpClient._checked = checked
-    orig_walk = client_mod.SnmpClient.walk
+    orig_walk_columns = client_mod.SnmpClient.walk_columns  # walk() is walk_columns() of one root
 
-    async def walk(self, target, root, *args, **kwargs):
-        out = await orig_walk(self, target, root, *args, **kwargs)
-        counts["walk_kept"] += len(out)  # varbinds inside the walked column (the rest is GETBULK overshoot)
+    async def walk_columns(self, target, roots, *args, **kwargs):
+        out = await orig_walk_columns(self, target, roots, *args, **kwargs)
+        # Varbinds inside the walked columns (the rest is GETBULK overshoot).
+        counts["walk_kept"] += sum(map(len, out))
         return out
 
-    client_mod.SnmpClient.walk = walk
+    client_mod.SnmpClient.walk_columns = walk_columns
 
     polls = {"started": 0, "done": 0, "up": 0, "degraded": 0, "down": 0, "timeout": 0, "partial": 0, "slow": 0,
              "missed_slots": 0, "late_starts": 0}

@@ -134,8 +134,8 @@ async def read_device(client: SnmpClient, target: Target, profiles: ProfileSet |
     if_rows = system.get(IF_NUMBER)
     hint = if_rows if isinstance(if_rows, int) and if_rows > 0 else None
     async with _nursery() as nursery:
-        for columns in by_table(IF_COLUMNS.values()):
-            nursery.start_soon(reader.walk_table, columns, if_columns, hint)
+        for columns in by_table(IF_COLUMNS.values()):  # ifTable, ifXTable: two request streams at once
+            nursery.start_soon(reader.walk_columns, columns, if_columns, hint)
         sys_object_id = system.get(SYS_OBJECT_ID)
         oid = tuple(sys_object_id) if isinstance(sys_object_id, tuple) else ()
         descr = text_of(system.get(SYS_DESCR))
@@ -201,10 +201,10 @@ class _Reader:
             varbinds = []
         out[column] = rows_of(column, varbinds)
 
-    async def walk_table(self, columns: Sequence[Oid], out: dict[Oid, dict[Index, Any]], max_rows: int | None = None) -> None:
-        """Columns of one table walked side by side, sharing requests. An error status fails
-        the shared request for all of them, so then each is walked alone: a column the agent
-        cannot serve costs only itself, as with walk_into."""
+    async def walk_columns(self, columns: Sequence[Oid], out: dict[Oid, dict[Index, Any]], max_rows: int | None = None) -> None:
+        """Columns walked side by side, sharing requests. An error status fails the shared
+        request for all of them, so then each is walked alone: a column the agent cannot
+        serve costs only itself, as with walk_into."""
         if len(columns) == 1:
             return await self.walk_into(columns[0], out, max_rows)
         try:
@@ -256,8 +256,10 @@ class _Reader:
             scalars.update(await self.get_many(gets))
 
         async with _nursery() as nursery:
-            for table in by_table(walks):
-                nursery.start_soon(self.walk_table, table, columns)
+            # All in one stream of requests, whatever their tables: columns of unknown length
+            # then share the rows each answer reads past the shortest of them.
+            if walks:
+                nursery.start_soon(self.walk_columns, walks, columns)
             if gets:
                 nursery.start_soon(get_all)
 
