@@ -1,0 +1,512 @@
+"""The HTTP/1.1 front of EyeNet's one port: h11 on our own non-blocking sockets.
+
+Why our own: measured here with 1000 clients, a stock ASGI stack spends ~145 us
+of CPU per delivered push message, and awaiting a WebSocket library's send per
+client ~108 us; writing each event's pre-built frame with a non-blocking send
+(conn.py) costs ~10 us (ARCHITECTURE.md, "Push and API"). So this module parses
+HTTP with h11, enforces the limits an exposed server needs (head and body
+size, slow clients), and hands WebSocket upgrades (validated by wsproto) to the
+app's handlers with a ``WebSocket`` over the same connection.
+
+The app sees two calls: ``http(request) -> Response`` and, for an upgrade,
+``websocket(request) -> handler | Response``. Errors of the front itself are
+JSON ``{"error": {"code", "message"}}`` like the REST API's.
+"""
+
+from __future__ import annotations
+
+import errno
+import http
+import json
+import logging
+import socket
+import ssl
+import time
+from typing import Any, Awaitable, Callable, Mapping, Protocol
+from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
+
+import attrs
+import h11
+import trio
+from wsproto.connection import Connection as WsProtocol, ConnectionType
+from wsproto.events import AcceptConnection
+from wsproto.handshake import H11Handshake
+from wsproto.utilities import RemoteProtocolError as WsHandshakeError
+
+from .conn import Connection
+from .websocket import WebSocket, WebSocketClosed
+
+logger = logging.getLogger(__name__)
+
+SERVER_NAME = b"EyeNet"
+# After an error response, read and drop what the client still sends for this long
+# before closing, so that its unread upload does not turn our close into a reset.
+ERROR_LINGER = 2.0
+ACCEPT_BATCH = 64  # connections accepted per wake-up of a listener
+_OUT_OF_FDS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+_NO_BODY_STATUSES = {204, 304}
+_FRAMING_HEADERS = {"content-length", "transfer-encoding"}
+
+
+@attrs.frozen
+class Request:
+    """One request as the app sees it. ``disconnected`` is set when the client
+    closes its connection while an HTTP handler runs (a held long-poll watches
+    it); for a WebSocket, ``WebSocket.receive`` tells instead."""
+
+    method: str
+    target: str
+    path: str
+    query: Mapping[str, tuple[str, ...]]
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    client: tuple[str, int] | None
+    disconnected: trio.Event = attrs.field(factory=trio.Event, eq=False)
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, by case-insensitive name."""
+        name = name.lower()
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    def arg(self, name: str) -> str | None:
+        """The first value of a query parameter."""
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+@attrs.frozen
+class Response:
+    """A complete response. The front sets Content-Length, Date and Server; a
+    Content-Length or Transfer-Encoding given here is ignored (framing is the
+    front's job) and HEAD responses lose their body on the way out."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+    @classmethod
+    def json(cls, obj: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+        body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return cls(status, (("content-type", "application/json"), *headers), body)
+
+    @classmethod
+    def text(
+        cls,
+        text: str,
+        status: int = 200,
+        content_type: str = "text/plain; charset=utf-8",
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> Response:
+        return cls(status, (("content-type", content_type), *headers), text.encode("utf-8"))
+
+
+def error_response(status: int, code: str, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    """The JSON error shape of the whole port: ``{"error": {"code", "message"}}``."""
+    return Response.json({"error": {"code": code, "message": message}}, status=status, headers=headers)
+
+
+WebSocketHandler = Callable[[WebSocket], Awaitable[None]]
+
+
+class App(Protocol):
+    async def http(self, request: Request) -> Response: ...
+
+    def websocket(self, request: Request) -> WebSocketHandler | Response:
+        """For an upgrade request: a handler to accept (the connection closes when
+        it returns), or a Response to refuse with."""
+        ...
+
+
+@attrs.frozen
+class FrontSettings:
+    host: str = "0.0.0.0"
+    port: int = 5000
+    tls_cert: str | None = None
+    tls_key: str | None = None  # None: the key is in the tls_cert file
+    max_header_bytes: int = 16384
+    max_body_bytes: int = 1_048_576
+    header_timeout: float = 10.0  # a request's head and body must arrive within this (slowloris)
+    idle_timeout: float = 75.0  # keep-alive idle; also bounds writing one response
+    ws_max_message: int = 65536  # larger incoming WebSocket messages: close 1009
+    backlog_bytes: int = 1_048_576  # per-connection outbound backlog limit
+
+
+class _HttpError(Exception):
+    """A request the front refuses; the connection closes after the answer."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.response = error_response(status, code, message)
+
+
+def tls_context(settings: FrontSettings) -> ssl.SSLContext:
+    """The server TLS context from the settings' certificate chain and key files."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(
+            f"cannot load the TLS certificate {settings.tls_cert!r} / key {settings.tls_key!r}: {exc}"
+        ) from exc
+    context.options |= ssl.OP_NO_RENEGOTIATION
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def _listen(host: str, port: int) -> list[socket.socket]:
+    """Non-blocking listening sockets for every address of ``host``."""
+    listeners: list[socket.socket] = []
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        seen = set()
+        for family, kind, proto, _, address in infos:
+            if address in seen:
+                continue
+            seen.add(address)
+            sock = socket.socket(family, kind, proto)
+            listeners.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(listeners) > 1:
+                address = (address[0], listeners[0].getsockname()[1], *address[2:])  # one port for all
+            sock.bind(address)
+            sock.listen(4096)
+            sock.setblocking(False)
+    except OSError as exc:
+        for sock in listeners:
+            sock.close()
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return listeners
+
+
+async def serve(app: App, settings: FrontSettings, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+    """Serve HTTP and WebSocket on ``settings.host:port`` until cancelled.
+
+    ``task_status.started`` gets the (host, port) pairs actually bound (port 0
+    picks a free port).
+    """
+    ssl_context = tls_context(settings) if settings.tls_cert else None
+    listeners = _listen(settings.host, settings.port)
+    try:
+        async with trio.open_nursery() as nursery:
+            front = _Front(app, settings, ssl_context, nursery)
+            for listener in listeners:
+                nursery.start_soon(front.accept_loop, listener)
+            task_status.started([listener.getsockname()[:2] for listener in listeners])
+    finally:
+        for listener in listeners:
+            trio.lowlevel.notify_closing(listener)
+            listener.close()
+
+
+class _Front:
+    def __init__(self, app: App, settings: FrontSettings, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery):
+        self._app = app
+        self._settings = settings
+        self._ssl_context = ssl_context
+        self._nursery = nursery
+        self._date_second = -1
+        self._date = b""
+
+    async def accept_loop(self, listener: socket.socket) -> None:
+        while True:
+            await trio.lowlevel.wait_readable(listener)
+            for _ in range(ACCEPT_BATCH):
+                try:
+                    sock, address = listener.accept()
+                except BlockingIOError:
+                    break
+                except OSError as exc:
+                    if exc.errno in _OUT_OF_FDS:
+                        logger.warning("cannot accept connections: %s (raise the open files limit)", exc.strerror)
+                        await trio.sleep(0.1)
+                        break
+                    if exc.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
+                        continue  # the client gave up before we accepted
+                    raise
+                self._nursery.start_soon(self._connection, sock, address)
+
+    async def _connection(self, sock: socket.socket, address: Any) -> None:
+        """One client connection, from accept to close; never raises (others go on)."""
+        client = (address[0], address[1]) if isinstance(address, tuple) else None
+        try:
+            sock.setblocking(False)
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            sock.close()
+            return
+        conn = Connection(
+            sock, self._nursery.start_soon, ssl_context=self._ssl_context, backlog_limit=self._settings.backlog_bytes
+        )
+        try:
+            upgraded = await self._serve_http(conn, client)
+            if upgraded is not None:
+                await self._serve_websocket(conn, *upgraded)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        except Exception:
+            logger.exception("connection from %s failed", client)
+        finally:
+            conn.abort()  # a no-op after a graceful close
+
+    # -- HTTP ------------------------------------------------------------------
+
+    async def _serve_http(self, conn: Connection, client: tuple[str, int] | None):
+        """Requests until the connection closes, or (request, handler, protocol,
+        trailing bytes) once a WebSocket upgrade was accepted (101 sent)."""
+        h = h11.Connection(h11.SERVER, max_incomplete_event_size=self._settings.max_header_bytes)
+        first = True
+        while True:
+            try:
+                received = await self._read_request(conn, h, client, first)
+            except _HttpError as err:
+                await self._send(conn, h, err.response, head_only=False, close=True)
+                await conn.aclose(linger=ERROR_LINGER)
+                return None
+            if received is None:
+                await conn.aclose()
+                return None
+            first = False
+            request, event = received
+            if request.method == "GET" and _wants_websocket(request):
+                outcome = self._upgrade(request, event)
+                if isinstance(outcome, tuple):
+                    handler, protocol, accept = outcome
+                    await conn.send_all(accept)
+                    return request, handler, protocol, h.trailing_data[0]
+                response = outcome
+            else:
+                response = await self._call_app(conn, h, request)
+            if not await self._send(conn, h, response, head_only=request.method == "HEAD", close=False):
+                return None
+            if h.our_state is not h11.DONE or h.their_state is not h11.DONE:
+                await conn.aclose()
+                return None
+            h.start_next_cycle()
+
+    async def _read_request(self, conn: Connection, h: h11.Connection, client, first: bool):
+        """The next request and its h11 event; None when the client closed or idled out.
+
+        The wait for a request's first byte is bounded by idle_timeout (header_timeout
+        on a new connection); from that byte on, head and body by header_timeout.
+        """
+        settings = self._settings
+        started = bool(h.trailing_data[0])
+        wait = settings.header_timeout if first or started else settings.idle_timeout
+        with trio.CancelScope(deadline=trio.current_time() + wait) as scope:
+
+            async def next_event():
+                nonlocal started
+                while True:
+                    try:
+                        event = h.next_event()
+                    except h11.RemoteProtocolError as exc:
+                        raise _protocol_error(exc) from None
+                    if event is not h11.NEED_DATA:
+                        return event
+                    data = await conn.receive_some()
+                    if data and not started:
+                        started = True
+                        scope.deadline = trio.current_time() + settings.header_timeout
+                    h.receive_data(data)
+
+            event = await next_event()
+            if isinstance(event, h11.ConnectionClosed):
+                return None
+            _check_head(event, settings)
+            if h.they_are_waiting_for_100_continue:
+                await conn.send_all(h.send(h11.InformationalResponse(status_code=100, headers=[])))
+            parts = []
+            size = 0
+            while not isinstance(body_event := await next_event(), h11.EndOfMessage):
+                size += len(body_event.data)
+                if size > settings.max_body_bytes:
+                    raise _body_too_large(f"the chunked request body is over the limit of {settings.max_body_bytes} bytes")
+                parts.append(body_event.data)
+            return _make_request(event, b"".join(parts), client), event
+        if started:
+            raise _HttpError(408, "REQUEST_TIMEOUT", f"the request did not arrive within {settings.header_timeout} s")
+        return None
+
+    async def _call_app(self, conn: Connection, h: h11.Connection, request: Request) -> Response:
+        """Run the app's handler while still reading: EOF sets request.disconnected."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._watch, conn, h, request.disconnected)
+            try:
+                response = await self._app.http(request)
+                if not isinstance(response, Response):
+                    raise TypeError(f"the handler returned {type(response).__name__}, not a Response")
+            except Exception:
+                logger.exception("handler for %s %s failed", request.method, request.target)
+                response = _internal_error()
+            nursery.cancel_scope.cancel()
+        return response
+
+    async def _watch(self, conn: Connection, h: h11.Connection, disconnected: trio.Event) -> None:
+        """Read while a handler runs: keep pipelined bytes (up to a head's worth) for
+        the next request, and notice when the client goes away."""
+        budget = self._settings.max_header_bytes
+        try:
+            while budget > 0:
+                data = await conn.receive_some()
+                h.receive_data(data)
+                if not data:
+                    disconnected.set()
+                    return
+                budget -= len(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            disconnected.set()
+            return
+        await trio.sleep_forever()
+
+    async def _send(self, conn: Connection, h: h11.Connection, response: Response, *, head_only: bool, close: bool) -> bool:
+        """Write a response; False (connection reset) when the client did not take it
+        within idle_timeout."""
+        try:
+            data = self._encode(h, response, head_only, close)
+        except Exception:
+            logger.exception("invalid response %r", response)
+            data = self._encode(h, _internal_error(), head_only, close)
+        with trio.move_on_after(self._settings.idle_timeout) as scope:
+            await conn.send_all(data)
+        if scope.cancelled_caught:
+            conn.abort()
+            return False
+        return True
+
+    def _encode(self, h: h11.Connection, response: Response, head_only: bool, close: bool) -> bytes:
+        status = response.status
+        headers = [(b"date", self._http_date()), (b"server", SERVER_NAME)]
+        headers += [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in response.headers
+            if name.lower() not in _FRAMING_HEADERS
+        ]
+        body = response.body
+        has_body = status >= 200 and status not in _NO_BODY_STATUSES
+        if has_body:
+            headers.append((b"content-length", b"%d" % len(body)))
+        if close:
+            headers.append((b"connection", b"close"))
+        reason = _reason(status)
+        event = h11.Response(status_code=status, headers=headers, reason=reason)  # validates before h's state moves
+        data = h.send(event)
+        if has_body and body and not head_only:
+            data += h.send(h11.Data(data=body))
+        return data + h.send(h11.EndOfMessage())
+
+    def _http_date(self) -> bytes:
+        now = int(time.time())
+        if now != self._date_second:
+            self._date_second = now
+            self._date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now)).encode("ascii")
+        return self._date
+
+    # -- WebSocket -------------------------------------------------------------
+
+    def _upgrade(self, request: Request, event: h11.Request) -> Response | tuple[WebSocketHandler, WsProtocol, bytes]:
+        """Validate the upgrade and ask the app: its refusal, or (handler, frame
+        protocol, the 101 response bytes)."""
+        handshake = H11Handshake(ConnectionType.SERVER)
+        try:
+            handshake.initiate_upgrade_connection(event.headers, event.target)
+        except WsHandshakeError as exc:
+            hint = exc.event_hint
+            if getattr(hint, "status_code", 400) == 426:
+                return error_response(
+                    426, "BAD_REQUEST", "unsupported Sec-WebSocket-Version: this server speaks version 13",
+                    headers=(("sec-websocket-version", "13"),),
+                )
+            return error_response(400, "BAD_REQUEST", f"invalid WebSocket upgrade: {exc}")
+        try:
+            outcome = self._app.websocket(request)
+        except Exception:
+            logger.exception("websocket() for %s failed", request.target)
+            return _internal_error()
+        if isinstance(outcome, Response):
+            return outcome
+        accept = handshake.send(AcceptConnection(extra_headers=[(b"date", self._http_date()), (b"server", SERVER_NAME)]))
+        return outcome, handshake.connection, accept
+
+    async def _serve_websocket(
+        self, conn: Connection, request: Request, handler: WebSocketHandler, protocol: WsProtocol, trailing: bytes
+    ) -> None:
+        ws = WebSocket(conn, request, protocol, max_message=self._settings.ws_max_message, trailing_data=trailing)
+        try:
+            await handler(ws)
+        except WebSocketClosed:
+            pass
+        except Exception as exc:
+            # a handler's nursery may wrap the WebSocketClosed that ended it in a group
+            failure = exc.split(WebSocketClosed)[1] if isinstance(exc, ExceptionGroup) else exc
+            if failure is not None:
+                logger.error("WebSocket handler for %s failed", request.target, exc_info=failure)
+                await ws.aclose(1011, "internal error")
+        await ws.aclose()
+
+
+def _wants_websocket(request: Request) -> bool:
+    upgrade = request.header("upgrade")
+    return upgrade is not None and any(token.strip().lower() == "websocket" for token in upgrade.split(","))
+
+
+def _check_head(event: h11.Request, settings: FrontSettings) -> None:
+    """Refuse a head over the size limit (h11 alone only bounds an incomplete one)
+    and a declared body over the body limit, before reading that body."""
+    size = len(event.method) + len(event.target) + 12 + sum(len(n) + len(v) + 4 for n, v in event.headers)
+    if size > settings.max_header_bytes:
+        raise _HttpError(
+            431, "HEADERS_TOO_LARGE", f"the request head ({size} bytes) is over the limit of {settings.max_header_bytes} bytes"
+        )
+    for name, value in event.headers:
+        if name == b"content-length" and int(value) > settings.max_body_bytes:
+            raise _body_too_large(
+                f"the request body ({int(value)} bytes) is over the limit of {settings.max_body_bytes} bytes"
+            )
+
+
+def _body_too_large(message: str) -> _HttpError:
+    return _HttpError(413, "BODY_TOO_LARGE", message)
+
+
+def _protocol_error(exc: h11.RemoteProtocolError) -> _HttpError:
+    if exc.error_status_hint == 431:
+        return _HttpError(
+            431, "HEADERS_TOO_LARGE", "the request head is over the size limit (or never ends with an empty line)"
+        )
+    return _HttpError(exc.error_status_hint, "BAD_REQUEST", f"malformed HTTP request: {exc}")
+
+
+def _internal_error() -> Response:
+    return error_response(500, "INTERNAL", "internal server error (logged on the server)")
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return http.HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        return b""
+
+
+def _make_request(event: h11.Request, body: bytes, client: tuple[str, int] | None) -> Request:
+    target = event.target
+    if not target.startswith(b"/") and b"://" in target:  # absolute form, as sent to proxies
+        parts = urlsplit(target)
+        raw_path, raw_query = parts.path or b"/", parts.query
+    else:
+        raw_path, _, raw_query = target.partition(b"?")
+    query = parse_qs(raw_query.decode("latin-1"), keep_blank_values=True, encoding="utf-8", errors="replace")
+    return Request(
+        method=event.method.decode("ascii"),
+        target=target.decode("latin-1"),
+        path=unquote_to_bytes(raw_path).decode("utf-8", "replace"),
+        query={name: tuple(values) for name, values in query.items()},
+        headers=tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers),
+        body=body,
+        client=client,
+    )
