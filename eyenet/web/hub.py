@@ -213,7 +213,9 @@ class Hub:
                     continue
             session.subscriptions[channel] = None
             self.index(session, channel)
-        self.replay(session, after, trio.current_time())
+        now = trio.current_time()
+        for wire, detailed in self.missed(session, after)[0]:
+            session.offer(wire, detailed, now)
         return session
 
     def index(self, session: Session, channel: str) -> None:
@@ -229,12 +231,12 @@ class Hub:
     def wants_flush(self, session: Session) -> None:
         self._flush[session] = None
 
-    def replay(self, session: Session, after: int, now: float, *, new_channel: str | None = None,
-               earlier: Iterable[str] = ()) -> tuple[int, bool]:
-        """Offer `session` the kept events with id > `after` on its channels (only
-        `new_channel`'s, minus those `earlier` channels already brought, when
-        replaying for a fresh subscription). Returns (events offered, whether the
-        ring still held everything after `after`)."""
+    def missed(self, session: Session, after: int, *, new_channel: str | None = None,
+               earlier: Iterable[str] = ()) -> tuple[list[tuple[Wire, bool]], bool]:
+        """The kept events with id > `after` that `session` would have received on
+        its channels (only `new_channel`'s, minus what its `earlier` channels
+        already brought, when replaying for a fresh subscription), each with its
+        variant; and whether the ring still held everything after `after`."""
         complete = not self.ring or after >= self.ring[0].id - 1
         tail: list[Wire] = []
         for wire in reversed(self.ring):
@@ -243,7 +245,7 @@ class Hub:
             tail.append(wire)
         earlier = set(earlier)
         subs = session.subscriptions
-        count = 0
+        out = []
         for wire in reversed(tail):
             if new_channel is not None:
                 if new_channel not in wire.channels or earlier.intersection(wire.channels):
@@ -251,10 +253,8 @@ class Hub:
             elif not any(ch in subs for ch in wire.channels):
                 continue
             if session.may_see(wire):
-                detailed = any(ch in subs for ch in wire.channels if ch.startswith("device:"))
-                session.offer(wire, detailed, now)
-                count += 1
-        return count, complete
+                out.append((wire, any(ch in subs for ch in wire.channels if ch.startswith("device:"))))
+        return out, complete
 
     # -- policy ------------------------------------------------------------------------------------
 

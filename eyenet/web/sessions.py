@@ -19,7 +19,7 @@ raise out of :meth:`Session.handle`.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -111,16 +111,27 @@ class Session:
         self.outbound = TokenBucket(limits.events_per_minute, updated=now)
         self.pending: dict[str | None, tuple[Wire, bool]] = {}  # coalesced device:metrics, by device
         self.resume_after: int | None = None  # replay point set by ?lastEventId / auth.lastEventId
+        self._replay: list[tuple[Wire, bool]] = []  # missed events to send after the current ack
         self.closed = False
         self.delivered = 0
         self.coalesced = 0
 
     # -- client events -----------------------------------------------------------------------
 
-    def handle(self, name: Any, data: Any, now: float) -> dict | None:
+    def handle(self, name: Any, data: Any, now: float, reply: Callable[[dict], None] | None = None) -> dict | None:
         """One client event. Returns the acknowledgement's data (None when the event
         has none); errors go to the client as `error` events, and a limit breach
-        also ends the session."""
+        also ends the session. Events replayed by a subscribe or resume follow the
+        acknowledgement: pass `reply` to have the ack sent (by calling it) before them."""
+        ack = self._dispatch(name, data, now)
+        if ack is not None and reply is not None and not self.closed:
+            reply(ack)
+        replay, self._replay = self._replay, []
+        for wire, detailed in replay:
+            self.offer(wire, detailed, now)
+        return ack
+
+    def _dispatch(self, name: Any, data: Any, now: float) -> dict | None:
         if self.closed:
             return None
         if not self._count_inbound(now):
@@ -179,7 +190,7 @@ class Session:
             self.subscriptions[channel] = None
             self.hub.index(self, channel)
             if self.resume_after is not None:
-                self.hub.replay(self, self.resume_after, now, new_channel=channel, earlier=earlier)
+                self._replay, _ = self.hub.missed(self, self.resume_after, new_channel=channel, earlier=earlier)
         return {"status": "subscribed", "channel": channel}
 
     def unsubscribe(self, channel: str) -> dict:
@@ -204,9 +215,9 @@ class Session:
             after = int(after)
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
             raise ClientError("INVALID_MESSAGE", "resume needs {\"lastEventId\": <event id>}")
-        replayed, complete = self.hub.replay(self, after, now)
+        self._replay, complete = self.hub.missed(self, after)
         self.resume_after = after
-        return {"status": "resumed", "replayed": replayed, "complete": complete}
+        return {"status": "resumed", "replayed": len(self._replay), "complete": complete}
 
     # -- server events -------------------------------------------------------------------------
 
