@@ -306,9 +306,11 @@ def _values(varbinds: Iterable[VarBind]) -> dict[Oid, Any]:
 
 
 def rows_of(column: Oid, varbinds: Iterable[VarBind]) -> dict[Index, Any]:
-    """A walked column as {row index: value}; varbinds outside the column are ignored."""
+    """A walked column as {row index: value}. The varbinds must be what a walk of the column
+    returned (all under it, as the client guarantees): nothing here checks that again, once
+    per varbind of every poll."""
     n = len(column)
-    return {oid[n:]: value for oid, _, value in varbinds if value is not None and oid[:n] == column and len(oid) > n}
+    return {oid[n:]: value for oid, _, value in varbinds if value is not None}
 
 
 def text_of(value: Any) -> str:

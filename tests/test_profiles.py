@@ -280,7 +280,7 @@ def test_evaluate_scalars_sum_scale_and_range():
 def test_rows_of_and_interfaces_from_columns():
     ifdescr = (1, 3, 6, 1, 2, 1, 2, 2, 1, 2)
     varbinds = [VarBind(ifdescr + (1,), Tag.OCTET_STRING, b"eth0"), VarBind(ifdescr + (2,), Tag.OCTET_STRING, b"eth1\x00"),
-                VarBind((1, 3, 6, 1, 2, 1, 2, 2, 1, 3, 1), Tag.INTEGER, 6)]
+                VarBind(ifdescr + (3,), Tag.NULL, None)]  # a walk of ifDescr; a NULL is no value
     rows = rows_of(ifdescr, varbinds)
     assert rows == {(1,): b"eth0", (2,): b"eth1\x00"}
     columns = {
