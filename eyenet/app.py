@@ -1,21 +1,34 @@
-"""The root nursery: store, bus, SNMP client, profiles and the poller, wired together."""
+"""The root nursery: store, bus, SNMP client, poller, push hub and the web front, wired together."""
 
 import logging
+import os
+import sys
 
+import attrs
 import trio
 
 from .bus import Bus
-from .config import Config, DeviceConfig
+from .auth import ensure_admin
+from .config import Config, DeviceConfig, PushConfig, WebSettings
 from .events import DeviceMetrics, DeviceStatus
 from .poller import Poller
 from .profiles import load_profiles
 from .snmp import SnmpClient
 from .store import Store, StoredDevice
+from .inventory import Inventory
+from .tokens import TokenAuthority
+from .web.front import FrontSettings, serve
+from .web.hub import Hub, PushSettings
+from .web.limits import PushLimits
+from .web.plain_ws import PlainWsServer
+from .web.rest import RestApi, RestSettings
+from .web.server import WebApp
+from .web.socketio import SocketIOServer, SocketIOSettings
 
 log = logging.getLogger("eyenet")
 
 
-async def inventory(store: Store, config: Config) -> list[DeviceConfig]:
+async def sync_configured_devices(store: Store, config: Config) -> list[DeviceConfig]:
     """Configured devices (written to the store, so it holds them all) plus those added at run time."""
     configured = {d.id for d in config.devices}
     for device in config.devices:
@@ -49,17 +62,73 @@ async def log_events(bus: Bus, metrics_level: int) -> None:
                 )
 
 
+@attrs.frozen
+class Services:
+    """What a running EyeNet is made of (for the demo, tests and benchmarks)."""
+
+    poller: Poller
+    inventory: Inventory
+    hub: Hub
+    addresses: list  # (host, port) the web front listens on
+
+
+def push_settings(push: PushConfig) -> PushSettings:
+    limits = PushLimits(
+        max_subscriptions=push.max_subscriptions, client_events_per_minute=push.client_events_per_minute,
+        events_per_minute=push.events_per_minute, auth_timeout=push.auth_timeout,
+        replay_events=push.replay_events, recovery_seconds=push.recovery_seconds,
+    )
+    return PushSettings(
+        limits=limits, sensitive_events=frozenset(push.sensitive_events),
+        sensitive_devices=frozenset(push.sensitive_devices), sensitive_tags=frozenset(push.sensitive_tags),
+    )
+
+
+def front_settings(web: WebSettings) -> FrontSettings:
+    return FrontSettings(host=web.host, port=web.port, tls_cert=web.tls_cert, tls_key=web.tls_key)
+
+
+async def first_admin(store: Store) -> None:
+    """The first start creates `admin`; a generated password is shown once, on stderr, never logged."""
+    password = await ensure_admin(store, os.environ)
+    if password is not None:
+        print(
+            f"eyenet: created user 'admin' with password {password}\n"
+            "eyenet: it is shown only this once; change it with: eyenet user passwd admin",
+            file=sys.stderr, flush=True,
+        )
+
+
 async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status=trio.TASK_STATUS_IGNORED) -> None:
     profiles = load_profiles(config.profiles_dir)
+    authority = TokenAuthority.from_settings(config.auth)  # key problems surface before anything starts
     bus = Bus()
     async with Store.open(config.store.path, config.store) as store:
-        devices = await inventory(store, config)
-        if not devices:
-            log.warning("%s lists no devices and none were added: nothing to poll", config.path)
-        log.info("polling %d device(s); history in %s", len(devices), config.store.path)
+        await first_admin(store)
+        await sync_configured_devices(store, config)
         async with SnmpClient.open(max_in_flight=config.snmp.max_in_flight) as client:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(log_events, bus, metrics_level)
                 poller = Poller(client, bus, store, profiles, config)
-                await nursery.start(poller.run, devices)
-                task_status.started(poller)
+                devices = Inventory(store, bus, poller)
+                await devices.load()
+                await nursery.start(devices.run)
+                nursery.start_soon(log_events, bus, metrics_level)
+                hub = Hub(bus, authority, devices.device_tags, push_settings(config.push))
+                await nursery.start(hub.run)
+                socketio = SocketIOServer(hub, SocketIOSettings(
+                    ping_interval=config.web.ping_interval, ping_timeout=config.web.ping_timeout,
+                    cors_origins=config.web.cors_origins,
+                ))
+                await nursery.start(socketio.run)
+                rest = RestApi(
+                    devices, store, authority, settings=RestSettings(metrics_auth=config.web.metrics_auth),
+                    health_fn=lambda: {"store": "ok", "poller": "ok", "push": "ok"},
+                )
+                addresses = await nursery.start(serve, WebApp(rest, socketio, PlainWsServer(hub)), front_settings(config.web))
+                scheme = "https" if config.web.tls_cert else "http"
+                log.info("REST, /ws and Socket.IO on %s", ", ".join(f"{scheme}://{h}:{p}" for h, p in addresses))
+                if not devices.configs():
+                    log.warning("%s lists no devices and none were added: nothing to poll", config.path)
+                log.info("polling %d device(s); history in %s", len(devices.configs()), config.store.path)
+                await nursery.start(poller.run, devices.configs())
+                task_status.started(Services(poller, devices, hub, addresses))

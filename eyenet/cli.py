@@ -17,6 +17,7 @@ from .demo.lab import LabError
 from .store import Store, StoreError
 from .snmp import SnmpClient, SnmpError, Target, parse_oid
 from .snmp.display import format_varbind, varbind_json
+from .tokens import KeyFileError
 
 
 def parse_target(text: str) -> tuple[str, int]:
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-c", "--config", required=True, help="configuration file (TOML)")
     p = sub.add_parser("demo", help="start a simulated lab of 8 devices on loopback and poll it")
     p.add_argument("--data-dir", default=".", help="where the lab and the database go (default: here)")
+    p.add_argument("--port", type=int, default=5000, help="port of the REST API, /ws and Socket.IO (default 5000)")
     p = sub.add_parser("check-config", help="report every error in a configuration file")
     p.add_argument("file")
     p = sub.add_parser("walk", help="walk a subtree of one agent")
@@ -149,37 +151,57 @@ async def _user_command(args) -> int:
         return 0
 
 
+# Errors an operator fixes (bad input, config, files, ports): one line, no traceback.
+USAGE_ERRORS = (ConfigError, ProfileError, AuthError)
+OPERATOR_ERRORS = (SnmpError, StoreError, LabError, KeyFileError, OSError, *USAGE_ERRORS)
+
+
+def _operator_error(exc: BaseException) -> BaseException | None:
+    """The one operator error behind `exc` (Trio wraps what a nursery's task raised in
+    an exception group), or None."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc if isinstance(exc, OPERATOR_ERRORS) else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        if args.command in ("walk", "get"):
-            return trio.run(_snmp_command, args)
-        if args.command == "user":
-            return trio.run(_user_command, args)
-        if args.command == "demo":
-            from .demo.run import demo
-
-            trio.run(demo, Path(args.data_dir))
-            return 0
-        config = load_config(args.config if args.command == "run" else args.file)
-        if args.command == "check-config":
-            from .tokens import check_settings
-
-            if problems := check_settings(config.auth):
-                raise ConfigError([f"{config.path}: {p}" for p in problems])
-            profiles = load_profiles(config.profiles_dir)
-            print(f"{config.path}: OK, {len(config.devices)} device(s), {len(profiles.profiles)} profile(s)")
-            return 0
-        from . import app
-
-        trio.run(app.run, config)
-        return 0
-    except (SnmpError, ConfigError, ProfileError, StoreError, LabError, AuthError) as exc:
-        print(f"eyenet: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, (ConfigError, ProfileError, AuthError)) else 1
+        return _main(args)
     except KeyboardInterrupt:
         return 130
+    except BaseException as caught:
+        exc = _operator_error(caught)
+        if exc is None:
+            raise
+        print(f"eyenet: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, USAGE_ERRORS) else 1
+
+
+def _main(args) -> int:
+    if args.command in ("walk", "get"):
+        return trio.run(_snmp_command, args)
+    if args.command == "user":
+        return trio.run(_user_command, args)
+    if args.command == "demo":
+        from .demo.run import demo
+
+        trio.run(demo, Path(args.data_dir), args.port)
+        return 0
+    config = load_config(args.config if args.command == "run" else args.file)
+    if args.command == "check-config":
+        from .tokens import check_settings
+
+        if problems := check_settings(config.auth):
+            raise ConfigError([f"{config.path}: {p}" for p in problems])
+        profiles = load_profiles(config.profiles_dir)
+        print(f"{config.path}: OK, {len(config.devices)} device(s), {len(profiles.profiles)} profile(s)")
+        return 0
+    from . import app
+
+    trio.run(app.run, config)
+    return 0
 
 
 if __name__ == "__main__":

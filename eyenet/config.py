@@ -6,6 +6,7 @@ from pathlib import Path
 
 import attrs
 
+from .events import EVENT_TYPES
 from .snmp.client import VERSIONS
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -71,6 +72,38 @@ class AuthSettings:
 
 
 @attrs.frozen
+class WebSettings:
+    """The one port: REST, /ws, Socket.IO and /metrics (the app maps these onto its parts)."""
+
+    host: str = "0.0.0.0"
+    port: int = 5000
+    # PEM certificate (chain) and key for HTTPS/WSS; no TLS when unset.
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    # Origins allowed to use Socket.IO long-polling from a browser; "*" for any.
+    cors_origins: tuple[str, ...] = ()
+    # /metrics needs a viewer token unless this is false.
+    metrics_auth: bool = True
+    ping_interval: float = 25.0  # Socket.IO heartbeat, seconds
+    ping_timeout: float = 20.0
+
+
+@attrs.frozen
+class PushConfig:
+    """events.md's limits (these defaults) and which payloads are encrypted."""
+
+    max_subscriptions: int = 100
+    client_events_per_minute: int = 1000
+    events_per_minute: int = 1000
+    auth_timeout: float = 10.0
+    replay_events: int = 10_000
+    recovery_seconds: float = 120.0
+    sensitive_events: tuple[str, ...] = ()
+    sensitive_devices: tuple[str, ...] = ()
+    sensitive_tags: tuple[str, ...] = ()
+
+
+@attrs.frozen
 class Config:
     path: str
     snmp: SnmpSettings = SnmpSettings()
@@ -80,6 +113,8 @@ class Config:
     poller: PollerSettings = PollerSettings()
     devices: tuple[DeviceConfig, ...] = ()
     auth: AuthSettings = AuthSettings()
+    web: WebSettings = WebSettings()
+    push: PushConfig = PushConfig()
 
 
 class _Reader:
@@ -103,7 +138,8 @@ class _Reader:
                 self.problem(where, f"unknown key (expected one of: {', '.join(sorted(fields))})")
                 continue
             expected = fields[name]
-            if isinstance(value, bool) or not isinstance(value, expected):
+            allowed = expected if isinstance(expected, tuple) else (expected,)
+            if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, expected):
                 names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
                 self.problem(where, f"must be {names}, not {type(value).__name__} {value!r}")
                 continue
@@ -123,12 +159,57 @@ def load_config(path: str | Path) -> Config:
     return parse_config(data, path)
 
 
+def _strings(r: _Reader, section: dict, table: str, key: str) -> None:
+    """A list of strings in `section[key]`, made a tuple; a problem otherwise."""
+    if key in section:
+        if not all(isinstance(v, str) and v for v in section[key]):
+            r.problem(f"{table}.{key}", "must be a list of non-empty strings")
+        section[key] = tuple(section[key])
+
+
+def _web(r: _Reader, data: dict) -> dict:
+    web = r.table(data, "web", {
+        "host": str, "port": int, "tls_cert": str, "tls_key": str, "cors_origins": list, "metrics_auth": bool,
+        "ping_interval": (int, float), "ping_timeout": (int, float),
+    })
+    if not 0 <= web.get("port", 5000) < 65536:
+        r.problem("web.port", f"{web['port']} is not a TCP port (0-65535)")
+    for name in ("ping_interval", "ping_timeout"):
+        if web.get(name, 1) <= 0:
+            r.problem(f"web.{name}", "must be greater than 0 seconds")
+    if "tls_key" in web and "tls_cert" not in web:
+        r.problem("web.tls_key", "needs web.tls_cert as well")
+    _strings(r, web, "web", "cors_origins")
+    return web
+
+
+def _push(r: _Reader, data: dict) -> dict:
+    push = r.table(data, "push", {
+        "max_subscriptions": int, "client_events_per_minute": int, "events_per_minute": int,
+        "auth_timeout": (int, float), "replay_events": int, "recovery_seconds": (int, float),
+        "sensitive_events": list, "sensitive_devices": list, "sensitive_tags": list,
+    })
+    for name in ("max_subscriptions", "client_events_per_minute", "events_per_minute", "auth_timeout",
+                 "replay_events", "recovery_seconds"):
+        if push.get(name, 1) <= 0:
+            r.problem(f"push.{name}", "must be greater than 0")
+    for name in ("sensitive_events", "sensitive_devices", "sensitive_tags"):
+        _strings(r, push, "push", name)
+    unknown = set(push.get("sensitive_events", ())) - set(EVENT_TYPES)
+    if unknown:
+        r.problem("push.sensitive_events", f"unknown event types {sorted(unknown)}: use some of {', '.join(EVENT_TYPES)}")
+    return push
+
+
 def parse_config(data: dict, path: str = "<config>") -> Config:
     r = _Reader(path)
     top = r.table(
         data, "",
-        {"snmp": dict, "store": dict, "poller": dict, "profiles": dict, "auth": dict, "defaults": dict, "devices": list},
+        {"snmp": dict, "store": dict, "poller": dict, "profiles": dict, "auth": dict, "web": dict, "push": dict,
+         "defaults": dict, "devices": list},
     )
+    web = _web(r, top.get("web", {}))
+    push = _push(r, top.get("push", {}))
     profiles = r.table(top.get("profiles", {}), "profiles", {"dir": str})
     store = r.table(
         top.get("store", {}),
@@ -191,6 +272,11 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
 
     if "path" in store:
         store["path"] = beside_config(store["path"])
+    for name in ("tls_cert", "tls_key"):
+        if name in web:
+            web[name] = beside_config(web[name])
+            if not Path(web[name]).is_file():
+                r.problem(f"web.{name}", f"{web[name]} is not a file")
     profiles_dir = beside_config(profiles["dir"]) if "dir" in profiles else None
     if profiles_dir is not None and not Path(profiles_dir).is_dir():
         r.problem("profiles.dir", f"{profiles_dir} is not a directory")
@@ -234,4 +320,6 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
         poller=PollerSettings(**poller),
         devices=tuple(DeviceConfig(**d) for d in devices),
         auth=AuthSettings(**auth),
+        web=WebSettings(**web),
+        push=PushConfig(**push),
     )

@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 
 from .. import app
-from ..config import Config, DeviceConfig, StoreSettings
+from ..config import Config, DeviceConfig, StoreSettings, WebSettings
 from .lab import start_lab
 
 log = logging.getLogger("eyenet.demo")
@@ -12,15 +12,17 @@ log = logging.getLogger("eyenet.demo")
 DEMO_INTERVAL = 10.0
 
 
-def demo_config(lab, data_dir: Path) -> Config:
+def demo_config(lab, data_dir: Path, port: int = 5000) -> Config:
     devices = tuple(
         DeviceConfig(id=d.id, host=d.host, port=d.port, community=d.community, poll_interval=DEMO_INTERVAL, tags=(d.role,))
         for d in lab.devices
     )
-    return Config(path="eyenet demo", store=StoreSettings(path=str(data_dir / "eyenet.db")), devices=devices)
+    # Any origin may poll: a demo is for trying dashboards served from anywhere.
+    web = WebSettings(port=port, cors_origins=("*",))
+    return Config(path="eyenet demo", store=StoreSettings(path=str(data_dir / "eyenet.db")), devices=devices, web=web)
 
 
-async def demo(data_dir: Path) -> None:
+async def demo(data_dir: Path, port: int = 5000) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     async with start_lab(data_dir / "lab", distinct_hosts=True) as lab:
         log.info(
@@ -28,4 +30,4 @@ async def demo(data_dir: Path) -> None:
             "40-100 s after start, and acc-sw-02's uplink flaps 60-90 s after start",
             len(lab.devices), lab.devices[0].host, lab.devices[0].port,
         )
-        await app.run(demo_config(lab, data_dir), metrics_level=logging.INFO)
+        await app.run(demo_config(lab, data_dir, port), metrics_level=logging.INFO)
