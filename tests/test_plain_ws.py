@@ -33,14 +33,18 @@ class OnlyWs:
         return self.plain.websocket(request)
 
 
-@pytest.fixture
-async def stack(tmp_path, nursery):
-    """A running /ws server: (url, hub, authority)."""
+async def start(tmp_path, nursery, device_tags, limits):
     authority = TokenAuthority.from_settings(AuthSettings(secret_file=str(tmp_path / "jwt.secret")))
-    hub = Hub(Bus(), authority, TAGS.get, PushSettings(limits=PushLimits(auth_timeout=1.0, max_subscriptions=3)))
+    hub = Hub(Bus(), authority, device_tags, PushSettings(limits=limits))
     await nursery.start(hub.run)
     [(host, port), *_] = await nursery.start(serve, OnlyWs(PlainWsServer(hub)), FrontSettings(host="127.0.0.1", port=0))
     return f"ws://{host}:{port}/ws", hub, authority
+
+
+@pytest.fixture
+async def stack(tmp_path, nursery):
+    """A running /ws server: (url, hub, authority)."""
+    return await start(tmp_path, nursery, TAGS.get, PushLimits(auth_timeout=1.0, max_subscriptions=3))
 
 
 def metrics(device="r1", cpu=45.2):
@@ -148,6 +152,18 @@ async def test_subscription_limit_disconnects(stack):
         await ws.send_message(json.dumps({"type": "subscribe", "data": {"type": "ml"}}))
         data, code = await closing_error(ws)
     assert data["code"] == "SUBSCRIPTION_LIMIT" and data["details"] == {"limit": 3} and code == 1008
+
+
+async def test_the_101st_subscription_at_the_default_limit_disconnects(tmp_path, nursery):
+    url, hub, authority = await start(tmp_path, nursery, lambda device: ("lab",), PushLimits())  # any device id exists
+    async with open_websocket_url(f"{url}?token={authority.issue(VIEWER).token}") as ws:
+        for n in range(100):
+            await ws.send_message(json.dumps({"type": "subscribe", "ref": n, "data": {"type": "device", "id": f"d{n}"}}))
+        for n in range(100):
+            assert (await recv(ws, "ack")) == {"type": "ack", "ref": n, "data": {"status": "subscribed", "channel": f"device:d{n}"}}
+        await ws.send_message(json.dumps({"type": "subscribe", "ref": 100, "data": {"type": "device", "id": "d100"}}))
+        data, code = await closing_error(ws)
+    assert data["code"] == "SUBSCRIPTION_LIMIT" and data["details"] == {"limit": 100} and code == 1008
 
 
 async def test_resume_with_last_event_id_replays_what_was_missed(stack):

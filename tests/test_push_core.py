@@ -16,7 +16,7 @@ import trio
 from eyenet.bus import Bus
 from eyenet.events import AlertNew, AlertUpdate, DeviceMetrics, DeviceStatus, InterfaceMetrics, TopologyDevice, TopologyUpdate
 from eyenet.web.hub import Hub, PushSettings
-from eyenet.web.limits import PushLimits, TokenBucket
+from eyenet.web.limits import PushLimits, SlidingWindow, TokenBucket
 from eyenet.web.sessions import ClientError, channel_for
 
 T0 = datetime(2025, 1, 3, 7, 12, 55, tzinfo=timezone.utc)
@@ -106,6 +106,16 @@ def test_token_bucket_bursts_to_capacity_then_refills_at_the_rate():
     for _ in range(5000):
         b.force(0.06)
     assert b.tokens == -1000  # debt bounded by one bucket
+
+
+def test_sliding_window_refuses_the_1001st_event_in_any_minute():
+    w = SlidingWindow(1000)
+    assert all(w.take(n * 0.05) for n in range(1000))  # 1000 events over 50 s
+    assert not w.take(55.0)  # the 1001st within the minute
+    assert not w.take(59.9)
+    assert w.take(60.0)  # the first second's events have left the window
+    assert sum(w.take(61.0) for _ in range(50)) == 39  # 20 more left at 61 s: 961 counted, room for 39
+    assert w.take(200.0) and w.total == 1  # a long quiet spell clears everything
 
 
 @pytest.mark.parametrize("data, channel", [

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 
 import attrs
 import h11
@@ -31,9 +28,8 @@ from eyenet.web.front import FrontSettings, Request, Response, serve
 from eyenet.web.hub import Hub, PushSettings
 from eyenet.web.socketio import SocketIOServer, SocketIOSettings
 
-JS_DIR = Path(__file__).resolve().parent / "js"
-CLIENT = JS_DIR / "seed_client.js"
-WAIT = 10.0  # seconds any one expected thing may take before the test fails
+from jsclient import WAIT, JsClient, js_client
+
 FAST = dict(ping_interval=0.3, ping_timeout=0.2)  # the official test suites' heartbeat
 VIEWER = User(id="u-0000000000000001", username="ada", role="viewer")
 
@@ -95,90 +91,6 @@ async def running(**settings):
         nursery.cancel_scope.cancel()
 
 
-# -- the node client -------------------------------------------------------------------------------
-
-
-def node() -> str:
-    path = shutil.which("node") or shutil.which("nodejs")
-    if path is None or not (JS_DIR / "node_modules" / "socket.io-client").is_dir():
-        pytest.fail(
-            "node and socket.io-client are needed: run scripts/test.sh (it installs them), "
-            "or apt-get install nodejs npm && npm ci --prefix tests/js", pytrace=False,
-        )
-    return path
-
-
-class JsClient:
-    """One seed_client.js process: its report lines, and commands to it."""
-
-    def __init__(self, process: trio.Process) -> None:
-        self.process = process
-        self.seen: list[dict] = []  # every report so far
-        self._unclaimed: list[dict] = []  # reports no expect() has returned yet, in order
-        self._buffer = b""
-
-    async def _line(self) -> dict:
-        while b"\n" not in self._buffer:
-            data = await self.process.stdout.receive_some()
-            if not data:
-                raise AssertionError(f"the node client exited; it reported {self.seen}")
-            self._buffer += data
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        report = json.loads(line)
-        self.seen.append(report)
-        if report["what"] in ("timeout", "bad_command"):
-            raise AssertionError(f"node client: {report}; before that: {self.seen}")
-        return report
-
-    async def expect(self, what: str, where=lambda report: True) -> dict:
-        """The first report not returned yet of kind `what` satisfying `where`,
-        whether it came already or comes within WAIT seconds."""
-        for report in self._unclaimed:
-            if report["what"] == what and where(report):
-                self._unclaimed.remove(report)
-                return report
-        with trio.move_on_after(WAIT):
-            while True:
-                report = await self._line()
-                if report["what"] == what and where(report):
-                    return report
-                self._unclaimed.append(report)
-        raise AssertionError(f"no {what!r} report from the node client within {WAIT} s; it reported {self.seen}")
-
-    async def expect_event(self, name: str) -> dict:
-        return await self.expect("event", lambda r: r["name"] == name)
-
-    async def send(self, **command) -> None:
-        await self.process.stdin.send_all(json.dumps(command).encode() + b"\n")
-
-    async def emit(self, name: str, data) -> list:
-        await self.send(cmd="emit", name=name, data=data)
-        return (await self.expect("ack", lambda r: r["name"] == name))["args"]
-
-    async def state(self) -> dict:
-        await self.send(cmd="state")
-        return await self.expect("state")
-
-    def saw(self, what: str) -> list[dict]:
-        return [r for r in self.seen if r["what"] == what]
-
-
-@asynccontextmanager
-async def js_client(env: Env, token: str, transports: str | None = None):
-    environment = {**os.environ, "EYENET_PORT": str(env.port), "EYENET_TOKEN": token, "EYENET_TIMEOUT_MS": "30000"}
-    if transports:
-        environment["EYENET_TRANSPORTS"] = transports
-    process = await trio.lowlevel.open_process(
-        [node(), str(CLIENT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment
-    )
-    try:
-        yield JsClient(process)
-    finally:
-        process.kill()
-        with trio.move_on_after(5):
-            await process.wait()
-
-
 async def subscribed(client: JsClient) -> None:
     """The seed's subscribe, answered with exactly the contract's acknowledgement."""
     ack = await client.emit("subscribe", {"type": "device", "id": "dev1"})
@@ -205,7 +117,7 @@ async def receives(env: Env, client: JsClient, cpu: float = 12.5) -> dict:
 
 
 async def test_default_transports_polling_then_websocket():
-    async with running() as env, js_client(env, env.token()) as client:
+    async with running() as env, js_client(env.port, env.token()) as client:
         opened = await client.expect("open")
         assert opened["transport"] == "polling"
         connected = await client.expect("connect")
@@ -218,7 +130,7 @@ async def test_default_transports_polling_then_websocket():
 
 
 async def test_websocket_only():
-    async with running() as env, js_client(env, env.token(), transports="websocket") as client:
+    async with running() as env, js_client(env.port, env.token(), transports="websocket") as client:
         assert (await client.expect("open"))["transport"] == "websocket"
         await client.expect("connect")
         await subscribed(client)
@@ -230,7 +142,7 @@ async def test_websocket_only():
 
 
 async def test_long_polling_only():
-    async with running() as env, js_client(env, env.token(), transports="polling") as client:
+    async with running() as env, js_client(env.port, env.token(), transports="polling") as client:
         await client.expect("connect")
         await subscribed(client)
         await receives(env, client)
@@ -243,7 +155,7 @@ async def test_long_polling_only():
 
 @pytest.mark.parametrize("token, code", [("garbage", "AUTH_INVALID"), ("", "AUTH_REQUIRED")])
 async def test_refused_token_is_a_connect_error_without_retry(token, code):
-    async with running() as env, js_client(env, token) as client:
+    async with running() as env, js_client(env.port, token) as client:
         refused = await client.expect("connect_error")
         assert refused["data"]["code"] == code
         assert refused["message"] == refused["data"]["message"]
@@ -258,13 +170,13 @@ async def test_refused_token_is_a_connect_error_without_retry(token, code):
 async def test_expired_token_is_a_connect_error():
     async with running() as env:
         expired = env.authority.issue(VIEWER, 60, now=datetime(2020, 1, 1, tzinfo=timezone.utc)).token
-        async with js_client(env, expired) as client:
+        async with js_client(env.port, expired) as client:
             refused = await client.expect("connect_error")
             assert refused["data"]["code"] == "TOKEN_EXPIRED" and refused["active"] is False
 
 
 async def test_token_expiry_is_an_error_then_io_server_disconnect():
-    async with running() as env, js_client(env, env.token(ttl=2), transports="websocket") as client:
+    async with running() as env, js_client(env.port, env.token(ttl=2), transports="websocket") as client:
         await client.expect("connect")
         await subscribed(client)
         error = await client.expect_event("error")
@@ -304,7 +216,7 @@ async def check_recovery(env: Env, client: JsClient, drop) -> None:
 
 @pytest.mark.parametrize("transports", [None, "websocket", "polling"])
 async def test_recovery_after_the_client_drops_the_transport(transports):
-    async with running() as env, js_client(env, env.token(), transports) as client:
+    async with running() as env, js_client(env.port, env.token(), transports) as client:
         async def drop():
             if transports is None:
                 await client.expect("upgrade")
@@ -315,7 +227,7 @@ async def test_recovery_after_the_client_drops_the_transport(transports):
 
 @pytest.mark.parametrize("transports", ["websocket", "polling"])
 async def test_recovery_after_the_server_drops_the_transport(transports):
-    async with running() as env, js_client(env, env.token(), transports) as client:
+    async with running() as env, js_client(env.port, env.token(), transports) as client:
         async def drop():
             (session,) = env.server.sessions.values()
             session.close("dropped by the test")

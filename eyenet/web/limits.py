@@ -2,9 +2,13 @@
 
 events.md: at most 100 subscriptions per client, at most 1000 client events a
 minute (beyond: RATE_LIMITED and disconnect), at most 1000 server events a
-minute (beyond: device:metrics coalesce, other events still go). "N a minute"
-is a token bucket holding N tokens that refills at N per 60 s: a client may
-burst up to N at once and never sustains more than N a minute.
+minute (beyond: device:metrics coalesce, other events still go).
+
+The client limit is a hard cap, so it is counted literally: a sliding window of
+60 one-second slots, and the 1001st event within any minute is refused. The
+server budget only decides when held-back metrics go out, so it is a token
+bucket holding N tokens that refills at N per 60 s (bursts up to N, never more
+than N a minute sustained) and tells when the next token comes.
 """
 
 from __future__ import annotations
@@ -28,6 +32,36 @@ class PushLimits:
     # dropped Socket.IO session can be recovered.
     replay_events: int = attrs.field(default=10_000, validator=_positive)
     recovery_seconds: float = attrs.field(default=120.0, validator=_positive)
+
+
+@attrs.define
+class SlidingWindow:
+    """At most `limit` events in any `period` seconds, counted in `slots` equal slots
+    (so "any minute" is exact to one slot). Times are floats from the caller's clock."""
+
+    limit: int
+    period: float = 60.0
+    slots: int = 60
+    counts: list[int] = attrs.field(init=False)
+    slot: int = attrs.field(init=False, default=0)  # the slot `counts` was last advanced to
+    total: int = attrs.field(init=False, default=0)
+
+    def __attrs_post_init__(self) -> None:
+        self.counts = [0] * self.slots
+
+    def take(self, now: float) -> bool:
+        """Count one event now, unless that would make more than `limit` in the window."""
+        slot = int(now * self.slots / self.period)
+        if slot > self.slot:
+            for s in range(max(self.slot + 1, slot - self.slots + 1), slot + 1):
+                self.total -= self.counts[s % self.slots]
+                self.counts[s % self.slots] = 0
+            self.slot = slot
+        if self.total >= self.limit:
+            return False
+        self.counts[slot % self.slots] += 1
+        self.total += 1
+        return True
 
 
 @attrs.define

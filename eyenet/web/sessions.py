@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from ..events import SEVERITIES, to_json
-from .limits import PushLimits, TokenBucket
+from .limits import PushLimits, SlidingWindow, TokenBucket
 from .wire import Wire
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class Session:
         self.sid = sid or secrets.token_urlsafe(15)
         self.pid: str | None = None  # Socket.IO recovery id, when the transport can recover
         self.subscriptions: dict[str, None] = {}
-        self.inbound = TokenBucket(limits.client_events_per_minute, updated=now)
+        self.inbound = SlidingWindow(limits.client_events_per_minute)
         self.outbound = TokenBucket(limits.events_per_minute, updated=now)
         self.pending: dict[str | None, tuple[Wire, bool]] = {}  # coalesced device:metrics, by device
         self.resume_after: int | None = None  # replay point set by ?lastEventId / auth.lastEventId

@@ -1,0 +1,94 @@
+"""The push server against the running `eyenet demo`: the simulated lab (snmpsim),
+the real poller, the REST login, and the stock clients (npm socket.io-client,
+trio-websocket) at the contract's default limits."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from contextlib import asynccontextmanager
+
+import pytest
+import trio
+from trio_websocket import open_websocket_url
+
+from eyenet import app
+from eyenet.demo.lab import start_lab
+from eyenet.demo.run import demo_config
+
+from jsclient import js_client
+
+PASSWORD = "demo-admin-password"
+pytestmark = pytest.mark.slow
+
+
+@asynccontextmanager
+async def running_demo(tmp_path, monkeypatch):
+    """The demo on a free port: (port, services)."""
+    monkeypatch.setenv("EYENET_ADMIN_PASSWORD", PASSWORD)
+    async with start_lab(tmp_path / "lab", distinct_hosts=True) as lab, trio.open_nursery() as nursery:
+        services = await nursery.start(app.run, demo_config(lab, tmp_path, port=0))
+        yield services.addresses[0][1], services
+        nursery.cancel_scope.cancel()
+
+
+def _post(port: int, path: str, body: dict) -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+async def login(port: int) -> dict:
+    status, body = await trio.to_thread.run_sync(_post, port, "/api/auth/login", {"username": "admin", "password": PASSWORD})
+    assert status == 200, body
+    return body
+
+
+async def test_seed_snippet_over_both_transports_and_ws_get_live_metrics_from_the_demo(tmp_path, monkeypatch):
+    async with running_demo(tmp_path, monkeypatch) as (port, services):
+        session = await login(port)
+        assert set(session) >= {"token", "expiresAt", "role", "eventKey"} and session["role"] == "admin"
+        token = session["token"]
+        async with js_client(port, token) as default, js_client(port, token, transports="websocket") as ws_only, \
+                open_websocket_url(f"ws://127.0.0.1:{port}/ws?token={token}") as plain:
+            for client in (default, ws_only):
+                await client.expect("connect")
+                assert await client.emit("subscribe", {"type": "device", "id": "core-rtr-01"}) == [
+                    {"status": "subscribed", "channel": "device:core-rtr-01"}
+                ]
+            await plain.send_message(json.dumps({"type": "subscribe", "ref": 1, "data": {"type": "devices"}}))
+            # The demo polls every 10 s (first polls spread over 10 s): metrics arrive within ~20 s.
+            for client in (default, ws_only):
+                report = await client.expect(
+                    "event", lambda r: r["name"] == "device:metrics" and r["args"][0]["data"]["deviceId"] == "core-rtr-01"
+                )
+                envelope, offset = report["args"]
+                assert offset == str(envelope["id"])
+                data = envelope["data"]
+                assert set(data) == {"deviceId", "metrics", "timestamp", "interfaces"}
+                assert set(data["metrics"]) == {"cpu", "memory", "bandwidth"}
+                assert 0 <= data["metrics"]["cpu"] <= 100 and data["interfaces"]
+            assert (await default.state())["transport"] == "websocket"  # polling, then the upgrade
+            with trio.fail_after(30):
+                while True:
+                    msg = json.loads(await plain.get_message())
+                    if msg["type"] == "device:metrics":
+                        break
+            assert "interfaces" not in msg["data"] and msg["data"]["deviceId"] in {d.id for d in services.inventory.configs()}
+
+
+async def test_the_1001st_client_event_in_a_minute_disconnects_a_socketio_client(tmp_path, monkeypatch):
+    async with running_demo(tmp_path, monkeypatch) as (port, services):
+        token = (await login(port))["token"]
+        async with js_client(port, token, transports="websocket") as client:
+            await client.expect("connect")
+            for _ in range(1001):
+                await client.send(cmd="emit", name="unsubscribe", data={"type": "ml"})
+            error = await client.expect("event", lambda r: r["name"] == "error")
+            assert error["args"][0]["data"]["code"] == "RATE_LIMITED"
+            assert (await client.expect("disconnect"))["reason"] == "io server disconnect"
+            assert len(client.saw("ack")) == 1000
