@@ -399,3 +399,15 @@ async def test_sensitive_payloads_are_encrypted_per_session():
     token_ = jwe.JWE()
     token_.deserialize(secret["enc"], key=jwk.JWK(kty="oct", k="A" * 43))  # base64url of 32 zero bytes
     assert json.loads(token_.payload)["metrics"]["cpu"] == 42.0
+
+
+async def test_a_failure_inside_the_server_is_internal_and_the_session_lives_on():
+    def broken_inventory(device_id):
+        raise RuntimeError("inventory unavailable")
+
+    hub = Hub(Bus(), StubAuthority(), broken_inventory, PushSettings())
+    session, sink = connect(hub)
+    assert session.handle("subscribe", {"type": "device", "id": "r1"}, 0.0)["code"] == "INTERNAL"
+    assert sink.errors() == ["INTERNAL"] and not sink.disconnected
+    assert session.handle("subscribe", {"type": "devices"}, 0.0)["status"] == "subscribed"
+
