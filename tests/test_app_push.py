@@ -8,11 +8,15 @@ import http.client
 import json
 from contextlib import asynccontextmanager
 
+import attrs
 import pytest
 import trio
+from jwcrypto.jwe import JWE
+from jwcrypto.jwk import JWK
 from trio_websocket import open_websocket_url
 
 from eyenet import app
+from eyenet.config import PushConfig
 from eyenet.demo.lab import start_lab
 from eyenet.demo.run import demo_config
 
@@ -22,12 +26,16 @@ PASSWORD = "demo-admin-password"
 pytestmark = pytest.mark.slow
 
 
+SENSITIVE = "dist-sw-01"
+
+
 @asynccontextmanager
 async def running_demo(tmp_path, monkeypatch):
-    """The demo on a free port: (port, services)."""
+    """The demo on a free port, one device's payloads marked sensitive: (port, services)."""
     monkeypatch.setenv("EYENET_ADMIN_PASSWORD", PASSWORD)
     async with start_lab(tmp_path / "lab", distinct_hosts=True) as lab, trio.open_nursery() as nursery:
-        services = await nursery.start(app.run, demo_config(lab, tmp_path, port=0))
+        config = attrs.evolve(demo_config(lab, tmp_path, port=0), push=PushConfig(sensitive_devices=(SENSITIVE,)))
+        services = await nursery.start(app.run, config)
         yield services.addresses[0][1], services
         nursery.cancel_scope.cancel()
 
@@ -73,12 +81,23 @@ async def test_seed_snippet_over_both_transports_and_ws_get_live_metrics_from_th
                 assert set(data["metrics"]) == {"cpu", "memory", "bandwidth"}
                 assert 0 <= data["metrics"]["cpu"] <= 100 and data["interfaces"]
             assert (await default.state())["transport"] == "websocket"  # polling, then the upgrade
+            # The firehose: clear envelopes, but the sensitive device's arrive as JWE only the
+            # login's eventKey opens (checked with a stock JOSE library).
+            clear = secret = None
             with trio.fail_after(30):
-                while True:
+                while clear is None or secret is None:
                     msg = json.loads(await plain.get_message())
                     if msg["type"] == "device:metrics":
-                        break
-            assert "interfaces" not in msg["data"] and msg["data"]["deviceId"] in {d.id for d in services.inventory.configs()}
+                        if "enc" in msg:
+                            secret = msg
+                        else:
+                            clear = msg
+            assert "interfaces" not in clear["data"] and clear["data"]["deviceId"] != SENSITIVE
+            assert set(secret) == {"type", "id", "enc"}
+            jwe = JWE()
+            jwe.deserialize(secret["enc"], key=JWK(kty="oct", k=session["eventKey"]))
+            data = json.loads(jwe.payload)
+            assert data["deviceId"] == SENSITIVE and set(data["metrics"]) == {"cpu", "memory", "bandwidth"}
 
 
 async def test_the_1001st_client_event_in_a_minute_disconnects_a_socketio_client(tmp_path, monkeypatch):
