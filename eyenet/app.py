@@ -101,7 +101,7 @@ async def first_admin(store: Store) -> None:
 
 async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status=trio.TASK_STATUS_IGNORED) -> None:
     profiles = load_profiles(config.profiles_dir)
-    authority = TokenAuthority.from_settings(config.auth)  # key problems surface before anything starts
+    authority = TokenAuthority.from_settings(config.token_settings)  # key problems surface before anything starts
     bus = Bus()
     async with Store.open(config.store.path, config.store) as store:
         await first_admin(store)

@@ -193,7 +193,7 @@ def _main(args) -> int:
     if args.command == "check-config":
         from .tokens import check_settings
 
-        if problems := check_settings(config.auth):
+        if problems := check_settings(config.token_settings):
             raise ConfigError([f"{config.path}: {p}" for p in problems])
         profiles = load_profiles(config.profiles_dir)
         print(f"{config.path}: OK, {len(config.devices)} device(s), {len(profiles.profiles)} profile(s)")

@@ -57,14 +57,18 @@ class PollerSettings:
     slow_fraction: float = 0.5
 
 
+SECRET_FILE = "jwt.secret"
+
+
 @attrs.frozen
 class AuthSettings:
     issuer: str = "eyenet"
     token_ttl: int = 3600  # seconds
     algorithm: str = "HS256"
     # 32+ random bytes, created at first start with mode 0600: the HS256 signing key and,
-    # whatever the algorithm, the root of the per-session event keys. Default: beside the database.
-    secret_file: str = "jwt.secret"
+    # whatever the algorithm, the root of the per-session event keys. None: jwt.secret
+    # beside the database (Config.token_settings resolves it).
+    secret_file: str | None = None
     # PEM files for RS256, ES256 and EdDSA; the public key is derived from the private one if not given.
     private_key: str | None = None
     public_key: str | None = None
@@ -115,6 +119,14 @@ class Config:
     auth: AuthSettings = AuthSettings()
     web: WebSettings = WebSettings()
     push: PushConfig = PushConfig()
+
+    @property
+    def token_settings(self) -> AuthSettings:
+        """[auth] with the secret file resolved: jwt.secret beside the database unless set,
+        so a configuration built in code never leaves a secret in the working directory."""
+        if self.auth.secret_file is not None:
+            return self.auth
+        return attrs.evolve(self.auth, secret_file=str(Path(self.store.path).parent / SECRET_FILE))
 
 
 class _Reader:
@@ -307,9 +319,6 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
     for name in ("secret_file", "private_key", "public_key"):
         if name in auth:
             auth[name] = beside_config(auth[name])
-    if "secret_file" not in auth:
-        database = store.get("path", attrs.fields(StoreSettings).path.default)
-        auth["secret_file"] = str(Path(database).parent / attrs.fields(AuthSettings).secret_file.default)
     if r.problems:
         raise ConfigError(r.problems)
     return Config(

@@ -394,9 +394,9 @@ def test_jwe_rejects_a_key_of_the_wrong_size():
 
 def test_auth_settings_defaults_and_paths(tmp_path):
     conf = str(tmp_path / "eyenet.toml")
-    assert parse_config({}, conf).auth == AuthSettings(secret_file="jwt.secret")
+    assert parse_config({}, conf).token_settings == AuthSettings(secret_file="jwt.secret")
     config = parse_config({"store": {"path": "data/eyenet.db"}}, conf)
-    assert config.auth.secret_file == str(tmp_path / "data" / "jwt.secret")
+    assert config.token_settings.secret_file == str(tmp_path / "data" / "jwt.secret")
     config = parse_config(
         {"auth": {"algorithm": "ES256", "private_key": "keys/k.pem", "public_key": "/etc/k.pub", "secret_file": "s",
                   "issuer": "noc", "token_ttl": 900, "clock_skew": 5}},

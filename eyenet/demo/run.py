@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 
 from .. import app
-from ..config import AuthSettings, Config, DeviceConfig, StoreSettings, WebSettings
+from ..config import Config, DeviceConfig, StoreSettings, WebSettings
 from .lab import start_lab
 
 log = logging.getLogger("eyenet.demo")
@@ -19,10 +19,7 @@ def demo_config(lab, data_dir: Path, port: int = 5000) -> Config:
     )
     # Any origin may poll: a demo is for trying dashboards served from anywhere.
     web = WebSettings(port=port, cors_origins=("*",))
-    return Config(
-        path="eyenet demo", store=StoreSettings(path=str(data_dir / "eyenet.db")), devices=devices, web=web,
-        auth=AuthSettings(secret_file=str(data_dir / "jwt.secret")),
-    )
+    return Config(path="eyenet demo", store=StoreSettings(path=str(data_dir / "eyenet.db")), devices=devices, web=web)
 
 
 async def demo(data_dir: Path, port: int = 5000) -> None:
