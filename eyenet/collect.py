@@ -52,6 +52,10 @@ IF_COLUMNS: dict[str, Oid] = {
     "ifAlias": _IFX + (18,),
     "ifCounterDiscontinuityTime": _IFX + (19,),
 }
+# Columns a row needs only where ifXTable does not cover it: the 32-bit octet counters where
+# a 64-bit one is missing, ifSpeed where ifHighSpeed is missing or 0. They are read for those
+# rows alone, after the other columns (walking them whole would mostly fetch unused values).
+IF_FALLBACK_COLUMNS = ("ifInOctets", "ifOutOctets", "ifSpeed")
 # The ifTable columns whose rows say which interfaces exist (ifIndex itself is not-accessible
 # on many agents' walks, and the recordings do not carry it: the row index is the ifIndex).
 _IF_ROW_COLUMNS = ("ifDescr", "ifType", "ifAdminStatus", "ifOperStatus")
@@ -133,8 +137,11 @@ async def read_device(client: SnmpClient, target: Target, profiles: ProfileSet |
     # ifNumber bounds each column walk's requests, so they do not read on into the next column.
     if_rows = system.get(IF_NUMBER)
     hint = if_rows if isinstance(if_rows, int) and if_rows > 0 else None
+    # SNMPv1 has no Counter64, so every row needs the fallback columns: walk them with the rest.
+    v1 = target.version == "1"
+    walked = [column for name, column in IF_COLUMNS.items() if v1 or name not in IF_FALLBACK_COLUMNS]
     async with _nursery() as nursery:
-        for columns in by_table(IF_COLUMNS.values()):  # ifTable, ifXTable: two request streams at once
+        for columns in by_table(walked):  # ifTable, ifXTable: two request streams at once
             nursery.start_soon(reader.walk_columns, columns, if_columns, hint)
         sys_object_id = system.get(SYS_OBJECT_ID)
         oid = tuple(sys_object_id) if isinstance(sys_object_id, tuple) else ()
@@ -142,6 +149,9 @@ async def read_device(client: SnmpClient, target: Target, profiles: ProfileSet |
         profile_list = profiles.profiles if isinstance(profiles, ProfileSet) else tuple(profiles)
         matched = match(profile_list, oid, descr)
         metrics = await _read_metrics(reader, matched)
+    if not v1:
+        needs = fallback_rows({name: if_columns.get(column, {}) for name, column in IF_COLUMNS.items()})
+        await reader.read_rows({IF_COLUMNS[name]: rows for name, rows in needs.items()}, if_columns, hint)
 
     named = {name: if_columns.get(column, {}) for name, column in IF_COLUMNS.items()}
     uptime = system.get(SYS_UPTIME)
@@ -219,6 +229,16 @@ class _Reader:
             walked = [[] for _ in columns]
         for column, varbinds in zip(columns, walked):
             out[column] = rows_of(column, varbinds)
+
+    async def read_rows(self, needs: Mapping[Oid, Sequence[Index]], out: dict[Oid, dict[Index, Any]], max_rows: int | None) -> None:
+        """Some rows of some columns: one GET of those instances when they fit in one, else a
+        walk of the columns (several GETs would cost more than one walk)."""
+        wanted = [column + index for column, rows in needs.items() for index in rows]
+        if len(wanted) > GET_BATCH:
+            return await self.walk_columns([column for column, rows in needs.items() if rows], out, max_rows)
+        values = await self.get_many(wanted) if wanted else {}
+        for column, rows in needs.items():
+            out[column] = {index: v for index in rows if (v := values.get(column + index)) is not None}
 
     async def get_many(self, oids: Sequence[Oid], required: bool = False) -> dict[Oid, Any]:
         """Values by OID (None when the agent has no such instance). SNMPv1 agents fail a
@@ -355,7 +375,7 @@ def interfaces_from_columns(columns: Mapping[str, Rows]) -> tuple[InterfaceReadi
     admin, oper = get("ifAdminStatus"), get("ifOperStatus")
     (type_of, speed_of, high_speed_of, hc_in_of, hc_out_of, in_of, out_of, in_errors_of, out_errors_of,
      in_discards_of, out_discards_of, discontinuity_of) = (ints[name].get for name in _IF_INT_COLUMNS)
-    indexes = sorted({i for name in _IF_ROW_COLUMNS for i in get(name) if len(i) == 1})
+    indexes = interface_rows(columns)
     out = []
     for index in indexes:
         hc_in, hc_out = hc_in_of(index), hc_out_of(index)
@@ -385,6 +405,23 @@ def interfaces_from_columns(columns: Mapping[str, Rows]) -> tuple[InterfaceReadi
             )
         )
     return tuple(out)
+
+
+def interface_rows(columns: Mapping[str, Rows]) -> list[Index]:
+    """The row indexes of ifTable, in order: the interfaces."""
+    return sorted({i for name in _IF_ROW_COLUMNS for i in columns.get(name, ()) if len(i) == 1})
+
+
+def fallback_rows(columns: Mapping[str, Rows]) -> dict[str, list[Index]]:
+    """For each of IF_FALLBACK_COLUMNS, the interfaces that need it (as interfaces_from_columns
+    will read them: 32-bit octets unless both 64-bit counters are there, ifSpeed unless
+    ifHighSpeed is a non-zero integer)."""
+    empty: Rows = {}
+    hc_in, hc_out, high = (columns.get(name, empty) for name in ("ifHCInOctets", "ifHCOutOctets", "ifHighSpeed"))
+    rows = interface_rows(columns)
+    counters = [i for i in rows if type(hc_in.get(i)) is not int or type(hc_out.get(i)) is not int]
+    speed = [i for i in rows if type(high.get(i)) is not int or not high[i]]
+    return {"ifInOctets": counters, "ifOutOctets": counters, "ifSpeed": speed}
 
 
 _IF_INT_COLUMNS = (

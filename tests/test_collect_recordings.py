@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from eyenet.collect import DeviceReading, read_device
+from eyenet.collect import IF_COLUMNS, DeviceReading, interfaces_from_columns, read_device, rows_of
 from eyenet.profiles import load_profiles
 from eyenet.snmp import SnmpClient, Target
 
@@ -184,6 +184,19 @@ async def test_recording_matches_librenms(snmpsim_agent, testdata_dir, name):
     if wanted[0]["mempool_total"]:
         exact = 100 * wanted[0]["mempool_used"] / wanted[0]["mempool_total"]
         assert abs(reading.memory - exact) <= 0.5, (reading.memory, exact)
+
+
+@pytest.mark.parametrize("version, name", [("2c", n) for n in RECORDINGS] + [("1", "linux_icecast"), ("1", "ios_2960x")])
+async def test_interfaces_equal_those_of_every_column_walked_whole(snmpsim_agent, version, name):
+    """read_device reads ifInOctets, ifOutOctets and ifSpeed only for the rows that need them
+    (v2c); the interfaces are the same as from every IF-MIB column walked whole."""
+    target = Target(snmpsim_agent.host, snmpsim_agent.port, version=version, community=name, timeout=10)
+    async with SnmpClient.open() as client:
+        with trio.fail_after(60):
+            reading = await read_device(client, target, load_profiles())
+            whole = {column: rows_of(oid, await client.walk(target, oid)) for column, oid in IF_COLUMNS.items()}
+    assert reading.problems == ()
+    assert reading.interfaces == interfaces_from_columns(whole)
 
 
 GENERIC_ONLY = ("arista_eos_vrf", "arubaos-cx", "dell-os10", "linux_icecast", "routeros_crs317")
