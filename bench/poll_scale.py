@@ -9,6 +9,7 @@ each polled every --interval seconds, history in a temporary SQLite file. After
   * polls completed per second (and how many the schedule asked for), varbinds received
     per second (counted in the worker on every good response),
   * the poller's CPU (utime+stime of /proc/PID/stat, all threads, store writer included)
+    and that of its Trio loop's thread alone (time.thread_time in the worker),
     and RSS (VmRSS, sampled every second; VmHWM at the end),
   * the agents' CPU (every snmpd's /proc/PID/stat) and the whole machine's busy share,
   * polls that missed their slot, started late, timed out or came back partial.
@@ -90,7 +91,7 @@ def worker(spec: dict) -> int:
 
     from eyenet import app
     from eyenet import poller as poller_mod
-    from eyenet.config import Config, DeviceConfig, PollerSettings, SnmpSettings, StoreSettings
+    from eyenet.config import Config, DeviceConfig, PollerSettings, SnmpSettings, StoreSettings, WebSettings
     from eyenet.snmp import client as client_mod
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
@@ -106,6 +107,7 @@ def worker(spec: dict) -> int:
         store=StoreSettings(path=spec["db"]),
         poller=PollerSettings(),
         devices=devices,
+        web=WebSettings(host="127.0.0.1", port=0),  # the app's web front, on loopback at a free port, idle
     )
 
     # Instrumentation (this process only): count varbinds of good responses, and time each poll.
@@ -173,6 +175,8 @@ def worker(spec: dict) -> int:
         return {
             "mono": time.monotonic(),
             "rusage_cpu_s": ru.ru_utime + ru.ru_stime,
+            # The Trio loop's own thread: one core at most, whatever the process's other threads do.
+            "main_thread_cpu_s": time.thread_time(),
             "varbinds": counts["varbinds"],
             "responses_ok": counts["responses_ok"],
             "walk_kept": counts["walk_kept"],
@@ -186,8 +190,8 @@ def worker(spec: dict) -> int:
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            the_poller = await nursery.start(app.run, config)
-            client = the_poller._client
+            services = await nursery.start(app.run, config)
+            client = services.poller._client
             emit("READY", {"devices": len(devices)})
             await trio.sleep(spec["warmup_s"])
             start = snapshot(client)
@@ -318,6 +322,9 @@ def run_size(lab, devices: int, args, log) -> dict:
         eyenet_cpu_s_getrusage=round(w1["rusage_cpu_s"] - w0["rusage_cpu_s"], 3),
         eyenet_cpu_pct=round(100 * cpu / wall, 1),
         eyenet_cpu_ms_per_poll=round(1000 * cpu / done, 3) if done else None,
+        eyenet_main_thread_ms_per_poll=(
+            round(1000 * (w1["main_thread_cpu_s"] - w0["main_thread_cpu_s"]) / done, 3) if done else None
+        ),
         eyenet_cpu_us_per_varbind=round(1e6 * cpu / varbinds, 2) if varbinds else None,
         eyenet_rss_mb=round(rss_kb / 1024, 1) if rss_kb else None,
         eyenet_rss_kb_per_device=round(rss_kb / devices, 1) if rss_kb else None,
@@ -363,6 +370,8 @@ def extrapolate(sizes: list[dict], ncpu: int) -> dict:
         "target_varbinds_per_s": round(need_pps * ref["varbinds_per_good_poll"]) if ref["varbinds_per_good_poll"] else None,
         "eyenet_cores_needed_at_target": round(need_pps * e_ms / 1000, 2),
         "eyenet_alone_max_devices_at_60s_on_2_cores": int(TARGET_CORES * TARGET_INTERVAL * 1000 / e_ms),
+        # One process runs its Trio loop on one thread: this bounds it even with cores to spare.
+        "one_process_max_devices_at_60s_main_thread_bound": int(TARGET_INTERVAL * 1000 / ref["eyenet_main_thread_ms_per_poll"]),
         "eyenet_rss_kb_per_device_marginal": round(slope_kb, 1) if slope_kb is not None else None,
         "eyenet_rss_mb_at_target": (
             round(rss[0]["eyenet_rss_mb"] + slope_kb * (TARGET_DEVICES - rss[0]["devices"]) / 1024) if slope_kb is not None else None
