@@ -181,8 +181,8 @@ def assert_cross_origin_polling(name: str, report: dict, origin: str, allow_orig
 async def test_the_seed_snippet_in_headless_chromium_from_another_origin(tmp_path, monkeypatch):
     node = requirements()
     with page_server() as (handler, page_port):
-        plain_origin = f"http://127.0.0.1:{page_port}"  # gets "*"
-        credentialed_origin = f"http://localhost:{page_port}"  # on the allow-list: echoed, with credentials
+        plain_origin = f"http://127.0.0.1:{page_port}"  # allowed by "*"
+        credentialed_origin = f"http://localhost:{page_port}"  # on the allow-list
         async with running_demo(tmp_path, monkeypatch, (credentialed_origin, "*")) as (port, services):
             handler.eyenet_port = port
             token = (await login(port))["token"]
@@ -206,8 +206,9 @@ async def test_the_seed_snippet_in_headless_chromium_from_another_origin(tmp_pat
         assert results["transport"] == "websocket"
         assert not seen(report, "connect_error") and not report["pageErrors"], explain(name, report)
 
-    assert_cross_origin_polling("seed", reports["seed"], plain_origin, "*")
-    assert_cross_origin_polling("preflight", reports["preflight"], plain_origin, "*")
+    # Every allowed origin is echoed (with credentials allowed), "*" included.
+    assert_cross_origin_polling("seed", reports["seed"], plain_origin, plain_origin)
+    assert_cross_origin_polling("preflight", reports["preflight"], plain_origin, plain_origin)
     assert_cross_origin_polling("credentials", reports["credentials"], credentialed_origin, credentialed_origin)
     for response in reports["credentials"]["engineResponses"]:
         if "transport=polling" in response["url"]:
@@ -220,7 +221,7 @@ async def test_the_seed_snippet_in_headless_chromium_from_another_origin(tmp_pat
     assert report["preflights"], explain("preflight", report)
     for preflight in report["preflights"]:
         assert preflight["status"] == 204, explain("preflight", preflight)
-        assert preflight["headers"].get("access-control-allow-origin") == "*", explain("preflight", preflight)
+        assert preflight["headers"].get("access-control-allow-origin") == plain_origin, explain("preflight", preflight)
         allowed = preflight["headers"].get("access-control-allow-headers", "").lower()
         assert "x-dashboard" in allowed, explain("preflight", preflight)
     sent = [r.get("sent", {}).get("x-dashboard") for r in report["engineResponses"]]

@@ -505,18 +505,20 @@ class SocketIOServer:
         allowed = self.settings.cors_origins
         if origin is None or not allowed:
             return ()
-        if origin in allowed:
+        # "*" echoes the origin with credentials allowed (the reference's `origin: true`):
+        # a literal * is refused by browsers for withCredentials clients, and EyeNet's
+        # authentication is the token in CONNECT, never a cookie, so this grants nothing.
+        if origin in allowed or "*" in allowed:
             return (("access-control-allow-origin", origin), ("access-control-allow-credentials", "true"),
                     ("vary", "Origin"))
-        if "*" in allowed:
-            return (("access-control-allow-origin", "*"),)
         return ()
 
     def _preflight(self, request: Request, cors: tuple) -> Response:
         if not cors:
             # No CORS for this origin: as the reference does without a CORS setting.
             return _error(2, cors)
-        headers = (*cors, ("access-control-allow-methods", PREFLIGHT_METHODS))
+        # Max-Age: a browser with custom headers would otherwise preflight every poll.
+        headers = (*cors, ("access-control-allow-methods", PREFLIGHT_METHODS), ("access-control-max-age", "600"))
         wanted = request.header("access-control-request-headers")
         if wanted:
             headers += (("access-control-allow-headers", wanted), ("vary", "Access-Control-Request-Headers"))
