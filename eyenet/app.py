@@ -124,7 +124,8 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                     devices, store, authority, settings=RestSettings(metrics_auth=config.web.metrics_auth),
                     health_fn=lambda: {"store": "ok", "poller": "ok", "push": "ok"},
                 )
-                addresses = await nursery.start(serve, WebApp(rest, socketio, PlainWsServer(hub)), front_settings(config.web))
+                front = front_settings(config.web)
+                addresses = await nursery.start(serve, WebApp(rest, socketio, PlainWsServer(hub, front.ws_max_message)), front)
                 scheme = "https" if config.web.tls_cert else "http"
                 log.info("REST, /ws and Socket.IO on %s", ", ".join(f"{scheme}://{h}:{p}" for h, p in addresses))
                 if not devices.configs():

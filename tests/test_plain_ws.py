@@ -37,7 +37,8 @@ async def start(tmp_path, nursery, device_tags, limits):
     authority = TokenAuthority.from_settings(AuthSettings(secret_file=str(tmp_path / "jwt.secret")))
     hub = Hub(Bus(), authority, device_tags, PushSettings(limits=limits))
     await nursery.start(hub.run)
-    [(host, port), *_] = await nursery.start(serve, OnlyWs(PlainWsServer(hub)), FrontSettings(host="127.0.0.1", port=0))
+    front = FrontSettings(host="127.0.0.1", port=0, ws_max_message=4096)
+    [(host, port), *_] = await nursery.start(serve, OnlyWs(PlainWsServer(hub, front.ws_max_message)), front)
     return f"ws://{host}:{port}/ws", hub, authority
 
 
@@ -141,6 +142,14 @@ async def test_bad_messages_get_invalid_message_and_the_session_lives_on(stack):
         assert (await recv(ws, "ack"))["ref"] == 2
         await ws.send_message(json.dumps({"type": "subscribe", "ref": 3, "data": {"type": "devices"}}))
         assert (await recv(ws, "ack"))["data"] == {"status": "subscribed", "channel": "devices"}
+
+
+async def test_an_oversized_message_gets_an_error_then_close_1009(stack):
+    url, hub, authority = stack
+    async with open_websocket_url(f"{url}?token={authority.issue(VIEWER).token}") as ws:
+        await ws.send_message(json.dumps({"type": "subscribe", "data": {"type": "devices", "pad": "x" * 5000}}))
+        data, code = await closing_error(ws)
+    assert data["code"] == "INVALID_MESSAGE" and data["details"] == {"limit": 4096} and code == 1009
 
 
 async def test_subscription_limit_disconnects(stack):

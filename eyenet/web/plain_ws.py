@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import attrs
 import trio
 
-from .front import Request, Response
+from .front import FrontSettings, Request, Response
 from .hub import Hub
 from .sessions import ClientError, Session
-from .websocket import WebSocket, WebSocketClosed, ws_frame
+from .websocket import MessageTooBig, WebSocket, WebSocketClosed, ws_frame
 from .wire import Wire
 
 POLICY_VIOLATION = 1008  # RFC 6455: the server ends the session for a reason of policy
@@ -77,8 +78,9 @@ def _message(text: str | bytes) -> tuple[str, Any, Any] | str:
 
 
 class PlainWsServer:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, max_message: int = attrs.fields(FrontSettings).ws_max_message.default) -> None:
         self.hub = hub
+        self.max_message = max_message  # the front's WebSocket message limit, named in the error
 
     def websocket(self, request: Request):
         last = request.arg("lastEventId")
@@ -130,7 +132,13 @@ class PlainWsServer:
 
     async def _receive_loop(self, ws: WebSocket, sink: WsSink, session: Session) -> None:
         while not session.closed:
-            parsed = _message(await ws.receive())
+            try:
+                received = await ws.receive()
+            except MessageTooBig as exc:
+                session.send_error("INVALID_MESSAGE", f"message too big: {exc.reason}", {"limit": self.max_message})
+                await ws.aclose(exc.code, exc.reason)
+                return
+            parsed = _message(received)
             now = trio.current_time()
             if isinstance(parsed, str):
                 session.invalid(parsed, now)

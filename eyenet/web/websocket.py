@@ -60,6 +60,12 @@ class WebSocketClosed(Exception):
         return f"WebSocket closed ({self.code}{': ' + self.reason if self.reason else ''})"
 
 
+class MessageTooBig(WebSocketClosed):
+    """An incoming message over the size limit. Raised before the close frame goes,
+    so the handler may still tell the client why; the close that follows (the next
+    receive(), or aclose() without a code, as the front does) carries 1009."""
+
+
 class WebSocket:
     """One accepted WebSocket. One task at a time may ``receive``; any task may send.
 
@@ -67,7 +73,8 @@ class WebSocket:
     sees the client's answering close and gets ``WebSocketClosed``.
     """
 
-    __slots__ = ("request", "_conn", "_proto", "_max_message", "_parts", "_size", "_close", "_receiving", "_changed")
+    __slots__ = ("request", "_conn", "_proto", "_max_message", "_parts", "_size", "_close", "_receiving", "_changed",
+                 "_too_big")
 
     def __init__(
         self,
@@ -87,6 +94,7 @@ class WebSocket:
         self._close: tuple[int, str] | None = None  # the close code and reason, once closed
         self._receiving = False
         self._changed: trio.Event | None = None  # set when a receive() call ends
+        self._too_big: MessageTooBig | None = None  # raised once; the close follows
         if trailing_data:
             protocol.receive_data(trailing_data)
 
@@ -145,6 +153,8 @@ class WebSocket:
             raise trio.BusyResourceError("another task is already receiving on this WebSocket")
         self._receiving = True
         try:
+            if self._too_big is not None:
+                self._protocol_close(self._too_big.code, self._too_big.reason)
             while True:
                 message = self._next_message()
                 if message is not None:
@@ -174,7 +184,9 @@ class WebSocket:
                 data = event.data
                 self._size += len(data) if isinstance(data, bytes) or data.isascii() else len(data.encode("utf-8"))
                 if self._size > self._max_message:
-                    self._protocol_close(MESSAGE_TOO_BIG, f"message over {self._max_message} bytes")
+                    self._parts, self._size = [], 0
+                    self._too_big = MessageTooBig(MESSAGE_TOO_BIG, f"message over {self._max_message} bytes")
+                    raise self._too_big
                 self._parts.append(data)
                 if event.message_finished:
                     parts, self._parts, self._size = self._parts, [], 0
@@ -215,8 +227,11 @@ class WebSocket:
 
     # -- closing ---------------------------------------------------------------
 
-    async def aclose(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:
-        """Close: send a close frame, wait (bounded) for the client's, then close TCP."""
+    async def aclose(self, code: int | None = None, reason: str = "") -> None:
+        """Close: send a close frame, wait (bounded) for the client's, then close TCP.
+        Without a code: 1009 after an oversized message, else 1000."""
+        if code is None:
+            code, reason = (self._too_big.code, self._too_big.reason) if self._too_big else (NORMAL_CLOSURE, reason)
         if self._close is None and not self._conn.closed:
             self._close = (code, reason)
             if self._proto.state is ConnectionState.OPEN:
