@@ -204,6 +204,9 @@ async def serve(app: App, settings: FrontSettings, *, task_status=trio.TASK_STAT
 
 
 class _Front:
+    """What one serve() call shares between its connections: the app, the
+    settings, TLS, and the nursery that runs connection and writer tasks."""
+
     def __init__(self, app: App, settings: FrontSettings, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery):
         self._app = app
         self._settings = settings
