@@ -7,6 +7,10 @@ script) reads that process's CPU time (utime+stime, /proc/<pid>/stat) and RSS
 Servers (--servers):
   eyenet      eyenet.web.front.serve + WebSocket.send_frame_nowait of one ws_frame per message
   eyenet-tls  the same over TLS (ssl.SSLObject, one encryption per client and message)
+  eyenet-joined, eyenet-tls-joined (not run by default)
+              the frames of one burst joined into one bytes object and written once
+              per client: what a broadcaster holding several events at once can do
+              (send_frame_nowait takes concatenated frames)
   node        Node.js `ws` 8 (bench/node/ws_broadcast.js), client.send(buffer) per client
   node-tls    the same over https.createServer
 
@@ -139,8 +143,15 @@ def eyenet_server(args: argparse.Namespace) -> None:
         members = list(clients)
         high = args.high_water
         dropped = 0
+        joined = []
         for i in range(count):
             data = ws_frame(payload(i, size))
+            if args.join:
+                joined.append(data)
+                if len(joined) < burst and i < count - 1:
+                    continue
+                data = b"".join(joined)
+                joined.clear()
             for ws in members:
                 if not ws.send_frame_nowait(data):
                     dropped += 1
@@ -354,8 +365,10 @@ def start_server(kind: str, args: argparse.Namespace, tls: tuple[str, str]) -> C
             env.update(BENCH_TLS_CERT=tls[0], BENCH_TLS_KEY=tls[1])
         return Child(["node", str(NODE_DIR / "ws_broadcast.js")], env=env)
     argv = [sys.executable, __file__, "--role", "eyenet-server", "--high-water", str(args.high_water)]
-    if kind == "eyenet-tls":
+    if "tls" in kind:
         argv += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+    if kind.endswith("-joined"):
+        argv.append("--join")
     return Child(argv, env=env)
 
 
@@ -365,7 +378,7 @@ def start_clients(port: int, count: int, kind: str, args: argparse.Namespace, tl
     for share in shares:
         argv = [sys.executable, __file__, "--role", "clients", "--port", str(port), "--count", str(share),
                 "--timeout", str(args.phase_timeout)]
-        if kind.endswith("tls"):
+        if "tls" in kind:
             argv += ["--tls", "--tls-ca", tls[0]]
         children.append(Child(argv))
     return children
@@ -452,8 +465,8 @@ def orchestrate(args: argparse.Namespace) -> None:
     runs, memory = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         tls = self_signed(Path(tmp))
-        for kind in kinds:
-            if kind.startswith("eyenet"):
+        for kind in ("eyenet", "eyenet-tls"):
+            if kind in kinds:
                 memory[kind] = traced_memory(kind, min(1000, max(fits)), args, tls)
         for burst in [int(b) for b in args.bursts.split(",")]:
             for count in fits:
@@ -469,7 +482,7 @@ def orchestrate(args: argparse.Namespace) -> None:
                     print(f"  done: {kind} C={count} burst={burst}", file=sys.stderr)
     ratios = {}
     for run in runs:
-        peer_kind = "node-tls" if run["server"] == "eyenet-tls" else "node" if run["server"] == "eyenet" else None
+        peer_kind = None if run["server"].startswith("node") else "node-tls" if "tls" in run["server"] else "node"
         peer = next((r for r in runs if r["server"] == peer_kind and r["clients"] == run["clients"]
                      and r["burst"] == run["burst"]), None)
         if peer is not None:
@@ -486,10 +499,10 @@ def orchestrate(args: argparse.Namespace) -> None:
 
 def print_table(runs: list[dict], memory: dict, ratios: dict, notes: list[str]) -> None:
     out = sys.stderr
-    print(f"{'server':<11} {'C':>5} {'burst':>5} {'msgs/s':>9} {'srv us/msg':>10} {'srv CPU':>7} {'cli us/msg':>10} "
+    print(f"{'server':<17} {'C':>5} {'burst':>5} {'msgs/s':>9} {'srv us/msg':>10} {'srv CPU':>7} {'cli us/msg':>10} "
           f"{'cli CPU':>7} {'RSS/conn':>9} ok", file=out)
     for r in runs:
-        print(f"{r['server']:<11} {r['clients']:>5} {r['burst']:>5} {r['msgs_per_s']:>9} {r['server_cpu_us_per_msg']:>10} "
+        print(f"{r['server']:<17} {r['clients']:>5} {r['burst']:>5} {r['msgs_per_s']:>9} {r['server_cpu_us_per_msg']:>10} "
               f"{r['server_cpu_share']:>7} {r['client_cpu_us_per_msg']:>10} {r['client_cpu_share']:>7} "
               f"{r['rss_per_conn_bytes']:>9} {r['ok']}", file=out)
     for kind, value in memory.items():
@@ -517,6 +530,7 @@ def main() -> None:
     parser.add_argument("--tls-cert", help=argparse.SUPPRESS)
     parser.add_argument("--tls-key", help=argparse.SUPPRESS)
     parser.add_argument("--tls", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--join", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tls-ca", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)

@@ -279,6 +279,16 @@ async def test_broadcast_one_frame_to_many_clients(nursery):
     assert len(received) == clients and all(got == expected for got in received.values())
 
 
+async def test_joined_frames_arrive_as_separate_messages(nursery):
+    app = WsApp()
+    port = await start(nursery, app)
+    with trio.fail_after(LIMIT):
+        async with open_websocket_url(f"ws://127.0.0.1:{port}/hub?name=batch") as client:
+            await app.joined.receive()
+            assert app.members["batch"].send_frame_nowait(ws_frame("one") + ws_frame(b"\x02", text=False) + ws_frame("three"))
+            assert [await client.get_message() for _ in range(3)] == ["one", b"\x02", "three"]
+
+
 async def test_slow_consumer_is_dropped_while_others_get_everything(nursery):
     """A client that never reads overflows its (small) backlog and is dropped; the
     readers keep up and receive every message, in order."""
