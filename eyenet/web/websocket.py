@@ -150,9 +150,10 @@ class WebSocket:
         """The next complete message (text as str, binary as bytes).
 
         Pings are answered and fragments joined on the way. Raises
-        WebSocketClosed when the close handshake ran, the connection ended, the
-        client broke the protocol (closed with 1002/1007) or sent a message over
-        the size limit (closed with 1009).
+        WebSocketClosed when the close handshake ran, the connection ended or
+        the client broke the protocol (closed with 1002/1007); MessageTooBig
+        (a WebSocketClosed) for a message over the size limit, before the close
+        1009 that the next receive() or aclose() sends.
         """
         if self._receiving:
             raise trio.BusyResourceError("another task is already receiving on this WebSocket")
