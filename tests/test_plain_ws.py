@@ -83,6 +83,18 @@ async def test_token_in_header_subscribe_ack_and_seed_shaped_events(stack):
         assert datetime.fromisoformat(msg["data"]["timestamp"]) == T0
 
 
+async def test_events_waiting_on_the_bus_go_out_together_in_order(stack):
+    url, hub, authority = stack
+    async with open_websocket_url(f"{url}?token={authority.issue(VIEWER).token}") as ws:
+        await ws.send_message(json.dumps({"type": "subscribe", "ref": 1, "data": {"type": "devices"}}))
+        await recv(ws, "ack")
+        for cpu in range(20):  # published in one turn: the hub routes them as one corked batch
+            hub.bus.publish(metrics(cpu=float(cpu)))
+        got = [await recv(ws, "device:metrics") for _ in range(20)]
+        assert [m["data"]["metrics"]["cpu"] for m in got] == [float(c) for c in range(20)]
+        assert [m["id"] for m in got] == sorted(m["id"] for m in got)
+
+
 async def test_token_in_query_and_device_channel_carries_interfaces(stack):
     url, hub, authority = stack
     async with open_websocket_url(f"{url}?token={authority.issue(VIEWER).token}") as ws:

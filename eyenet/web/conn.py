@@ -21,6 +21,7 @@ import itertools
 import socket
 import ssl
 import struct
+from contextlib import contextmanager
 from typing import Awaitable, Callable
 
 import trio
@@ -143,7 +144,19 @@ class Connection:
         over its limit: the connection is then reset (``broken`` says so), and the
         owner should drop the client. ``data`` must not be changed afterwards (it
         may be queued as is, and shared with other connections).
+
+        Inside ``corked()`` the write is held and sent with the others at its end.
         """
+        if _held is not None and not self._closed:
+            parts = _held.get(self)
+            if parts is None:
+                _held[self] = [data]
+            else:
+                parts.append(data)
+            return True
+        return self._send_now(data)
+
+    def _send_now(self, data: bytes) -> bool:
         if self._closed:
             return False
         if self._ssl is not None:
@@ -306,3 +319,27 @@ class Connection:
         finally:
             if not self._closed:
                 self._close_socket()
+
+
+# Writes held while a cork is in place, per connection, in order (None: no cork).
+_held: dict[Connection, list[bytes]] | None = None
+
+
+@contextmanager
+def corked():
+    """Hold every ``send_nowait`` made inside the block (which must not await) and
+    write each connection's share as one send when it ends: a hub routing a batch
+    of events costs each client one system call (and one TLS record), not one per
+    event. A write that overflows a backlog is reported when the block ends, by
+    that connection being broken."""
+    global _held
+    if _held is not None:  # nested: the outer block sends
+        yield
+        return
+    _held = held = {}
+    try:
+        yield
+    finally:
+        _held = None
+        for conn, parts in held.items():
+            conn._send_now(parts[0] if len(parts) == 1 else b"".join(parts))
