@@ -25,6 +25,7 @@
 const http = require('http');
 const readline = require('readline');
 const { WebSocketServer } = require('ws');
+const { maxBuffered, sleep, immediate } = require('./common');
 
 const HIGH = Number(process.env.BENCH_HIGH_WATER || 262144);
 const HEAD = process.env.BENCH_HEAD;
@@ -59,14 +60,6 @@ wss.on('connection', (ws) => {
   ws.on('error', () => subscribed.delete(ws));
 });
 
-function maxBuffered(clients) {
-  let max = 0;
-  for (const c of clients) if (c.bufferedAmount > max) max = c.bufferedAmount;
-  return max;
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const immediate = () => new Promise((resolve) => setImmediate(resolve));
 const monotonic = () => Number(process.hrtime.bigint()) / 1e9;
 
 function message() {

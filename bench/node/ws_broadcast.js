@@ -12,6 +12,7 @@ const http = require('http');
 const https = require('https');
 const readline = require('readline');
 const { WebSocketServer } = require('ws');
+const { maxBuffered, sleep, immediate } = require('./common');
 
 const HIGH = Number(process.env.BENCH_HIGH_WATER || 262144);
 const cert = process.env.BENCH_TLS_CERT;
@@ -33,14 +34,6 @@ function payload(i, size) {
   return head + 'x'.repeat(size - head.length - tail.length) + tail;
 }
 
-function maxBuffered(clients) {
-  let max = 0;
-  for (const c of clients) if (c.bufferedAmount > max) max = c.bufferedAmount;
-  return max;
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const immediate = () => new Promise((resolve) => setImmediate(resolve));
 
 async function broadcast(count, size, burst) {
   const clients = [...wss.clients];
