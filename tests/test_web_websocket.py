@@ -399,6 +399,20 @@ async def test_bad_upgrade_request_is_refused(nursery, headers, status, words):
         assert b"sec-websocket-version: 13\r\n" in raw.lower()
 
 
+async def test_repeated_connection_headers_are_one_list(nursery):
+    port = await start(nursery, WsApp())
+    with trio.fail_after(LIMIT):
+        async with await trio.open_tcp_stream("127.0.0.1", port) as stream:
+            await stream.send_all(
+                b"GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Connection: keep-alive\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            raw = b""
+            while b"\r\n\r\n" not in raw:
+                raw += await stream.receive_some(65536)
+    assert raw.startswith(b"HTTP/1.1 101 ")
+
+
 def test_ws_frame_lengths():
     assert ws_frame("hi") == b"\x81\x02hi"
     assert ws_frame(b"\x00", text=False) == b"\x82\x01\x00"

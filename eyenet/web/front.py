@@ -417,7 +417,7 @@ class _Front:
         protocol, the 101 response bytes)."""
         handshake = H11Handshake(ConnectionType.SERVER)
         try:
-            handshake.initiate_upgrade_connection(event.headers, event.target)
+            handshake.initiate_upgrade_connection(_joined_lists(event.headers), event.target)
         except WsHandshakeError as exc:
             hint = exc.event_hint
             if getattr(hint, "status_code", 400) == 426:
@@ -451,6 +451,25 @@ class _Front:
                 logger.error("WebSocket handler for %s failed", request.target, exc_info=failure)
                 await ws.aclose(1011, "internal error")
         await ws.aclose()
+
+
+# Header fields whose repeats mean one comma-separated list (RFC 9110, 5.3); wsproto reads
+# only the last of each, so "Connection: Upgrade" then "Connection: keep-alive" would fail.
+_LIST_FIELDS = (b"connection", b"upgrade", b"sec-websocket-extensions", b"sec-websocket-protocol")
+
+
+def _joined_lists(headers) -> list[tuple[bytes, bytes]]:
+    out: list[tuple[bytes, bytes]] = []
+    where: dict[bytes, int] = {}
+    for name, value in headers:
+        if name in _LIST_FIELDS and name in where:
+            i = where[name]
+            out[i] = (name, out[i][1] + b", " + value)
+        else:
+            if name in _LIST_FIELDS:
+                where[name] = len(out)
+            out.append((name, value))
+    return out
 
 
 def _wants_websocket(request: Request) -> bool:
