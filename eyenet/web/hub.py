@@ -297,10 +297,6 @@ class Hub:
         return bool(s.sensitive_tags.intersection(self.device_tags(wire.device_id) or ()))
 
     @staticmethod
-    def is_sensitive(wire: Wire) -> bool:
-        return wire.sensitive
-
-    @staticmethod
     def encrypt(key: bytes, plaintext: bytes) -> str:
         return jwe_encrypt(key, plaintext)
 

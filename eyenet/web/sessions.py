@@ -259,7 +259,7 @@ class Session:
         return bool(self.pending) and not self.closed
 
     def _send(self, wire: Wire, detailed: bool) -> None:
-        if self.hub.is_sensitive(wire):
+        if wire.sensitive:
             ok = self._send_encrypted(wire, detailed)
         elif wire.device_id is None and self.principal.scope and wire.type == "topology:update":
             envelope = self.hub.scoped_topology(wire, self.principal.scope)
