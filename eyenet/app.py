@@ -9,7 +9,7 @@ import trio
 
 from .bus import Bus
 from .auth import ensure_admin
-from .config import Config, DeviceConfig, PushConfig, WebSettings
+from .config import Config, PushConfig, WebSettings
 from .events import DeviceMetrics, DeviceStatus
 from .poller import Poller
 from .profiles import load_profiles
@@ -28,18 +28,16 @@ from .web.socketio import SocketIOServer, SocketIOSettings
 log = logging.getLogger("eyenet")
 
 
-async def sync_configured_devices(store: Store, config: Config) -> list[DeviceConfig]:
-    """Configured devices (written to the store, so it holds them all) plus those added at run time."""
+async def sync_configured_devices(store: Store, config: Config) -> None:
+    """Write the configured devices to the store, which then holds every device the
+    inventory loads (with those added at run time)."""
     configured = {d.id for d in config.devices}
     for device in config.devices:
         await store.upsert_device(StoredDevice(device, source="config"))
-    stored = await store.devices()
-    added = [s.device for s in stored if s.source != "config" and s.device.id not in configured]
     # A device removed from the configuration file stops being polled; its history stays.
-    for s in stored:
+    for s in await store.devices():
         if s.source == "config" and s.device.id not in configured:
             await store.delete_device(s.device.id)
-    return [*config.devices, *added]
 
 
 def _mbps(value: float | None) -> str:

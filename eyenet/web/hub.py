@@ -32,7 +32,7 @@ import trio
 from ..auth import role_allows, scope_allows
 from ..bus import Bus, Lagged
 from ..events import Error, TopologyUpdate, now, rfc3339, to_json
-from ..tokens import TokenAuthority, TokenError, jwe_encrypt
+from ..tokens import TokenAuthority, TokenError
 from .conn import corked
 from .limits import PushLimits
 from .sessions import ClientError, Principal, Session, Sink
@@ -225,7 +225,7 @@ class Hub:
         for channel in rec.subscriptions:
             if channel.startswith("device:"):
                 tags = self.device_tags(channel[len("device:"):])
-                if tags is None or not self.scope_allows(principal.scope, tags):
+                if tags is None or not scope_allows(principal.scope, tags):
                     continue
             session.subscriptions[channel] = None
             self.index(session, channel)
@@ -278,10 +278,6 @@ class Hub:
         """A monitored device's tags; None when there is no such device."""
         return self._device_tags(device_id)
 
-    @staticmethod
-    def scope_allows(scope: tuple[str, ...], tags: tuple[str, ...]) -> bool:
-        return scope_allows(scope, tags)
-
     def role_allows_event(self, role: str, event_type: str) -> bool:
         needed = self.settings.event_roles.get(event_type)
         return needed is None or role_allows(role, needed)
@@ -295,10 +291,6 @@ class Hub:
         if wire.device_id in s.sensitive_devices:
             return True
         return bool(s.sensitive_tags.intersection(self.device_tags(wire.device_id) or ()))
-
-    @staticmethod
-    def encrypt(key: bytes, plaintext: bytes) -> str:
-        return jwe_encrypt(key, plaintext)
 
     def scoped_topology(self, wire: Wire, scope: tuple[str, ...]) -> bytes | None:
         """A topology:update cut down to the devices a scoped user may see (None:

@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
+from ..auth import scope_allows
 from ..events import SEVERITIES, to_json
+from ..tokens import jwe_encrypt
 from .limits import PushLimits, SlidingWindow, TokenBucket
 from .wire import Wire
 
@@ -178,7 +180,7 @@ class Session:
             tags = self.hub.device_tags(device_id)
             if tags is None:
                 raise ClientError("NOT_FOUND", f"no device {device_id!r}", details={"deviceId": device_id})
-            if not self.hub.scope_allows(self.principal.scope, tags):
+            if not scope_allows(self.principal.scope, tags):
                 raise ClientError("FORBIDDEN", f"device {device_id!r} is outside your scope", details={"deviceId": device_id})
         if channel not in self.subscriptions:
             if len(self.subscriptions) >= self.limits.max_subscriptions:
@@ -232,7 +234,7 @@ class Session:
             # Device-less events (topology, fleet-wide ml) are filtered by the hub per scope.
             return wire.type != "alert:update"  # an update without its device cannot be scoped
         tags = self.hub.device_tags(wire.device_id)
-        return tags is not None and self.hub.scope_allows(p.scope, tags)
+        return tags is not None and scope_allows(p.scope, tags)
 
     def offer(self, wire: Wire, detailed: bool, now: float) -> None:
         """A routed broadcast event: send now, or hold a device:metrics back when the
@@ -277,7 +279,7 @@ class Session:
             return True
         data = wire.encoded(data_json, detailed)
         envelope = b'{"type":"%s","id":%d,"enc":"%s"}' % (
-            wire.type.encode(), wire.id, self.hub.encrypt(key, data).encode()
+            wire.type.encode(), wire.id, jwe_encrypt(key, data).encode()
         )
         return self.sink.send_private(wire.type, wire.id, envelope)
 
