@@ -15,7 +15,8 @@ rates). Additions appear only where events.md allows
 them, and only when set: device:status ``reason``; device:metrics
 ``interfaces``; alert:new ``ruleId``, ``metric``; ml:prediction ``deviceId``,
 ``metric``, ``window``; error ``details``. Fields that only route an event
-(AlertUpdate's device and severity) never reach the wire.
+(AlertUpdate's device and severity) or feed the alert rules (device:metrics'
+uptime, an interface's speed and admin status) never reach the wire.
 """
 
 from __future__ import annotations
@@ -179,6 +180,9 @@ class InterfaceMetrics:
     bps_out: float | None = attrs.field(default=None, validator=_non_negative)
     errors_in: float | None = attrs.field(default=None, validator=_non_negative)
     errors_out: float | None = attrs.field(default=None, validator=_non_negative)
+    # For the alert rules (utilisation, interfaces shut on purpose); not on the wire.
+    speed: float | None = attrs.field(default=None, validator=_non_negative)  # bit/s
+    admin_status: str | None = attrs.field(default=None, validator=_optional_text)
 
     def data(self) -> dict[str, Any]:
         return {
@@ -207,6 +211,7 @@ class DeviceMetrics(_Event):
     bandwidth_in: float | None = attrs.field(default=None, validator=_non_negative)
     bandwidth_out: float | None = attrs.field(default=None, validator=_non_negative)
     interfaces: tuple[InterfaceMetrics, ...] = attrs.field(default=(), converter=tuple)
+    uptime: int | None = attrs.field(default=None, validator=_non_negative)  # seconds; for the alert rules, not on the wire
 
     def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
         d = {

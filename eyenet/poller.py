@@ -118,6 +118,8 @@ def interface_rates(reading: DeviceReading, state: DeviceState, monotonic: float
                 bps_out=None if octets_out is None else octets_out * OCTET_BITS,
                 errors_in=errors_in,
                 errors_out=errors_out,
+                speed=itf.speed,
+                admin_status=itf.admin_status,
             )
         )
     state.rates.retain(keys)
@@ -210,11 +212,11 @@ class Poller:
         self._publish_status(device, state, status, reason, when)
         metrics = DeviceMetrics(
             device_id=device.id, timestamp=when, cpu=reading.cpu, memory=reading.memory,
-            bandwidth_in=bw_in, bandwidth_out=bw_out, interfaces=interfaces,
+            bandwidth_in=bw_in, bandwidth_out=bw_out, interfaces=interfaces, uptime=state.uptime,
         )
         self._bus.publish(metrics)
         if self._store is not None:
-            self._store.add_samples(history_samples(device.id, int(when.timestamp()), metrics, state.uptime))
+            self._store.add_samples(history_samples(device.id, int(when.timestamp()), metrics))
         return PollResult(status, reason, metrics)
 
     def _publish_status(self, device, state: DeviceState, status: str, reason: str | None, when: datetime) -> PollResult:
@@ -229,10 +231,10 @@ class Poller:
         return PollResult(status, reason, None)
 
 
-def history_samples(device_id: str, ts: int, metrics: DeviceMetrics, uptime: int | None) -> list[Sample]:
+def history_samples(device_id: str, ts: int, metrics: DeviceMetrics) -> list[Sample]:
     values = {
         "cpu": metrics.cpu, "memory": metrics.memory, "bandwidth.in": metrics.bandwidth_in,
-        "bandwidth.out": metrics.bandwidth_out, "uptime": uptime,
+        "bandwidth.out": metrics.bandwidth_out, "uptime": metrics.uptime,
     }
     for itf in metrics.interfaces:
         values[f"if.{itf.if_index}.in"] = itf.bps_in

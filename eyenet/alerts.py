@@ -1,0 +1,614 @@
+"""Alert rules and the alert lifecycle, sans-io: observations in, changes out.
+
+A rule names a metric, a comparison with a threshold, a separate clear threshold
+(hysteresis), how long the condition must hold (`for`), a severity and a scope.
+:class:`AlertEngine` keeps one tracker per (rule, device, interface) and turns
+observations (the poller's DeviceMetrics and DeviceStatus) and the clock
+(:meth:`AlertEngine.tick`) into :class:`Change` values: an alert raised, acknowledged,
+resolved, or first pushed after a maintenance window. The alert service
+(alert_service.py) stores each change and then publishes it; nothing here does I/O.
+
+Lifecycle: a condition that holds for `for` seconds raises an alert (status open);
+a condition that stops holding inside that time raises nothing. An open alert may
+be acknowledged by a user; an open or acknowledged alert is resolved by a user or
+by the engine (updatedBy "system") when the clear condition holds. There is at
+most one alert that is not resolved per (rule, device, interface): while it is
+there the condition raises nothing more.
+
+Maintenance windows silence devices (by id or tag) between two times: alerts
+raised inside one are recorded but not pushed, and neither are their updates.
+When the window is over (or deleted) the next tick pushes those still open.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import re
+import secrets
+import string
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from .events import INTERFACE_STATUSES, SEVERITIES, SYSTEM_USER, DeviceMetrics, DeviceStatus
+
+RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+ALERT_STATUSES = ("open", "acknowledged", "resolved")
+ACTIVE = ("open", "acknowledged")
+
+
+@attrs.frozen
+class MetricInfo:
+    subject: str  # "device" or "interface"
+    label: str  # as messages read it: "CPU usage"
+    values: tuple[str, ...] = ()  # a state metric's values; () for a numeric metric
+
+
+# The metrics a rule can watch. Interface metrics are evaluated per interface, and only
+# for interfaces that are administratively up and have been seen up since EyeNet started
+# watching them: an interface down from the start, or shut down on purpose, is not news.
+METRICS: dict[str, MetricInfo] = {
+    "device.cpu": MetricInfo("device", "CPU usage"),  # percent
+    "device.memory": MetricInfo("device", "Memory usage"),  # percent
+    "device.status": MetricInfo("device", "Device status", ("up", "down", "degraded")),
+    "device.uptime": MetricInfo("device", "Uptime"),  # seconds
+    "interface.status": MetricInfo("interface", "Interface status", INTERFACE_STATUSES),  # ifOperStatus
+    "interface.in_utilization": MetricInfo("interface", "Inbound utilisation"),  # percent of ifSpeed
+    "interface.out_utilization": MetricInfo("interface", "Outbound utilisation"),
+    "interface.errors": MetricInfo("interface", "Error rate"),  # in + out errors per second
+}
+NUMERIC_OPS = (">", ">=", "<", "<=")
+STATE_OPS = ("==", "!=")
+# "decreased": the sample is lower than the one before (uptime going back: a reboot).
+OPS = NUMERIC_OPS + STATE_OPS + ("decreased",)
+MESSAGE_FIELDS = ("device", "interface", "value", "threshold", "metric", "rule")
+
+
+class RuleError(ValueError):
+    """A rule that cannot be used; `problems` names each bad key and why."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class AlertNotFound(LookupError):
+    pass
+
+
+class InvalidTransition(ValueError):
+    """The alert is not in a status that allows the change (acknowledging a resolved alert)."""
+
+
+def _holds(op: str, value: float, threshold: float) -> bool:
+    if op == ">":
+        return value > threshold
+    if op == ">=":
+        return value >= threshold
+    if op == "<":
+        return value < threshold
+    return value <= threshold
+
+
+@attrs.frozen
+class Rule:
+    id: str
+    metric: str
+    op: str
+    severity: str
+    threshold: float | str | None = None  # None only for "decreased"
+    clear: float | None = None  # numeric ops: resolve once the value is back past this; None: the threshold
+    for_seconds: float = 0.0
+    devices: tuple[str, ...] = ()  # scope: () = every device ...
+    tags: tuple[str, ...] = ()  # ... or those with one of these tags (both given: either)
+    interfaces: tuple[str, ...] = ()  # interface name patterns (fnmatch, case-insensitive); () = all
+    message: str | None = None  # template; None: a default for the metric and comparison
+    enabled: bool = True
+    name: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return METRICS[self.metric].subject
+
+    def applies_to(self, device_id: str, tags: Iterable[str]) -> bool:
+        if not self.devices and not self.tags:
+            return True
+        return device_id in self.devices or any(t in self.tags for t in tags)
+
+    def watches_interface(self, name: str) -> bool:
+        return not self.interfaces or any(fnmatch.fnmatchcase(name.lower(), p.lower()) for p in self.interfaces)
+
+    def firing(self, value, previous) -> bool:
+        """Whether the condition holds for this sample (previous: the sample before, for "decreased")."""
+        if self.op == "decreased":
+            return previous is not None and value < previous
+        if self.op == "==":
+            return value == self.threshold
+        if self.op == "!=":
+            return value != self.threshold
+        return _holds(self.op, value, self.threshold)
+
+    def cleared(self, value, previous) -> bool:
+        """Whether an open alert resolves on this sample: the value is back on the safe side of `clear`."""
+        if self.op in STATE_OPS:
+            return not self.firing(value, previous)
+        if self.op == "decreased":
+            return value >= self.clear if self.clear is not None else not self.firing(value, previous)
+        clear = self.threshold if self.clear is None else self.clear
+        return not _holds(self.op, value, clear)
+
+    def text(self, device_id: str, interface: str | None, value) -> str:
+        fields = {
+            "device": device_id, "interface": interface or "", "value": _show(value), "metric": self.metric,
+            "threshold": _show(self.threshold), "rule": self.name or self.id,
+        }
+        if self.message is not None:
+            return self.message.format_map(fields)
+        return default_message(self, interface, value)
+
+    def wire_threshold(self) -> float | None:
+        return self.threshold if isinstance(self.threshold, (int, float)) else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name": self.name, "metric": self.metric, "op": self.op, "threshold": self.threshold,
+            "clear": self.clear, "for": self.for_seconds, "severity": self.severity, "devices": list(self.devices),
+            "tags": list(self.tags), "interfaces": list(self.interfaces), "message": self.message, "enabled": self.enabled,
+        }
+
+
+def _show(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def default_message(rule: Rule, interface: str | None, value) -> str:
+    """Messages read like the seed's: "CPU usage exceeded threshold"."""
+    info = METRICS[rule.metric]
+    if rule.metric == "device.uptime" and rule.op == "decreased":
+        return "Device rebooted"
+    if info.values:
+        what = f"Interface {interface}" if info.subject == "interface" else "Device"
+        return f"{what} is {value}"
+    if rule.op == "decreased":
+        phrase = f"{info.label} went back"
+    elif rule.op in (">", ">="):
+        phrase = f"{info.label} exceeded threshold"
+    else:
+        phrase = f"{info.label} fell below threshold"
+    return f"Interface {interface}: {phrase[0].lower()}{phrase[1:]}" if info.subject == "interface" else phrase
+
+
+# -- parsing: one validator for the configuration file and the REST API -------------------------
+
+_RULE_KEYS = {
+    "id": str, "name": str, "metric": str, "op": str, "threshold": (int, float, str), "clear": (int, float),
+    "for": (int, float), "severity": str, "devices": list, "tags": list, "interfaces": list, "message": str,
+    "enabled": bool,
+}
+
+
+def parse_rule(data: Mapping[str, Any], *, rule_id: str | None = None) -> Rule:
+    """A Rule from a TOML table or a JSON object; RuleError naming every problem.
+    rule_id: the id when it comes from elsewhere (a REST path)."""
+    problems: list[str] = []
+
+    def problem(key: str, reason: str) -> None:
+        problems.append(f"{key}: {reason}")
+
+    if not isinstance(data, Mapping):
+        raise RuleError([f"a rule is an object/table, not {type(data).__name__}"])
+    for key, value in data.items():
+        want = _RULE_KEYS.get(key)
+        if want is None:
+            problem(key, f"unknown key (known: {', '.join(_RULE_KEYS)})")
+        elif value is not None and (not isinstance(value, want) or (isinstance(value, bool) and want is not bool)):
+            problem(key, f"must be {_type_name(want)}, not {type(value).__name__}")
+    if problems:
+        raise RuleError(problems)
+    get = data.get
+    rid = rule_id if rule_id is not None else get("id")
+    if not isinstance(rid, str) or not RULE_ID.match(rid):
+        problem("id", "required: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    metric = get("metric")
+    info = METRICS.get(metric) if isinstance(metric, str) else None
+    if info is None:
+        problem("metric", f"must be one of {', '.join(METRICS)}, not {metric!r}")
+    op = get("op")
+    if op not in OPS:
+        problem("op", f"must be one of {' '.join(OPS)}, not {op!r}")
+    severity = get("severity")
+    if severity not in SEVERITIES:
+        problem("severity", f"must be one of {'|'.join(SEVERITIES)}, not {severity!r}")
+    threshold, clear = get("threshold"), get("clear")
+    for_seconds = get("for", 0)
+    if for_seconds is None or not math.isfinite(for_seconds) or not 0 <= for_seconds <= 7 * 86400:
+        problem("for", "must be 0 to 604800 seconds")
+    for key in ("threshold", "clear"):
+        v = get(key)
+        if isinstance(v, float) and not math.isfinite(v):
+            problem(key, "must be a finite number")
+    if info is not None and op in OPS:
+        if info.values:
+            if op not in STATE_OPS:
+                problem("op", f"{metric} is a state: use == or !=")
+            elif threshold not in info.values:
+                problem("threshold", f"{metric} is one of {', '.join(info.values)}, not {threshold!r}")
+            if clear is not None:
+                problem("clear", f"{metric} is a state: it clears when the comparison stops holding")
+        elif op in STATE_OPS:
+            problem("op", f"{metric} is a number: use {' '.join(NUMERIC_OPS)} or decreased")
+        elif op == "decreased":
+            if threshold is not None:
+                problem("threshold", "a 'decreased' rule has no threshold (clear: resolve once the value reaches it)")
+        elif not isinstance(threshold, (int, float)):
+            problem("threshold", f"required: a number for {metric}")
+        elif isinstance(clear, (int, float)) and not isinstance(clear, bool):
+            # Hysteresis: the clear threshold is on the safe side of the threshold (or equal).
+            if (op in (">", ">=") and clear > threshold) or (op in ("<", "<=") and clear < threshold):
+                problem("clear", f"must be on the safe side of threshold {threshold} for {op} (hysteresis)")
+    lists = {}
+    for key in ("devices", "tags", "interfaces"):
+        items = get(key) or []
+        if not all(isinstance(i, str) and i for i in items):
+            problem(key, "must be a list of non-empty strings")
+        lists[key] = tuple(items)
+    if lists["interfaces"] and info is not None and info.subject != "interface":
+        problem("interfaces", f"{metric} is a device metric: interface patterns do not apply")
+    message = get("message")
+    if message is not None:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(message) if name is not None}
+        except ValueError as exc:
+            problem("message", f"bad template: {exc}")
+        else:
+            unknown = sorted(names - set(MESSAGE_FIELDS))
+            if unknown or not message.strip():
+                problem("message", f"unknown placeholder(s) {unknown} (known: {', '.join(MESSAGE_FIELDS)})"
+                        if unknown else "must not be empty")
+    if problems:
+        raise RuleError(problems)
+    return Rule(
+        id=rid, metric=metric, op=op, severity=severity,
+        threshold=float(threshold) if isinstance(threshold, (int, float)) else threshold,
+        clear=None if clear is None else float(clear), for_seconds=float(for_seconds),
+        devices=lists["devices"], tags=lists["tags"], interfaces=lists["interfaces"], message=message,
+        enabled=get("enabled", True) is not False, name=get("name"),
+    )
+
+
+def _type_name(want) -> str:
+    names = {str: "a string", int: "a number", float: "a number", bool: "true or false", list: "a list"}
+    if isinstance(want, tuple):
+        return " or ".join(dict.fromkeys(names[t] for t in want))
+    return names[want]
+
+
+# Shipped defaults (docs/alerts.md): what an operator expects before writing any rule.
+DEFAULT_RULES: tuple[Rule, ...] = (
+    Rule("device-down", "device.status", "==", "critical", threshold="down"),
+    Rule("cpu-high", "device.cpu", ">", "warning", threshold=90.0, clear=80.0, for_seconds=120.0),
+    Rule("memory-high", "device.memory", ">", "warning", threshold=90.0, clear=85.0),
+    Rule("interface-down", "interface.status", "!=", "info", threshold="up"),
+    Rule("rebooted", "device.uptime", "decreased", "info", clear=3600.0),
+)
+
+
+# -- alerts and their changes ------------------------------------------------------------------
+
+
+@attrs.frozen
+class Alert:
+    id: str
+    rule_id: str
+    device_id: str
+    interface: str | None
+    metric: str
+    severity: str
+    message: str
+    status: str
+    value: float | None
+    threshold: float | None
+    created_at: datetime
+    updated_at: datetime
+    updated_by: str | None = None
+    # Pushed to dashboards (alert:new sent). False while raised inside a maintenance window.
+    notified: bool = True
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.rule_id, self.device_id, self.interface or "")
+
+
+@attrs.frozen
+class Change:
+    """What happened to an alert: kind "new", "acknowledged", "resolved", or "notify"
+    (an alert raised inside a maintenance window, pushed now that the window is over).
+    `alert` is the alert after the change; `push` says whether dashboards hear of it."""
+
+    kind: str
+    alert: Alert
+    by: str | None
+    at: datetime
+    push: bool
+
+
+@attrs.frozen
+class Window:
+    """A maintenance window: devices (ids) or tags silenced in [starts, ends)."""
+
+    id: str
+    starts: datetime
+    ends: datetime
+    devices: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    reason: str = ""
+    created_by: str | None = None
+
+    def covers(self, device_id: str, tags: Iterable[str], now: datetime) -> bool:
+        return self.starts <= now < self.ends and (device_id in self.devices or any(t in self.tags for t in tags))
+
+
+def new_alert_id(now: datetime) -> str:
+    """Sortable by creation time, unique without coordination, URL-safe."""
+    return f"al-{int(now.timestamp() * 1000):011x}-{secrets.token_hex(4)}"
+
+
+@attrs.define
+class _Tracker:
+    previous: float | str | None = None  # the last sample (for "decreased")
+    pending_since: datetime | None = None  # the condition has held since then
+    last_value: float | str | None = None
+
+
+@attrs.frozen
+class _Sample:
+    rule: Rule
+    device_id: str
+    interface: str | None
+    value: float | str
+
+
+class AlertEngine:
+    """device_tags(device_id) -> the device's tags (scope of rules and windows)."""
+
+    def __init__(
+        self,
+        rules: Iterable[Rule] = (),
+        *,
+        device_tags: Callable[[str], Iterable[str]] = lambda device_id: (),
+        new_id: Callable[[datetime], str] = new_alert_id,
+    ) -> None:
+        self._rules: dict[str, Rule] = {}
+        self._device_tags = device_tags
+        self._new_id = new_id
+        self._trackers: dict[tuple[str, str, str], _Tracker] = {}
+        self._pending: set[tuple[str, str, str]] = set()
+        self.alerts: dict[str, Alert] = {}  # alerts not resolved, by id
+        self._active: dict[tuple[str, str, str], str] = {}  # (rule, device, interface) -> alert id
+        self._windows: dict[str, Window] = {}
+        # Interfaces seen up while administratively up, per device: those are watched.
+        self._seen_up: dict[str, set[str]] = {}
+        self.set_rules(rules, None)
+
+    # -- configuration ------------------------------------------------------------------------
+
+    @property
+    def rules(self) -> dict[str, Rule]:
+        return dict(self._rules)
+
+    def set_rules(self, rules: Iterable[Rule], now: datetime | None) -> list[Change]:
+        """Replace the rules. Alerts whose rule is gone, disabled or no longer covers their
+        device or interface resolve (by system); pending conditions of changed rules restart."""
+        new = {r.id: r for r in rules}
+        for key in [k for k in self._trackers if new.get(k[0]) != self._rules.get(k[0])]:
+            del self._trackers[key]
+            self._pending.discard(key)
+        self._rules = new
+        changes = []
+        if now is not None:
+            for alert in list(self.alerts.values()):
+                rule = new.get(alert.rule_id)
+                if rule is None or not rule.enabled or not self._in_scope(rule, alert.device_id, alert.interface):
+                    changes.append(self._resolve(alert, SYSTEM_USER, now))
+        return changes
+
+    def set_windows(self, windows: Iterable[Window]) -> None:
+        """Replace the maintenance windows (the next tick pushes what a removed window held back)."""
+        self._windows = {w.id: w for w in windows}
+
+    @property
+    def windows(self) -> dict[str, Window]:
+        return dict(self._windows)
+
+    def silenced(self, device_id: str, now: datetime) -> bool:
+        tags = None
+        for window in self._windows.values():
+            if window.starts <= now < window.ends:
+                if tags is None:
+                    tags = tuple(self._device_tags(device_id))
+                if window.covers(device_id, tags, now):
+                    return True
+        return False
+
+    def restore(self, alerts: Iterable[Alert]) -> None:
+        """Alerts not resolved, from the store after a restart: they stay open and are not raised again."""
+        for alert in alerts:
+            if alert.status in ACTIVE:
+                self.alerts[alert.id] = alert
+                self._active[alert.key] = alert.id
+
+    def _in_scope(self, rule: Rule, device_id: str, interface: str | None) -> bool:
+        if not rule.applies_to(device_id, self._device_tags(device_id)):
+            return False
+        return interface is None or rule.watches_interface(interface)
+
+    # -- observations -------------------------------------------------------------------------
+
+    def observe_status(self, event: DeviceStatus, now: datetime) -> list[Change]:
+        device = event.device_id
+        if event.status == "down":
+            # Stale values must not raise anything while the device cannot be read.
+            for key in [k for k in self._pending if k[1] == device and self._rules[k[0]].metric != "device.status"]:
+                self._pending.discard(key)
+                self._trackers[key].pending_since = None
+        return self._evaluate(device, self._device_samples(device, [("device.status", event.status)]), now)
+
+    def observe_metrics(self, event: DeviceMetrics, now: datetime) -> list[Change]:
+        device = event.device_id
+        values = []
+        if event.cpu is not None:
+            values.append(("device.cpu", float(event.cpu)))
+        if event.memory is not None:
+            values.append(("device.memory", float(event.memory)))
+        if event.uptime is not None:
+            values.append(("device.uptime", float(event.uptime)))
+        samples = self._device_samples(device, values)
+        samples.extend(self._interface_samples(device, event))
+        return self._evaluate(device, samples, now)
+
+    def _device_samples(self, device: str, values: list[tuple[str, float | str]]) -> list[_Sample]:
+        if not values:
+            return []
+        tags = tuple(self._device_tags(device))
+        wanted = dict(values)
+        return [
+            _Sample(rule, device, None, wanted[rule.metric])
+            for rule in self._rules.values()
+            if rule.enabled and rule.metric in wanted and rule.applies_to(device, tags)
+        ]
+
+    def _interface_samples(self, device: str, event: DeviceMetrics) -> list[_Sample]:
+        tags = tuple(self._device_tags(device))
+        rules = [r for r in self._rules.values() if r.enabled and r.subject == "interface" and r.applies_to(device, tags)]
+        seen_up = self._seen_up.setdefault(device, set())
+        present = set()
+        samples = []
+        for itf in event.interfaces:
+            name = itf.name or str(itf.if_index)
+            present.add(name)
+            if itf.admin_status == "down":
+                seen_up.discard(name)  # shut down on purpose: no longer watched
+                continue
+            if itf.status == "up":
+                seen_up.add(name)
+            if name not in seen_up:
+                continue
+            values = {"interface.status": itf.status}
+            if itf.speed:
+                if itf.bps_in is not None:
+                    values["interface.in_utilization"] = min(100.0, 100.0 * itf.bps_in / itf.speed)
+                if itf.bps_out is not None:
+                    values["interface.out_utilization"] = min(100.0, 100.0 * itf.bps_out / itf.speed)
+            if itf.errors_in is not None and itf.errors_out is not None:
+                values["interface.errors"] = itf.errors_in + itf.errors_out
+            for rule in rules:
+                if rule.metric in values and rule.watches_interface(name):
+                    samples.append(_Sample(rule, device, name, values[rule.metric]))
+        seen_up &= present
+        return samples
+
+    def _evaluate(self, device: str, samples: list[_Sample], now: datetime) -> list[Change]:
+        changes = []
+        for s in samples:
+            key = (s.rule.id, device, s.interface or "")
+            tracker = self._trackers.get(key)
+            if tracker is None:
+                tracker = self._trackers[key] = _Tracker()
+            previous, tracker.previous, tracker.last_value = tracker.previous, s.value, s.value
+            alert_id = self._active.get(key)
+            if alert_id is not None:
+                tracker.pending_since = None
+                if s.rule.cleared(s.value, previous):
+                    changes.append(self._resolve(self.alerts[alert_id], SYSTEM_USER, now, value=s.value))
+                continue
+            if not s.rule.firing(s.value, previous):
+                tracker.pending_since = None  # flapped inside its `for`: nothing
+                self._pending.discard(key)
+                continue
+            if tracker.pending_since is None:
+                tracker.pending_since = now
+            if now - tracker.pending_since >= timedelta(seconds=s.rule.for_seconds):
+                changes.append(self._raise(s.rule, device, s.interface, s.value, now))
+                tracker.pending_since = None
+                self._pending.discard(key)
+            else:
+                self._pending.add(key)
+        return changes
+
+    def tick(self, now: datetime) -> list[Change]:
+        """Raise conditions whose `for` has passed with no newer sample (a device down stays
+        down without new events), and push alerts a finished maintenance window held back."""
+        changes = []
+        for key in list(self._pending):
+            tracker = self._trackers[key]
+            rule = self._rules[key[0]]
+            if tracker.pending_since is not None and now - tracker.pending_since >= timedelta(seconds=rule.for_seconds):
+                self._pending.discard(key)
+                tracker.pending_since = None
+                if key not in self._active:
+                    changes.append(self._raise(rule, key[1], key[2] or None, tracker.last_value, now))
+        for alert in list(self.alerts.values()):
+            if not alert.notified and alert.status == "open" and not self.silenced(alert.device_id, now):
+                alert = self.alerts[alert.id] = attrs.evolve(alert, notified=True)
+                changes.append(Change("notify", alert, None, now, True))
+        return changes
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def _raise(self, rule: Rule, device: str, interface: str | None, value, now: datetime) -> Change:
+        numeric = float(value) if isinstance(value, (int, float)) else None
+        alert = Alert(
+            id=self._new_id(now), rule_id=rule.id, device_id=device, interface=interface, metric=rule.metric,
+            severity=rule.severity, message=rule.text(device, interface, value), status="open", value=numeric,
+            threshold=rule.wire_threshold(), created_at=now, updated_at=now,
+            notified=not self.silenced(device, now),
+        )
+        self.alerts[alert.id] = alert
+        self._active[alert.key] = alert.id
+        return Change("new", alert, None, now, alert.notified)
+
+    def _resolve(self, alert: Alert, by: str, now: datetime, value=None) -> Change:
+        if isinstance(value, (int, float)):
+            alert = attrs.evolve(alert, value=float(value))
+        alert = attrs.evolve(alert, status="resolved", updated_at=now, updated_by=by)
+        del self.alerts[alert.id]
+        if self._active.get(alert.key) == alert.id:
+            del self._active[alert.key]
+        return Change("resolved", alert, by, now, alert.notified)
+
+    def get(self, alert_id: str) -> Alert:
+        alert = self.alerts.get(alert_id)
+        if alert is None:
+            raise AlertNotFound(alert_id)
+        return alert
+
+    def acknowledge(self, alert_id: str, user_id: str, now: datetime) -> Change:
+        """An open alert -> acknowledged by user_id. InvalidTransition if it is not open."""
+        alert = self.get(alert_id)
+        if alert.status != "open":
+            raise InvalidTransition(f"alert {alert_id} is {alert.status}: only an open alert can be acknowledged")
+        alert = self.alerts[alert_id] = attrs.evolve(alert, status="acknowledged", updated_at=now, updated_by=user_id)
+        return Change("acknowledged", alert, user_id, now, alert.notified)
+
+    def resolve(self, alert_id: str, user_id: str, now: datetime) -> Change:
+        """An open or acknowledged alert -> resolved by user_id. If the condition still holds,
+        it raises a new alert after its `for`, as any condition would."""
+        change = self._resolve(self.get(alert_id), user_id, now)
+        tracker = self._trackers.get(change.alert.key)
+        if tracker is not None:
+            tracker.pending_since = None
+        return change
+
+    def forget_device(self, device_id: str, now: datetime) -> list[Change]:
+        """A device no longer monitored: its alerts resolve (by system) and its state goes."""
+        changes = [self._resolve(a, SYSTEM_USER, now) for a in list(self.alerts.values()) if a.device_id == device_id]
+        for key in [k for k in self._trackers if k[1] == device_id]:
+            del self._trackers[key]
+            self._pending.discard(key)
+        self._seen_up.pop(device_id, None)
+        return changes
