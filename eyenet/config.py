@@ -3,10 +3,11 @@
 import re
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import attrs
 
-from .events import EVENT_TYPES
+from .events import EVENT_TYPES, SEVERITIES
 from .snmp.client import VERSIONS
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -107,6 +108,58 @@ class PushConfig:
     sensitive_tags: tuple[str, ...] = ()
 
 
+WEBHOOK_EVENTS = ("alert:new", "alert:update")
+# Headers the notifier owns: the message framing, and the signature (set `secret` instead).
+WEBHOOK_RESERVED_HEADERS = ("host", "content-length", "transfer-encoding", "connection", "x-eyenet-signature")
+_HTTP_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _url_origin(url: str) -> str:
+    """scheme://host[:port] of a URL: its path or query may hold a token (Slack-style URLs)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<invalid url>"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}{port}/..."
+
+
+def _url_host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or "webhook"
+    except ValueError:
+        return "webhook"
+
+
+def _webhook_name(settings: "WebhookSettings") -> str:
+    return _url_host(settings.url)
+
+
+@attrs.frozen
+class WebhookSettings:
+    """One [[webhooks]] entry: where alerts are POSTed as JSON, which ones, and how hard to try.
+
+    `headers` values, `secret` and the URL's path and query may be credentials: they stay
+    out of repr (and the notifier keeps them out of logs); `name` is what logs show."""
+
+    url: str = attrs.field(repr=_url_origin)
+    name: str = attrs.field(default=attrs.Factory(_webhook_name, takes_self=True))
+    # Extra request headers, e.g. {"Authorization": "Bearer ..."}.
+    headers: dict[str, str] = attrs.field(factory=dict, repr=False, hash=False)
+    # HMAC-SHA256 key: the body's signature goes in `X-EyeNet-Signature: sha256=<hex>`.
+    secret: str | None = attrs.field(default=None, repr=False)
+    severities: tuple[str, ...] = SEVERITIES
+    events: tuple[str, ...] = WEBHOOK_EVENTS
+    timeout: float = 10.0  # seconds for one attempt: connect, send, answer
+    max_attempts: int = 6
+    backoff: float = 1.0  # seconds before the 2nd attempt, doubling each time up to backoff_max
+    backoff_max: float = 300.0
+    queue: int = 1000  # alerts waiting for this webhook; beyond, the oldest is dropped
+    verify_tls: bool = True
+
+
 @attrs.frozen
 class Config:
     path: str
@@ -119,6 +172,7 @@ class Config:
     auth: AuthSettings = AuthSettings()
     web: WebSettings = WebSettings()
     push: PushConfig = PushConfig()
+    webhooks: tuple[WebhookSettings, ...] = ()
 
     @property
     def token_settings(self) -> AuthSettings:
@@ -213,13 +267,104 @@ def _push(r: _Reader, data: dict) -> dict:
     return push
 
 
+def _webhook_url(r: _Reader, key: str, url: str) -> None:
+    # The URL is not echoed back: its path or query may be a credential.
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises ValueError when the port is not a number in range
+    except ValueError:
+        r.problem(key, "is not a valid URL (check the host and port)")
+        return
+    if parts.scheme not in ("http", "https"):
+        r.problem(key, f"must start with http:// or https:// (not {parts.scheme + '://' if parts.scheme else 'nothing'})")
+    elif not parts.hostname:
+        r.problem(key, "has no host name")
+    elif parts.username is not None or parts.password is not None:
+        r.problem(key, "must not hold user:password@ (put credentials in headers, e.g. Authorization)")
+    elif parts.fragment:
+        r.problem(key, "must not have a #fragment")
+
+
+def _webhooks(r: _Reader, raw: list) -> list[dict]:
+    fields = {
+        "url": str, "name": str, "headers": dict, "secret": str, "severities": list, "events": list,
+        "timeout": (int, float), "max_attempts": int, "backoff": (int, float), "backoff_max": (int, float),
+        "queue": int, "verify_tls": bool,
+    }
+    hooks = []
+    for n, entry in enumerate(raw):
+        key = f"webhooks[{n}]"
+        if not isinstance(entry, dict):
+            r.problem(key, "must be a table ([[webhooks]])")
+            continue
+        hook = r.table(entry, key, fields, required=("url",))
+        if "url" in hook:
+            _webhook_url(r, f"{key}.url", hook["url"])
+        if hook.get("name") == "":
+            r.problem(f"{key}.name", "must not be empty")
+        headers = hook.get("headers", {})
+        for header, value in headers.items():
+            # Never the value in a message: it is usually a credential.
+            if not _HTTP_TOKEN.match(header):
+                r.problem(f"{key}.headers", f"{header!r} is not a valid HTTP header name")
+            elif header.lower() in WEBHOOK_RESERVED_HEADERS:
+                how = "set secret instead" if header.lower() == "x-eyenet-signature" else "EyeNet sets it"
+                r.problem(f"{key}.headers", f"{header!r} cannot be set ({how})")
+            elif not isinstance(value, str):
+                r.problem(f"{key}.headers.{header}", f"must be a string, not {type(value).__name__}")
+            elif any(c in value for c in "\r\n\0"):
+                r.problem(f"{key}.headers.{header}", "must not contain line breaks or NUL")
+        if hook.get("secret") == "":
+            r.problem(f"{key}.secret", "must not be empty (remove it for unsigned requests)")
+        for name, allowed in (("severities", SEVERITIES), ("events", WEBHOOK_EVENTS)):
+            if name in hook:
+                values = hook[name]
+                if not values:
+                    r.problem(f"{key}.{name}", f"must not be empty (omit it for all of {', '.join(allowed)})")
+                elif not all(isinstance(v, str) for v in values):
+                    r.problem(f"{key}.{name}", "must be a list of strings")
+                elif unknown := sorted(set(values) - set(allowed)):
+                    r.problem(f"{key}.{name}", f"unknown {unknown}: use some of {', '.join(allowed)}")
+                hook[name] = tuple(values)
+        for name in ("timeout", "backoff", "backoff_max"):
+            if name in hook and hook[name] <= 0:
+                r.problem(f"{key}.{name}", "must be greater than 0 seconds")
+            elif name in hook:
+                hook[name] = float(hook[name])
+        for name in ("max_attempts", "queue"):
+            if hook.get(name, 1) < 1:
+                r.problem(f"{key}.{name}", "must be 1 or more")
+        if hook.get("backoff", 1.0) > hook.get("backoff_max", 300.0) > 0:
+            r.problem(f"{key}.backoff_max", f"must be at least backoff ({hook.get('backoff', 1.0):g} seconds)")
+        hooks.append(hook)
+    # Names label logs and health counters, so they must tell webhooks apart. A name derived
+    # from the host gets a suffix when another webhook posts to the same host.
+    names = set()
+    for n, hook in enumerate(hooks):
+        if "name" in hook:
+            if hook["name"] in names:
+                r.problem(f"webhooks[{n}].name", f"{hook['name']!r} is used by another webhook")
+            names.add(hook["name"])
+    for hook in hooks:
+        if "name" not in hook and "url" in hook:
+            base = _url_host(hook["url"])
+            name, i = base, 1
+            while name in names:
+                i += 1
+                name = f"{base}-{i}"
+            hook["name"] = name
+            names.add(name)
+    return hooks
+
+
 def parse_config(data: dict, path: str = "<config>") -> Config:
     r = _Reader(path)
     top = r.table(
         data, "",
         {"snmp": dict, "store": dict, "poller": dict, "profiles": dict, "auth": dict, "web": dict, "push": dict,
-         "defaults": dict, "devices": list},
+         "defaults": dict, "devices": list, "webhooks": list},
     )
+    webhooks = _webhooks(r, top.get("webhooks", []))
     web = _web(r, top.get("web", {}))
     push = _push(r, top.get("push", {}))
     profiles = r.table(top.get("profiles", {}), "profiles", {"dir": str})
@@ -331,4 +476,5 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
         auth=AuthSettings(**auth),
         web=WebSettings(**web),
         push=PushConfig(**push),
+        webhooks=tuple(WebhookSettings(**w) for w in webhooks),
     )

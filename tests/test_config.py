@@ -1,10 +1,12 @@
-"""[web] and [push]: defaults, every problem named by key, relative paths beside the file."""
+"""[web], [push] and [[webhooks]]: defaults, every problem named by key, relative paths beside the file."""
 
+import itertools
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from eyenet.config import ConfigError, PushConfig, WebSettings, load_config, parse_config
+from eyenet.config import ConfigError, PushConfig, WebhookSettings, WebSettings, load_config, parse_config
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "eyenet.example.toml"
 
@@ -42,3 +44,128 @@ def test_every_problem_is_named(tmp_path):
                 "push.events_per_minute", "push.sensitive_events", "push.bogus"):
         assert f"{path}: {key}:" in text, key
     assert f"{tmp_path / 'missing.pem'} is not a file" in text
+
+
+# --- [[webhooks]] ------------------------------------------------------------------------------
+
+HEADER_VALUE = "Bearer hdr-s3cr3t"
+
+
+def _example_webhook_toml() -> str:
+    """The commented [[webhooks]] example of eyenet.example.toml, uncommented."""
+    lines = EXAMPLE.read_text().splitlines()
+    start = lines.index("# [[webhooks]]")
+    block = itertools.takewhile(lambda line: line.startswith("#"), lines[start:])
+    return "\n".join(line.removeprefix("#").removeprefix(" ") for line in block)
+
+
+def test_the_example_documents_every_webhook_option_and_parses():
+    text = EXAMPLE.read_text()
+    for field in WebhookSettings.__attrs_attrs__:
+        assert f"# {field.name} =" in text, f"{field.name} is not documented in {EXAMPLE.name}"
+    assert load_config(EXAMPLE).webhooks == ()  # commented out: no webhook by default
+    [hook] = parse_config(tomllib.loads(_example_webhook_toml())).webhooks
+    assert hook == WebhookSettings(
+        url="https://hooks.example.net/eyenet", name="noc-pager",
+        headers={"Authorization": "Bearer CHANGE-ME"}, secret="CHANGE-ME",
+    )
+
+
+def test_webhook_values_defaults_and_names():
+    config = parse_config({"webhooks": [
+        {"url": "https://hooks.example.net/a?token=t", "headers": {"Authorization": HEADER_VALUE}, "secret": "k",
+         "severities": ["critical"], "events": ["alert:new"], "timeout": 5, "max_attempts": 3, "backoff": 2,
+         "backoff_max": 60, "queue": 10, "verify_tls": False},
+        {"url": "http://hooks.example.net:8080/b"},
+        {"url": "http://[::1]:9000/c", "name": "local"},
+        {"url": "HTTPS://hooks.example.net/d"},
+    ]})
+    first, second, third, fourth = config.webhooks
+    assert first == WebhookSettings(
+        url="https://hooks.example.net/a?token=t", name="hooks.example.net", headers={"Authorization": HEADER_VALUE},
+        secret="k", severities=("critical",), events=("alert:new",), timeout=5.0, max_attempts=3, backoff=2.0,
+        backoff_max=60.0, queue=10, verify_tls=False,
+    )
+    assert isinstance(first.timeout, float) and isinstance(first.backoff_max, float)
+    # Names tell webhooks apart (logs, /api/health): same host, a suffix.
+    assert (second.name, third.name, fourth.name) == ("hooks.example.net-2", "local", "hooks.example.net-3")
+    assert second == WebhookSettings(url="http://hooks.example.net:8080/b", name="hooks.example.net-2")
+    assert (second.severities, second.events) == (("critical", "warning", "info"), ("alert:new", "alert:update"))
+    assert (second.timeout, second.max_attempts, second.backoff, second.backoff_max, second.queue, second.verify_tls) == (
+        10.0, 6, 1.0, 300.0, 1000, True)
+    assert (second.headers, second.secret) == ({}, None)
+    assert WebhookSettings(url="http://receiver.lan/x").name == "receiver.lan"  # built in code
+
+
+def test_webhook_repr_shows_no_credentials():
+    hook = WebhookSettings(url="https://hooks.example.net/T0/B1/url-s3cr3t?k=q-s3cr3t", headers={"Authorization": HEADER_VALUE},
+                           secret="hmac-s3cr3t")
+    text = repr(hook)
+    assert "hooks.example.net" in text
+    for secret in ("s3cr3t", "Authorization"):
+        assert secret not in text
+
+
+def test_every_webhook_problem_is_named(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        '[[webhooks]]\nname = "x"\nbogus = 1\n'                                           # 0
+        '[[webhooks]]\nurl = "ftp://files.example/"\nname = "x"\n'                        # 1
+        '[[webhooks]]\nurl = "https://user:pw-s3cr3t@hooks.example/"\nname = ""\n'        # 2
+        '[[webhooks]]\nurl = "https:///path-s3cr3t"\nsecret = ""\n'                       # 3
+        '[[webhooks]]\nurl = "http://hooks.example:99999/path-s3cr3t"\n'                  # 4
+        '[[webhooks]]\nurl = "http://hooks.example/#frag"\n'                              # 5
+        '[[webhooks]]\nurl = "http://ok.example/"\nseverities = []\nevents = ["device:status"]\n'
+        'timeout = 0\nbackoff = -1\nbackoff_max = 0\nmax_attempts = 0\nqueue = 0\nverify_tls = "no"\n'  # 6
+        '[[webhooks]]\nurl = "http://ok.example/"\nseverities = ["urgent"]\nbackoff = 10\nbackoff_max = 5\n'
+        'timeout = true\n'                                                                # 7
+        '[[webhooks]]\nurl = "http://ok.example/"\nseverities = [1]\n'                    # 8
+        f'[webhooks.headers]\n"Bad Header" = "{HEADER_VALUE}"\nContent-Length = "{HEADER_VALUE}"\n'
+        f'X-EyeNet-Signature = "{HEADER_VALUE}"\nX-Number = 5\nX-Split = "{HEADER_VALUE}\\r\\nX-Injected: 1"\n'
+        f'Authorization = "{HEADER_VALUE}"\n'
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    text = str(exc.value)
+    expected = {
+        "webhooks[0].url": "is required",
+        "webhooks[0].bogus": "unknown key",
+        "webhooks[1].url": "must start with http:// or https:// (not ftp://)",
+        "webhooks[1].name": "'x' is used by another webhook",
+        "webhooks[2].url": "must not hold user:password@",
+        "webhooks[2].name": "must not be empty",
+        "webhooks[3].url": "has no host name",
+        "webhooks[3].secret": "must not be empty",
+        "webhooks[4].url": "is not a valid URL",
+        "webhooks[5].url": "must not have a #fragment",
+        "webhooks[6].severities": "must not be empty",
+        "webhooks[6].events": "unknown ['device:status']",
+        "webhooks[6].timeout": "must be greater than 0 seconds",
+        "webhooks[6].backoff": "must be greater than 0 seconds",
+        "webhooks[6].backoff_max": "must be greater than 0 seconds",
+        "webhooks[6].max_attempts": "must be 1 or more",
+        "webhooks[6].queue": "must be 1 or more",
+        "webhooks[6].verify_tls": "must be bool",
+        "webhooks[7].severities": "unknown ['urgent']",
+        "webhooks[7].backoff_max": "must be at least backoff (10 seconds)",
+        "webhooks[7].timeout": "must be int or float, not bool",
+        "webhooks[8].severities": "must be a list of strings",
+        "webhooks[8].headers": "'Bad Header' is not a valid HTTP header name",
+        "webhooks[8].headers.X-Number": "must be a string, not int",
+        "webhooks[8].headers.X-Split": "must not contain line breaks or NUL",
+    }
+    for key, reason in expected.items():
+        assert f"{path}: {key}: {reason}" in text, (key, text)
+    assert f"{path}: webhooks[8].headers: 'Content-Length' cannot be set (EyeNet sets it)" in text
+    assert f"{path}: webhooks[8].headers: 'X-EyeNet-Signature' cannot be set (set secret instead)" in text
+    assert len(exc.value.problems) == len(expected) + 2, text
+    assert "s3cr3t" not in text  # header values and URL credentials or paths are never echoed
+
+
+def test_webhooks_must_be_an_array_of_tables():
+    with pytest.raises(ConfigError) as exc:
+        parse_config({"webhooks": [1, {"url": "http://ok.example/"}]})
+    assert exc.value.problems == ["<config>: webhooks[0]: must be a table ([[webhooks]])"]
+    with pytest.raises(ConfigError) as exc:
+        parse_config({"webhooks": {"url": "http://ok.example/"}})
+    assert exc.value.problems[0].startswith("<config>: webhooks: must be list, not dict")
