@@ -33,7 +33,7 @@ from typing import Any
 
 import attrs
 
-from .events import INTERFACE_STATUSES, SEVERITIES, SYSTEM_USER, DeviceMetrics, DeviceStatus
+from .events import INTERFACE_STATUSES, SEVERITIES, SYSTEM_USER, AlertNew, AlertUpdate, DeviceMetrics, DeviceStatus, rfc3339
 
 RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
@@ -323,6 +323,15 @@ class Alert:
     def key(self) -> tuple[str, str, str]:
         return (self.rule_id, self.device_id, self.interface or "")
 
+    def to_json(self, tz=None) -> dict[str, Any]:
+        """The REST shape (events.md), also the webhook's `alert`."""
+        return {
+            "alertId": self.id, "ruleId": self.rule_id, "severity": self.severity, "deviceId": self.device_id,
+            "interface": self.interface, "metric": self.metric, "message": self.message, "status": self.status,
+            "value": self.value, "threshold": self.threshold, "createdAt": rfc3339(self.created_at, tz),
+            "updatedAt": rfc3339(self.updated_at, tz), "updatedBy": self.updated_by,
+        }
+
 
 @attrs.frozen
 class Change:
@@ -335,6 +344,18 @@ class Change:
     by: str | None
     at: datetime
     push: bool
+
+    def event(self) -> AlertNew | AlertUpdate:
+        """The seed's event for this change."""
+        a = self.alert
+        if self.kind in ("new", "notify"):
+            return AlertNew(
+                alert_id=a.id, severity=a.severity, device_id=a.device_id, message=a.message, timestamp=a.created_at,
+                value=a.value, threshold=a.threshold, rule_id=a.rule_id, metric=a.metric,
+            )
+        return AlertUpdate(
+            alert_id=a.id, status=a.status, updated_by=self.by, timestamp=self.at, device_id=a.device_id, severity=a.severity,
+        )
 
 
 @attrs.frozen

@@ -7,6 +7,7 @@ import sys
 import attrs
 import trio
 
+from .alert_service import AlertService
 from .bus import Bus
 from .auth import ensure_admin
 from .config import Config, PushConfig, WebSettings
@@ -16,6 +17,7 @@ from .profiles import load_profiles
 from .snmp import SnmpClient
 from .store import Store, StoredDevice
 from .inventory import Inventory
+from .notify import Notifier
 from .tokens import TokenAuthority
 from .web.front import FrontSettings, serve
 from .web.hub import Hub, PushSettings
@@ -66,6 +68,7 @@ class Services:
 
     poller: Poller
     inventory: Inventory
+    alerts: AlertService
     hub: Hub
     addresses: list  # (host, port) the web front listens on
 
@@ -111,6 +114,11 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                 await devices.load()
                 await nursery.start(devices.run)
                 nursery.start_soon(log_events, bus, metrics_level)
+                notifier = Notifier(config.webhooks)
+                await nursery.start(notifier.run)
+                alerts = AlertService(store, bus, devices.device_tags, notify=notifier.notify)
+                await alerts.load(config.rules)
+                await nursery.start(alerts.run)
                 hub = Hub(bus, authority, devices.device_tags, push_settings(config.push))
                 await nursery.start(hub.run)
                 socketio = SocketIOServer(hub, SocketIOSettings(
@@ -119,8 +127,8 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                 ))
                 await nursery.start(socketio.run)
                 rest = RestApi(
-                    devices, store, authority, settings=RestSettings(metrics_auth=config.web.metrics_auth),
-                    health_fn=lambda: {"store": "ok", "poller": "ok", "push": "ok"},
+                    devices, store, alerts, authority, settings=RestSettings(metrics_auth=config.web.metrics_auth),
+                    health_fn=lambda: {"store": "ok", "poller": "ok", "alerts": "ok", "push": "ok"},
                 )
                 front = front_settings(config.web)
                 addresses = await nursery.start(serve, WebApp(rest, socketio, PlainWsServer(hub, front.ws_max_message)), front)
@@ -130,4 +138,4 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                     log.warning("%s lists no devices and none were added: nothing to poll", config.path)
                 log.info("polling %d device(s); history in %s", len(devices.configs()), config.store.path)
                 await nursery.start(poller.run, devices.configs())
-                task_status.started(Services(poller, devices, hub, addresses))
+                task_status.started(Services(poller, devices, alerts, hub, addresses))

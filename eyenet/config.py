@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .alerts import Rule, RuleError, parse_rule
 from .events import EVENT_TYPES, SEVERITIES
 from .snmp.client import VERSIONS
 
@@ -173,6 +174,8 @@ class Config:
     web: WebSettings = WebSettings()
     push: PushConfig = PushConfig()
     webhooks: tuple[WebhookSettings, ...] = ()
+    # Alert rules (docs/alerts.md); a rule with a shipped rule's id replaces it.
+    rules: tuple[Rule, ...] = ()
 
     @property
     def token_settings(self) -> AuthSettings:
@@ -357,14 +360,36 @@ def _webhooks(r: _Reader, raw: list) -> list[dict]:
     return hooks
 
 
+def _rules(r: _Reader, raw: list) -> list[Rule]:
+    rules, ids = [], set()
+    for n, table in enumerate(raw):
+        key = f"rules[{n}]"
+        if not isinstance(table, dict):
+            r.problem(key, "must be a table ([[rules]])")
+            continue
+        try:
+            rule = parse_rule(table)
+        except RuleError as exc:
+            for problem in exc.problems:  # each "field: reason"
+                field, _, reason = problem.partition(": ")
+                r.problem(f"{key}.{field}", reason)
+            continue
+        if rule.id in ids:
+            r.problem(f"{key}.id", f"{rule.id!r} is used by another rule")
+        ids.add(rule.id)
+        rules.append(rule)
+    return rules
+
+
 def parse_config(data: dict, path: str = "<config>") -> Config:
     r = _Reader(path)
     top = r.table(
         data, "",
         {"snmp": dict, "store": dict, "poller": dict, "profiles": dict, "auth": dict, "web": dict, "push": dict,
-         "defaults": dict, "devices": list, "webhooks": list},
+         "defaults": dict, "devices": list, "webhooks": list, "rules": list},
     )
     webhooks = _webhooks(r, top.get("webhooks", []))
+    rules = _rules(r, top.get("rules", []))
     web = _web(r, top.get("web", {}))
     push = _push(r, top.get("push", {}))
     profiles = r.table(top.get("profiles", {}), "profiles", {"dir": str})
@@ -477,4 +502,5 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
         web=WebSettings(**web),
         push=PushConfig(**push),
         webhooks=tuple(WebhookSettings(**w) for w in webhooks),
+        rules=tuple(rules),
     )

@@ -1,21 +1,25 @@
-"""SQLite storage: devices, users, and metrics history with 5-minute and 1-hour rollups.
+"""SQLite storage: devices, users, alerts with their history, alert rules, maintenance
+windows, and metrics history with 5-minute and 1-hour rollups.
 
 One writer task owns the write connection and applies queued writes in batches on a
 worker thread, so the event loop never waits on disk. Readers use their own
-connection (WAL lets them run beside the writer). Configuration writes (devices)
-and user writes are awaited until committed; metric samples are queued and batched.
+connection (WAL lets them run beside the writer). Configuration writes (devices,
+rules, windows), user writes and alert changes are awaited until committed (an
+acknowledged alert survives a kill -9); metric samples are queued and batched.
 """
 
 import json
 import sqlite3
 import time
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TypeVar
 
 import attrs
 import trio
 
+from .alerts import Alert, Change, Rule, Window, parse_rule
 from .auth import User
 from .config import DeviceConfig, StoreSettings
 
@@ -59,6 +63,37 @@ MIGRATIONS: tuple[str, ...] = (
         created_at INTEGER NOT NULL
     );
     """,
+    """
+    CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        interface TEXT NOT NULL DEFAULT '',
+        metric TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        message TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'acknowledged', 'resolved')),
+        value REAL,
+        threshold REAL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        updated_by TEXT,
+        notified INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX alerts_one_active ON alerts (rule_id, device_id, interface) WHERE status != 'resolved';
+    CREATE INDEX alerts_created ON alerts (created_at);
+    CREATE INDEX alerts_device ON alerts (device_id, created_at);
+    CREATE TABLE alert_history (
+        alert_id TEXT NOT NULL, change TEXT NOT NULL, status TEXT NOT NULL, by TEXT, at REAL NOT NULL, value REAL
+    );
+    CREATE INDEX alert_history_alert ON alert_history (alert_id);
+    CREATE TABLE rules (id TEXT PRIMARY KEY, body TEXT NOT NULL, source TEXT NOT NULL, updated_at INTEGER NOT NULL);
+    CREATE TABLE maintenance (
+        id TEXT PRIMARY KEY, starts REAL NOT NULL, ends REAL NOT NULL, devices TEXT NOT NULL, tags TEXT NOT NULL,
+        reason TEXT NOT NULL, created_by TEXT
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 )
 
 ROLLUPS = (("metrics_5m", 300), ("metrics_1h", 3600))
@@ -83,6 +118,21 @@ class LastAdmin(StoreError):
 class StoredDevice:
     device: DeviceConfig
     source: str = "api"  # "config": from the configuration file; "api": added at run time
+
+
+@attrs.frozen
+class StoredRule:
+    rule: Rule
+    source: str  # "default": shipped; "config": the configuration file; "api": through /api/rules
+
+
+@attrs.frozen
+class AlertTransition:
+    change: str  # new, acknowledged, resolved, notify
+    status: str
+    by: str | None
+    at: datetime
+    value: float | None
 
 
 @attrs.frozen
@@ -196,6 +246,65 @@ def _delete_user(conn: sqlite3.Connection, user_id: str) -> bool:
     return True
 
 
+_ALERT_COLUMNS = (
+    "id, rule_id, device_id, interface, metric, severity, message, status, value, threshold, created_at, updated_at, "
+    "updated_by, notified"
+)
+
+
+def _when(unix: float) -> datetime:
+    return datetime.fromtimestamp(unix, timezone.utc)
+
+
+def _alert(row: tuple) -> Alert:
+    return Alert(
+        id=row[0], rule_id=row[1], device_id=row[2], interface=row[3] or None, metric=row[4], severity=row[5],
+        message=row[6], status=row[7], value=row[8], threshold=row[9], created_at=_when(row[10]),
+        updated_at=_when(row[11]), updated_by=row[12], notified=bool(row[13]),
+    )
+
+
+def _record_changes(conn: sqlite3.Connection, changes: list[Change]) -> None:
+    for c in changes:
+        a = c.alert
+        conn.execute(
+            f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "status = excluded.status, value = excluded.value, updated_at = excluded.updated_at, "
+            "updated_by = excluded.updated_by, notified = excluded.notified",
+            (
+                a.id, a.rule_id, a.device_id, a.interface or "", a.metric, a.severity, a.message, a.status, a.value,
+                a.threshold, a.created_at.timestamp(), a.updated_at.timestamp(), a.updated_by, int(a.notified),
+            ),
+        )
+        conn.execute(
+            "INSERT INTO alert_history VALUES (?, ?, ?, ?, ?, ?)", (a.id, c.kind, a.status, c.by, c.at.timestamp(), a.value)
+        )
+
+
+def _window(row: tuple) -> Window:
+    return Window(
+        id=row[0], starts=_when(row[1]), ends=_when(row[2]), devices=tuple(json.loads(row[3])),
+        tags=tuple(json.loads(row[4])), reason=row[5], created_by=row[6],
+    )
+
+
+def _put_rule(conn: sqlite3.Connection, stored: StoredRule) -> None:
+    conn.execute(
+        "INSERT INTO rules VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body, "
+        "source = excluded.source, updated_at = excluded.updated_at",
+        (stored.rule.id, json.dumps(stored.rule.to_json()), stored.source, int(time.time())),
+    )
+
+
+def _seed_rules(conn: sqlite3.Connection, defaults: list[Rule]) -> bool:
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'default_rules'").fetchone():
+        return False
+    for rule in defaults:
+        conn.execute("INSERT OR IGNORE INTO rules VALUES (?, ?, 'default', ?)", (rule.id, json.dumps(rule.to_json()), int(time.time())))
+    conn.execute("INSERT INTO meta VALUES ('default_rules', ?)", (json.dumps([r.id for r in defaults]),))
+    return True
+
+
 def _prune(conn: sqlite3.Connection, retention: StoreSettings, now: float) -> None:
     for table, days in (
         ("metrics_raw", retention.raw_days),
@@ -276,6 +385,31 @@ class Store:
     async def delete_user(self, user_id: str) -> bool:
         """False if there is no such user; LastAdmin rather than leave no admin."""
         return await self._call(lambda conn: _delete_user(conn, user_id))
+
+    async def record_alert_changes(self, changes: list[Change]) -> None:
+        """Each change's alert as it now is, and the change in its history (who, when)."""
+        await self._call(lambda conn: _record_changes(conn, changes))
+
+    async def seed_rules(self, defaults: list[Rule]) -> bool:
+        """Store the shipped rules once, at the first start: one an operator deleted stays deleted."""
+        return await self._call(lambda conn: _seed_rules(conn, defaults))
+
+    async def put_rule(self, stored: StoredRule) -> None:
+        await self._call(lambda conn: _put_rule(conn, stored))
+
+    async def delete_rule(self, rule_id: str) -> bool:
+        return await self._call(lambda conn: conn.execute("DELETE FROM rules WHERE id = ?", (rule_id,)).rowcount == 1)
+
+    async def put_window(self, window: Window) -> None:
+        w = window
+        await self._call(lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO maintenance VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (w.id, w.starts.timestamp(), w.ends.timestamp(), json.dumps(list(w.devices)), json.dumps(list(w.tags)),
+             w.reason, w.created_by),
+        ))
+
+    async def delete_window(self, window_id: str) -> bool:
+        return await self._call(lambda conn: conn.execute("DELETE FROM maintenance WHERE id = ?", (window_id,)).rowcount == 1)
 
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
@@ -374,6 +508,53 @@ class Store:
     async def user_by_id(self, user_id: str) -> User | None:
         row = await self._read(lambda c: c.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone())
         return None if row is None else _user(row)
+
+    async def rules(self) -> list[StoredRule]:
+        rows = await self._read(lambda c: c.execute("SELECT body, source FROM rules ORDER BY id").fetchall())
+        return [StoredRule(parse_rule(json.loads(body)), source) for body, source in rows]
+
+    async def windows(self) -> list[Window]:
+        rows = await self._read(lambda c: c.execute(
+            "SELECT id, starts, ends, devices, tags, reason, created_by FROM maintenance ORDER BY starts"
+        ).fetchall())
+        return [_window(r) for r in rows]
+
+    async def alerts(
+        self, *, active_only: bool = False, status: str | None = None, severity: str | None = None,
+        device_id: str | None = None, devices: list[str] | None = None, limit: int | None = None,
+    ) -> list[Alert]:
+        """Newest first. active_only: open and acknowledged; devices: only these (a user's scope)."""
+        where, args = [], []
+        if active_only:
+            where.append("status != 'resolved'")
+        if devices is not None:
+            where.append(f"device_id IN ({', '.join('?' * len(devices))})" if devices else "0")
+            args.extend(devices)
+        for column, value in (("status", status), ("severity", severity), ("device_id", device_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = f"SELECT {_ALERT_COLUMNS} FROM alerts"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows = await self._read(lambda c: c.execute(sql, args).fetchall())
+        return [_alert(r) for r in rows]
+
+    async def alert(self, alert_id: str) -> tuple[Alert, list[AlertTransition]] | None:
+        """The alert and its history, oldest change first."""
+        def read(c):
+            row = c.execute(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+            history = c.execute(
+                "SELECT change, status, by, at, value FROM alert_history WHERE alert_id = ? ORDER BY rowid", (alert_id,)
+            ).fetchall()
+            return row, history
+        row, history = await self._read(read)
+        if row is None:
+            return None
+        return _alert(row), [AlertTransition(h[0], h[1], h[2], _when(h[3]), h[4]) for h in history]
 
     async def history(self, device_id: str, metric: str, start: int, end: int, step: int = 0) -> list[HistoryPoint]:
         """Points in [start, end): raw samples for step < 300, else the 5-minute or 1-hour rollup."""

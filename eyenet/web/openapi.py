@@ -19,9 +19,10 @@ from typing import Any
 
 import attrs
 
+from ..alerts import ALERT_STATUSES, METRICS, OPS, RULE_ID
 from ..auth import MAX_PASSWORD, MIN_PASSWORD, ROLES, USERNAME
 from ..config import DEVICE_ID
-from ..events import DEVICE_STATUSES, DEVICE_TYPES, INTERFACE_STATUSES
+from ..events import DEVICE_STATUSES, DEVICE_TYPES, INTERFACE_STATUSES, SEVERITIES
 from ..snmp.client import VERSIONS
 
 # code -> (HTTP status, when). The `error.code` of every error response is one of these.
@@ -34,7 +35,11 @@ ERRORS: dict[str, tuple[int, str]] = {
     "FORBIDDEN": (403, "the user's role (or device scope) does not allow this"),
     "NOT_FOUND": (404, "no such resource, or a device outside the user's scope"),
     "METHOD_NOT_ALLOWED": (405, "the path exists, the method does not (see the Allow header)"),
-    "CONFLICT": (409, "the id or username is taken, the device comes from the configuration file, or the user is the last admin"),
+    "CONFLICT": (
+        409,
+        "the id or username is taken, the device or rule comes from the configuration file, the user is the last "
+        "admin, or the alert's status does not allow the change",
+    ),
     "UNSUPPORTED_MEDIA_TYPE": (415, "a body must be sent as Content-Type: application/json"),
     "VALIDATION_FAILED": (422, "a field of the body is missing or wrong; the message names it"),
     "INTERNAL": (500, "a bug or a failing component; the server logs it"),
@@ -63,6 +68,59 @@ _DEVICE_FIELDS = {
         "description": "seconds between polls",
     },
     "tags": {**_TAGS, "description": "device groups: a user whose scope names one of them sees the device"},
+}
+
+_STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 256}}
+_RULE_FIELDS = {
+    "name": {**_NULLABLE_STRING, "maxLength": 200},
+    "metric": {"enum": list(METRICS), "description": "docs/alerts.md describes each metric"},
+    "op": {"enum": list(OPS), "description": "decreased: lower than the sample before (uptime: a reboot)"},
+    "threshold": {
+        "type": ["number", "string", "null"],
+        "description": "a number; a state (down, up, ...) for device.status and interface.status; none for decreased",
+    },
+    "clear": {
+        **_NULLABLE_NUMBER,
+        "description": "resolve once the value is back past this (hysteresis); default: the threshold",
+    },
+    "for": {"type": "number", "minimum": 0, "maximum": 604800, "default": 0,
+            "description": "seconds the condition must hold before an alert is raised"},
+    "severity": {"enum": list(SEVERITIES)},
+    "devices": {**_STRINGS, "description": "device ids; with tags empty too: every device"},
+    "tags": {**_STRINGS, "description": "devices carrying one of these tags"},
+    "interfaces": {**_STRINGS, "description": "interface name patterns (*, ?, [..]; case-insensitive)"},
+    "message": {**_NULLABLE_STRING, "maxLength": 500,
+                "description": "template with {device} {interface} {value} {threshold} {metric} {rule}"},
+    "enabled": {"type": "boolean", "default": True},
+}
+_ALERT = {
+    "type": "object",
+    "required": [
+        "alertId", "ruleId", "severity", "deviceId", "interface", "message", "status", "value", "threshold",
+        "createdAt", "updatedAt", "updatedBy",
+    ],
+    "properties": {
+        "alertId": {"type": "string"},
+        "ruleId": {"type": "string"},
+        "severity": {"enum": list(SEVERITIES)},
+        "deviceId": {"type": "string"},
+        "interface": _NULLABLE_STRING,
+        "metric": {"type": "string"},
+        "message": {"type": "string"},
+        "status": {"enum": list(ALERT_STATUSES)},
+        "value": _NULLABLE_NUMBER,
+        "threshold": _NULLABLE_NUMBER,
+        "createdAt": _TIMESTAMP,
+        "updatedAt": _TIMESTAMP,
+        "updatedBy": {**_NULLABLE_STRING, "description": "a user id, or 'system'; null while open"},
+    },
+}
+_WINDOW_FIELDS = {
+    "starts": _TIMESTAMP,
+    "ends": _TIMESTAMP,
+    "devices": {**_STRINGS, "description": "device ids silenced"},
+    "tags": {**_STRINGS, "description": "devices carrying one of these tags are silenced"},
+    "reason": {"type": "string", "maxLength": 500},
 }
 
 SCHEMAS: dict[str, dict[str, Any]] = {
@@ -227,6 +285,82 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "Alert": _ALERT,
+    "AlertList": {
+        "type": "object",
+        "required": ["alerts"],
+        "properties": {"alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}},
+    },
+    "AlertDetail": {
+        "type": "object",
+        "required": [*_ALERT["required"], "history"],
+        "properties": {
+            **_ALERT["properties"],
+            "history": {
+                "type": "array",
+                "description": "every change, oldest first",
+                "items": {
+                    "type": "object",
+                    "required": ["change", "status", "by", "at", "value"],
+                    "properties": {
+                        "change": {"enum": ["new", "acknowledged", "resolved", "notify"],
+                                   "description": "notify: pushed after the maintenance window it was raised in"},
+                        "status": {"enum": list(ALERT_STATUSES)},
+                        "by": _NULLABLE_STRING,
+                        "at": _TIMESTAMP,
+                        "value": _NULLABLE_NUMBER,
+                    },
+                },
+            },
+        },
+    },
+    "Rule": {
+        "type": "object",
+        "required": ["id", *_RULE_FIELDS, "source"],
+        "properties": {
+            "id": {"type": "string"},
+            **_RULE_FIELDS,
+            "source": {"enum": ["default", "config", "api"],
+                       "description": "default: shipped; config: the configuration file, read-only here"},
+        },
+    },
+    "RuleList": {
+        "type": "object",
+        "required": ["rules"],
+        "properties": {"rules": {"type": "array", "items": {"$ref": "#/components/schemas/Rule"}}},
+    },
+    "NewRule": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "metric", "op", "severity"],
+        "properties": {"id": {"type": "string", "pattern": RULE_ID.pattern}, **_RULE_FIELDS},
+    },
+    "RuleBody": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["metric", "op", "severity"],
+        "description": "the whole rule; an id, if given, must be the path's",
+        "properties": {"id": {"type": "string"}, **_RULE_FIELDS},
+    },
+    "Window": {
+        "type": "object",
+        "required": ["id", *_WINDOW_FIELDS, "createdBy", "active"],
+        "properties": {
+            "id": {"type": "string"}, **_WINDOW_FIELDS, "createdBy": _NULLABLE_STRING, "active": {"type": "boolean"},
+        },
+    },
+    "WindowList": {
+        "type": "object",
+        "required": ["windows"],
+        "properties": {"windows": {"type": "array", "items": {"$ref": "#/components/schemas/Window"}}},
+    },
+    "NewWindow": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["starts", "ends"],
+        "description": "at least one device or tag",
+        "properties": _WINDOW_FIELDS,
+    },
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"]},
     "Prometheus": {"type": "string", "description": "the Prometheus text exposition format, version 0.0.4"},
     "Health": {
@@ -271,15 +405,13 @@ class Operation:
 
 
 def error_statuses(op: Operation, path: str) -> list[int]:
-    statuses = set(op.errors) | {500}
+    statuses = set(op.errors) | {400, 500}  # 400: the HTTP layer refuses malformed requests on any route
     if op.role is not None:
         statuses.add(401)
         if op.role != "viewer":
             statuses.add(403)
     if op.request is not None:
-        statuses |= {400, 415, 422}
-    if op.query:
-        statuses.add(400)
+        statuses |= {415, 422}
     if "{" in path:
         statuses.add(404)
     return sorted(statuses)

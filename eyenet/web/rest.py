@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import secrets
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -31,8 +32,10 @@ from typing import Any
 import attrs
 
 from .. import __version__
+from ..alert_service import AlertService, RuleFromConfig
+from ..alerts import ALERT_STATUSES, AlertNotFound, InvalidTransition, Rule, RuleError, Window, parse_rule
 from ..auth import USERNAME, AuthError, authenticate, new_user, role_allows, scope_allows
-from ..events import rfc3339, to_json
+from ..events import SEVERITIES, rfc3339, to_json
 from ..inventory import (
     ConfiguredDevice, DeviceExists, InvalidDevice, Inventory, Monitored, UnknownDevice, changed_device, device_from_json,
 )
@@ -146,6 +149,7 @@ class RestApi:
         self,
         inventory: Inventory,
         store: Store,
+        alerts: AlertService,
         authority: TokenAuthority,
         *,
         settings: RestSettings = RestSettings(),
@@ -154,6 +158,7 @@ class RestApi:
     ) -> None:
         self.inventory = inventory
         self.store = store
+        self.alerts = alerts
         self.authority = authority
         self.settings = settings
         self.health_fn = health_fn
@@ -199,6 +204,45 @@ class RestApi:
             description="Points in [from, to). A step under 300 s reads every sample, 300 s and up the 5-minute "
             "rollup, 3600 s and up the hourly one; a step that is not the table's own width merges its points.",
         ))
+        add("GET", "/api/alerts", self._alerts, Operation(
+            "Alerts in the user's scope, newest first", "alerts", "viewer", "AlertList", query=ALERT_PARAMS,
+        ))
+        add("GET", "/api/alerts/{id}", self._alert, Operation(
+            "One alert with every change it went through (who, when)", "alerts", "viewer", "AlertDetail",
+        ))
+        add("POST", "/api/alerts/{id}/acknowledge", self._acknowledge, Operation(
+            "Acknowledge an open alert (alert:update, updatedBy: your user id)", "alerts", "operator", "Alert", errors=(409,),
+            description="An alert already acknowledged is answered as it is (nothing changes); a resolved one 409.",
+        ))
+        add("POST", "/api/alerts/{id}/resolve", self._resolve, Operation(
+            "Resolve an open or acknowledged alert (alert:update, updatedBy: your user id)", "alerts", "operator", "Alert",
+            description="An alert already resolved is answered as it is. If the condition still holds, the rule "
+            "raises a new alert after its `for`.",
+        ))
+        add("GET", "/api/rules", self._rules, Operation("The alert rules", "rules", "viewer", "RuleList"))
+        add("POST", "/api/rules", self._add_rule, Operation(
+            "Add an alert rule", "rules", "admin", "Rule", status=201, request="NewRule", errors=(409,),
+        ))
+        add("GET", "/api/rules/{id}", self._rule, Operation("One alert rule", "rules", "viewer", "Rule"))
+        add("PUT", "/api/rules/{id}", self._put_rule, Operation(
+            "Create or replace an alert rule", "rules", "admin", "Rule", request="RuleBody", errors=(409,),
+            description="Open alerts of a changed rule stay open until its clear condition holds; a rule whose "
+            "scope no longer covers an alert's device resolves it. Rules from the configuration file are changed there (409).",
+        ))
+        add("DELETE", "/api/rules/{id}", self._delete_rule, Operation(
+            "Delete an alert rule; its alerts resolve", "rules", "admin", status=204, errors=(409,),
+            description="Rules from the configuration file are removed there (409). A shipped rule deleted here stays deleted.",
+        ))
+        add("GET", "/api/maintenance", self._windows, Operation(
+            "Maintenance windows: alerts raised inside one are recorded, not pushed", "alerts", "viewer", "WindowList",
+        ))
+        add("POST", "/api/maintenance", self._add_window, Operation(
+            "Silence devices (by id or tag) between two times", "alerts", "operator", "Window", status=201,
+            request="NewWindow", description="When the window ends, alerts it held back that are still open are pushed.",
+        ))
+        add("DELETE", "/api/maintenance/{id}", self._delete_window, Operation(
+            "End a maintenance window now", "alerts", "operator", status=204,
+        ))
         add("GET", "/api/users", self._users, Operation("The users", "users", "admin", "UserList"))
         add("POST", "/api/users", self._add_user, Operation(
             "Create a user", "users", "admin", "User", status=201, request="NewUser", errors=(409,),
@@ -223,6 +267,7 @@ class RestApi:
             route, params = self.router.match(request.method, request.path)
             label = route.path
             claims = self._authorize(request, route.operation)
+            _check_query(request, route.operation)
             body = _json_body(request, route.operation.request) if route.operation.request else None
             response = await route.handler(Call(request, params, claims, body))
         except ApiError as err:
@@ -375,6 +420,7 @@ class RestApi:
             await self.inventory.remove(monitored.id)
         except UnknownDevice:  # removed by another request meanwhile
             raise ApiError("NOT_FOUND", f"no device {monitored.id!r}") from None
+        await self.alerts.forget_device(monitored.id)
         return Response(204)
 
     async def _interfaces(self, call: Call) -> Response:
@@ -414,6 +460,161 @@ class RestApi:
 
     def _time(self, unix: int) -> str:
         return rfc3339(datetime.fromtimestamp(unix, timezone.utc), self.tz)
+
+    # -- alerts ----------------------------------------------------------------------------------------
+
+    def _scoped_devices(self, claims: Claims) -> list[str] | None:
+        """The device ids a scoped user sees; None: every device, also those no longer monitored."""
+        if not claims.scope:
+            return None
+        return [m.id for m in self.inventory.devices() if scope_allows(claims.scope, m.config.tags)]
+
+    async def _alerts(self, call: Call) -> Response:
+        request = call.request
+        status, severity, device_id = request.arg("status"), request.arg("severity"), request.arg("deviceId")
+        for name, value, allowed in (("status", status, ALERT_STATUSES + ("active",)), ("severity", severity, SEVERITIES)):
+            if value is not None and value not in allowed:
+                raise ApiError("INVALID_PARAMETER", f"{name}: must be one of {', '.join(allowed)}, not {value[:40]!r}")
+        limit = request.arg("limit")
+        limit = str(DEFAULT_ALERTS) if limit is None else limit
+        if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= MAX_ALERTS:
+            raise ApiError("INVALID_PARAMETER", f"limit: must be a whole number from 1 to {MAX_ALERTS}")
+        alerts = await self.store.alerts(
+            active_only=status == "active", status=None if status == "active" else status, severity=severity,
+            device_id=device_id, devices=self._scoped_devices(call.claims), limit=int(limit),
+        )
+        return Response.json({"alerts": [a.to_json(self.tz) for a in alerts]})
+
+    async def _visible_alert(self, call: Call):
+        alert_id = call.params["id"]
+        found = await self.store.alert(alert_id)
+        devices = self._scoped_devices(call.claims)
+        if found is None or (devices is not None and found[0].device_id not in devices):
+            raise ApiError("NOT_FOUND", f"no alert {alert_id!r}")
+        return found
+
+    async def _alert(self, call: Call) -> Response:
+        alert, history = await self._visible_alert(call)
+        return Response.json({
+            **alert.to_json(self.tz),
+            "history": [
+                {"change": h.change, "status": h.status, "by": h.by, "at": rfc3339(h.at, self.tz), "value": h.value}
+                for h in history
+            ],
+        })
+
+    async def _acknowledge(self, call: Call) -> Response:
+        return await self._alert_action(call, self.alerts.acknowledge, "acknowledged")
+
+    async def _resolve(self, call: Call) -> Response:
+        return await self._alert_action(call, self.alerts.resolve, "resolved")
+
+    async def _alert_action(self, call: Call, action, target: str) -> Response:
+        alert, _ = await self._visible_alert(call)
+        # Asking again for what already holds changes nothing and is answered as done, so a
+        # client may retry after a lost answer; only acknowledging a resolved alert conflicts.
+        if alert.status != target:
+            try:
+                alert = await action(alert.id, call.claims.user_id)
+            except (AlertNotFound, InvalidTransition):
+                alert, _ = await self._visible_alert(call)  # changed meanwhile
+                if alert.status != target:
+                    raise ApiError("CONFLICT", f"alert {alert.id} is {alert.status}: it cannot be {target}") from None
+        return Response.json(alert.to_json(self.tz))
+
+    # -- rules and maintenance windows ----------------------------------------------------------------
+
+    @staticmethod
+    def _rule_view(rule: Rule, source: str) -> dict[str, Any]:
+        return {**rule.to_json(), "source": source}
+
+    async def _rules(self, call: Call) -> Response:
+        return Response.json({"rules": [self._rule_view(r, s) for r, s in self.alerts.rules()]})
+
+    def _find_rule(self, rule_id: str) -> tuple[Rule, str]:
+        for rule, source in self.alerts.rules():
+            if rule.id == rule_id:
+                return rule, source
+        raise ApiError("NOT_FOUND", f"no rule {rule_id!r}")
+
+    async def _rule(self, call: Call) -> Response:
+        return Response.json(self._rule_view(*self._find_rule(call.params["id"])))
+
+    @staticmethod
+    def _parsed_rule(body: Mapping[str, Any], rule_id: str | None = None) -> Rule:
+        try:
+            return parse_rule(body, rule_id=rule_id)
+        except RuleError as exc:
+            raise ApiError("VALIDATION_FAILED", str(exc)) from None
+
+    async def _store_rule(self, rule: Rule, status: int) -> Response:
+        try:
+            await self.alerts.put_rule(rule)
+        except RuleFromConfig as exc:
+            raise ApiError("CONFLICT", str(exc)) from None
+        return Response.json(self._rule_view(rule, "api"), status, (("location", f"/api/rules/{rule.id}"),))
+
+    async def _add_rule(self, call: Call) -> Response:
+        rule = self._parsed_rule(call.body)
+        if any(r.id == rule.id for r, _ in self.alerts.rules()):
+            raise ApiError("CONFLICT", f"a rule {rule.id!r} exists: PUT /api/rules/{rule.id} replaces it")
+        return await self._store_rule(rule, 201)
+
+    async def _put_rule(self, call: Call) -> Response:
+        rule_id = call.params["id"]
+        if call.body.get("id", rule_id) != rule_id:
+            raise ApiError("VALIDATION_FAILED", f"id: {call.body['id']!r} is not the path's {rule_id!r} (ids do not change)")
+        body = {k: v for k, v in call.body.items() if k != "id"}
+        return await self._store_rule(self._parsed_rule(body, rule_id), 200)
+
+    async def _delete_rule(self, call: Call) -> Response:
+        try:
+            deleted = await self.alerts.delete_rule(call.params["id"])
+        except RuleFromConfig as exc:
+            raise ApiError("CONFLICT", str(exc)) from None
+        if not deleted:
+            raise ApiError("NOT_FOUND", f"no rule {call.params['id']!r}")
+        return Response(204)
+
+    def _window_view(self, window: Window) -> dict[str, Any]:
+        return {
+            "id": window.id, "starts": rfc3339(window.starts, self.tz), "ends": rfc3339(window.ends, self.tz),
+            "devices": list(window.devices), "tags": list(window.tags), "reason": window.reason,
+            "createdBy": window.created_by, "active": window.starts <= datetime.now(timezone.utc) < window.ends,
+        }
+
+    def _window_visible(self, claims: Claims, window: Window) -> bool:
+        devices = self._scoped_devices(claims)
+        return devices is None or (set(window.tags) <= set(claims.scope) and set(window.devices) <= set(devices))
+
+    async def _windows(self, call: Call) -> Response:
+        return Response.json({
+            "windows": [self._window_view(w) for w in self.alerts.windows() if self._window_visible(call.claims, w)]
+        })
+
+    async def _add_window(self, call: Call) -> Response:
+        body = call.body
+        starts, ends = _body_time(body, "starts"), _body_time(body, "ends")
+        if ends <= starts:
+            raise ApiError("VALIDATION_FAILED", "ends: must be after starts")
+        window = Window(
+            id=f"mw-{secrets.token_hex(6)}", starts=starts, ends=ends, devices=tuple(body.get("devices", ())),
+            tags=tuple(body.get("tags", ())), reason=body.get("reason", ""), created_by=call.claims.user_id,
+        )
+        if not window.devices and not window.tags:
+            raise ApiError("VALIDATION_FAILED", "devices, tags: name at least one device or tag to silence")
+        if not self._window_visible(call.claims, window):
+            raise ApiError("FORBIDDEN", f"a scoped user silences only devices and tags of its scope ({', '.join(call.claims.scope)})")
+        await self.alerts.put_window(window)
+        log.info("maintenance window %s (%s) added by %s", window.id, window.reason or "no reason", call.claims.user_id)
+        return Response.json(self._window_view(window), 201)
+
+    async def _delete_window(self, call: Call) -> Response:
+        window = next((w for w in self.alerts.windows() if w.id == call.params["id"]), None)
+        if window is None or not self._window_visible(call.claims, window):
+            raise ApiError("NOT_FOUND", f"no maintenance window {call.params['id']!r}")
+        await self.alerts.delete_window(window.id)
+        return Response(204)
 
     # -- users -----------------------------------------------------------------------------------------
 
@@ -557,6 +758,38 @@ HISTORY_PARAMS = (
     Param("step", {"type": "integer", "minimum": 0, "maximum": MAX_TIME},
           "seconds per point, 0 for every sample; default: 0 up to 6 hours, 300 up to 8 days, else 3600"),
 )
+
+
+DEFAULT_ALERTS = 500
+MAX_ALERTS = 10_000
+ALERT_PARAMS = (
+    Param("status", {"enum": [*ALERT_STATUSES, "active"]}, "open, acknowledged, resolved, or active (open or acknowledged)"),
+    Param("severity", {"enum": list(SEVERITIES)}, "critical, warning or info"),
+    Param("deviceId", {"type": "string"}, "one device's alerts"),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_ALERTS}, f"at most this many, newest first (default {DEFAULT_ALERTS})"),
+)
+
+
+def _check_query(request: Request, op: Operation) -> None:
+    """A route that takes query parameters refuses ones it does not know: a typo
+    (`severty=critical`) would otherwise silently widen the answer."""
+    if not op.query:
+        return
+    known = {p.name for p in op.query}
+    unknown = sorted(name for name in request.query if name not in known)
+    if unknown:
+        raise ApiError("INVALID_PARAMETER", f"{unknown[0][:40]!r}: unknown parameter (known: {', '.join(sorted(known))})")
+
+
+def _body_time(body: Mapping[str, Any], name: str) -> datetime:
+    text = body[name]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:
+        raise ApiError("VALIDATION_FAILED", f"{name}: {text[:40]!r} is not an RFC 3339 time with an offset")
+    return moment
 
 
 def _param(name: str) -> Param:
