@@ -92,11 +92,14 @@ class AlertService:
                         item = await events.receive()
                     except trio.EndOfChannel:  # the bus closed: EyeNet is stopping
                         return
-                if item is not None:
-                    await self.observe(item)
-                else:
-                    next_tick = trio.current_time() + TICK
-                    await self._apply(self.engine.tick(self._clock()))
+                try:
+                    if item is not None:
+                        await self.observe(item)
+                    else:
+                        next_tick = trio.current_time() + TICK
+                        await self._apply(self.engine.tick(self._clock()))
+                except Exception:  # a failing disk or a bug: logged, and evaluation goes on
+                    log.exception("alert evaluation failed on %r", item if item is not None else "the clock tick")
 
     async def observe(self, item) -> None:
         now = self._clock()

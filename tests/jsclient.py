@@ -54,20 +54,20 @@ class JsClient:
             raise AssertionError(f"node client: {report}; before that: {self.seen}")
         return report
 
-    async def expect(self, what: str, where=lambda report: True) -> dict:
+    async def expect(self, what: str, where=lambda report: True, wait: float = WAIT) -> dict:
         """The first report not returned yet of kind `what` satisfying `where`,
-        whether it came already or comes within WAIT seconds."""
+        whether it came already or comes within `wait` seconds."""
         for report in self._unclaimed:
             if report["what"] == what and where(report):
                 self._unclaimed.remove(report)
                 return report
-        with trio.move_on_after(WAIT):
+        with trio.move_on_after(wait):
             while True:
                 report = await self._line()
                 if report["what"] == what and where(report):
                     return report
                 self._unclaimed.append(report)
-        raise AssertionError(f"no {what!r} report from the node client within {WAIT} s; it reported {self.seen}")
+        raise AssertionError(f"no {what!r} report from the node client within {wait} s; it reported {self.seen}")
 
     async def expect_event(self, name: str) -> dict:
         return await self.expect("event", lambda r: r["name"] == name)
@@ -88,8 +88,11 @@ class JsClient:
 
 
 @asynccontextmanager
-async def js_client(port: int, token: str, transports: str | None = None):
-    environment = {**os.environ, "EYENET_PORT": str(port), "EYENET_TOKEN": token, "EYENET_TIMEOUT_MS": "30000"}
+async def js_client(port: int, token: str, transports: str | None = None, lifetime: float = 30.0):
+    """lifetime: seconds after which the client gives up and exits, whatever happens."""
+    environment = {
+        **os.environ, "EYENET_PORT": str(port), "EYENET_TOKEN": token, "EYENET_TIMEOUT_MS": str(int(lifetime * 1000)),
+    }
     if transports:
         environment["EYENET_TRANSPORTS"] = transports
     process = await trio.lowlevel.open_process(

@@ -40,6 +40,9 @@ USERS = {
     "viewer": ("viewer", ()),
     "edge-viewer": ("viewer", ("edge",)),
     "edge-admin": ("admin", ("edge",)),
+    "core-viewer": ("viewer", ("core",)),
+    "core-operator": ("operator", ("core",)),
+    "edge-operator": ("operator", ("edge",)),
 }
 DEVICE_KEYS = {
     "id", "name", "host", "type", "vendor", "model", "tags", "status", "reason", "lastSeen", "metrics",
@@ -530,6 +533,91 @@ async def test_the_last_admin_cannot_be_deleted(api):
     assert (await api("DELETE", f"/api/users/{api.users['edge-admin'].id}", user="admin")).status == 204
     last = await api("DELETE", f"/api/users/{api.users['admin'].id}", user="admin")
     assert (last.status, last.code) == (409, "CONFLICT") and "last admin" in last.json["error"]["message"]
+
+
+# -- alerts, rules, maintenance windows -----------------------------------------------------------------------
+
+
+async def test_alerts_list_filter_and_stay_inside_the_scope(api):
+    everything = (await api("GET", "/api/alerts", user="viewer")).json["alerts"]
+    seeded = next(a for a in everything if a["alertId"] == "al-seeded")
+    assert set(seeded) >= {
+        "alertId", "ruleId", "severity", "deviceId", "interface", "message", "status", "value", "threshold",
+        "createdAt", "updatedAt", "updatedBy",
+    }
+    assert (seeded["status"], seeded["deviceId"], seeded["updatedBy"]) == ("open", "api-1", None)
+    assert RFC3339.match(seeded["createdAt"])
+    for query, keep in (("severity=critical", True), ("severity=info", False), ("deviceId=api-1", True),
+                        ("deviceId=core-1", False), ("status=open", True), ("status=resolved", False)):
+        found = [a["alertId"] for a in (await api("GET", f"/api/alerts?{query}", user="viewer")).json["alerts"]]
+        assert ("al-seeded" in found) == keep, query
+    # api-1 carries the tag edge: a core-scoped user neither lists nor reads it.
+    assert "al-seeded" not in [a["alertId"] for a in (await api("GET", "/api/alerts", user="core-viewer")).json["alerts"]]
+    assert (await api("GET", "/api/alerts/al-seeded", user="core-viewer")).status == 404
+    assert (await api("POST", "/api/alerts/al-seeded/acknowledge", user="core-operator")).status == 404
+    for query, says in (("status=closed", "status:"), ("severity=major", "severity:"), ("limit=0", "limit:"),
+                        ("limit=x", "limit:"), ("severty=critical", "unknown parameter")):
+        reply = await api("GET", f"/api/alerts?{query}", user="viewer")
+        assert (reply.status, reply.code) == (400, "INVALID_PARAMETER") and says in reply.json["error"]["message"]
+
+
+async def test_acknowledge_and_resolve_record_who_and_answer_retries_alike(api):
+    operator = api.users["operator"].id
+    acked = await api("POST", "/api/alerts/al-seeded/acknowledge", user="operator")
+    assert acked.status == 200 and (acked.json["status"], acked.json["updatedBy"]) == ("acknowledged", operator)
+    again = await api("POST", "/api/alerts/al-seeded/acknowledge", user="admin")
+    assert again.status == 200 and again.json["updatedBy"] == operator  # nothing changed
+    done = await api("POST", "/api/alerts/al-seeded/resolve", user="admin")
+    assert (done.json["status"], done.json["updatedBy"]) == ("resolved", api.users["admin"].id)
+    late = await api("POST", "/api/alerts/al-seeded/acknowledge", user="operator")
+    assert (late.status, late.code) == (409, "CONFLICT")
+    detail = (await api("GET", "/api/alerts/al-seeded", user="viewer")).json
+    assert [(h["change"], h["by"]) for h in detail["history"]] == [
+        ("new", None), ("acknowledged", operator), ("resolved", api.users["admin"].id)]
+    assert (await api("POST", "/api/alerts/al-nothing/resolve", user="operator")).status == 404
+
+
+async def test_rules_through_the_api(api):
+    rules = {r["id"]: r for r in (await api("GET", "/api/rules", user="viewer")).json["rules"]}
+    assert set(rules) == {"device-down", "cpu-high", "memory-high", "interface-down", "rebooted"}
+    assert rules["cpu-high"] == {
+        "id": "cpu-high", "name": None, "metric": "device.cpu", "op": ">", "threshold": 90, "clear": 80, "for": 120,
+        "severity": "warning", "devices": [], "tags": [], "interfaces": [], "message": None, "enabled": True,
+        "source": "default",
+    }
+    body = {"id": "edge-errors", "metric": "interface.errors", "op": ">", "threshold": 10, "severity": "warning",
+            "tags": ["edge"], "interfaces": ["xe-*"]}
+    created = await api("POST", "/api/rules", body, user="admin")
+    assert created.status == 201 and created.json["source"] == "api" and created.headers["location"] == "/api/rules/edge-errors"
+    assert (await api("POST", "/api/rules", body, user="admin")).code == "CONFLICT"
+    changed = await api("PUT", "/api/rules/edge-errors", {**body, "threshold": 20, "clear": 5}, user="admin")
+    assert (changed.status, changed.json["threshold"], changed.json["clear"]) == (200, 20, 5)
+    for bad, says in (
+        ({**body, "id": "x"}, "id:"), ({**body, "clear": 50}, "clear: must be on the safe side"),
+        ({**body, "metric": "device.status"}, "op: device.status is a state"), ({**body, "message": "{nope}"}, "message:"),
+    ):
+        reply = await api("PUT", "/api/rules/edge-errors", bad, user="admin")
+        assert (reply.status, reply.code) == (422, "VALIDATION_FAILED") and says in reply.json["error"]["message"], reply.json
+    assert (await api("DELETE", "/api/rules/edge-errors", user="admin")).status == 204
+    assert (await api("GET", "/api/rules/edge-errors", user="viewer")).status == 404
+
+
+async def test_maintenance_windows_through_the_api(api):
+    window = {"starts": "2030-02-01T00:00:00+01:00", "ends": "2030-02-01T02:00:00+01:00", "devices": ["core-1"], "reason": "IOS upgrade"}
+    created = await api("POST", "/api/maintenance", window, user="operator")
+    assert created.status == 201
+    assert (created.json["devices"], created.json["reason"], created.json["active"]) == (["core-1"], "IOS upgrade", False)
+    assert created.json["createdBy"] == api.users["operator"].id
+    listed = [w["id"] for w in (await api("GET", "/api/maintenance", user="viewer")).json["windows"]]
+    assert created.json["id"] in listed
+    for bad, says in (({**window, "ends": window["starts"]}, "ends: must be after starts"),
+                      ({**window, "devices": []}, "name at least one"), ({**window, "starts": "tomorrow"}, "starts:")):
+        reply = await api("POST", "/api/maintenance", bad, user="operator")
+        assert (reply.status, reply.code) == (422, "VALIDATION_FAILED") and says in reply.json["error"]["message"]
+    outside = await api("POST", "/api/maintenance", {**window, "devices": [], "tags": ["core"]}, user="edge-operator")
+    assert outside.status == 403
+    assert (await api("DELETE", f"/api/maintenance/{created.json['id']}", user="operator")).status == 204
+    assert (await api("DELETE", f"/api/maintenance/{created.json['id']}", user="operator")).status == 404
 
 
 # -- health, document, metrics, routing --------------------------------------------------------------------------
