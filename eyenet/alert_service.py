@@ -60,9 +60,10 @@ class AlertService:
         # Changes are stored and published in the order the engine made them.
         self._lock = trio.Lock()
 
-    async def load(self, configured: Iterable[Rule] = ()) -> None:
+    async def load(self, configured: Iterable[Rule] = (), devices: Iterable[str] | None = None) -> None:
         """Seed the shipped rules at the first start, write the configured ones (the file wins
-        over the store), load rules, windows and the alerts still open."""
+        over the store), load rules, windows and the alerts still open. devices: those monitored
+        now; alerts of any other (taken out of the configuration meanwhile) resolve."""
         await self.store.seed_rules(list(DEFAULT_RULES))
         configured = {r.id: r for r in configured}
         for rule in configured.values():
@@ -80,6 +81,10 @@ class AlertService:
         self.engine.restore(await self.store.alerts(active_only=True))
         self.engine.set_windows(await self.store.windows())
         await self._apply(self.engine.set_rules([s.rule for s in stored], self._clock()))
+        if devices is not None:
+            gone = {a.device_id for a in self.engine.alerts.values()} - set(devices)
+            for device_id in sorted(gone):
+                await self.forget_device(device_id)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         with self.bus.subscribe(maxlen=QUEUE, types=(DeviceStatus, DeviceMetrics), name="alerts") as events:

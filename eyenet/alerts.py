@@ -374,6 +374,16 @@ class Window:
         return self.starts <= now < self.ends and (device_id in self.devices or any(t in self.tags for t in tags))
 
 
+def _interface_value(metric: str, itf) -> float | str | None:
+    """An interface metric's value from device:metrics' interface row; None when not measured."""
+    if metric == "interface.status":
+        return itf.status
+    if metric == "interface.errors":
+        return None if itf.errors_in is None or itf.errors_out is None else itf.errors_in + itf.errors_out
+    bps = itf.bps_in if metric == "interface.in_utilization" else itf.bps_out
+    return None if bps is None or not itf.speed else min(100.0, 100.0 * bps / itf.speed)
+
+
 def new_alert_id(now: datetime) -> str:
     """Sortable by creation time, unique without coordination, URL-safe."""
     return f"al-{int(now.timestamp() * 1000):011x}-{secrets.token_hex(4)}"
@@ -386,12 +396,8 @@ class _Tracker:
     last_value: float | str | None = None
 
 
-@attrs.frozen
-class _Sample:
-    rule: Rule
-    device_id: str
-    interface: str | None
-    value: float | str
+# One value for one rule: (rule, interface name or None, value). A tuple: a poll makes dozens.
+_Sample = tuple
 
 
 class AlertEngine:
@@ -498,7 +504,7 @@ class AlertEngine:
         tags = tuple(self._device_tags(device))
         wanted = dict(values)
         return [
-            _Sample(rule, device, None, wanted[rule.metric])
+            (rule, None, wanted[rule.metric])
             for rule in self._rules.values()
             if rule.enabled and rule.metric in wanted and rule.applies_to(device, tags)
         ]
@@ -519,42 +525,35 @@ class AlertEngine:
                 seen_up.add(name)
             if name not in seen_up:
                 continue
-            values = {"interface.status": itf.status}
-            if itf.speed:
-                if itf.bps_in is not None:
-                    values["interface.in_utilization"] = min(100.0, 100.0 * itf.bps_in / itf.speed)
-                if itf.bps_out is not None:
-                    values["interface.out_utilization"] = min(100.0, 100.0 * itf.bps_out / itf.speed)
-            if itf.errors_in is not None and itf.errors_out is not None:
-                values["interface.errors"] = itf.errors_in + itf.errors_out
             for rule in rules:
-                if rule.metric in values and rule.watches_interface(name):
-                    samples.append(_Sample(rule, device, name, values[rule.metric]))
+                value = _interface_value(rule.metric, itf)
+                if value is not None and rule.watches_interface(name):
+                    samples.append((rule, name, value))
         seen_up &= present
         return samples
 
     def _evaluate(self, device: str, samples: list[_Sample], now: datetime) -> list[Change]:
         changes = []
-        for s in samples:
-            key = (s.rule.id, device, s.interface or "")
+        for rule, interface, value in samples:
+            key = (rule.id, device, interface or "")
             tracker = self._trackers.get(key)
             if tracker is None:
                 tracker = self._trackers[key] = _Tracker()
-            previous, tracker.previous, tracker.last_value = tracker.previous, s.value, s.value
+            previous, tracker.previous, tracker.last_value = tracker.previous, value, value
             alert_id = self._active.get(key)
             if alert_id is not None:
                 tracker.pending_since = None
-                if s.rule.cleared(s.value, previous):
-                    changes.append(self._resolve(self.alerts[alert_id], SYSTEM_USER, now, value=s.value))
+                if rule.cleared(value, previous):
+                    changes.append(self._resolve(self.alerts[alert_id], SYSTEM_USER, now, value=value))
                 continue
-            if not s.rule.firing(s.value, previous):
+            if not rule.firing(value, previous):
                 tracker.pending_since = None  # flapped inside its `for`: nothing
                 self._pending.discard(key)
                 continue
             if tracker.pending_since is None:
                 tracker.pending_since = now
-            if now - tracker.pending_since >= timedelta(seconds=s.rule.for_seconds):
-                changes.append(self._raise(s.rule, device, s.interface, s.value, now))
+            if now - tracker.pending_since >= timedelta(seconds=rule.for_seconds):
+                changes.append(self._raise(rule, device, interface, value, now))
                 tracker.pending_since = None
                 self._pending.discard(key)
             else:

@@ -117,7 +117,7 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                 notifier = Notifier(config.webhooks)
                 await nursery.start(notifier.run)
                 alerts = AlertService(store, bus, devices.device_tags, notify=notifier.notify)
-                await alerts.load(config.rules)
+                await alerts.load(config.rules, devices=[d.id for d in devices.configs()])
                 await nursery.start(alerts.run)
                 hub = Hub(bus, authority, devices.device_tags, push_settings(config.push))
                 await nursery.start(hub.run)

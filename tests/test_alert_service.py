@@ -164,3 +164,17 @@ async def test_deleting_a_rule_resolves_its_alerts(tmp_path):
             assert await svc.delete_rule("hot")
             gone = seen.receive_nowait()
             assert (gone.status, gone.updated_by) == ("resolved", "system")
+
+
+async def test_alerts_of_devices_no_longer_monitored_resolve_at_start(tmp_path):
+    clock, bus = Clock(), Bus()
+    async with Store.open(tmp_path / "db") as store:
+        svc = await service(store, bus, clock)
+        await svc.observe(cpu("r1", 95, clock))
+        await svc.observe(cpu("gone", 95, clock))
+    async with Store.open(tmp_path / "db") as store:
+        svc = AlertService(store, bus, lambda d: (), clock=clock)
+        await svc.load((CPU,), devices=["r1"])
+        assert [a.device_id for a in svc.engine.alerts.values()] == ["r1"]
+        [gone] = await store.alerts(device_id="gone")
+        assert (gone.status, gone.updated_by) == ("resolved", "system")

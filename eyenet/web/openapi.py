@@ -70,6 +70,15 @@ _DEVICE_FIELDS = {
     "tags": {**_TAGS, "description": "device groups: a user whose scope names one of them sees the device"},
 }
 
+def _list_of(key: str, schema: str) -> dict[str, Any]:
+    """{key: [schema...]}: how every list answer is wrapped ({"devices": [...]})."""
+    return {
+        "type": "object",
+        "required": [key],
+        "properties": {key: {"type": "array", "items": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
 _STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 256}}
 _RULE_FIELDS = {
     "name": {**_NULLABLE_STRING, "maxLength": 200},
@@ -189,11 +198,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "source": {"enum": ["config", "api"], "description": "config: managed in the configuration file, read-only here"},
         },
     },
-    "DeviceList": {
-        "type": "object",
-        "required": ["devices"],
-        "properties": {"devices": {"type": "array", "items": {"$ref": "#/components/schemas/Device"}}},
-    },
+    "DeviceList": _list_of("devices", "Device"),
     "NewDevice": {
         "type": "object",
         "additionalProperties": False,
@@ -265,11 +270,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "createdAt": _TIMESTAMP,
         },
     },
-    "UserList": {
-        "type": "object",
-        "required": ["users"],
-        "properties": {"users": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}},
-    },
+    "UserList": _list_of("users", "User"),
     "NewUser": {
         "type": "object",
         "additionalProperties": False,
@@ -286,11 +287,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
     },
     "Alert": _ALERT,
-    "AlertList": {
-        "type": "object",
-        "required": ["alerts"],
-        "properties": {"alerts": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}},
-    },
+    "AlertList": _list_of("alerts", "Alert"),
     "AlertDetail": {
         "type": "object",
         "required": [*_ALERT["required"], "history"],
@@ -324,11 +321,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                        "description": "default: shipped; config: the configuration file, read-only here"},
         },
     },
-    "RuleList": {
-        "type": "object",
-        "required": ["rules"],
-        "properties": {"rules": {"type": "array", "items": {"$ref": "#/components/schemas/Rule"}}},
-    },
+    "RuleList": _list_of("rules", "Rule"),
     "NewRule": {
         "type": "object",
         "additionalProperties": False,
@@ -349,11 +342,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "id": {"type": "string"}, **_WINDOW_FIELDS, "createdBy": _NULLABLE_STRING, "active": {"type": "boolean"},
         },
     },
-    "WindowList": {
-        "type": "object",
-        "required": ["windows"],
-        "properties": {"windows": {"type": "array", "items": {"$ref": "#/components/schemas/Window"}}},
-    },
+    "WindowList": _list_of("windows", "Window"),
     "NewWindow": {
         "type": "object",
         "additionalProperties": False,

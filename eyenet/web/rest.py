@@ -35,6 +35,7 @@ from .. import __version__
 from ..alert_service import AlertService, RuleFromConfig
 from ..alerts import ALERT_STATUSES, AlertNotFound, InvalidTransition, Rule, RuleError, Window, parse_rule
 from ..auth import USERNAME, AuthError, authenticate, new_user, role_allows, scope_allows
+from ..config import DEVICE_ID
 from ..events import SEVERITIES, rfc3339, to_json
 from ..inventory import (
     ConfiguredDevice, DeviceExists, InvalidDevice, Inventory, Monitored, UnknownDevice, changed_device, device_from_json,
@@ -475,6 +476,8 @@ class RestApi:
         for name, value, allowed in (("status", status, ALERT_STATUSES + ("active",)), ("severity", severity, SEVERITIES)):
             if value is not None and value not in allowed:
                 raise ApiError("INVALID_PARAMETER", f"{name}: must be one of {', '.join(allowed)}, not {value[:40]!r}")
+        if device_id is not None and not DEVICE_ID.fullmatch(device_id):
+            raise ApiError("INVALID_PARAMETER", f"deviceId: {device_id[:40]!r} is not a device id")
         limit = request.arg("limit")
         limit = str(DEFAULT_ALERTS) if limit is None else limit
         if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= MAX_ALERTS:
@@ -765,7 +768,7 @@ MAX_ALERTS = 10_000
 ALERT_PARAMS = (
     Param("status", {"enum": [*ALERT_STATUSES, "active"]}, "open, acknowledged, resolved, or active (open or acknowledged)"),
     Param("severity", {"enum": list(SEVERITIES)}, "critical, warning or info"),
-    Param("deviceId", {"type": "string"}, "one device's alerts"),
+    Param("deviceId", {"type": "string", "pattern": DEVICE_ID.pattern}, "one device's alerts"),
     Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_ALERTS}, f"at most this many, newest first (default {DEFAULT_ALERTS})"),
 )
 
@@ -781,14 +784,19 @@ def _check_query(request: Request, op: Operation) -> None:
         raise ApiError("INVALID_PARAMETER", f"{unknown[0][:40]!r}: unknown parameter (known: {', '.join(sorted(known))})")
 
 
-def _body_time(body: Mapping[str, Any], name: str) -> datetime:
-    text = body[name]
+def _moment(text: str) -> datetime | None:
+    """An RFC 3339 time with its offset; None for anything else (a time without offset is ambiguous)."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        moment = None
-    if moment is None or moment.utcoffset() is None:
-        raise ApiError("VALIDATION_FAILED", f"{name}: {text[:40]!r} is not an RFC 3339 time with an offset")
+        return None
+    return moment if moment.utcoffset() is not None else None
+
+
+def _body_time(body: Mapping[str, Any], name: str) -> datetime:
+    moment = _moment(body[name])
+    if moment is None:
+        raise ApiError("VALIDATION_FAILED", f"{name}: {body[name][:40]!r} is not an RFC 3339 time with an offset")
     return moment
 
 
@@ -803,11 +811,8 @@ def _time_arg(request: Request, name: str, default: int) -> int:
     if text.isascii() and text.isdigit():
         value = int(text)
     else:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            moment = None
-        if moment is None or moment.utcoffset() is None:
+        moment = _moment(text)
+        if moment is None:
             raise ApiError("INVALID_PARAMETER", f"{name}: {text[:40]!r} is neither Unix seconds nor an RFC 3339 time with an offset")
         value = math.floor(moment.timestamp())
     if not 0 <= value <= MAX_TIME:
