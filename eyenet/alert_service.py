@@ -52,7 +52,8 @@ class AlertService:
     ) -> None:
         self.store = store
         self.bus = bus
-        self.engine = AlertEngine(device_tags=device_tags)
+        # The inventory answers None for a device it no longer has: no tags.
+        self.engine = AlertEngine(device_tags=lambda device_id: device_tags(device_id) or ())
         self.sources: dict[str, str] = {}
         self._notify = notify
         self._clock = clock

@@ -19,6 +19,7 @@ from .store import Store, StoredDevice
 from .inventory import Inventory
 from .notify import Notifier
 from .tokens import TokenAuthority
+from .topology_service import TopologyService
 from .web.front import FrontSettings, serve
 from .web.hub import Hub, PushSettings
 from .web.limits import PushLimits
@@ -69,6 +70,7 @@ class Services:
     poller: Poller
     inventory: Inventory
     alerts: AlertService
+    topology: TopologyService
     hub: Hub
     addresses: list  # (host, port) the web front listens on
 
@@ -119,6 +121,8 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                 alerts = AlertService(store, bus, devices.device_tags, notify=notifier.notify)
                 await alerts.load(config.rules, devices=[d.id for d in devices.configs()])
                 await nursery.start(alerts.run)
+                topology = TopologyService(client, devices, poller.target, store, bus, config.topology)
+                await topology.load()
                 hub = Hub(bus, authority, devices.device_tags, push_settings(config.push))
                 await nursery.start(hub.run)
                 socketio = SocketIOServer(hub, SocketIOSettings(
@@ -127,7 +131,7 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                 ))
                 await nursery.start(socketio.run)
                 rest = RestApi(
-                    devices, store, alerts, authority, settings=RestSettings(metrics_auth=config.web.metrics_auth),
+                    devices, store, alerts, topology, authority, settings=RestSettings(metrics_auth=config.web.metrics_auth),
                     health_fn=lambda: {"store": "ok", "poller": "ok", "alerts": "ok", "push": "ok"},
                 )
                 front = front_settings(config.web)
@@ -138,4 +142,5 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                     log.warning("%s lists no devices and none were added: nothing to poll", config.path)
                 log.info("polling %d device(s); history in %s", len(devices.configs()), config.store.path)
                 await nursery.start(poller.run, devices.configs())
-                task_status.started(Services(poller, devices, alerts, hub, addresses))
+                await nursery.start(topology.run)
+                task_status.started(Services(poller, devices, alerts, topology, hub, addresses))

@@ -1,5 +1,6 @@
 """TOML configuration -> frozen attrs classes; every error names the file, the key and the reason."""
 
+import ipaddress
 import re
 import tomllib
 from pathlib import Path
@@ -162,6 +163,26 @@ class WebhookSettings:
 
 
 @attrs.frozen
+class TopologySettings:
+    """[topology]: LLDP/CDP discovery (docs/topology.md)."""
+
+    interval: float = 300.0  # seconds between discovery cycles (also on demand: POST /api/topology/discover)
+    concurrency: int = 50  # devices read at once in a cycle
+    # Devices nearest to EyeNet (its way into the network); default: the best-connected
+    # monitored device. A device cut off from them by a down device has its alerts
+    # suppressed and linked to that device's alert.
+    roots: tuple[str, ...] = ()
+    # Auto-discovery (off unless subnets are given): neighbours whose management address
+    # lies in one of these networks are added as devices with these settings.
+    discover_subnets: tuple[str, ...] = ()
+    discover_version: str = "2c"
+    discover_community: str = attrs.field(default="public", repr=False)
+    discover_port: int = 161
+    discover_poll_interval: float = 60.0
+    discover_tags: tuple[str, ...] = ("discovered",)
+
+
+@attrs.frozen
 class Config:
     path: str
     snmp: SnmpSettings = SnmpSettings()
@@ -176,6 +197,7 @@ class Config:
     webhooks: tuple[WebhookSettings, ...] = ()
     # Alert rules (docs/alerts.md); a rule with a shipped rule's id replaces it.
     rules: tuple[Rule, ...] = ()
+    topology: TopologySettings = TopologySettings()
 
     @property
     def token_settings(self) -> AuthSettings:
@@ -360,6 +382,29 @@ def _webhooks(r: _Reader, raw: list) -> list[dict]:
     return hooks
 
 
+def _topology(r: _Reader, data: dict) -> dict:
+    t = r.table(data, "topology", {
+        "interval": (int, float), "concurrency": int, "roots": list, "discover_subnets": list,
+        "discover_version": str, "discover_community": str, "discover_port": int,
+        "discover_poll_interval": (int, float), "discover_tags": list,
+    })
+    for name in ("interval", "concurrency", "discover_poll_interval"):
+        if t.get(name, 1) <= 0:
+            r.problem(f"topology.{name}", "must be greater than 0")
+    for name in ("roots", "discover_subnets", "discover_tags"):
+        _strings(r, t, "topology", name)
+    for n, subnet in enumerate(t.get("discover_subnets", ())):
+        try:
+            ipaddress.ip_network(subnet, strict=False)
+        except ValueError:
+            r.problem(f"topology.discover_subnets[{n}]", f"{subnet!r} is not a network like 10.0.0.0/8")
+    if t.get("discover_version", "2c") not in VERSIONS:
+        r.problem("topology.discover_version", f"must be one of {', '.join(VERSIONS)}")
+    if not 0 < t.get("discover_port", 161) < 65536:
+        r.problem("topology.discover_port", "is not a UDP port (1-65535)")
+    return t
+
+
 def _rules(r: _Reader, raw: list) -> list[Rule]:
     rules, ids = [], set()
     for n, table in enumerate(raw):
@@ -386,8 +431,9 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
     top = r.table(
         data, "",
         {"snmp": dict, "store": dict, "poller": dict, "profiles": dict, "auth": dict, "web": dict, "push": dict,
-         "defaults": dict, "devices": list, "webhooks": list, "rules": list},
+         "defaults": dict, "devices": list, "webhooks": list, "rules": list, "topology": dict},
     )
+    topology = _topology(r, top.get("topology", {}))
     webhooks = _webhooks(r, top.get("webhooks", []))
     rules = _rules(r, top.get("rules", []))
     web = _web(r, top.get("web", {}))
@@ -503,4 +549,5 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
         push=PushConfig(**push),
         webhooks=tuple(WebhookSettings(**w) for w in webhooks),
         rules=tuple(rules),
+        topology=TopologySettings(**topology),
     )

@@ -1,5 +1,5 @@
 """SQLite storage: devices, users, alerts with their history, alert rules, maintenance
-windows, and metrics history with 5-minute and 1-hour rollups.
+windows, topology snapshots, and metrics history with 5-minute and 1-hour rollups.
 
 One writer task owns the write connection and applies queued writes in batches on a
 worker thread, so the event loop never waits on disk. Readers use their own
@@ -93,6 +93,10 @@ MIGRATIONS: tuple[str, ...] = (
         reason TEXT NOT NULL, created_by TEXT
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    """
+    CREATE TABLE topology (ts REAL NOT NULL, graph TEXT NOT NULL);
+    CREATE INDEX topology_ts ON topology (ts);
     """,
 )
 
@@ -312,6 +316,11 @@ def _prune(conn: sqlite3.Connection, retention: StoreSettings, now: float) -> No
         ("metrics_1h", retention.rollup_1h_days),
     ):
         conn.execute(f"DELETE FROM {table} WHERE ts < ?", (int(now - days * 86400),))
+    # Topology snapshots live as long as the longest history; the latest always stays.
+    conn.execute(
+        "DELETE FROM topology WHERE ts < ? AND ts < (SELECT max(ts) FROM topology)",
+        (int(now - retention.rollup_1h_days * 86400),),
+    )
 
 
 class Store:
@@ -411,6 +420,10 @@ class Store:
     async def delete_window(self, window_id: str) -> bool:
         return await self._call(lambda conn: conn.execute("DELETE FROM maintenance WHERE id = ?", (window_id,)).rowcount == 1)
 
+    async def add_topology(self, ts: float, graph: dict) -> None:
+        """A snapshot of the topology graph (taken when it changes)."""
+        await self._call(lambda conn: conn.execute("INSERT INTO topology VALUES (?, ?)", (ts, json.dumps(graph))))
+
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
         await self._call(lambda conn: None)
@@ -508,6 +521,14 @@ class Store:
     async def user_by_id(self, user_id: str) -> User | None:
         row = await self._read(lambda c: c.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone())
         return None if row is None else _user(row)
+
+    async def topology(self, before: float | None = None) -> tuple[float, dict] | None:
+        """The latest snapshot (or the latest before `before`, Unix seconds): (ts, graph)."""
+        row = await self._read(lambda c: c.execute(
+            "SELECT ts, graph FROM topology WHERE ts < ? ORDER BY ts DESC LIMIT 1",
+            (float("inf") if before is None else before,),
+        ).fetchone())
+        return None if row is None else (row[0], json.loads(row[1]))
 
     async def rules(self) -> list[StoredRule]:
         rows = await self._read(lambda c: c.execute("SELECT body, source FROM rules ORDER BY id").fetchall())

@@ -6,17 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from eyenet.config import ConfigError, PushConfig, WebhookSettings, WebSettings, load_config, parse_config
+from eyenet.config import (
+    ConfigError, PushConfig, TopologySettings, WebhookSettings, WebSettings, load_config, parse_config,
+)
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "eyenet.example.toml"
 
 
-def test_the_example_documents_and_parses_every_web_and_push_option():
+def test_the_example_documents_and_parses_every_web_push_and_topology_option():
     config = load_config(EXAMPLE)
     assert config.web == WebSettings()
     assert config.push == PushConfig()
+    assert config.topology == TopologySettings()
     text = EXAMPLE.read_text()
-    for cls in (WebSettings, PushConfig):
+    for cls in (WebSettings, PushConfig, TopologySettings):
         for field in cls.__attrs_attrs__:
             assert f"{field.name} =" in text, f"{field.name} is not documented in {EXAMPLE.name}"
 
@@ -169,3 +172,17 @@ def test_webhooks_must_be_an_array_of_tables():
     with pytest.raises(ConfigError) as exc:
         parse_config({"webhooks": {"url": "http://ok.example/"}})
     assert exc.value.problems[0].startswith("<config>: webhooks: must be list, not dict")
+
+
+def test_topology_and_rules_problems_are_named():
+    with pytest.raises(ConfigError) as exc:
+        parse_config({
+            "topology": {"interval": 0, "discover_subnets": ["10.0.0.0/33"], "discover_version": "3", "colour": 1},
+            "rules": [{"id": "a", "metric": "device.cpu", "op": ">", "threshold": 90, "severity": "warning"},
+                      {"id": "a", "metric": "device.cpu", "op": ">", "severity": "loud"}, "x"],
+        })
+    text = str(exc.value)
+    for words in ("topology.interval: must be greater than 0", "topology.discover_subnets[0]: '10.0.0.0/33' is not a network",
+                  "topology.discover_version: must be one of", "topology.colour: unknown key",
+                  "rules[1].severity: must be one of", "rules[1].threshold: required", "rules[2]: must be a table"):
+        assert words in text, text

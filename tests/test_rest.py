@@ -28,6 +28,7 @@ from eyenet.profiles import load_profiles
 from eyenet.snmp import SnmpClient
 from eyenet.store import HistoryPoint, Sample, Store, StoredDevice
 from eyenet.tokens import TokenAuthority
+from eyenet.topology_service import TopologyService
 from eyenet.web.front import FrontSettings, Request, serve
 from eyenet.web.openapi import ERRORS
 from eyenet.web.rest import RestApi, RestSettings, merge
@@ -150,10 +151,14 @@ async def serving(tmp_path, agent, password_hash, settings: RestSettings = RestS
         await inventory.load()
         alerts = AlertService(store, bus, inventory.device_tags)
         await alerts.load()
-        rest = RestApi(inventory, store, alerts, authority, settings=settings, health_fn=lambda: {"store": "ok", "poller": "ok"})
+        topology = TopologyService(client, inventory, poller.target, store, bus)
+        rest = RestApi(
+            inventory, store, alerts, topology, authority, settings=settings, health_fn=lambda: {"store": "ok", "poller": "ok"}
+        )
         async with trio.open_nursery() as nursery:
             await nursery.start(inventory.run)
             await nursery.start(alerts.run)
+            await nursery.start(topology.run)
             await nursery.start(poller.run, inventory.configs())
             [(_, bound)] = await nursery.start(serve, rest, FrontSettings(host="127.0.0.1", port=0))
             yield Api(bound, store, inventory, authority, rest, users, (API_SECRET, "ios_2960x", "junos_qfx5100"))
@@ -265,6 +270,8 @@ ROUTES = [
     ("GET", "/api/maintenance", None, "viewer", 200),
     ("POST", "/api/maintenance", {"starts": "2026-01-01T00:00:00Z", "ends": "2026-01-01T01:00:00Z", "tags": ["lab"]}, "operator", 201),
     ("DELETE", "/api/maintenance/mw-seeded", None, "operator", 204, "once"),
+    ("GET", "/api/topology", None, "viewer", 200),
+    ("POST", "/api/topology/discover", None, "operator", 202),
     ("GET", "/api/users", None, "admin", 200),
     ("POST", "/api/users", {"username": "new-user", "password": PASSWORD, "role": "viewer"}, "admin", 201),
     ("GET", "/api/users/u-0000000000000000", None, "admin", 200),
@@ -620,6 +627,34 @@ async def test_maintenance_windows_through_the_api(api):
     assert (await api("DELETE", f"/api/maintenance/{created.json['id']}", user="operator")).status == 404
 
 
+# -- topology ------------------------------------------------------------------------------------------------
+
+
+async def test_topology_from_the_recordings_whole_scoped_and_as_dot(api):
+    with trio.fail_after(30):
+        while not api.rest.topology.graph.nodes:
+            await trio.sleep(0.1)
+    whole = (await api("GET", "/api/topology", user="viewer")).json
+    assert set(whole) == {"nodes", "links", "updatedAt"} and RFC3339.match(whole["updatedAt"])
+    nodes = {n["id"]: n for n in whole["nodes"]}
+    assert nodes["core-1"]["managed"] and nodes["edge-1"]["managed"]
+    # ios_2960x: 7 CDP neighbours (access points), nobody monitors them: endpoints.
+    aps = [x for x in whole["links"] if "core-1" in (x["source"], x["target"])]
+    assert len(aps) == 7 and {x["protocol"] for x in aps} == {"cdp"}
+    ap = next(x for x in aps if "Gi1/0/3" in (x["sourcePort"], x["targetPort"]))
+    other = ap["target"] if ap["source"] == "core-1" else ap["source"]
+    assert nodes[other] == {"id": "nbr-acme-fr-ap-011", "type": "endpoint", "name": "acme-fr-ap-011", "managed": False}
+    scoped = (await api("GET", "/api/topology", user="edge-viewer")).json
+    seen = {n["id"] for n in scoped["nodes"]}
+    assert "edge-1" in seen and "core-1" not in seen and other not in seen
+    assert all(x["source"] in seen and x["target"] in seen for x in scoped["links"])
+    text = await api("GET", "/api/topology?format=dot", user="viewer")
+    assert text.headers["content-type"].startswith("text/vnd.graphviz") and text.body.startswith(b"graph eyenet {")
+    bad = await api("GET", "/api/topology?format=svg", user="viewer")
+    assert (bad.status, bad.code) == (400, "INVALID_PARAMETER")
+    assert (await api("POST", "/api/topology/discover", user="operator")).json == {"status": "started"}
+
+
 # -- health, document, metrics, routing --------------------------------------------------------------------------
 
 
@@ -634,7 +669,7 @@ async def test_the_openapi_document_describes_exactly_what_is_served(api):
     assert doc["openapi"].startswith("3.1")
     served = {(r.method.lower(), r.path) for r in api.rest.router.routes}
     assert {(m, p) for p, ops in doc["paths"].items() for m in ops} == served
-    assert not [p for p in doc["paths"] if p.split("/")[2:3] in (["topology"], ["ml"])]  # not served yet
+    assert not [p for p in doc["paths"] if p.split("/")[2:3] == ["ml"]]  # not served yet
     assert doc["components"]["securitySchemes"]["bearer"]["bearerFormat"] == "JWT"
     login = doc["paths"]["/api/auth/login"]["post"]
     assert login["security"] == [] and "401" in login["responses"]
@@ -667,7 +702,8 @@ async def test_metrics_can_be_open(tmp_path):
         await inventory.load()
         authority = TokenAuthority.from_settings(AuthSettings(secret_file=str(tmp_path / "jwt.secret")))
         rest = RestApi(
-            inventory, store, AlertService(store, bus, inventory.device_tags), authority, settings=RestSettings(metrics_auth=False)
+            inventory, store, AlertService(store, bus, inventory.device_tags), TopologyService(None, inventory, None, store, bus),
+            authority, settings=RestSettings(metrics_auth=False),
         )
         reply = await rest.http(Request("GET", "/metrics", "/metrics", {}, (), b"", None))
     assert reply.status == 200 and b"eyenet_build_info" in reply.body

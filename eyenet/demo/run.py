@@ -7,7 +7,7 @@ import attrs
 
 from .. import app
 from ..alerts import DEFAULT_RULES
-from ..config import Config, DeviceConfig, StoreSettings, WebSettings
+from ..config import Config, DeviceConfig, StoreSettings, TopologySettings, WebSettings
 from .lab import start_lab
 
 log = logging.getLogger("eyenet.demo")
@@ -16,6 +16,8 @@ DEMO_INTERVAL = 10.0
 # The shipped CPU rule waits 2 minutes; the lab's spike lasts 60 s. 20 s (two polls) raises it
 # within the spike and still ignores a single hot sample.
 DEMO_RULES = tuple(attrs.evolve(r, for_seconds=20.0) for r in DEFAULT_RULES if r.id == "cpu-high")
+# Discovery every 20 s (5 minutes by default) so the 30 s flap shows as topology:update link_change.
+DEMO_TOPOLOGY = TopologySettings(interval=20.0)
 
 
 def demo_config(lab, data_dir: Path, port: int = 5000) -> Config:
@@ -27,6 +29,7 @@ def demo_config(lab, data_dir: Path, port: int = 5000) -> Config:
     web = WebSettings(port=port, cors_origins=("*",))
     return Config(
         path="eyenet demo", store=StoreSettings(path=str(data_dir / "eyenet.db")), devices=devices, web=web, rules=DEMO_RULES,
+        topology=DEMO_TOPOLOGY,
     )
 
 

@@ -350,6 +350,43 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "description": "at least one device or tag",
         "properties": _WINDOW_FIELDS,
     },
+    "Topology": {
+        "type": "object",
+        "required": ["nodes", "links", "updatedAt"],
+        "properties": {
+            "nodes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "type", "name", "managed"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "type": {"enum": list(DEVICE_TYPES)},
+                        "name": {"type": "string"},
+                        "managed": {"type": "boolean", "description": "false: a neighbour EyeNet does not monitor"},
+                    },
+                },
+            },
+            "links": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["source", "target", "sourcePort", "targetPort", "protocol"],
+                    "properties": {
+                        "source": {"type": "string"},
+                        "target": {"type": "string"},
+                        "sourcePort": _NULLABLE_STRING,
+                        "targetPort": _NULLABLE_STRING,
+                        "protocol": {"enum": ["lldp", "cdp", "cdp+lldp"]},
+                    },
+                },
+            },
+            "updatedAt": {"type": ["string", "null"], "format": "date-time",
+                          "description": "when the graph last changed; null before the first discovery"},
+        },
+    },
+    "Dot": {"type": "string", "description": "the graph in Graphviz DOT (render with `dot -Tsvg`)"},
+    "Accepted": {"type": "object", "required": ["status"], "properties": {"status": {"enum": ["started"]}}},
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"]},
     "Prometheus": {"type": "string", "description": "the Prometheus text exposition format, version 0.0.4"},
     "Health": {
@@ -391,6 +428,8 @@ class Operation:
     errors: tuple[int, ...] = ()  # statuses beyond those implied by role, body and path
     media_type: str = "application/json"  # of the success body
     description: str = ""
+    # Other forms of the success body, as (media type, schema name): GET /api/topology?format=dot.
+    also: tuple[tuple[str, str], ...] = ()
 
 
 def error_statuses(op: Operation, path: str) -> list[int]:
@@ -430,9 +469,12 @@ def _operation(method: str, path: str, op: Operation) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.request}"}}},
         }
-    ok: dict[str, Any] = {"description": {200: "OK", 201: "Created", 204: "No content"}[op.status]}
+    ok: dict[str, Any] = {"description": {200: "OK", 201: "Created", 202: "Accepted", 204: "No content"}[op.status]}
     if op.response is not None:
-        ok["content"] = {op.media_type: {"schema": {"$ref": f"#/components/schemas/{op.response}"}}}
+        ok["content"] = {
+            media_type: {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+            for media_type, schema in ((op.media_type, op.response), *op.also)
+        }
     responses = {str(op.status): ok}
     for status in error_statuses(op, path):
         codes = [f"{code}: {why}" for code, (s, why) in ERRORS.items() if s == status]

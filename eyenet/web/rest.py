@@ -42,6 +42,8 @@ from ..inventory import (
 )
 from ..store import AlreadyExists, HistoryPoint, LastAdmin, Store
 from ..tokens import Claims, TokenAuthority, TokenError
+from ..topology import Graph, dot
+from ..topology_service import TopologyService
 from . import openapi
 from .front import Request, Response
 from .openapi import METRIC_PATTERN, Operation, Param
@@ -50,6 +52,7 @@ log = logging.getLogger("eyenet.rest")
 
 JSON = "application/json"
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+DOT = "text/vnd.graphviz; charset=utf-8"
 HISTORY_SPAN = 3600  # seconds of history when the request gives no `from`
 MAX_TIME = 253402300799  # 9999-12-31T23:59:59Z: the last second a datetime can show
 # Methods counted by name in eyenet_http_requests_total; others are "other", so a
@@ -151,6 +154,7 @@ class RestApi:
         inventory: Inventory,
         store: Store,
         alerts: AlertService,
+        topology: TopologyService,
         authority: TokenAuthority,
         *,
         settings: RestSettings = RestSettings(),
@@ -160,6 +164,7 @@ class RestApi:
         self.inventory = inventory
         self.store = store
         self.alerts = alerts
+        self.topology = topology
         self.authority = authority
         self.settings = settings
         self.health_fn = health_fn
@@ -243,6 +248,16 @@ class RestApi:
         ))
         add("DELETE", "/api/maintenance/{id}", self._delete_window, Operation(
             "End a maintenance window now", "alerts", "operator", status=204,
+        ))
+        add("GET", "/api/topology", self._topology, Operation(
+            "The topology graph: nodes and links (with local and remote port names)", "topology", "viewer", "Topology",
+            query=(Param("format", {"enum": ["json", "dot"]}, "json (default) or dot: Graphviz"),),
+            also=((DOT, "Dot"),),
+            description="A scoped user sees the devices in its scope, the unmonitored neighbours linked to them, "
+            "and the links between those.",
+        ))
+        add("POST", "/api/topology/discover", self._discover, Operation(
+            "Run a discovery cycle now (changes arrive as topology:update)", "topology", "operator", "Accepted", status=202,
         ))
         add("GET", "/api/users", self._users, Operation("The users", "users", "admin", "UserList"))
         add("POST", "/api/users", self._add_user, Operation(
@@ -618,6 +633,40 @@ class RestApi:
             raise ApiError("NOT_FOUND", f"no maintenance window {call.params['id']!r}")
         await self.alerts.delete_window(window.id)
         return Response(204)
+
+    # -- topology ----------------------------------------------------------------------------------------
+
+    def _scoped_graph(self, claims: Claims) -> Graph:
+        graph = self.topology.graph
+        if not claims.scope:
+            return graph
+        managed = {
+            n.id for n in graph.nodes.values()
+            if n.managed and (tags := self.inventory.device_tags(n.id)) is not None and scope_allows(claims.scope, tags)
+        }
+        visible = set(managed)
+        for link in graph.links:  # unmonitored neighbours of visible devices
+            for a, b in ((link.source, link.target), (link.target, link.source)):
+                if a in managed and not graph.nodes[b].managed:
+                    visible.add(b)
+        return Graph(
+            {i: n for i, n in graph.nodes.items() if i in visible},
+            frozenset(x for x in graph.links if x.source in visible and x.target in visible),
+        )
+
+    async def _topology(self, call: Call) -> Response:
+        form = call.request.arg("format") or "json"
+        if form not in ("json", "dot"):
+            raise ApiError("INVALID_PARAMETER", f"format: must be json or dot, not {form[:20]!r}")
+        graph = self._scoped_graph(call.claims)
+        if form == "dot":
+            return Response.text(dot(graph), content_type=DOT)
+        return Response.json({**graph.to_json(), "updatedAt": rfc3339(self.topology.updated_at, self.tz)})
+
+    async def _discover(self, call: Call) -> Response:
+        self.topology.request()
+        log.info("topology discovery requested by %s", call.claims.user_id)
+        return Response.json({"status": "started"}, 202)
 
     # -- users -----------------------------------------------------------------------------------------
 
