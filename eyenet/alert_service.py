@@ -17,10 +17,11 @@ from datetime import datetime, timezone
 
 import trio
 
-from .alerts import DEFAULT_RULES, Alert, AlertEngine, Change, Rule, Window
+from .alerts import DEFAULT_RULES, HOLD, Alert, AlertEngine, Change, Rule, Window
 from .bus import Bus, Lagged
 from .events import DeviceMetrics, DeviceStatus
 from .store import Store, StoredRule
+from .topology import Graph, cut_off, default_roots
 
 log = logging.getLogger("eyenet.alerts")
 
@@ -47,13 +48,20 @@ class AlertService:
         device_tags: Callable[[str], Iterable[str]],
         *,
         notify: Notify | None = None,
+        topology: Callable[[], Graph] | None = None,
+        roots: tuple[str, ...] = (),
         clock: Callable[[], datetime] = _now,
         tz=None,
     ) -> None:
+        """topology: the current graph, for alerts of devices cut off by another's failure;
+        roots: the devices nearest to EyeNet (default: the best-connected one)."""
         self.store = store
         self.bus = bus
         # The inventory answers None for a device it no longer has: no tags.
-        self.engine = AlertEngine(device_tags=lambda device_id: device_tags(device_id) or ())
+        self.engine = AlertEngine(device_tags=lambda device_id: device_tags(device_id) or (), root_cause=self._root_cause)
+        self._topology = topology
+        self._roots = roots
+        self._down: set[str] = set()  # devices whose last status was down
         self.sources: dict[str, str] = {}
         self._notify = notify
         self._clock = clock
@@ -112,6 +120,10 @@ class AlertService:
         if isinstance(item, DeviceMetrics):
             changes = self.engine.observe_metrics(item, now)
         elif isinstance(item, DeviceStatus):
+            if item.status == "down":
+                self._down.add(item.device_id)
+            else:
+                self._down.discard(item.device_id)
             changes = self.engine.observe_status(item, now)
         else:
             if isinstance(item, Lagged):
@@ -143,6 +155,23 @@ class AlertService:
                         })
                     except Exception:
                         log.exception("notifying alert %s failed", a.id)
+
+    def _root_cause(self, device_id: str) -> str | None:
+        """The alert of the down device that cuts device_id off from EyeNet (HOLD while that
+        alert is still waiting out its `for`), or None."""
+        if self._topology is None or not self._down:
+            return None
+        graph = self._topology()
+        cause = cut_off(graph, self._roots or default_roots(graph), self._down).get(device_id)
+        if cause is None:
+            return None
+        found = next((
+            a.id for a in self.engine.alerts.values()
+            if a.device_id == cause and a.metric == "device.status" and a.suppressed_by is None
+        ), None)
+        if found is None and self.engine.status_pending(cause):
+            return HOLD  # the cause's own alert is on its way: it goes first
+        return found
 
     # -- operator actions (REST) --------------------------------------------------------------
 

@@ -18,6 +18,11 @@ there the condition raises nothing more.
 Maintenance windows silence devices (by id or tag) between two times: alerts
 raised inside one are recorded but not pushed, and neither are their updates.
 When the window is over (or deleted) the next tick pushes those still open.
+
+Topology: an alert of a device cut off from EyeNet by another device's failure
+(`root_cause`) is recorded with `suppressed_by` = that failure's alert and not
+pushed. When the cause is gone it resolves unseen, and a condition that still
+holds raises a new alert after its `for`.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ import attrs
 
 from .events import INTERFACE_STATUSES, SEVERITIES, SYSTEM_USER, AlertNew, AlertUpdate, DeviceMetrics, DeviceStatus, rfc3339
 
+# root_cause's answer when the device is cut off by a device whose own alert is still
+# pending: raise nothing yet, so the root cause's alert comes first and this one links to it.
+HOLD = "hold"
 RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 ACTIVE = ("open", "acknowledged")
@@ -290,7 +298,9 @@ def _type_name(want) -> str:
 
 # Shipped defaults (docs/alerts.md): what an operator expects before writing any rule.
 DEFAULT_RULES: tuple[Rule, ...] = (
-    Rule("device-down", "device.status", "==", "critical", threshold="down"),
+    # A minute: long enough for the devices in front of it (polled every minute by default)
+    # to be seen down first, so a failure behind another raises only the root cause's alert.
+    Rule("device-down", "device.status", "==", "critical", threshold="down", for_seconds=60.0),
     Rule("cpu-high", "device.cpu", ">", "warning", threshold=90.0, clear=80.0, for_seconds=120.0),
     Rule("memory-high", "device.memory", ">", "warning", threshold=90.0, clear=85.0),
     Rule("interface-down", "interface.status", "!=", "info", threshold="up"),
@@ -316,8 +326,11 @@ class Alert:
     created_at: datetime
     updated_at: datetime
     updated_by: str | None = None
-    # Pushed to dashboards (alert:new sent). False while raised inside a maintenance window.
+    # Pushed to dashboards (alert:new sent). False while raised inside a maintenance window,
+    # or while the device was cut off by another device's failure.
     notified: bool = True
+    # The root-cause alert: the device was reachable only through a device that is down.
+    suppressed_by: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -329,7 +342,7 @@ class Alert:
             "alertId": self.id, "ruleId": self.rule_id, "severity": self.severity, "deviceId": self.device_id,
             "interface": self.interface, "metric": self.metric, "message": self.message, "status": self.status,
             "value": self.value, "threshold": self.threshold, "createdAt": rfc3339(self.created_at, tz),
-            "updatedAt": rfc3339(self.updated_at, tz), "updatedBy": self.updated_by,
+            "updatedAt": rfc3339(self.updated_at, tz), "updatedBy": self.updated_by, "suppressedBy": self.suppressed_by,
         }
 
 
@@ -401,17 +414,22 @@ _Sample = tuple
 
 
 class AlertEngine:
-    """device_tags(device_id) -> the device's tags (scope of rules and windows)."""
+    """device_tags(device_id) -> the device's tags (scope of rules and windows);
+    root_cause(device_id) -> the id of the alert of a down device that cuts this one off
+    from EyeNet (topology): its alerts are recorded, linked to that alert, not pushed;
+    HOLD: that device's alert is yet to come, wait; None: nothing stands in the way."""
 
     def __init__(
         self,
         rules: Iterable[Rule] = (),
         *,
         device_tags: Callable[[str], Iterable[str]] = lambda device_id: (),
+        root_cause: Callable[[str], str | None] = lambda device_id: None,
         new_id: Callable[[datetime], str] = new_alert_id,
     ) -> None:
         self._rules: dict[str, Rule] = {}
         self._device_tags = device_tags
+        self.root_cause = root_cause
         self._new_id = new_id
         self._trackers: dict[tuple[str, str, str], _Tracker] = {}
         self._pending: set[tuple[str, str, str]] = set()
@@ -451,6 +469,10 @@ class AlertEngine:
     @property
     def windows(self) -> dict[str, Window]:
         return dict(self._windows)
+
+    def status_pending(self, device_id: str) -> bool:
+        """A device-status condition of this device is waiting out its `for`."""
+        return any(k[1] == device_id and self._rules[k[0]].metric == "device.status" for k in self._pending)
 
     def silenced(self, device_id: str, now: datetime) -> bool:
         tags = None
@@ -552,7 +574,7 @@ class AlertEngine:
                 continue
             if tracker.pending_since is None:
                 tracker.pending_since = now
-            if now - tracker.pending_since >= timedelta(seconds=rule.for_seconds):
+            if now - tracker.pending_since >= timedelta(seconds=rule.for_seconds) and self.root_cause(device) != HOLD:
                 changes.append(self._raise(rule, device, interface, value, now))
                 tracker.pending_since = None
                 self._pending.discard(key)
@@ -568,25 +590,42 @@ class AlertEngine:
             tracker = self._trackers[key]
             rule = self._rules[key[0]]
             if tracker.pending_since is not None and now - tracker.pending_since >= timedelta(seconds=rule.for_seconds):
+                if self.root_cause(key[1]) == HOLD:
+                    continue
                 self._pending.discard(key)
                 tracker.pending_since = None
                 if key not in self._active:
                     changes.append(self._raise(rule, key[1], key[2] or None, tracker.last_value, now))
         for alert in list(self.alerts.values()):
-            if not alert.notified and alert.status == "open" and not self.silenced(alert.device_id, now):
+            if alert.notified or alert.status != "open" or self.silenced(alert.device_id, now):
+                continue
+            if alert.suppressed_by is None:
                 alert = self.alerts[alert.id] = attrs.evolve(alert, notified=True)
                 changes.append(Change("notify", alert, None, now, True))
+            elif self.root_cause(alert.device_id) is None:
+                # The cause is gone: this alert resolves unseen, and a condition that still holds
+                # raises a new one after its `for` (a device that comes back with its upstream, the
+                # usual case, raises nothing).
+                changes.append(self._resolve(alert, SYSTEM_USER, now))
+                tracker = self._trackers.get(alert.key)
+                rule = self._rules.get(alert.rule_id)
+                if tracker is not None and rule is not None and tracker.last_value is not None \
+                        and rule.firing(tracker.last_value, None):
+                    tracker.pending_since = now
+                    self._pending.add(alert.key)
         return changes
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def _raise(self, rule: Rule, device: str, interface: str | None, value, now: datetime) -> Change:
         numeric = float(value) if isinstance(value, (int, float)) else None
+        cause = self.root_cause(device)
+        cause = None if cause == HOLD else cause
         alert = Alert(
             id=self._new_id(now), rule_id=rule.id, device_id=device, interface=interface, metric=rule.metric,
             severity=rule.severity, message=rule.text(device, interface, value), status="open", value=numeric,
             threshold=rule.wire_threshold(), created_at=now, updated_at=now,
-            notified=not self.silenced(device, now),
+            notified=cause is None and not self.silenced(device, now), suppressed_by=cause,
         )
         self.alerts[alert.id] = alert
         self._active[alert.key] = alert.id

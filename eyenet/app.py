@@ -118,11 +118,14 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                 nursery.start_soon(log_events, bus, metrics_level)
                 notifier = Notifier(config.webhooks)
                 await nursery.start(notifier.run)
-                alerts = AlertService(store, bus, devices.device_tags, notify=notifier.notify)
-                await alerts.load(config.rules, devices=[d.id for d in devices.configs()])
-                await nursery.start(alerts.run)
                 topology = TopologyService(client, devices, poller.target, store, bus, config.topology)
                 await topology.load()
+                alerts = AlertService(
+                    store, bus, devices.device_tags, notify=notifier.notify, topology=lambda: topology.graph,
+                    roots=config.topology.roots,
+                )
+                await alerts.load(config.rules, devices=[d.id for d in devices.configs()])
+                await nursery.start(alerts.run)
                 hub = Hub(bus, authority, devices.device_tags, push_settings(config.push))
                 await nursery.start(hub.run)
                 socketio = SocketIOServer(hub, SocketIOSettings(

@@ -97,6 +97,7 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE topology (ts REAL NOT NULL, graph TEXT NOT NULL);
     CREATE INDEX topology_ts ON topology (ts);
+    ALTER TABLE alerts ADD COLUMN suppressed_by TEXT;
     """,
 )
 
@@ -252,7 +253,7 @@ def _delete_user(conn: sqlite3.Connection, user_id: str) -> bool:
 
 _ALERT_COLUMNS = (
     "id, rule_id, device_id, interface, metric, severity, message, status, value, threshold, created_at, updated_at, "
-    "updated_by, notified"
+    "updated_by, notified, suppressed_by"
 )
 
 
@@ -264,7 +265,7 @@ def _alert(row: tuple) -> Alert:
     return Alert(
         id=row[0], rule_id=row[1], device_id=row[2], interface=row[3] or None, metric=row[4], severity=row[5],
         message=row[6], status=row[7], value=row[8], threshold=row[9], created_at=_when(row[10]),
-        updated_at=_when(row[11]), updated_by=row[12], notified=bool(row[13]),
+        updated_at=_when(row[11]), updated_by=row[12], notified=bool(row[13]), suppressed_by=row[14],
     )
 
 
@@ -272,12 +273,13 @@ def _record_changes(conn: sqlite3.Connection, changes: list[Change]) -> None:
     for c in changes:
         a = c.alert
         conn.execute(
-            f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            f"INSERT INTO alerts ({_ALERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
             "status = excluded.status, value = excluded.value, updated_at = excluded.updated_at, "
             "updated_by = excluded.updated_by, notified = excluded.notified",
             (
                 a.id, a.rule_id, a.device_id, a.interface or "", a.metric, a.severity, a.message, a.status, a.value,
                 a.threshold, a.created_at.timestamp(), a.updated_at.timestamp(), a.updated_by, int(a.notified),
+                a.suppressed_by,
             ),
         )
         conn.execute(

@@ -329,3 +329,53 @@ def dot(graph: Graph) -> str:
 
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def default_roots(graph: Graph) -> tuple[str, ...]:
+    """Where EyeNet enters the network when nobody said: the monitored device with the most
+    monitored neighbours (a router on a tie, then the first id)."""
+    connections = graph.connections()
+    managed = {n.id for n in graph.nodes.values() if n.managed}
+    if not managed:
+        return ()
+    best = min(
+        managed,
+        key=lambda d: (-sum(c in managed for c in connections.get(d, ())), graph.nodes[d].type != "router", d),
+    )
+    return (best,)
+
+
+def cut_off(graph: Graph, roots: Iterable[str], down: Iterable[str]) -> dict[str, str]:
+    """Devices reachable from the roots only through down devices -> the down device that cuts
+    them off (the first one on the way from the roots). A down root is its own cause."""
+    down = set(down)
+    connections = graph.connections()
+    reached: set[str] = set()
+    causes: dict[str, str] = {}  # down devices on the frontier, each its own cause
+    queue = [r for r in roots if r in graph.nodes]
+    for root in queue:
+        if root in down:
+            causes[root] = root
+    reached.update(queue)
+    queue = [r for r in queue if r not in down]
+    while queue:
+        node = queue.pop()
+        for peer in connections.get(node, ()):
+            if peer in reached:
+                continue
+            reached.add(peer)
+            if peer in down:
+                causes[peer] = peer
+            else:
+                queue.append(peer)
+    # Whatever lies behind a frontier device (down or not) is cut off by it.
+    out: dict[str, str] = {}
+    for cause in sorted(causes):
+        stack = [cause]
+        while stack:
+            node = stack.pop()
+            for peer in connections.get(node, ()):
+                if peer not in reached and peer not in out:
+                    out[peer] = cause
+                    stack.append(peer)
+    return out

@@ -178,3 +178,28 @@ async def test_alerts_of_devices_no_longer_monitored_resolve_at_start(tmp_path):
         assert [a.device_id for a in svc.engine.alerts.values()] == ["r1"]
         [gone] = await store.alerts(device_id="gone")
         assert (gone.status, gone.updated_by) == ("resolved", "system")
+
+
+async def test_a_failure_behind_another_raises_only_the_root_cause(tmp_path):
+    from eyenet.topology import Graph, Link, Node
+
+    graph = Graph(
+        {d: Node(d, t, d, True) for d, t in (("core", "router"), ("dist", "switch"), ("acc", "switch"))},
+        frozenset({Link("core", "dist", "Gi0/1", "Et1", "lldp"), Link("acc", "dist", "Te1/1/1", "Et2", "lldp")}),
+    )
+    clock, bus = Clock(), Bus()
+    down = Rule("device-down", "device.status", "==", "critical", threshold="down", for_seconds=60)
+    async with Store.open(tmp_path / "db") as store:
+        svc = AlertService(store, bus, lambda d: (), clock=clock, topology=lambda: graph, roots=("core",))
+        await svc.load((down,))
+        with bus.subscribe(types=(AlertNew, AlertUpdate)) as seen:
+            await svc.observe(DeviceStatus(device_id="acc", status="down", timestamp=clock.now))
+            clock.advance(20)
+            await svc.observe(DeviceStatus(device_id="dist", status="down", timestamp=clock.now))
+            for _ in range(70):  # the service's one-second ticks
+                clock.advance(1)
+                await svc._apply(svc.engine.tick(clock()))
+            [new] = [seen.receive_nowait() for _ in range(len(seen))]
+            assert (new.device_id, new.message) == ("dist", "Device is down")
+            [acc] = await store.alerts(device_id="acc")
+            assert acc.suppressed_by == new.alert_id and not acc.notified

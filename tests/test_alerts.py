@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from eyenet.alerts import (
-    DEFAULT_RULES, AlertEngine, AlertNotFound, InvalidTransition, Rule, RuleError, Window, parse_rule,
+    DEFAULT_RULES, HOLD, AlertEngine, AlertNotFound, InvalidTransition, Rule, RuleError, Window, parse_rule,
 )
 from eyenet.events import DeviceMetrics, DeviceStatus, InterfaceMetrics
 
@@ -309,3 +309,42 @@ def test_at_most_one_active_alert_per_key_and_every_change_is_a_legal_transition
             assert (before, c.kind) in {(None, "new"), ("open", "acknowledged"), ("open", "resolved"), ("acknowledged", "resolved")}
             status[c.alert.id] = c.alert.status
         assert len(e.alerts) <= 1
+
+
+# -- topology: alerts of devices cut off by another's failure ------------------------------------------
+
+
+def test_alerts_behind_a_failed_device_are_linked_to_its_alert_and_not_pushed():
+    down = Rule("down", "device.status", "==", "critical", threshold="down", for_seconds=60)
+    causes = {}
+    e = engine(down)
+    e.root_cause = lambda device: causes.get(device)
+    e.observe_status(status("acc", "down"), at(0))  # polled first
+    e.observe_status(status("dist", "down"), at(20))
+    causes["acc"] = HOLD  # dist cuts acc off, and dist's own alert is still pending
+    assert e.tick(at(61)) == []
+    [dist] = e.tick(at(80))
+    assert dist.alert.device_id == "dist" and dist.push
+    causes["acc"] = dist.alert.id
+    [acc] = e.tick(at(81))
+    assert (acc.alert.device_id, acc.alert.suppressed_by, acc.push) == ("acc", dist.alert.id, False)
+    # Both come back: the suppressed alert resolves unseen.
+    [back] = e.observe_status(status("acc", "up"), at(100))
+    assert not back.push
+    e.observe_status(status("dist", "up"), at(101))
+
+
+def test_a_suppressed_alert_whose_cause_is_gone_resolves_unseen_and_a_condition_still_holding_raises_anew():
+    down = Rule("down", "device.status", "==", "critical", threshold="down", for_seconds=60)
+    causes = {"acc": "al-dist"}
+    e = engine(down)
+    e.root_cause = lambda device: causes.get(device)
+    e.observe_status(status("acc", "down"), at(0))
+    [held] = e.tick(at(60))
+    assert not held.push and held.alert.suppressed_by == "al-dist"
+    causes.clear()  # dist is back; acc is still down
+    [gone] = e.tick(at(70))
+    assert (gone.kind, gone.alert.id, gone.push) == ("resolved", held.alert.id, False)
+    assert e.tick(at(129)) == []
+    [fresh] = e.tick(at(130))
+    assert fresh.kind == "new" and fresh.push and fresh.alert.suppressed_by is None

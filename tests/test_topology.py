@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 
 from eyenet.neighbours import DeviceNeighbours, LocalIdentity, Neighbour
-from eyenet.topology import Graph, Link, Node, build_graph, device_type, diff, dot, port_key
+from eyenet.topology import Graph, Link, Node, build_graph, cut_off, default_roots, device_type, diff, dot, port_key
 
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -123,3 +123,18 @@ def test_json_round_trip_and_dot():
     assert text.startswith("graph eyenet {") and '"acc-sw" -- "dist-sw" [label="Te1/1/1 - Ethernet2"];' in text
     assert '"nbr-sep001122334455" [label="SEP001122334455", shape=ellipse, style=dashed];' in text
     assert '"core-rtr" [label="core.example.net", shape=box];' in text
+
+
+def test_cut_off_finds_what_lies_behind_a_down_device():
+    graph = lab()  # core-rtr -- dist-sw -- acc-sw -- phone
+    assert default_roots(graph) == ("dist-sw",)  # two monitored neighbours
+    assert default_roots(lab(**{"acc-sw": None})) == ("core-rtr",)  # one each: the router
+    roots = ("core-rtr",)
+    assert cut_off(graph, roots, ()) == {}
+    assert cut_off(graph, roots, {"dist-sw"}) == {"acc-sw": "dist-sw", "nbr-sep001122334455": "dist-sw"}
+    # A failure behind another: the first on the way from the roots is the cause of both.
+    assert cut_off(graph, roots, {"dist-sw", "acc-sw"}) == {"acc-sw": "dist-sw", "nbr-sep001122334455": "dist-sw"}
+    assert cut_off(graph, roots, {"core-rtr"}) == {"dist-sw": "core-rtr", "acc-sw": "core-rtr", "nbr-sep001122334455": "core-rtr"}
+    # A second way round the failure: nothing is cut off.
+    ring = Graph(graph.nodes, graph.links | {Link("acc-sw", "core-rtr", "Gi1/0/1", "Gi0/2", "lldp")})
+    assert cut_off(ring, roots, {"dist-sw"}) == {}

@@ -122,6 +122,11 @@ _ALERT = {
         "createdAt": _TIMESTAMP,
         "updatedAt": _TIMESTAMP,
         "updatedBy": {**_NULLABLE_STRING, "description": "a user id, or 'system'; null while open"},
+        "suppressedBy": {
+            **_NULLABLE_STRING,
+            "description": "the root-cause alert: the device was reachable only through a device that is down "
+            "(such alerts are not pushed)",
+        },
     },
 }
 _WINDOW_FIELDS = {
