@@ -131,7 +131,7 @@ class DeviceReading:
 async def read_device(client: SnmpClient, target: Target, profiles: ProfileSet | Sequence[Profile]) -> DeviceReading:
     """Read a device once. Raises SnmpError (SnmpTimeout: no answer) when the system group
     cannot be read; a column that fails later is left out and named in `problems`."""
-    reader = _Reader(client, target)
+    reader = TableReader(client, target)
     if_columns: dict[Oid, dict[Index, Any]] = {}
     system = await reader.get_many([SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, IF_NUMBER], required=True)
     # ifNumber bounds each column walk's requests, so they do not read on into the next column.
@@ -140,7 +140,7 @@ async def read_device(client: SnmpClient, target: Target, profiles: ProfileSet |
     # SNMPv1 has no Counter64, so every row needs the fallback columns: walk them with the rest.
     v1 = target.version == "1"
     walked = [column for name, column in IF_COLUMNS.items() if v1 or name not in IF_FALLBACK_COLUMNS]
-    async with _nursery() as nursery:
+    async with snmp_nursery() as nursery:
         for columns in by_table(walked):  # ifTable, ifXTable: two request streams at once
             nursery.start_soon(reader.walk_columns, columns, if_columns, hint)
         sys_object_id = system.get(SYS_OBJECT_ID)
@@ -173,7 +173,7 @@ async def read_device(client: SnmpClient, target: Target, profiles: ProfileSet |
     )
 
 
-async def _read_metrics(reader: "_Reader", matched: Sequence[Profile]) -> dict[str, tuple[float | None, str | None]]:
+async def _read_metrics(reader: "TableReader", matched: Sequence[Profile]) -> dict[str, tuple[float | None, str | None]]:
     """Profile by profile, most specific first: fetch what its methods for the metrics still
     unknown need (concurrently), evaluate them in order; the first value wins."""
     result: dict[str, tuple[float | None, str | None]] = {"cpu": (None, None), "memory": (None, None)}
@@ -197,7 +197,10 @@ async def _read_metrics(reader: "_Reader", matched: Sequence[Profile]) -> dict[s
     return result
 
 
-class _Reader:
+class TableReader:
+    """Walks and gets for one device, collecting what the agent did not answer in `problems`
+    (collect.py for polls, neighbours.py for discovery)."""
+
     def __init__(self, client: SnmpClient, target: Target):
         self.client = client
         self.target = target
@@ -220,7 +223,7 @@ class _Reader:
         try:
             walked = await self.client.walk_columns(self.target, columns, max_rows)
         except (SnmpErrorStatus, SnmpWalkError):
-            async with _nursery() as nursery:
+            async with snmp_nursery() as nursery:
                 for column in columns:
                     nursery.start_soon(self.walk_into, column, out, max_rows)
             return
@@ -275,7 +278,7 @@ class _Reader:
         async def get_all() -> None:
             scalars.update(await self.get_many(gets))
 
-        async with _nursery() as nursery:
+        async with snmp_nursery() as nursery:
             # All in one stream of requests, whatever their tables: columns of unknown length
             # then share the rows each answer reads past the shortest of them.
             if walks:
@@ -284,7 +287,7 @@ class _Reader:
                 nursery.start_soon(get_all)
 
 
-class _nursery:
+class snmp_nursery:
     """A nursery that re-raises a lone SnmpError as itself, not inside an ExceptionGroup."""
 
     async def __aenter__(self) -> trio.Nursery:

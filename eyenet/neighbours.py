@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from .collect import GET_BATCH, IF_COLUMNS, SYS_NAME, Index, InterfaceReading, Oid, Rows, _nursery, _Reader, text_of
+from .collect import GET_BATCH, IF_COLUMNS, SYS_NAME, Index, InterfaceReading, Oid, Rows, snmp_nursery, TableReader, text_of
 from .snmp import SnmpClient, Target, format_oid, parse_oid
 
 # -- OIDs -------------------------------------------------------------------------
@@ -207,7 +207,7 @@ async def read_neighbours(
     IF-MIB column is read again. Without them, ifName/ifDescr are read only for the
     interfaces neighbours are on, and walked whole only when the device numbers its LLDP
     ports otherwise than by ifIndex (the names must then be looked up)."""
-    reader = _Reader(client, target)
+    reader = TableReader(client, target)
     scalars: dict[Oid, Any] = {}
     columns: dict[Oid, dict[Index, Any]] = {}
 
@@ -215,7 +215,7 @@ async def read_neighbours(
         scalars.update(await reader.get_many(SCALARS, required=True))
 
     # 1. Scalars, the remote tables, the device's addresses: four request streams at once.
-    async with _nursery() as nursery:
+    async with snmp_nursery() as nursery:
         nursery.start_soon(get_scalars)
         nursery.start_soon(reader.walk_columns, LLDP_V1.rem_columns, columns)
         nursery.start_soon(reader.walk_columns, CDP_COLUMNS, columns)
@@ -227,7 +227,7 @@ async def read_neighbours(
     port_nums = sorted({(i[1],) for i in v1_rows if len(i) == 3})
     mikrotik = sorted(i for i in v1_rows if len(i) == 1)
     use_v2 = not v1_rows and any(scalars.get(oid) is not None for oid in LLDP_V2.local_scalars)
-    async with _nursery() as nursery:
+    async with snmp_nursery() as nursery:
         if v1_rows:
             nursery.start_soon(reader.walk_into, LLDP_V1.rem_man_addr, columns)
         if port_nums:
