@@ -19,6 +19,7 @@ from trio_websocket import open_websocket_url
 
 import lldp_lab
 from eyenet import app
+from eyenet.alerts import parse_rule
 from eyenet.config import Config, DeviceConfig, SnmpSettings, StoreSettings, TopologySettings, WebSettings
 from eyenet.topology import dot
 from lldp_lab import LldpLab, wait_until
@@ -145,4 +146,70 @@ async def test_eyenet_discovers_the_lldp_lab_and_pushes_its_changes(lab, tmp_pat
             assert event["data"]["changeType"] == "device_added"
             assert event["data"]["devices"] == [{"id": "s3", "type": "switch", "connections": ["r1"]}]
             print(dot(services.topology.graph))
+        nursery.cancel_scope.cancel()
+
+
+async def test_auto_discovery_and_a_failure_behind_another_raises_only_the_root_cause(lab, tmp_path, monkeypatch):
+    """Only r1 is configured; s1 and s2 are found through LLDP in the lab's subnet and added.
+    Then s1 and s2 stop answering: s1's device-down alert is pushed, s2's is recorded with
+    suppressedBy = s1's alert and never pushed (r1 is the root: s2 is reached only through s1)."""
+    monkeypatch.setenv("EYENET_ADMIN_PASSWORD", PASSWORD)
+    run = trio.to_thread.run_sync
+    r1 = await run(lambda: lab.add_node("r1", capabilities=("router",)))
+    s1 = await run(lambda: lab.add_node("s1"))
+    s2 = await run(lambda: lab.add_node("s2"))
+    await run(lambda: lab.link(r1, s1, "eth1", "eth1"))
+    await run(lambda: lab.link(s1, s2, "eth2", "eth1"))
+    await run(lambda: wait_until(lambda: len(s1.lldp_neighbours()) == 2, 15, "s1 hears r1 and s2"))
+
+    fast_down = parse_rule({"id": "device-down", "metric": "device.status", "op": "==", "threshold": "down",
+                            "for": 4, "severity": "critical"})
+    config = Config(
+        path="topology lab", snmp=SnmpSettings(timeout=0.5, retries=1),
+        store=StoreSettings(path=str(tmp_path / "eyenet.db")), devices=(device(r1, "r1"),),
+        web=WebSettings(host="127.0.0.1", port=0), rules=(fast_down,),
+        topology=TopologySettings(
+            interval=INTERVAL, roots=("r1",), discover_subnets=(str(lab.network),), discover_poll_interval=2,
+        ),
+    )
+    async with trio.open_nursery() as nursery:
+        services = await nursery.start(app.run, config)
+        port = services.addresses[0][1]
+        status, session = await api(port, "POST", "/api/auth/login", body={"username": "admin", "password": PASSWORD})
+        token = session["token"]
+        with trio.fail_after(60):  # s1 in r1's first cycle, s2 in s1's
+            while {n.id for n in services.topology.graph.nodes.values() if n.managed} != {"r1", "s1", "s2"} \
+                    or len(services.topology.graph.links) != 2:
+                await services.topology.next_cycle()
+        status, devices = await api(port, "GET", "/api/devices", token)
+        added = {d["id"]: d for d in devices["devices"] if d["id"] != "r1"}
+        assert {d: (x["host"], x["tags"], x["source"]) for d, x in added.items()} == {
+            "s1": (s1.address, ["discovered"], "api"), "s2": (s2.address, ["discovered"], "api"),
+        }
+
+        async with open_websocket_url(f"ws://127.0.0.1:{port}/ws?token={token}") as ws:
+            await ws.send_message(json.dumps({"type": "subscribe", "ref": 1, "data": {"type": "alerts"}}))
+            json.loads(await ws.get_message())
+            await run(s2.snmpd.stop)  # the far one first: its failure is seen before its cause's
+            await run(s1.snmpd.stop)
+            with trio.fail_after(60):
+                while True:
+                    message = json.loads(await ws.get_message())
+                    if message["type"] == "alert:new":
+                        break
+            assert message["data"]["deviceId"] == "s1" and message["data"]["ruleId"] == "device-down"
+            root_id = message["data"]["alertId"]
+            with trio.fail_after(30):
+                while True:
+                    status, alerts = await api(port, "GET", "/api/alerts?deviceId=s2", token)
+                    if alerts["alerts"]:
+                        break
+                    await trio.sleep(0.5)
+            [held] = alerts["alerts"]
+            assert (held["status"], held["suppressedBy"]) == ("open", root_id)
+            # Nothing else was pushed meanwhile: s2's alert stays off the wire.
+            with trio.move_on_after(3):
+                while True:
+                    extra = json.loads(await ws.get_message())
+                    assert extra["type"] != "alert:new", extra
         nursery.cancel_scope.cancel()
