@@ -208,15 +208,7 @@ class Agent:
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM, wait, then SIGKILL. Idempotent. Only ever signals our own pid."""
-        if self.process.poll() is None:
-            try:
-                self.process.send_signal(signal.SIGTERM)
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
-            except ProcessLookupError:  # pragma: no cover - raced with its exit
-                pass
+        stop_process(self.process, timeout)
         if not self._log_file.closed:
             self._log_file.close()
         _RUNNING.discard(self)
@@ -236,6 +228,23 @@ class Agent:
 # ---------------------------------------------------------------------------
 # ports and addresses
 # ---------------------------------------------------------------------------
+
+
+def stop_process(process: subprocess.Popen | None, grace: float = 3.0) -> None:
+    """SIGTERM, wait up to `grace` seconds, then SIGKILL: only this pid, never a group."""
+    if process is None or process.poll() is not None:
+        return
+    try:
+        process.terminate()
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    except ProcessLookupError:  # pragma: no cover - raced with its exit
+        pass
 
 
 def ipv6_available() -> bool:

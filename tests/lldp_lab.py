@@ -86,6 +86,7 @@ applied (lldpd starts paused until lldpcli says "resume").
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -213,21 +214,7 @@ def _spawn(argv: Sequence[str], log_file: IO[bytes], env: Optional[dict] = None,
     )
 
 
-def _stop(proc: Optional[subprocess.Popen], grace: float = 3.0) -> None:
-    """SIGTERM, wait, SIGKILL: only this pid."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        proc.terminate()
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-    except ProcessLookupError:  # pragma: no cover - raced with its exit
-        pass
+_stop = agents.stop_process
 
 
 def _tail(path: Path, size: int = 3000) -> str:
@@ -1064,3 +1051,29 @@ def _watchdog(prefix: str) -> None:
             print(f"lldp lab {prefix} watchdog: the lab's process died; removed {removed}", flush=True)
         if lock.exists():
             time.sleep(0.1)
+
+
+def leftovers(lab: LldpLab) -> list[str]:
+    """What a closed lab left on the machine (namespaces, veths, its lock, its guard route): nothing, normally."""
+    found = [f"netns {n}" for n in _netns_names() if n.startswith(f"en-{lab.prefix}-")]
+    found += [f"link {n}" for n in os.listdir("/sys/class/net") if n.startswith(f"en{lab.prefix}")]
+    if (LOCK_DIR / f"{lab.prefix}.lock").exists():
+        found.append(f"lock {LOCK_DIR / f'{lab.prefix}.lock'}")
+    metric = GUARD_METRIC_BASE + int(lab.prefix, 16)
+    routes = _run(["ip", "-4", "route", "show", "table", "all"], timeout=10)
+    found += [f"route {line}" for line in routes.splitlines() if str(lab.network) in line and f"metric {metric}" in line]
+    return found
+
+
+@contextlib.contextmanager
+def lab_for_test(workdir: Path):
+    """A lab for one test: skipped where namespaces cannot be made (not root), and checked
+    to leave nothing behind."""
+    import pytest
+
+    reason = netns_unavailable_reason()
+    if reason:
+        pytest.skip(f"LLDP lab: {reason}")
+    with LldpLab(workdir) as lab:
+        yield lab
+    assert not leftovers(lab), leftovers(lab)

@@ -10,7 +10,6 @@ polls every 10 s; the demo's CPU rule waits 20 s.
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import os
 import signal
@@ -22,6 +21,7 @@ import pytest
 import trio
 
 from jsclient import js_client
+from restclient import api
 
 pytestmark = pytest.mark.slow
 
@@ -33,24 +33,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def request(port: int, method: str, path: str, token: str | None = None, body=None) -> tuple[int, dict | None]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        conn.request(method, path, None if body is None else json.dumps(body), headers)
-        response = conn.getresponse()
-        data = response.read()
-        return response.status, json.loads(data) if data else None
-    finally:
-        conn.close()
-
-
-async def api(port, method, path, token=None, body=None):
-    return await trio.to_thread.run_sync(request, port, method, path, token, body)
 
 
 class Demo:

@@ -9,7 +9,6 @@ a new namespace s3 linked to r1 and added through the REST API gives a device_ad
 
 from __future__ import annotations
 
-import http.client
 import json
 from pathlib import Path
 
@@ -22,7 +21,8 @@ from eyenet import app
 from eyenet.alerts import parse_rule
 from eyenet.config import Config, DeviceConfig, SnmpSettings, StoreSettings, TopologySettings, WebSettings
 from eyenet.topology import dot
-from lldp_lab import LldpLab, wait_until
+from lldp_lab import wait_until
+from restclient import api
 
 pytestmark = pytest.mark.slow
 
@@ -32,30 +32,8 @@ INTERVAL = 3.0  # seconds between discovery cycles
 
 @pytest.fixture
 def lab(tmp_path: Path):
-    reason = lldp_lab.netns_unavailable_reason()
-    if reason:
-        pytest.skip(f"LLDP lab: {reason}")
-    with LldpLab(tmp_path / "lab") as lab:
+    with lldp_lab.lab_for_test(tmp_path / "lab") as lab:
         yield lab
-
-
-def call(port: int, method: str, path: str, token: str | None = None, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        conn.request(method, path, None if body is None else json.dumps(body), headers)
-        response = conn.getresponse()
-        data = response.read()
-        return response.status, data
-    finally:
-        conn.close()
-
-
-async def api(port, method, path, token=None, body=None):
-    status, data = await trio.to_thread.run_sync(call, port, method, path, token, body)
-    return status, json.loads(data) if data and data[:1] in (b"{", b"[") else data
 
 
 def device(node, name: str) -> DeviceConfig:
