@@ -40,6 +40,24 @@ def device(node, name: str) -> DeviceConfig:
     return DeviceConfig(id=name, host=node.address, port=node.port, community=node.community, poll_interval=5)
 
 
+async def line(lab):
+    """r1 (router) -eth1- s1 -eth2- s2, once s1 hears both: (r1, s1, s2, the s1-s2 link)."""
+    def build():
+        r1 = lab.add_node("r1", capabilities=("router",))
+        s1, s2 = lab.add_node("s1"), lab.add_node("s2")
+        lab.link(r1, s1, "eth1", "eth1")
+        s1_s2 = lab.link(s1, s2, "eth2", "eth1")
+        wait_until(lambda: len(s1.lldp_neighbours()) == 2, 15, "s1 hears r1 and s2")
+        return r1, s1, s2, s1_s2
+    return await trio.to_thread.run_sync(build)
+
+
+async def login(port: int) -> str:
+    status, session = await api(port, "POST", "/api/auth/login", body={"username": "admin", "password": PASSWORD})
+    assert status == 200, session
+    return session["token"]
+
+
 async def next_topology(ws, wait_cycles, services) -> dict:
     """The next topology:update, if it comes within `wait_cycles` discovery cycles."""
     async def cycles():
@@ -70,12 +88,7 @@ async def next_topology(ws, wait_cycles, services) -> dict:
 async def test_eyenet_discovers_the_lldp_lab_and_pushes_its_changes(lab, tmp_path, monkeypatch):
     monkeypatch.setenv("EYENET_ADMIN_PASSWORD", PASSWORD)
     run = trio.to_thread.run_sync
-    r1 = await run(lambda: lab.add_node("r1", capabilities=("router",)))
-    s1 = await run(lambda: lab.add_node("s1"))
-    s2 = await run(lambda: lab.add_node("s2"))
-    await run(lambda: lab.link(r1, s1, "eth1", "eth1"))
-    s1_s2 = await run(lambda: lab.link(s1, s2, "eth2", "eth1"))
-    await run(lambda: wait_until(lambda: len(s1.lldp_neighbours()) == 2, 15, "s1 hears r1 and s2"))
+    r1, s1, s2, s1_s2 = await line(lab)
 
     config = Config(
         path="topology lab", snmp=SnmpSettings(timeout=1, retries=1),
@@ -86,8 +99,7 @@ async def test_eyenet_discovers_the_lldp_lab_and_pushes_its_changes(lab, tmp_pat
     async with trio.open_nursery() as nursery:
         services = await nursery.start(app.run, config)
         port = services.addresses[0][1]
-        status, session = await api(port, "POST", "/api/auth/login", body={"username": "admin", "password": PASSWORD})
-        token = session["token"]
+        token = await login(port)
         async with open_websocket_url(f"ws://127.0.0.1:{port}/ws?token={token}") as ws:
             await ws.send_message(json.dumps({"type": "subscribe", "ref": 1, "data": {"type": "topology"}}))
             assert json.loads(await ws.get_message())["data"] == {"status": "subscribed", "channel": "topology"}
@@ -133,12 +145,7 @@ async def test_auto_discovery_and_a_failure_behind_another_raises_only_the_root_
     suppressedBy = s1's alert and never pushed (r1 is the root: s2 is reached only through s1)."""
     monkeypatch.setenv("EYENET_ADMIN_PASSWORD", PASSWORD)
     run = trio.to_thread.run_sync
-    r1 = await run(lambda: lab.add_node("r1", capabilities=("router",)))
-    s1 = await run(lambda: lab.add_node("s1"))
-    s2 = await run(lambda: lab.add_node("s2"))
-    await run(lambda: lab.link(r1, s1, "eth1", "eth1"))
-    await run(lambda: lab.link(s1, s2, "eth2", "eth1"))
-    await run(lambda: wait_until(lambda: len(s1.lldp_neighbours()) == 2, 15, "s1 hears r1 and s2"))
+    r1, s1, s2, _ = await line(lab)
 
     fast_down = parse_rule({"id": "device-down", "metric": "device.status", "op": "==", "threshold": "down",
                             "for": 4, "severity": "critical"})
@@ -153,8 +160,7 @@ async def test_auto_discovery_and_a_failure_behind_another_raises_only_the_root_
     async with trio.open_nursery() as nursery:
         services = await nursery.start(app.run, config)
         port = services.addresses[0][1]
-        status, session = await api(port, "POST", "/api/auth/login", body={"username": "admin", "password": PASSWORD})
-        token = session["token"]
+        token = await login(port)
         with trio.fail_after(60):  # s1 in r1's first cycle, s2 in s1's
             while {n.id for n in services.topology.graph.nodes.values() if n.managed} != {"r1", "s1", "s2"} \
                     or len(services.topology.graph.links) != 2:
