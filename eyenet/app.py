@@ -17,6 +17,7 @@ from .profiles import load_profiles
 from .snmp import SnmpClient
 from .store import Store, StoredDevice
 from .inventory import Inventory
+from .ml_service import MlService
 from .notify import Notifier
 from .tokens import TokenAuthority
 from .topology_service import TopologyService
@@ -126,6 +127,9 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                 )
                 await alerts.load(config.rules, devices=[d.id for d in devices.configs()])
                 await nursery.start(alerts.run)
+                ml = MlService(store, bus)
+                await ml.load()
+                await nursery.start(ml.run)
                 hub = Hub(bus, authority, devices.device_tags, push_settings(config.push))
                 await nursery.start(hub.run)
                 socketio = SocketIOServer(hub, SocketIOSettings(
@@ -134,8 +138,8 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                 ))
                 await nursery.start(socketio.run)
                 rest = RestApi(
-                    devices, store, alerts, topology, authority, settings=RestSettings(metrics_auth=config.web.metrics_auth),
-                    health_fn=lambda: {"store": "ok", "poller": "ok", "alerts": "ok", "push": "ok"},
+                    devices, store, alerts, topology, ml, authority, settings=RestSettings(metrics_auth=config.web.metrics_auth),
+                    health_fn=lambda: {"store": "ok", "poller": "ok", "alerts": "ok", "topology": "ok", "ml": "ok", "push": "ok"},
                 )
                 front = front_settings(config.web)
                 addresses = await nursery.start(serve, WebApp(rest, socketio, PlainWsServer(hub, front.ws_max_message)), front)

@@ -99,6 +99,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX topology_ts ON topology (ts);
     ALTER TABLE alerts ADD COLUMN suppressed_by TEXT;
     """,
+    """
+    CREATE TABLE ml_jobs (
+        id TEXT PRIMARY KEY, device_id TEXT NOT NULL, metric TEXT NOT NULL, start INTEGER NOT NULL,
+        end INTEGER NOT NULL, baseline INTEGER NOT NULL, status TEXT NOT NULL, results TEXT NOT NULL,
+        reason TEXT, created_by TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL
+    );
+    CREATE INDEX ml_jobs_status ON ml_jobs (status);
+    """,
 )
 
 ROLLUPS = (("metrics_5m", 300), ("metrics_1h", 3600))
@@ -138,6 +146,32 @@ class AlertTransition:
     by: str | None
     at: datetime
     value: float | None
+
+
+@attrs.frozen
+class MlJob:
+    """An anomaly job: the window [start, end) of one device metric, judged against the
+    `baseline` seconds before it (Unix seconds)."""
+
+    id: str
+    device_id: str
+    metric: str
+    start: int
+    end: int
+    baseline: int
+    status: str  # queued | running | completed | failed
+    results: tuple[tuple[str, float], ...] = ()  # (label, confidence), most confident first
+    reason: str | None = None
+    created_by: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+_ML_COLUMNS = "id, device_id, metric, start, end, baseline, status, results, reason, created_by, created_at, updated_at"
+
+
+def _ml_job(row: tuple) -> MlJob:
+    return MlJob(*row[:7], tuple((label, conf) for label, conf in json.loads(row[7])), *row[8:])
 
 
 @attrs.frozen
@@ -425,6 +459,23 @@ class Store:
     async def add_topology(self, ts: float, graph: dict) -> None:
         """A snapshot of the topology graph (taken when it changes)."""
         await self._call(lambda conn: conn.execute("INSERT INTO topology VALUES (?, ?)", (ts, json.dumps(graph))))
+
+    async def put_ml_job(self, job: MlJob) -> None:
+        values = (
+            job.id, job.device_id, job.metric, job.start, job.end, job.baseline, job.status,
+            json.dumps([list(r) for r in job.results]), job.reason, job.created_by, job.created_at, job.updated_at,
+        )
+        await self._call(lambda conn: conn.execute(f"INSERT OR REPLACE INTO ml_jobs ({_ML_COLUMNS}) VALUES ({', '.join('?' * 12)})", values))
+
+    async def ml_job(self, job_id: str) -> MlJob | None:
+        row = await self._read(lambda c: c.execute(f"SELECT {_ML_COLUMNS} FROM ml_jobs WHERE id = ?", (job_id,)).fetchone())
+        return None if row is None else _ml_job(row)
+
+    async def unfinished_ml_jobs(self) -> list[MlJob]:
+        rows = await self._read(lambda c: c.execute(
+            f"SELECT {_ML_COLUMNS} FROM ml_jobs WHERE status IN ('queued', 'running') ORDER BY created_at"
+        ).fetchall())
+        return [_ml_job(r) for r in rows]
 
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import random
 import re
 import time
 from contextlib import asynccontextmanager
@@ -26,8 +27,9 @@ from eyenet.inventory import Inventory
 from eyenet.poller import Poller
 from eyenet.profiles import load_profiles
 from eyenet.snmp import SnmpClient
-from eyenet.store import HistoryPoint, Sample, Store, StoredDevice
+from eyenet.store import HistoryPoint, MlJob, Sample, Store, StoredDevice
 from eyenet.tokens import TokenAuthority
+from eyenet.ml_service import MlService
 from eyenet.topology_service import TopologyService
 from eyenet.web.front import FrontSettings, Request, serve
 from eyenet.web.openapi import ERRORS
@@ -140,6 +142,8 @@ async def serving(tmp_path, agent, password_hash, settings: RestSettings = RestS
             created_at=datetime.now(timezone.utc), updated_at=datetime.now(timezone.utc),
         )
         await store.record_alert_changes([Change("new", seeded, None, seeded.created_at, True)])
+        await store.put_ml_job(MlJob("job-seeded", "core-1", "cpu", 1_700_000_000, 1_700_003_600, 25_200, "completed",
+                                     (("normal", 0.9),), created_at=1_700_003_600.0, updated_at=1_700_003_601.0))
         await store.put_window(Window("mw-seeded", datetime(2030, 1, 1, tzinfo=timezone.utc), datetime(2030, 1, 2, tzinfo=timezone.utc), tags=("lab",)))
         users = {}
         for n, (name, (role, scope)) in enumerate(USERS.items()):
@@ -152,13 +156,15 @@ async def serving(tmp_path, agent, password_hash, settings: RestSettings = RestS
         alerts = AlertService(store, bus, inventory.device_tags)
         await alerts.load()
         topology = TopologyService(client, inventory, poller.target, store, bus)
+        ml = MlService(store, bus)
         rest = RestApi(
-            inventory, store, alerts, topology, authority, settings=settings, health_fn=lambda: {"store": "ok", "poller": "ok"}
+            inventory, store, alerts, topology, ml, authority, settings=settings, health_fn=lambda: {"store": "ok", "poller": "ok"}
         )
         async with trio.open_nursery() as nursery:
             await nursery.start(inventory.run)
             await nursery.start(alerts.run)
             await nursery.start(topology.run)
+            await nursery.start(ml.run)
             await nursery.start(poller.run, inventory.configs())
             [(_, bound)] = await nursery.start(serve, rest, FrontSettings(host="127.0.0.1", port=0))
             yield Api(bound, store, inventory, authority, rest, users, (API_SECRET, "ios_2960x", "junos_qfx5100"))
@@ -272,6 +278,8 @@ ROUTES = [
     ("DELETE", "/api/maintenance/mw-seeded", None, "operator", 204, "once"),
     ("GET", "/api/topology", None, "viewer", 200),
     ("POST", "/api/topology/discover", None, "operator", 202),
+    ("POST", "/api/ml/jobs", {"deviceId": "core-1", "metric": "cpu"}, "operator", 202),
+    ("GET", "/api/ml/jobs/job-seeded", None, "operator", 200),
     ("GET", "/api/users", None, "admin", 200),
     ("POST", "/api/users", {"username": "new-user", "password": PASSWORD, "role": "viewer"}, "admin", 201),
     ("GET", "/api/users/u-0000000000000000", None, "admin", 200),
@@ -285,7 +293,7 @@ ROUTES = [
 async def test_every_route_checks_the_role(api):
     templates = {(r.method, r.path) for r in api.rest.router.routes}
     tested = {
-        (m, re.sub(r"/(core-1|api-1|new-1|u-[0-9a-f]{16}|al-seeded|new-rule|mw-seeded)", "/{id}", p.split("?")[0]))
+        (m, re.sub(r"/(core-1|api-1|new-1|u-[0-9a-f]{16}|al-seeded|new-rule|mw-seeded|job-seeded)", "/{id}", p.split("?")[0]))
         for m, p, *_ in ROUTES
     }
     assert tested == templates, "a route without a role check in this table"
@@ -655,6 +663,35 @@ async def test_topology_from_the_recordings_whole_scoped_and_as_dot(api):
     assert (await api("POST", "/api/topology/discover", user="operator")).json == {"status": "started"}
 
 
+# -- anomaly jobs ------------------------------------------------------------------------------------------
+
+
+async def test_anomaly_jobs_find_a_spike_in_stored_history(api):
+    end = int(time.time()) // 60 * 60
+    rng = random.Random(3)
+    samples = [Sample("api-1", "cpu", end - 4 * 3600 + 60 * n, 30 + rng.gauss(0, 3)) for n in range(180)]
+    samples += [Sample("api-1", "cpu", end - 3600 + 60 * n, 97.0 if n == 40 else 30 + rng.gauss(0, 3)) for n in range(60)]
+    api.store.add_samples(samples)
+    await api.store.flush()
+    body = {"deviceId": "api-1", "metric": "cpu", "from": end - 3600, "to": end, "baseline": 3 * 3600}
+    queued = await api("POST", "/api/ml/jobs", body, user="operator")
+    assert queued.status == 202 and queued.json["status"] in ("queued", "running", "completed")
+    assert queued.headers["location"] == f"/api/ml/jobs/{queued.json['jobId']}"
+    with trio.fail_after(20):
+        while (job := (await api("GET", f"/api/ml/jobs/{queued.json['jobId']}", user="operator")).json)["status"] != "completed":
+            await trio.sleep(0.1)
+    assert job["results"][0]["label"] == "spike" and 0.5 < job["results"][0]["confidence"] < 1
+    assert job["reason"] is None and job["createdBy"] == api.users["operator"].id and RFC3339.match(job["window"]["from"])
+    # Scope: a core operator neither starts nor reads jobs on an edge device.
+    assert (await api("POST", "/api/ml/jobs", body, user="core-operator")).status == 404
+    assert (await api("GET", f"/api/ml/jobs/{job['jobId']}", user="core-operator")).status == 404
+    for bad, says in (({**body, "from": end}, "from: must be before to"), ({**body, "to": "yesterday"}, "to:"),
+                      ({**body, "metric": "temperature"}, "metric:"), ({**body, "baseline": 5}, "baseline:")):
+        reply = await api("POST", "/api/ml/jobs", bad, user="operator")
+        assert (reply.status, reply.code) == (422, "VALIDATION_FAILED") and says in reply.json["error"]["message"], reply.json
+    assert (await api("POST", "/api/ml/jobs", {**body, "deviceId": "nothing"}, user="operator")).status == 404
+
+
 # -- health, document, metrics, routing --------------------------------------------------------------------------
 
 
@@ -669,7 +706,6 @@ async def test_the_openapi_document_describes_exactly_what_is_served(api):
     assert doc["openapi"].startswith("3.1")
     served = {(r.method.lower(), r.path) for r in api.rest.router.routes}
     assert {(m, p) for p, ops in doc["paths"].items() for m in ops} == served
-    assert not [p for p in doc["paths"] if p.split("/")[2:3] == ["ml"]]  # not served yet
     assert doc["components"]["securitySchemes"]["bearer"]["bearerFormat"] == "JWT"
     login = doc["paths"]["/api/auth/login"]["post"]
     assert login["security"] == [] and "401" in login["responses"]
@@ -703,7 +739,7 @@ async def test_metrics_can_be_open(tmp_path):
         authority = TokenAuthority.from_settings(AuthSettings(secret_file=str(tmp_path / "jwt.secret")))
         rest = RestApi(
             inventory, store, AlertService(store, bus, inventory.device_tags), TopologyService(None, inventory, None, store, bus),
-            authority, settings=RestSettings(metrics_auth=False),
+            MlService(store, bus), authority, settings=RestSettings(metrics_auth=False),
         )
         reply = await rest.http(Request("GET", "/metrics", "/metrics", {}, (), b"", None))
     assert reply.status == 200 and b"eyenet_build_info" in reply.body

@@ -43,6 +43,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "UNSUPPORTED_MEDIA_TYPE": (415, "a body must be sent as Content-Type: application/json"),
     "VALIDATION_FAILED": (422, "a field of the body is missing or wrong; the message names it"),
     "INTERNAL": (500, "a bug or a failing component; the server logs it"),
+    "UNAVAILABLE": (503, "too much work is waiting (anomaly jobs): try again later"),
 }
 
 # Request bodies: an address or DNS name without blanks or control characters, and a
@@ -388,6 +389,46 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
             "updatedAt": {"type": ["string", "null"], "format": "date-time",
                           "description": "when the graph last changed; null before the first discovery"},
+        },
+    },
+    "MlJob": {
+        "type": "object",
+        "required": ["jobId", "status", "results", "reason", "deviceId", "metric", "window", "baseline", "createdAt", "createdBy"],
+        "properties": {
+            "jobId": {"type": "string"},
+            "status": {"enum": ["queued", "running", "completed", "failed"]},
+            "results": {
+                "type": "array",
+                "description": "findings, most confident first: spike, drop, level_shift, flatline, or normal",
+                "items": {
+                    "type": "object",
+                    "required": ["label", "confidence"],
+                    "properties": {"label": {"type": "string"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1}},
+                },
+            },
+            "reason": {**_NULLABLE_STRING, "description": "why a job failed (not enough history, ...)"},
+            "deviceId": {"type": "string"},
+            "metric": {"type": "string"},
+            "window": {"type": "object", "required": ["from", "to"], "properties": {"from": _TIMESTAMP, "to": _TIMESTAMP}},
+            "baseline": {"type": "integer", "description": "seconds before the window it is judged against"},
+            "createdAt": _TIMESTAMP,
+            "createdBy": _NULLABLE_STRING,
+        },
+    },
+    "NewMlJob": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["deviceId", "metric"],
+        "properties": {
+            "deviceId": {"type": "string", "pattern": DEVICE_ID.pattern},
+            "metric": {"type": "string", "pattern": METRIC_PATTERN,
+                       "description": "cpu, memory, uptime, bandwidth.in, bandwidth.out, if.<ifIndex>.in|out"},
+            "from": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "format": "date-time"}],
+                     "description": "Unix seconds or RFC 3339; default: an hour before `to`"},
+            "to": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "format": "date-time"}],
+                   "description": "Unix seconds or RFC 3339; default: now"},
+            "baseline": {"type": "integer", "minimum": 600, "maximum": 90 * 86400,
+                         "description": "seconds of history before the window to judge it against; default 7 windows, at most 7 days"},
         },
     },
     "Dot": {"type": "string", "description": "the graph in Graphviz DOT (render with `dot -Tsvg`)"},

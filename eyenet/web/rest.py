@@ -40,7 +40,8 @@ from ..events import SEVERITIES, rfc3339, to_json
 from ..inventory import (
     ConfiguredDevice, DeviceExists, InvalidDevice, Inventory, Monitored, UnknownDevice, changed_device, device_from_json,
 )
-from ..store import AlreadyExists, HistoryPoint, LastAdmin, Store
+from ..ml_service import MlService, QueueFull
+from ..store import AlreadyExists, HistoryPoint, LastAdmin, MlJob, Store
 from ..tokens import Claims, TokenAuthority, TokenError
 from ..topology import Graph, dot
 from ..topology_service import TopologyService
@@ -155,6 +156,7 @@ class RestApi:
         store: Store,
         alerts: AlertService,
         topology: TopologyService,
+        ml: MlService,
         authority: TokenAuthority,
         *,
         settings: RestSettings = RestSettings(),
@@ -165,6 +167,7 @@ class RestApi:
         self.store = store
         self.alerts = alerts
         self.topology = topology
+        self.ml = ml
         self.authority = authority
         self.settings = settings
         self.health_fn = health_fn
@@ -259,6 +262,14 @@ class RestApi:
         add("POST", "/api/topology/discover", self._discover, Operation(
             "Run a discovery cycle now (changes arrive as topology:update)", "topology", "operator", "Accepted", status=202,
         ))
+        add("POST", "/api/ml/jobs", self._add_ml_job, Operation(
+            "Look for anomalies in one device metric (ml:prediction when done)", "ml", "operator", "MlJob", status=202,
+            request="NewMlJob", errors=(404, 503),
+            description="The window [from, to) (default: the last hour) is judged against the `baseline` seconds "
+            "before it (default: 7 windows, at most 7 days) with robust statistics; labels: spike, drop, "
+            "level_shift, flatline, normal (docs/anomaly.md).",
+        ))
+        add("GET", "/api/ml/jobs/{id}", self._ml_job, Operation("An anomaly job and its results", "ml", "operator", "MlJob"))
         add("GET", "/api/users", self._users, Operation("The users", "users", "admin", "UserList"))
         add("POST", "/api/users", self._add_user, Operation(
             "Create a user", "users", "admin", "User", status=201, request="NewUser", errors=(409,),
@@ -668,6 +679,46 @@ class RestApi:
         log.info("topology discovery requested by %s", call.claims.user_id)
         return Response.json({"status": "started"}, 202)
 
+    # -- anomaly jobs --------------------------------------------------------------------------------
+
+    def _ml_view(self, job: MlJob) -> dict[str, Any]:
+        return {
+            "jobId": job.id, "status": job.status,
+            "results": [{"label": label, "confidence": conf} for label, conf in job.results], "reason": job.reason,
+            "deviceId": job.device_id, "metric": job.metric,
+            "window": {"from": self._time(job.start), "to": self._time(job.end)}, "baseline": job.baseline,
+            "createdAt": self._time(int(job.created_at)), "createdBy": job.created_by,
+        }
+
+    async def _add_ml_job(self, call: Call) -> Response:
+        body = call.body
+        device_id = body["deviceId"]
+        monitored = self.inventory.get(device_id)
+        if monitored is None or not scope_allows(call.claims.scope, monitored.config.tags):
+            raise ApiError("NOT_FOUND", f"no device {device_id!r}")
+        now = int(time.time())
+        end = _unix(body["to"], "to", "VALIDATION_FAILED") if "to" in body else now
+        start = _unix(body["from"], "from", "VALIDATION_FAILED") if "from" in body else end - HISTORY_SPAN
+        if start >= end:
+            raise ApiError("VALIDATION_FAILED", "from: must be before to")
+        if end - start > MAX_ML_WINDOW:
+            raise ApiError("VALIDATION_FAILED", f"to: the window is at most {MAX_ML_WINDOW // 86400} days")
+        baseline = body.get("baseline", min(7 * (end - start), 7 * 86400))
+        try:
+            job = await self.ml.submit(device_id, body["metric"], start, end, baseline, call.claims.user_id)
+        except QueueFull as exc:
+            raise ApiError("UNAVAILABLE", str(exc)) from None
+        return Response.json(self._ml_view(job), 202, (("location", f"/api/ml/jobs/{job.id}"),))
+
+    async def _ml_job(self, call: Call) -> Response:
+        job = await self.store.ml_job(call.params["id"])
+        visible = job is not None and (not call.claims.scope or (
+            (tags := self.inventory.device_tags(job.device_id)) is not None and scope_allows(call.claims.scope, tags)
+        ))
+        if not visible:
+            raise ApiError("NOT_FOUND", f"no job {call.params['id']!r}")
+        return Response.json(self._ml_view(job))
+
     # -- users -----------------------------------------------------------------------------------------
 
     @staticmethod
@@ -812,6 +863,7 @@ HISTORY_PARAMS = (
 )
 
 
+MAX_ML_WINDOW = 31 * 86400
 DEFAULT_ALERTS = 500
 MAX_ALERTS = 10_000
 ALERT_PARAMS = (
@@ -855,18 +907,23 @@ def _param(name: str) -> Param:
 
 def _time_arg(request: Request, name: str, default: int) -> int:
     text = request.arg(name)
-    if text is None:
-        return default
-    if text.isascii() and text.isdigit():
-        value = int(text)
+    return default if text is None else _unix(text, name, "INVALID_PARAMETER")
+
+
+def _unix(value: Any, name: str, code: str) -> int:
+    """Unix seconds (an integer, or digits) or an RFC 3339 time, as whole Unix seconds; ApiError(code) otherwise."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        seconds = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit():
+        seconds = int(value)
     else:
-        moment = _moment(text)
+        moment = _moment(value) if isinstance(value, str) else None
         if moment is None:
-            raise ApiError("INVALID_PARAMETER", f"{name}: {text[:40]!r} is neither Unix seconds nor an RFC 3339 time with an offset")
-        value = math.floor(moment.timestamp())
-    if not 0 <= value <= MAX_TIME:
-        raise ApiError("INVALID_PARAMETER", f"{name}: must be between 1970 and 9999")
-    return value
+            raise ApiError(code, f"{name}: {str(value)[:40]!r} is neither Unix seconds nor an RFC 3339 time with an offset")
+        seconds = math.floor(moment.timestamp())
+    if not 0 <= seconds <= MAX_TIME:
+        raise ApiError(code, f"{name}: must be between 1970 and 9999")
+    return seconds
 
 
 def _step_arg(request: Request, span: int) -> int:
