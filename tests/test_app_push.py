@@ -21,6 +21,7 @@ from eyenet.demo.lab import start_lab
 from eyenet.demo.run import demo_config
 
 from jsclient import js_client
+from restclient import api
 
 PASSWORD = "demo-admin-password"
 pytestmark = pytest.mark.slow
@@ -111,3 +112,25 @@ async def test_the_1001st_client_event_in_a_minute_disconnects_a_socketio_client
             assert error["args"][0]["data"]["code"] == "RATE_LIMITED"
             assert (await client.expect("disconnect"))["reason"] == "io server disconnect"
             assert len(client.saw("ack")) == 1000
+
+
+async def test_an_anomaly_job_reaches_a_socketio_client_on_ml_and_topology_is_served(tmp_path, monkeypatch):
+    async with running_demo(tmp_path, monkeypatch) as (port, services):
+        token = (await login(port))["token"]
+        async with js_client(port, token) as client:
+            await client.expect("connect")
+            assert await client.emit("subscribe", {"type": "ml"}) == [{"status": "subscribed", "channel": "ml"}]
+            # A demo just started has a minute of history: the job fails, saying why, and says so on `ml`.
+            status, job = await api(port, "POST", "/api/ml/jobs", token, {"deviceId": "core-rtr-01", "metric": "cpu"})
+            assert status == 202
+            report = await client.expect("event", lambda r: r["name"] == "ml:prediction")
+            data = report["args"][0]["data"]
+            assert (data["jobId"], data["status"], data["results"], data["deviceId"], data["metric"]) == (
+                job["jobId"], "failed", [], "core-rtr-01", "cpu")
+            status, stored = await api(port, "GET", f"/api/ml/jobs/{job['jobId']}", token)
+            assert stored["status"] == "failed" and "not enough history" in stored["reason"]
+        with trio.fail_after(30):
+            while len(services.topology.graph.links) < 13:  # the demo lab's 13 LLDP links
+                await services.topology.next_cycle()
+        status, graph = await api(port, "GET", "/api/topology", token)
+        assert {n["id"] for n in graph["nodes"] if n["managed"]} == {d.id for d in services.inventory.configs()}
