@@ -284,7 +284,9 @@ def test_snmpd_stable_view_walks_equal(snmpd_agent: agents.Agent):
 
 
 def test_snmpd_main_view(snmpd_agent: agents.Agent):
-    walk = strip_end_of_walk(agents.snmpbulkwalk(snmpd_agent))
+    # The whole tree: some subtrees (hrSWInstalled reads the package database) can take
+    # seconds to answer on a cold cache, so each request gets longer than the default 1 s.
+    walk = strip_end_of_walk(agents.snmpbulkwalk(snmpd_agent, timeout=5))
     leaked = [o for o, _, _ in walk if _under(o, agents.VOLATILE_SUBTREES)]
     assert not leaked, f"volatile OIDs in the main view: {[format_oid(o) for o in leaked[:5]]}"
     present = {o[:10] for o, _, _ in walk}
