@@ -28,7 +28,7 @@ from .inventory import Inventory, InventoryError
 from .neighbours import DeviceNeighbours, read_neighbours
 from .snmp import SnmpClient, SnmpError
 from .store import Store
-from .topology import Graph, build_graph, diff
+from .topology import Graph, build_graph, diff, endpoint_id
 
 log = logging.getLogger("eyenet.topology")
 
@@ -129,6 +129,9 @@ class TopologyService:
         known_hosts = {m.config.host for m in self.inventory.devices()}
         for report in list(self.reports.values()):
             for n in report.neighbours:
+                node = self.graph.nodes.get(endpoint_id(n))
+                if node is None or node.managed:
+                    continue  # matched to a monitored device (by chassis id, name or address)
                 address = next((a for a in n.remote_addresses if self._in_subnets(a)), None)
                 if address is None or address in known_hosts:
                     continue
