@@ -62,6 +62,7 @@ class AlertService:
         self._topology = topology
         self._roots = roots
         self._down: set[str] = set()  # devices whose last status was down
+        self._cut: tuple[Graph, frozenset[str], dict[str, str]] | None = None
         self.sources: dict[str, str] = {}
         self._notify = notify
         self._clock = clock
@@ -156,13 +157,20 @@ class AlertService:
                     except Exception:
                         log.exception("notifying alert %s failed", a.id)
 
+    def _cut_off(self) -> dict[str, str]:
+        """topology.cut_off for the current graph and down devices, computed once per change of
+        either: ticks ask for every held alert each second, and a failed core may hold hundreds."""
+        graph, down = self._topology(), frozenset(self._down)
+        if self._cut is None or self._cut[0] is not graph or self._cut[1] != down:
+            self._cut = (graph, down, cut_off(graph, self._roots or default_roots(graph), down))
+        return self._cut[2]
+
     def _root_cause(self, device_id: str) -> str | None:
         """The alert of the down device that cuts device_id off from EyeNet (HOLD while that
         alert is still waiting out its `for`), or None."""
         if self._topology is None or not self._down:
             return None
-        graph = self._topology()
-        cause = cut_off(graph, self._roots or default_roots(graph), self._down).get(device_id)
+        cause = self._cut_off().get(device_id)
         if cause is None:
             return None
         found = next((
