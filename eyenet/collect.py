@@ -30,6 +30,7 @@ SYS_OBJECT_ID: Oid = (1, 3, 6, 1, 2, 1, 1, 2, 0)
 SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 SYS_NAME: Oid = (1, 3, 6, 1, 2, 1, 1, 5, 0)
 IF_NUMBER: Oid = (1, 3, 6, 1, 2, 1, 2, 1, 0)  # ifNumber: rows in ifTable
+IF_TABLE_LAST_CHANGE: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 5, 0)  # IF-MIB::ifTableLastChange (sysUpTime of the last row added or removed)
 
 _IF = (1, 3, 6, 1, 2, 1, 2, 2, 1)  # IF-MIB::ifEntry
 _IFX = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)  # IF-MIB::ifXEntry
@@ -40,10 +41,8 @@ IF_COLUMNS: dict[str, Oid] = {
     "ifAdminStatus": _IF + (7,),
     "ifOperStatus": _IF + (8,),
     "ifInOctets": _IF + (10,),
-    "ifInDiscards": _IF + (13,),
     "ifInErrors": _IF + (14,),
     "ifOutOctets": _IF + (16,),
-    "ifOutDiscards": _IF + (19,),
     "ifOutErrors": _IF + (20,),
     "ifName": _IFX + (1,),
     "ifHCInOctets": _IFX + (6,),
@@ -56,6 +55,11 @@ IF_COLUMNS: dict[str, Oid] = {
 # a 64-bit one is missing, ifSpeed where ifHighSpeed is missing or 0. They are read for those
 # rows alone, after the other columns (walking them whole would mostly fetch unused values).
 IF_FALLBACK_COLUMNS = ("ifInOctets", "ifOutOctets", "ifSpeed")
+# Columns that name and describe an interface rather than measure it. They are read with the
+# rest when the table may have changed (first poll, ifNumber, ifTableLastChange, a reboot,
+# rows that appear or vanish) and every `[poller] interface_refresh` seconds (ifAlias edits
+# say nothing else), not on every poll: they are a third of a poll's varbinds, all strings.
+IF_LABEL_COLUMNS = ("ifDescr", "ifType", "ifName", "ifAlias")
 # The ifTable columns whose rows say which interfaces exist (ifIndex itself is not-accessible
 # on many agents' walks, and the recordings do not carry it: the row index is the ifIndex).
 _IF_ROW_COLUMNS = ("ifDescr", "ifType", "ifAdminStatus", "ifOperStatus")
@@ -94,8 +98,6 @@ class InterfaceReading:
     counter_bits: int | None
     in_errors: int | None
     out_errors: int | None
-    in_discards: int | None
-    out_discards: int | None
     counter_discontinuity: int | None  # ifCounterDiscontinuityTime, hundredths of a second
 
     @property
@@ -118,6 +120,7 @@ class DeviceReading:
     memory_method: str | None
     interfaces: tuple[InterfaceReading, ...]
     problems: tuple[str, ...] = ()  # parts the agent did not answer (the reading is partial)
+    labels: "InterfaceLabels | None" = attrs.field(default=None, eq=False, repr=False)  # for the next read_device
 
     @property
     def uptime(self) -> float | None:
@@ -128,18 +131,37 @@ class DeviceReading:
 # -- I/O ----------------------------------------------------------------------
 
 
-async def read_device(client: SnmpClient, target: Target, profiles: ProfileSet | Sequence[Profile]) -> DeviceReading:
+async def read_device(
+    client: SnmpClient,
+    target: Target,
+    profiles: ProfileSet | Sequence[Profile],
+    labels: InterfaceLabels | None = None,
+    refresh: float = 600.0,
+) -> DeviceReading:
     """Read a device once. Raises SnmpError (SnmpTimeout: no answer) when the system group
-    cannot be read; a column that fails later is left out and named in `problems`."""
+    cannot be read; a column that fails later is left out and named in `problems`.
+
+    labels: what the previous reading's `labels` held; reused, so that IF_LABEL_COLUMNS are
+    not read, while the table shows no change and they are younger than refresh seconds."""
     reader = TableReader(client, target)
     if_columns: dict[Oid, dict[Index, Any]] = {}
-    system = await reader.get_many([SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, IF_NUMBER], required=True)
-    # ifNumber bounds each column walk's requests, so they do not read on into the next column.
-    if_rows = system.get(IF_NUMBER)
-    hint = if_rows if isinstance(if_rows, int) and if_rows > 0 else None
-    # SNMPv1 has no Counter64, so every row needs the fallback columns: walk them with the rest.
+    # SNMPv1 agents fail a whole GET for one missing object, and v1 ones rarely have IF-MIB's.
     v1 = target.version == "1"
-    walked = [column for name, column in IF_COLUMNS.items() if v1 or name not in IF_FALLBACK_COLUMNS]
+    scalars = [SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, IF_NUMBER] + ([] if v1 else [IF_TABLE_LAST_CHANGE])
+    system = await reader.get_many(scalars, required=True)
+    now = trio.current_time()
+    table = {
+        "if_number": _int(system.get(IF_NUMBER)),
+        "last_change": _int(system.get(IF_TABLE_LAST_CHANGE)),
+        "uptime": _int(system.get(SYS_UPTIME)),
+    }
+    if labels is not None and not labels.current(**table, now=now, refresh=refresh):
+        labels = None
+    # ifNumber bounds each column walk's requests, so they do not read on into the next column.
+    hint = table["if_number"] if table["if_number"] and table["if_number"] > 0 else None
+    # SNMPv1 has no Counter64, so every row needs the fallback columns: walk them with the rest.
+    skipped = (() if v1 else IF_FALLBACK_COLUMNS) + (IF_LABEL_COLUMNS if labels is not None else ())
+    walked = [column for name, column in IF_COLUMNS.items() if name not in skipped]
     async with snmp_nursery() as nursery:
         for columns in by_table(walked):  # ifTable, ifXTable: two request streams at once
             nursery.start_soon(reader.walk_columns, columns, if_columns, hint)
@@ -149,18 +171,28 @@ async def read_device(client: SnmpClient, target: Target, profiles: ProfileSet |
         profile_list = profiles.profiles if isinstance(profiles, ProfileSet) else tuple(profiles)
         matched = match(profile_list, oid, descr)
         metrics = await _read_metrics(reader, matched)
+    named = by_name(if_columns)
+    if labels is not None and status_rows(named) != labels.status_rows:
+        # Rows came or went with nothing in the system group saying so: read the labels now.
+        labels = None
+        async with snmp_nursery() as nursery:
+            for columns in by_table(IF_COLUMNS[name] for name in IF_LABEL_COLUMNS):
+                nursery.start_soon(reader.walk_columns, columns, if_columns, hint)
+        named = by_name(if_columns)
+    fresh = labels is None
+    if fresh:
+        labels = interface_labels(named, **table, read_at=now)
     if not v1:
-        needs = fallback_rows({name: if_columns.get(column, {}) for name, column in IF_COLUMNS.items()})
+        needs = fallback_rows(named, labels.rows)
         await reader.read_rows({IF_COLUMNS[name]: rows for name, rows in needs.items()}, if_columns, hint)
+        named = by_name(if_columns)
 
-    named = {name: if_columns.get(column, {}) for name, column in IF_COLUMNS.items()}
-    uptime = system.get(SYS_UPTIME)
     first = matched[0] if matched else None
     return DeviceReading(
         sys_descr=descr,
         sys_object_id=format_oid(oid),
         sys_name=text_of(system.get(SYS_NAME)),
-        uptime_ticks=uptime if isinstance(uptime, int) else None,
+        uptime_ticks=table["uptime"],
         vendor=first.vendor if first else "",
         profile=first.name if first else "",
         profiles=tuple(p.name for p in matched),
@@ -168,8 +200,10 @@ async def read_device(client: SnmpClient, target: Target, profiles: ProfileSet |
         memory=metrics["memory"][0],
         cpu_method=metrics["cpu"][1],
         memory_method=metrics["memory"][1],
-        interfaces=interfaces_from_columns(named),
+        interfaces=interfaces_from_columns(named, labels),
         problems=tuple(reader.problems),
+        # Labels from a partial reading may lack some: read them again next time.
+        labels=None if fresh and reader.problems else labels,
     )
 
 
@@ -365,22 +399,60 @@ def interface_speed(if_speed: int | None, if_high_speed: int | None) -> int | No
     return None
 
 
-def interfaces_from_columns(columns: Mapping[str, Rows]) -> tuple[InterfaceReading, ...]:
-    """Interfaces from walked IF-MIB columns, keyed by column name (see IF_COLUMNS) and
-    row index. An interface is a row of ifTable; ifXTable only adds to it."""
+@attrs.frozen
+class InterfaceLabels:
+    """IF_LABEL_COLUMNS as one poll read them (texts decoded, types as integers), with the
+    table's state then, which says when they must be read again."""
+
+    rows: tuple[Index, ...]  # the interfaces: ifTable's row indexes, in order
+    status_rows: frozenset[Index]  # rows of ifAdminStatus / ifOperStatus: the same set later, the same table
+    names: Mapping[Index, str]
+    descrs: Mapping[Index, str]
+    aliases: Mapping[Index, str]
+    types: Mapping[Index, int]
+    if_number: int | None = None
+    last_change: int | None = None  # ifTableLastChange
+    uptime: int | None = None  # sysUpTime ticks
+    read_at: float = 0.0  # Trio clock
+
+    def current(self, if_number: int | None, last_change: int | None, uptime: int | None, now: float, refresh: float) -> bool:
+        """Still right by what this poll's system group says: nothing added, removed or
+        rebooted since, and younger than refresh seconds."""
+        return (
+            now - self.read_at < refresh
+            and if_number == self.if_number
+            and last_change == self.last_change
+            and uptime is not None
+            and self.uptime is not None
+            and uptime >= self.uptime
+        )
+
+
+def interface_labels(columns: Mapping[str, Rows], **state: Any) -> InterfaceLabels:
+    """The labels of walked IF-MIB columns (keyed by column name, as interfaces_from_columns)."""
     empty: Rows = {}
-    get = lambda name: columns.get(name, empty)  # noqa: E731
+    texts = [{i: text_of(v) for i, v in columns.get(name, empty).items()} for name in ("ifName", "ifDescr", "ifAlias")]
+    return InterfaceLabels(
+        tuple(interface_rows(columns)), status_rows(columns), *texts, _int_rows(columns.get("ifType", empty)), **state
+    )
+
+
+def interfaces_from_columns(columns: Mapping[str, Rows], labels: InterfaceLabels | None = None) -> tuple[InterfaceReading, ...]:
+    """Interfaces from walked IF-MIB columns, keyed by column name (see IF_COLUMNS) and
+    row index, named by labels (read from the same columns when not given). An interface is
+    a row of ifTable; ifXTable only adds to it."""
+    if labels is None:
+        labels = interface_labels(columns)
+    empty: Rows = {}
     # Each column once, up front (integers only where a number is meant), so that each row is
     # plain dict look-ups: this runs for every interface of every poll.
-    ints = {name: _int_rows(get(name)) for name in _IF_INT_COLUMNS}
-    texts = {name: {i: text_of(v) for i, v in get(name).items()} for name in ("ifName", "ifDescr", "ifAlias")}
-    name_of, descr_of, alias_of = texts["ifName"].get, texts["ifDescr"].get, texts["ifAlias"].get
-    admin, oper = get("ifAdminStatus"), get("ifOperStatus")
-    (type_of, speed_of, high_speed_of, hc_in_of, hc_out_of, in_of, out_of, in_errors_of, out_errors_of,
-     in_discards_of, out_discards_of, discontinuity_of) = (ints[name].get for name in _IF_INT_COLUMNS)
-    indexes = interface_rows(columns)
+    (speed_of, high_speed_of, hc_in_of, hc_out_of, in_of, out_of, in_errors_of, out_errors_of, discontinuity_of) = (
+        _int_rows(columns.get(name, empty)).get for name in _IF_INT_COLUMNS
+    )
+    name_of, descr_of, alias_of, type_of = labels.names.get, labels.descrs.get, labels.aliases.get, labels.types.get
+    admin, oper = columns.get("ifAdminStatus", empty), columns.get("ifOperStatus", empty)
     out = []
-    for index in indexes:
+    for index in labels.rows:
         hc_in, hc_out = hc_in_of(index), hc_out_of(index)
         if hc_in is not None and hc_out is not None:
             in_octets, out_octets, bits = hc_in, hc_out, 64
@@ -402,12 +474,15 @@ def interfaces_from_columns(columns: Mapping[str, Rows]) -> tuple[InterfaceReadi
                 counter_bits=bits,
                 in_errors=in_errors_of(index),
                 out_errors=out_errors_of(index),
-                in_discards=in_discards_of(index),
-                out_discards=out_discards_of(index),
                 counter_discontinuity=discontinuity_of(index),
             )
         )
     return tuple(out)
+
+
+def by_name(columns: Mapping[Oid, Rows]) -> dict[str, Rows]:
+    """IF-MIB columns walked by OID, keyed by their names in IF_COLUMNS (empty when not read)."""
+    return {name: columns.get(column, {}) for name, column in IF_COLUMNS.items()}
 
 
 def interface_rows(columns: Mapping[str, Rows]) -> list[Index]:
@@ -415,21 +490,25 @@ def interface_rows(columns: Mapping[str, Rows]) -> list[Index]:
     return sorted({i for name in _IF_ROW_COLUMNS for i in columns.get(name, ()) if len(i) == 1})
 
 
-def fallback_rows(columns: Mapping[str, Rows]) -> dict[str, list[Index]]:
-    """For each of IF_FALLBACK_COLUMNS, the interfaces that need it (as interfaces_from_columns
-    will read them: 32-bit octets unless both 64-bit counters are there, ifSpeed unless
-    ifHighSpeed is a non-zero integer)."""
+def status_rows(columns: Mapping[str, Rows]) -> frozenset[Index]:
+    """The rows of the status columns, which every poll reads."""
+    return frozenset(i for name in ("ifAdminStatus", "ifOperStatus") for i in columns.get(name, ()) if len(i) == 1)
+
+
+def fallback_rows(columns: Mapping[str, Rows], rows: Iterable[Index]) -> dict[str, list[Index]]:
+    """For each of IF_FALLBACK_COLUMNS, which of the interfaces rows need it (as
+    interfaces_from_columns will read them: 32-bit octets unless both 64-bit counters are
+    there, ifSpeed unless ifHighSpeed is a non-zero integer)."""
     empty: Rows = {}
     hc_in, hc_out, high = (columns.get(name, empty) for name in ("ifHCInOctets", "ifHCOutOctets", "ifHighSpeed"))
-    rows = interface_rows(columns)
     counters = [i for i in rows if type(hc_in.get(i)) is not int or type(hc_out.get(i)) is not int]
     speed = [i for i in rows if type(high.get(i)) is not int or not high[i]]
     return {"ifInOctets": counters, "ifOutOctets": counters, "ifSpeed": speed}
 
 
 _IF_INT_COLUMNS = (
-    "ifType", "ifSpeed", "ifHighSpeed", "ifHCInOctets", "ifHCOutOctets", "ifInOctets", "ifOutOctets", "ifInErrors",
-    "ifOutErrors", "ifInDiscards", "ifOutDiscards", "ifCounterDiscontinuityTime",
+    "ifSpeed", "ifHighSpeed", "ifHCInOctets", "ifHCOutOctets", "ifInOctets", "ifOutOctets", "ifInErrors", "ifOutErrors",
+    "ifCounterDiscontinuityTime",
 )
 
 

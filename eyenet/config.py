@@ -58,6 +58,9 @@ class PollerSettings:
     max_concurrent_polls: int = 200
     # A poll slower than this share of the device's interval marks it degraded.
     slow_fraction: float = 0.5
+    # Seconds after which interface names, descriptions, aliases and types are read again
+    # even when nothing says the interface table changed (ifAlias edits say nothing).
+    interface_refresh: float = 600.0
 
 
 SECRET_FILE = "jwt.secret"
@@ -447,11 +450,16 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
     for name in ("raw_days", "rollup_5m_days", "rollup_1h_days"):
         if name in store and store[name] <= 0:
             r.problem(f"store.{name}", "must be greater than 0 days")
-    poller = r.table(top.get("poller", {}), "poller", {"max_concurrent_polls": int, "slow_fraction": (int, float)})
+    poller = r.table(
+        top.get("poller", {}), "poller",
+        {"max_concurrent_polls": int, "slow_fraction": (int, float), "interface_refresh": (int, float)},
+    )
     if poller.get("max_concurrent_polls", 1) <= 0:
         r.problem("poller.max_concurrent_polls", "must be greater than 0")
     if not 0 < poller.get("slow_fraction", 0.5) <= 1:
         r.problem("poller.slow_fraction", "must be more than 0 and at most 1")
+    if poller.get("interface_refresh", 600) < 0:
+        r.problem("poller.interface_refresh", "must be 0 (read every poll) or more seconds")
     snmp = r.table(
         top.get("snmp", {}),
         "snmp",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import attrs
 import pytest
 import trio
 
@@ -161,7 +162,7 @@ async def test_recording_matches_librenms(snmpsim_agent, testdata_dir, name):
         with_counters += 1
         assert mine.counter_bits == 64
         assert (mine.in_octets, mine.out_octets) == (row["ifInOctets"], row["ifOutOctets"]), index
-        assert (mine.in_errors, mine.out_discards) == (row["ifInErrors"], row["ifOutDiscards"]), index
+        assert (mine.in_errors, mine.out_errors) == (row["ifInErrors"], row["ifOutErrors"]), index
     assert with_counters >= 0.9 * len(ports)
 
     # -- cpu
@@ -197,6 +198,54 @@ async def test_interfaces_equal_those_of_every_column_walked_whole(snmpsim_agent
             whole = {column: rows_of(oid, await client.walk(target, oid)) for column, oid in IF_COLUMNS.items()}
     assert reading.problems == ()
     assert reading.interfaces == interfaces_from_columns(whole)
+
+
+@pytest.mark.parametrize("name", ["ios_2960x", "linux_icecast", "junos_qfx5100"])
+async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsim_agent, name):
+    """A reading's labels (ifName, ifDescr, ifAlias, ifType) serve the next read_device
+    without those columns being read, while ifNumber, ifTableLastChange, sysUpTime, the
+    set of rows and their age agree; any of them differing reads them again."""
+    target = Target(snmpsim_agent.host, snmpsim_agent.port, community=name, timeout=10)
+    profiles = load_profiles()
+    async with SnmpClient.open() as client:
+
+        async def read_counting(labels, refresh=600.0):
+            before = client.stats.requests
+            reading = await read_device(client, target, profiles, labels, refresh)
+            return reading, client.stats.requests - before
+
+        with trio.fail_after(60):
+            first, full = await read_counting(None)
+            again, reused = await read_counting(first.labels)
+            assert again.labels is first.labels and again.interfaces == first.interfaces and again.problems == ()
+            assert reused < full if len(first.interfaces) > 25 else reused <= full, (reused, full)
+            # Stale by each of the signals: read anew, and named as the agent names them.
+            labels = first.labels
+            for stale in (
+                attrs.evolve(labels, names={}, if_number=(labels.if_number or 0) + 1),
+                attrs.evolve(labels, names={}, last_change=(labels.last_change or 0) + 1),
+                attrs.evolve(labels, names={}, uptime=(labels.uptime or 0) + 10**6),  # the agent rebooted since
+                attrs.evolve(labels, names={}, status_rows=labels.status_rows - {min(labels.status_rows)}),
+                attrs.evolve(labels, names={}, read_at=labels.read_at - 601),
+            ):
+                reading, count = await read_counting(stale)
+                assert reading.labels is not stale and reading.interfaces == first.interfaces, stale
+                assert count >= reused
+            reading, _ = await read_counting(labels, refresh=0)  # 0: every poll
+            assert reading.labels is not labels
+
+
+def test_interface_labels_current():
+    from eyenet.collect import InterfaceLabels
+
+    labels = InterfaceLabels((), frozenset(), {}, {}, {}, {}, if_number=5, last_change=100, uptime=1000, read_at=50.0)
+    assert labels.current(5, 100, 1000, 50.0, 600)
+    assert labels.current(5, 100, 61000, 649.9, 600)
+    assert not labels.current(5, 100, 61000, 650.0, 600)  # refresh
+    assert not labels.current(6, 100, 1000, 60.0, 600)  # ifNumber
+    assert not labels.current(5, 200, 1000, 60.0, 600)  # ifTableLastChange
+    assert not labels.current(5, 100, 999, 60.0, 600)  # rebooted
+    assert not labels.current(5, 100, None, 60.0, 600)  # no sysUpTime: nothing to tell a reboot by
 
 
 GENERIC_ONLY = ("arista_eos_vrf", "arubaos-cx", "dell-os10", "linux_icecast", "routeros_crs317")

@@ -28,8 +28,8 @@ def reading(*interfaces, problems=()):
 def itf(index, name, admin="up", oper="up"):
     return InterfaceReading(
         if_index=index, if_name=name, if_descr=name, if_alias="", if_type=6, admin_status=admin, oper_status=oper,
-        speed=10**9, in_octets=0, out_octets=0, counter_bits=64, in_errors=0, out_errors=0, in_discards=0,
-        out_discards=0, counter_discontinuity=0,
+        speed=10**9, in_octets=0, out_octets=0, counter_bits=64, in_errors=0, out_errors=0,
+        counter_discontinuity=0,
     )
 
 
