@@ -157,14 +157,19 @@ async def read_device(
     }
     if labels is not None and not labels.current(**table, now=now, refresh=refresh):
         labels = None
-    # ifNumber bounds each column walk's requests, so they do not read on into the next column.
+    # ifNumber bounds each column walk's requests, so they do not read on into the next column;
+    # with current labels the rows are known, and the walks stop at the last instead of reading
+    # on to see the column end.
     hint = table["if_number"] if table["if_number"] and table["if_number"] > 0 else None
+    last_row = None
+    if labels is not None and labels.rows:
+        hint, last_row = len(labels.rows), labels.rows[-1]
     # SNMPv1 has no Counter64, so every row needs the fallback columns: walk them with the rest.
     skipped = (() if v1 else IF_FALLBACK_COLUMNS) + (IF_LABEL_COLUMNS if labels is not None else ())
     walked = [column for name, column in IF_COLUMNS.items() if name not in skipped]
     async with snmp_nursery() as nursery:
         for columns in by_table(walked):  # ifTable, ifXTable: two request streams at once
-            nursery.start_soon(reader.walk_columns, columns, if_columns, hint)
+            nursery.start_soon(reader.walk_columns, columns, if_columns, hint, last_row)
         sys_object_id = system.get(SYS_OBJECT_ID)
         oid = tuple(sys_object_id) if isinstance(sys_object_id, tuple) else ()
         descr = text_of(system.get(SYS_DESCR))
@@ -240,26 +245,30 @@ class TableReader:
         self.target = target
         self.problems: list[str] = []
 
-    async def walk_into(self, column: Oid, out: dict[Oid, dict[Index, Any]], max_rows: int | None = None) -> None:
+    async def walk_into(
+        self, column: Oid, out: dict[Oid, dict[Index, Any]], max_rows: int | None = None, last_row: Index | None = None
+    ) -> None:
         try:
-            varbinds = await self.client.walk(self.target, column, max_rows)
+            varbinds = await self.client.walk(self.target, column, max_rows, last_row)
         except (SnmpTimeout, SnmpErrorStatus, SnmpWalkError) as exc:
             self.problems.append(f"walk {format_oid(column)}: {exc}")
             varbinds = []
         out[column] = rows_of(column, varbinds)
 
-    async def walk_columns(self, columns: Sequence[Oid], out: dict[Oid, dict[Index, Any]], max_rows: int | None = None) -> None:
+    async def walk_columns(
+        self, columns: Sequence[Oid], out: dict[Oid, dict[Index, Any]], max_rows: int | None = None, last_row: Index | None = None
+    ) -> None:
         """Columns walked side by side, sharing requests. An error status fails the shared
         request for all of them, so then each is walked alone: a column the agent cannot
         serve costs only itself, as with walk_into."""
         if len(columns) == 1:
-            return await self.walk_into(columns[0], out, max_rows)
+            return await self.walk_into(columns[0], out, max_rows, last_row)
         try:
-            walked = await self.client.walk_columns(self.target, columns, max_rows)
+            walked = await self.client.walk_columns(self.target, columns, max_rows, last_row)
         except (SnmpErrorStatus, SnmpWalkError):
             async with snmp_nursery() as nursery:
                 for column in columns:
-                    nursery.start_soon(self.walk_into, column, out, max_rows)
+                    nursery.start_soon(self.walk_into, column, out, max_rows, last_row)
             return
         except SnmpTimeout as exc:
             self.problems.append(f"walk {', '.join(map(format_oid, columns))}: {exc}")
@@ -272,7 +281,8 @@ class TableReader:
         walk of the columns (several GETs would cost more than one walk)."""
         wanted = [column + index for column, rows in needs.items() for index in rows]
         if len(wanted) > GET_BATCH:
-            return await self.walk_columns([column for column, rows in needs.items() if rows], out, max_rows)
+            last = max(index for rows in needs.values() for index in rows)
+            return await self.walk_columns([column for column, rows in needs.items() if rows], out, max_rows, last)
         values = await self.get_many(wanted) if wanted else {}
         for column, rows in needs.items():
             out[column] = {index: v for index in rows if (v := values.get(column + index)) is not None}

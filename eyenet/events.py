@@ -61,7 +61,9 @@ def _aware(instance, attribute, value):
 
 
 def _finite(instance, attribute, value):
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+    if value is None or (type(value) is float or type(value) is int) and -math.inf < value < math.inf:
+        return  # the common case, without a call: these run for every interface of every poll (NaN fails the compare)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{type(instance).__name__}.{attribute.name} must be a finite number or None, not {value!r}")
 
 
@@ -72,6 +74,8 @@ def _percent(instance, attribute, value):
 
 
 def _non_negative(instance, attribute, value):
+    if value is None or (type(value) is float or type(value) is int) and 0 <= value < math.inf:
+        return
     _finite(instance, attribute, value)
     if value is not None and value < 0:
         raise ValueError(f"{type(instance).__name__}.{attribute.name} must be >= 0, not {value!r}")

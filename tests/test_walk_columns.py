@@ -68,6 +68,32 @@ async def test_shared_requests_are_fewer_and_bounded_by_the_hint():
     assert agent.requests == 3  # one walk per column: 5 requests at least
 
 
+@pytest.mark.parametrize("last", [(1,), (12,), (35,), (40,), (500,)])
+@pytest.mark.parametrize("fault, version", CASES)
+async def test_last_row_ends_each_column_there(fault, version, last):
+    """With last_row a column ends at the first row at or past it: every row up to it is there,
+    nothing is missing before it, and rows past it come only from an answer that held them."""
+    async with faulty_agent(TABLE, FAULTS[fault]) as agent, SnmpClient.open() as client:
+        t = Target("127.0.0.1", agent.port, version=version, timeout=5, max_repetitions=25, max_repetitions_cap=100)
+        with trio.fail_after(30):
+            got = await client.walk_columns(t, ROOTS, 40, last)
+    for root, vbs in zip(ROOTS, got):
+        whole = under(root)
+        assert vbs == whole[: len(vbs)], root  # a prefix of the column
+        assert [vb for vb in whole if vb.oid[len(root):] <= last] == [vb for vb in vbs if vb.oid[len(root):] <= last]
+
+
+async def test_known_rows_need_no_request_past_the_end():
+    """The caller that knows the table ends at row 40 (the poller, from the last read of the
+    interface labels) reads 5 columns of 40 rows in two requests, not three."""
+    columns = [IF_ENTRY + (c,) for c in (1, 2, 6, 7, 9)]
+    async with faulty_agent(TABLE) as agent, SnmpClient.open() as client:
+        t = Target("127.0.0.1", agent.port, timeout=5, max_repetitions=100, max_repetitions_cap=100)
+        got = await client.walk_columns(t, columns, max_rows=40, last_row=(40,))
+    assert got == [under(c) for c in columns]
+    assert agent.max_repetitions == [20, 20]
+
+
 async def test_a_column_that_loops_is_an_error():
     async with faulty_agent(TABLE, Faults(loop="restart", loop_after=60)) as agent, SnmpClient.open() as client:
         t = Target("127.0.0.1", agent.port, timeout=5)

@@ -20,6 +20,12 @@ _FIRST_ARCS = tuple((min(b // 40, 2), b - 40 * min(b // 40, 2)) for b in range(1
 
 _ONE_BYTE_ARCS = bytes(range(0x80))
 
+# Decoded OIDs by their content octets. A poller meets the same few thousand OIDs (columns x
+# row indexes, shared by devices of a kind) in every poll; a look-up costs a fifth of building
+# the tuple, and the answers share one tuple per OID. Cleared when full: bounded whatever arrives.
+OID_MEMO_SIZE = 1 << 17
+_OIDS: dict[bytes, Oid] = {}
+
 _UNSIGNED_LIMITS = {0x41: 0xFFFFFFFF, 0x42: 0xFFFFFFFF, 0x43: 0xFFFFFFFF, 0x46: 0xFFFFFFFFFFFFFFFF}  # Counter32, Gauge32, TimeTicks, Counter64
 
 
@@ -58,11 +64,14 @@ def encode_unsigned(v: int) -> bytes:
 def encode_oid(oid: Oid) -> bytes:
     if len(oid) < 2 or oid[0] > 2 or (oid[0] < 2 and oid[1] > 39) or 40 * oid[0] + oid[1] > 0xFFFFFFFF:
         raise ValueError(f"OID {oid} must start 0.x or 1.x (x < 40) or 2.x, and have two arcs or more")
+    rest = oid[2:]
+    first = 40 * oid[0] + oid[1]
+    if oid[0] >= 0 and oid[1] >= 0 and first < 0x80 and (not rest or (min(rest) >= 0 and max(rest) < 0x80)):
+        return bytes((first, *rest))  # every sub-identifier in one byte: most requests' OIDs
     if min(oid) < 0 or max(oid) > 0xFFFFFFFF:
         raise ValueError(f"OID {oid} has a sub-identifier outside 0..4294967295")
-    first = 40 * oid[0] + oid[1]
     out = bytearray((first,)) if first < 0x80 else _base128(first)
-    for arc in oid[2:]:
+    for arc in rest:
         if arc < 0x80:
             out.append(arc)
         else:
@@ -193,6 +202,7 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> tuple[list[VarBind], int
     start, stop = expect(data, pos, end, SEQUENCE, "variable-bindings")
     out = []
     append = out.append
+    known_oid = _OIDS.get
     new_varbind = tuple.__new__  # VarBind's own __new__ adds a Python call per varbind
     i = start
     try:
@@ -220,10 +230,15 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> tuple[list[VarBind], int
                 if e > vb_end:
                     raise SnmpDecodeError(f"truncated: OID at offset {i} claims {n} bytes, {vb_end - s} remain")
             raw = data[s:e]
-            if 0 < n < 127 and raw.isascii():
-                oid = _FIRST_ARCS[raw[0]] + tuple(raw[1:])
-            else:
-                oid = decode_oid(raw, i)
+            oid = known_oid(raw)
+            if oid is None:
+                if 0 < n < 127 and raw.isascii():
+                    oid = _FIRST_ARCS[raw[0]] + tuple(raw[1:])
+                else:
+                    oid = decode_oid(raw, i)
+                if len(_OIDS) >= OID_MEMO_SIZE:
+                    _OIDS.clear()
+                _OIDS[raw] = oid
             # value
             i = e
             tag = data[i]

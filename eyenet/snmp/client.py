@@ -125,15 +125,20 @@ class SnmpClient:
         resp = await self._exchange(target, BulkPdu(0, non_repeaters, max_repetitions, tuple(map(VarBind.null, oids))))
         return list(self._checked(target, resp).varbinds)
 
-    async def walk(self, target: Target, root: Oid, max_rows: int | None = None) -> list[VarBind]:
+    async def walk(self, target: Target, root: Oid, max_rows: int | None = None, last_row: Oid | None = None) -> list[VarBind]:
         """Every varbind under root, in order: GETBULK for v2c, GETNEXT for v1.
 
         max_rows: how many rows the caller expects (a column's ifNumber, say). Requests then
         ask for no more than that plus one, instead of reading far into the next column; a
-        wrong hint costs extra requests, never varbinds."""
-        return (await self.walk_columns(target, [root], max_rows))[0]
+        wrong hint costs extra requests, never varbinds.
+        last_row: the index (the OID past root) of the last row the caller wants. The walk
+        ends there instead of reading on to see the column end, and max_rows then needs no
+        "plus one": a caller that knows the table's rows saves the request that finds its end."""
+        return (await self.walk_columns(target, [root], max_rows, last_row))[0]
 
-    async def walk_columns(self, target: Target, roots: Sequence[Oid], max_rows: int | None = None) -> list[list[VarBind]]:
+    async def walk_columns(
+        self, target: Target, roots: Sequence[Oid], max_rows: int | None = None, last_row: Oid | None = None
+    ) -> list[list[VarBind]]:
         """walk() of several subtrees side by side, one list per root, each what walk() gives.
 
         Every request carries the next OID of each column still going (a GETBULK of N
@@ -171,7 +176,8 @@ class SnmpClient:
                 for _ in range(target.retries + 1):
                     repetitions = max(1, tuner.size // n)
                     if max_rows is not None:
-                        repetitions = max(1, min(repetitions, max_rows - min(len(out[j]) for j in active) + 1))
+                        more = max_rows - min(len(out[j]) for j in active) + (last_row is None)
+                        repetitions = max(1, min(repetitions, more))
                     try:
                         answer = await self._exchange_timed(target, BulkPdu(0, 0, repetitions, request), attempts=1)
                         break
@@ -220,7 +226,8 @@ class SnmpClient:
                 ):
                     out[j].extend(column)
                     current[j] = oids[-1]
-                    going.append(j)
+                    if last_row is None or oids[-1][depth:] < last_row:
+                        going.append(j)
                     continue
                 kept = out[j]
                 for vb in column:
@@ -234,7 +241,8 @@ class SnmpClient:
                     kept.append(vb)
                     current[j] = vb[0]
                 else:
-                    going.append(j)
+                    if last_row is None or current[j][depth:] < last_row:
+                        going.append(j)
                     continue
                 ended = True
             if tuner is not None:
