@@ -134,14 +134,16 @@ def worker(spec: dict) -> int:
     polls = {"started": 0, "done": 0, "up": 0, "degraded": 0, "down": 0, "timeout": 0, "partial": 0, "slow": 0,
              "missed_slots": 0, "late_starts": 0}
     durations: list[float] = []
-    anchors: dict[str, tuple[float, int]] = {}  # device id -> (first start, polls since)
+    anchors: dict[str, tuple[float, int] | None] = {}  # device id -> (second start, polls since); None after the first
     recording = {"on": False}
     orig_poll = poller_mod.Poller.poll
 
     async def poll(self, device, target, state):
         started = trio.current_time()
-        anchor = anchors.get(device.id)
-        if anchor is None:
+        anchor = anchors.get(device.id, "first")
+        if anchor == "first":  # the first poll comes early; the device's own slots start with the second
+            anchors[device.id] = None
+        elif anchor is None:
             anchors[device.id] = (started, 0)
         else:
             first, n = anchor

@@ -1,14 +1,18 @@
 """Polls each device on its own schedule: readings -> rates, status, events, history.
 
-One task per device inside the poller's nursery, a global cap on polls in flight,
-and a random first offset so devices added together do not poll in lockstep.
+One task per device inside the poller's nursery, a global cap on polls in flight.
+A device's first poll comes within seconds of adding it; after that it polls in its own
+slot of the interval (a phase from a hash of its id), so that devices added together
+do not poll in lockstep: the load is even over the interval, not a burst every minute.
 What a poll means (status, metrics) is decided by pure functions below; the
 tasks only schedule, read and publish.
 """
 
 import gc
 import logging
+import math
 import random
+import zlib
 from datetime import datetime, timezone
 
 import attrs
@@ -186,16 +190,12 @@ class Poller:
             state = self.states.setdefault(device.id, DeviceState())
             target = self.target(device)
             await trio.sleep(random.uniform(0, min(device.poll_interval, FIRST_POLL_SPREAD)))
-            next_at = trio.current_time()
+            phase = poll_phase(device.id, device.poll_interval)
             while True:
                 async with self._slots:
+                    started = trio.current_time()
                     await self.poll(device, target, state)
-                # A fixed cadence; a poll that overran skips the slots it missed rather than bunching up.
-                now = trio.current_time()
-                next_at += device.poll_interval
-                if next_at < now:
-                    next_at += device.poll_interval * ((now - next_at) // device.poll_interval + 1)
-                await trio.sleep_until(next_at)
+                await trio.sleep_until(next_slot(started, trio.current_time(), device.poll_interval, phase))
 
     async def poll(self, device: DeviceConfig, target: Target, state: DeviceState) -> PollResult:
         started = trio.current_time()
@@ -233,6 +233,19 @@ class Poller:
                 )
             )
         return PollResult(status, reason, None)
+
+
+def poll_phase(device_id: str, interval: float) -> float:
+    """Where in each interval a device polls: spread evenly by a hash of its id, the same every time."""
+    return zlib.crc32(device_id.encode()) / 2**32 * interval
+
+
+def next_slot(started: float, now: float, interval: float, phase: float) -> float:
+    """The device's next poll: its first slot (phase + k x interval) at least half an interval
+    after the last poll started, and not in the past: a poll that overran skips the slots it
+    missed rather than bunching up, and a poll that waited for a free slot keeps its phase."""
+    earliest = max(started + interval / 2, now)
+    return phase + math.ceil((earliest - phase) / interval) * interval
 
 
 def history_samples(device_id: str, ts: int, metrics: DeviceMetrics) -> list[Sample]:

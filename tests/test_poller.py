@@ -114,3 +114,21 @@ async def test_an_unanswering_device_is_down_with_the_reason(tmp_path):
         event = events.receive_nowait()
     assert (result.status, result.reason) == ("down", "timeout")
     assert isinstance(event, DeviceStatus) and event.wire(7)["data"]["status"] == "down"
+
+
+def test_devices_poll_in_slots_spread_over_the_interval():
+    from eyenet.poller import next_slot, poll_phase
+
+    phases = sorted(poll_phase(f"dev-{i}", 60.0) for i in range(1000))
+    assert 0 <= phases[0] and phases[-1] < 60
+    # Evenly spread: every 6-second tenth of the minute holds about a tenth of the devices.
+    tenths = [sum(1 for p in phases if k * 6 <= p < (k + 1) * 6) for k in range(10)]
+    assert min(tenths) > 60 and max(tenths) < 140, tenths
+    assert poll_phase("dev-1", 60.0) == poll_phase("dev-1", 60.0)
+
+    # Slots of phase 7 on a 60 s interval: ..., 1027, 1087, 1147, ...
+    assert next_slot(1027.0, 1027.2, 60, 7) == 1087  # on time: one interval later
+    assert next_slot(1000.0, 1000.5, 60, 7) == 1087  # after a first poll anywhere: the first slot half an interval on
+    assert next_slot(1050.0, 1050.5, 60, 7) == 1087
+    assert next_slot(1047.0, 1048.0, 60, 7) == 1087  # started 20 s late (waited for a free poll slot): keeps its phase
+    assert next_slot(1027.0, 1157.0, 60, 7) == 1207  # overran two slots: skips them, no burst of catch-up polls

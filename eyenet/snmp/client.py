@@ -72,6 +72,9 @@ class _Pending:
     nbytes: int = 0
     sent_at: float = 0.0
     rtt: float = 0.0
+    # The semaphores held for it, released once (by _free) as soon as the answer arrives: the
+    # agent is free then, not when the waiting task next runs, which on a busy loop is later.
+    held: tuple = ()
 
 
 class SnmpClient:
@@ -302,7 +305,7 @@ class SnmpClient:
                     if slots is self._slots:
                         per_agent.release()
                     raise
-        pending = self._pending[rid] = _Pending(addr[:2], community)
+        pending = self._pending[rid] = _Pending(addr[:2], community, held=(self._slots, per_agent))
         try:
             for _ in range(attempts):
                 self.stats.sent += 1
@@ -313,8 +316,7 @@ class SnmpClient:
                 if pending.response is not None:
                     return pending
         finally:
-            self._slots.release()
-            per_agent.release()
+            _free(pending)
             del self._pending[rid]
             self._remember(rid, pending.response is not None)
         self.stats.timeouts += 1
@@ -373,6 +375,7 @@ class SnmpClient:
         pending.response = msg
         pending.nbytes = len(data)
         pending.rtt = trio.current_time() - pending.sent_at
+        _free(pending)
         pending.event.set()
 
     async def _receive_loop(self, sock) -> None:
@@ -426,6 +429,12 @@ class SnmpClient:
         family, _, _, _, sockaddr = infos[0]
         self._resolved[key] = (now + RESOLVE_TTL, family, sockaddr)
         return family, sockaddr
+
+
+def _free(pending: _Pending) -> None:
+    for slots in pending.held:
+        slots.release()
+    pending.held = ()
 
 
 def _check_increasing(target: Target, previous: Oid, oid: Oid) -> None:
