@@ -1,7 +1,7 @@
 """One broadcast event, encoded once, in every form a transport asks for.
 
-The hub wraps each event from the bus in a :class:`Wire` with its event id and
-its two JSON variants (device:metrics carries ``interfaces`` only on a
+The hub wraps each event from the bus in a :class:`Wire` with its event id and,
+once a session or a replay asks, its two JSON variants (device:metrics carries ``interfaces`` only on a
 ``device:<id>`` channel). A transport turns that JSON into its own bytes (a
 WebSocket frame of the envelope, a Socket.IO EVENT packet, ...) through a
 *format*: a function ``(wire, detailed) -> bytes``. :meth:`Wire.encoded` calls
@@ -20,20 +20,38 @@ Format = Callable[["Wire", bool], bytes]
 
 
 class Wire:
-    __slots__ = ("event", "id", "tz", "type", "device_id", "channels", "plain", "detailed", "sensitive", "_cache")
+    __slots__ = ("event", "id", "tz", "type", "device_id", "channels", "sensitive", "_plain", "_detailed", "_cache")
 
     def __init__(self, event: Event, event_id: int, *, tz: tzinfo | None = None) -> None:
-        encoded = encode_variants(event, event_id, tz=tz)
         self.event = event
         self.id = event_id
         self.tz = tz
         self.type: str = event.TYPE
         self.device_id: str | None = getattr(event, "device_id", None)
         self.channels: tuple[str, ...] = channels(event)
-        self.plain = encoded.plain  # the envelope JSON, bytes
-        self.detailed = encoded.detailed  # the same object when the event has no detail variant
         self.sensitive = False  # set by the hub: sent as JWE, per session
+        # Encoded when a session or a replay first asks: most device:metrics have no follower.
+        self._plain: bytes | None = None
+        self._detailed: bytes | None = None
         self._cache: dict[tuple[Format, bool], bytes] = {}
+
+    @property
+    def plain(self) -> bytes:
+        """The envelope JSON."""
+        if self._plain is None:
+            self._encode()
+        return self._plain
+
+    @property
+    def detailed(self) -> bytes:
+        """The device channel's envelope JSON: the same object when the event has no detail variant."""
+        if self._detailed is None:
+            self._encode()
+        return self._detailed
+
+    def _encode(self) -> None:
+        encoded = encode_variants(self.event, self.id, tz=self.tz)
+        self._plain, self._detailed = encoded.plain, encoded.detailed
 
     @property
     def coalescible(self) -> bool:
