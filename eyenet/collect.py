@@ -120,7 +120,9 @@ class DeviceReading:
     memory_method: str | None
     interfaces: tuple[InterfaceReading, ...]
     problems: tuple[str, ...] = ()  # parts the agent did not answer (the reading is partial)
-    labels: "InterfaceLabels | None" = attrs.field(default=None, eq=False, repr=False)  # for the next read_device
+    # For the next read_device of the device.
+    labels: "InterfaceLabels | None" = attrs.field(default=None, eq=False, repr=False)
+    plan: "MetricPlan | None" = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def uptime(self) -> float | None:
@@ -137,26 +139,36 @@ async def read_device(
     profiles: ProfileSet | Sequence[Profile],
     labels: InterfaceLabels | None = None,
     refresh: float = 600.0,
+    plan: "MetricPlan | None" = None,
 ) -> DeviceReading:
     """Read a device once. Raises SnmpError (SnmpTimeout: no answer) when the system group
     cannot be read; a column that fails later is left out and named in `problems`.
 
-    labels: what the previous reading's `labels` held; reused, so that IF_LABEL_COLUMNS are
-    not read, while the table shows no change and they are younger than refresh seconds."""
+    labels, plan: what the previous reading's `labels` and `plan` held; reused, so that
+    IF_LABEL_COLUMNS are not read and only the CPU and memory methods that worked are, while
+    the table shows no change and the labels are younger than refresh seconds."""
     reader = TableReader(client, target)
     if_columns: dict[Oid, dict[Index, Any]] = {}
     # SNMPv1 agents fail a whole GET for one missing object, and v1 ones rarely have IF-MIB's.
     v1 = target.version == "1"
     scalars = [SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, IF_NUMBER] + ([] if v1 else [IF_TABLE_LAST_CHANGE])
-    system = await reader.get_many(scalars, required=True)
+    # The instances the planned CPU and memory methods get ride in the same request.
+    planned = plan.gets() if plan is not None and labels is not None else []
+    system = await reader.get_many(scalars + [oid for oid in planned if oid not in scalars], required=True)
     now = trio.current_time()
     table = {
         "if_number": _int(system.get(IF_NUMBER)),
         "last_change": _int(system.get(IF_TABLE_LAST_CHANGE)),
         "uptime": _int(system.get(SYS_UPTIME)),
     }
+    sys_object_id = system.get(SYS_OBJECT_ID)
+    oid = tuple(sys_object_id) if isinstance(sys_object_id, tuple) else ()
+    descr = text_of(system.get(SYS_DESCR))
     if labels is not None and not labels.current(**table, now=now, refresh=refresh):
         labels = None
+    # The plan is made again with the labels (a reboot, the refresh), and for another device.
+    if labels is None or plan is None or (plan.sys_object_id, plan.sys_descr) != (oid, descr):
+        plan = None
     # ifNumber bounds each column walk's requests, so they do not read on into the next column;
     # with current labels the rows are known, and the walks stop at the last instead of reading
     # on to see the column end.
@@ -170,12 +182,14 @@ async def read_device(
     async with snmp_nursery() as nursery:
         for columns in by_table(walked):  # ifTable, ifXTable: two request streams at once
             nursery.start_soon(reader.walk_columns, columns, if_columns, hint, last_row)
-        sys_object_id = system.get(SYS_OBJECT_ID)
-        oid = tuple(sys_object_id) if isinstance(sys_object_id, tuple) else ()
-        descr = text_of(system.get(SYS_DESCR))
-        profile_list = profiles.profiles if isinstance(profiles, ProfileSet) else tuple(profiles)
-        matched = match(profile_list, oid, descr)
-        metrics = await _read_metrics(reader, matched)
+        used = plan
+        read = {o: system[o] for o in planned if o in system}
+        metrics, plan = await _read_metrics(reader, plan, read) if plan is not None else (None, None)
+        if plan is None:  # none yet, or a planned method gave nothing: match and try again
+            profile_list = profiles.profiles if isinstance(profiles, ProfileSet) else tuple(profiles)
+            plan = MetricPlan(oid, descr, tuple(match(profile_list, oid, descr)))
+            metrics, plan = await _read_metrics(reader, plan, read)
+        matched = plan.profiles
     named = by_name(if_columns)
     if labels is not None and status_rows(named) != labels.status_rows:
         # Rows came or went with nothing in the system group saying so: read the labels now.
@@ -209,16 +223,56 @@ async def read_device(
         problems=tuple(reader.problems),
         # Labels from a partial reading may lack some: read them again next time.
         labels=None if fresh and reader.problems else labels,
+        # As with labels: a plan made from a partial reading may miss a method that works.
+        plan=None if plan is not used and reader.problems else plan,
     )
 
 
-async def _read_metrics(reader: "TableReader", matched: Sequence[Profile]) -> dict[str, tuple[float | None, str | None]]:
-    """Profile by profile, most specific first: fetch what its methods for the metrics still
-    unknown need (concurrently), evaluate them in order; the first value wins."""
+@attrs.frozen
+class MetricPlan:
+    """The profiles a device matched and the methods that gave its CPU and memory at its last
+    full read, so that later polls read only what those methods need. Made again whenever
+    the interface labels are (a reboot, the refresh interval), and when a planned method
+    stops giving a value."""
+
+    sys_object_id: Oid
+    sys_descr: str
+    profiles: tuple[Profile, ...]
+    made: bool = False  # the methods below were chosen by a full read
+    cpu: Method | None = None  # None: no method gave one (then none is tried until the plan is made again)
+    memory: Method | None = None
+
+    @property
+    def methods(self) -> list[Method]:
+        return [m for m in (self.cpu, self.memory) if m is not None]
+
+    def gets(self) -> list[Oid]:
+        """The instances the planned methods get (their columns are walked)."""
+        return [oid for m in self.methods if not m.walk for oid in m.oids()]
+
+
+async def _read_metrics(
+    reader: "TableReader", plan: MetricPlan, scalars: dict[Oid, Any]
+) -> tuple[dict[str, tuple[float | None, str | None]] | None, MetricPlan | None]:
+    """CPU and memory by a made plan's methods, or (None, None) when one of them gives nothing
+    now. A plan not made yet: profile by profile, most specific first, fetch what its methods
+    for the metrics still unknown need (concurrently), evaluate them in order; the first value
+    wins, and the plan is made of the winners.
+    scalars: instances already read (the planned gets, read with the system group)."""
     result: dict[str, tuple[float | None, str | None]] = {"cpu": (None, None), "memory": (None, None)}
-    scalars: dict[Oid, Any] = {}
     columns: dict[Oid, dict[Index, Any]] = {}
-    for profile in matched:
+    if plan.made:
+        await reader.fetch(plan.methods, scalars, columns)
+        for metric in ("cpu", "memory"):
+            method = getattr(plan, metric)
+            if method is not None:
+                value = evaluate(method, scalars, columns)
+                if value is None:
+                    return None, None
+                result[metric] = (value, method.label)
+        return result, plan
+    chosen: dict[str, Method | None] = {"cpu": None, "memory": None}
+    for profile in plan.profiles:
         methods = [m for metric in ("cpu", "memory") if result[metric][0] is None for m in getattr(profile, metric)]
         if not methods:
             continue
@@ -230,10 +284,11 @@ async def _read_metrics(reader: "TableReader", matched: Sequence[Profile]) -> di
                 value = evaluate(method, scalars, columns)
                 if value is not None:
                     result[metric] = (value, method.label)
+                    chosen[metric] = method
                     break
         if all(v[0] is not None for v in result.values()):
             break
-    return result
+    return result, attrs.evolve(plan, made=True, **chosen)
 
 
 class TableReader:
@@ -310,6 +365,8 @@ class TableReader:
     async def fetch(self, methods: Iterable[Method], scalars: dict[Oid, Any], columns: dict[Oid, dict[Index, Any]]) -> None:
         walks: list[Oid] = []
         gets: list[Oid] = []
+        if not methods:
+            return
         for method in methods:
             needed = method.oids() if method.kind != "hrstorage" else method.oids() + HR_STORAGE_COLUMNS
             for oid in needed:

@@ -19,7 +19,7 @@ import attrs
 import trio
 
 from .bus import Bus
-from .collect import DeviceReading, InterfaceLabels, InterfaceReading, read_device
+from .collect import DeviceReading, InterfaceLabels, InterfaceReading, MetricPlan, read_device
 from .config import Config, DeviceConfig
 from .events import DeviceMetrics, DeviceStatus, InterfaceMetrics
 from .profiles import ProfileSet
@@ -49,7 +49,10 @@ class DeviceState:
     rates: RateTracker = attrs.Factory(RateTracker)
     # Interfaces seen oper up with admin up: going down later is news, being down from the start is not.
     seen_up: set = attrs.Factory(set)
-    labels: InterfaceLabels | None = None  # the last reading's interface names, types and aliases
+    # What the last reading learnt of the device's shape: interface names, types and aliases,
+    # and which CPU and memory methods work.
+    labels: InterfaceLabels | None = None
+    plan: MetricPlan | None = None
 
 
 @attrs.frozen
@@ -202,12 +205,12 @@ class Poller:
         when = datetime.now(timezone.utc)
         try:
             reading = await read_device(
-                self._client, target, self._profiles, state.labels, self._config.poller.interface_refresh
+                self._client, target, self._profiles, state.labels, self._config.poller.interface_refresh, state.plan
             )
         except SnmpError as exc:
             return self._publish_status(device, state, "down", failure_reason(exc), when)
         duration = trio.current_time() - started
-        state.labels = reading.labels
+        state.labels, state.plan = reading.labels, reading.plan
         state.last_seen = when
         state.uptime = None if reading.uptime_ticks is None else reading.uptime_ticks // 100
         interfaces = interface_rates(reading, state, trio.current_time())

@@ -219,6 +219,13 @@ async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsi
             again, reused = await read_counting(first.labels)
             assert again.labels is first.labels and again.interfaces == first.interfaces and again.problems == ()
             assert reused < full if len(first.interfaces) > 25 else reused <= full, (reused, full)
+            # With the plan too, CPU and memory come from the methods that gave them, and no other.
+            before = client.stats.requests
+            planned = await read_device(client, target, profiles, first.labels, 600.0, first.plan)
+            assert client.stats.requests - before < reused
+            assert planned.plan is first.plan and planned.plan.made
+            assert (planned.cpu, planned.memory, planned.cpu_method, planned.memory_method, planned.profiles) == (
+                first.cpu, first.memory, first.cpu_method, first.memory_method, first.profiles)
             # Stale by each of the signals: read anew, and named as the agent names them.
             labels = first.labels
             for stale in (
@@ -233,6 +240,24 @@ async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsi
                 assert count >= reused
             reading, _ = await read_counting(labels, refresh=0)  # 0: every poll
             assert reading.labels is not labels
+
+
+@pytest.mark.parametrize("name, other", [("linux_icecast", "ios_2960x"), ("ios_2960x", "junos_qfx5100")])
+async def test_a_plan_that_no_longer_fits_is_made_again(snmpsim_agent, name, other):
+    """Another device's plan (its methods give nothing here, or its sysObjectID differs), and a
+    plan whose method fails: the reading is what a full read gives, with a plan of its own."""
+    profiles = load_profiles()
+    async with SnmpClient.open() as client:
+        target = Target(snmpsim_agent.host, snmpsim_agent.port, community=name, timeout=10)
+        with trio.fail_after(60):
+            mine = await read_device(client, target, profiles)
+            theirs = await read_device(client, attrs.evolve(target, community=other), profiles)
+            foreign = attrs.evolve(theirs.plan, sys_object_id=mine.plan.sys_object_id, sys_descr=mine.plan.sys_descr)
+            for plan in (theirs.plan, foreign):
+                reading = await read_device(client, target, profiles, mine.labels, 600.0, plan)
+                assert (reading.cpu, reading.memory, reading.cpu_method, reading.memory_method) == (
+                    mine.cpu, mine.memory, mine.cpu_method, mine.memory_method)
+                assert reading.plan is not plan and reading.plan.cpu == mine.plan.cpu
 
 
 def test_interface_labels_current():
