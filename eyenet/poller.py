@@ -8,6 +8,7 @@ What a poll means (status, metrics) is decided by pure functions below; the
 tasks only schedule, read and publish.
 """
 
+import functools
 import gc
 import logging
 import math
@@ -63,7 +64,8 @@ class PollResult:
 
 
 def interface_key(itf: InterfaceReading) -> InterfaceKey:
-    return InterfaceKey(itf.if_index, itf.if_name or itf.if_descr)
+    # A plain tuple equals (and hashes as) the InterfaceKey, without its constructor's call.
+    return (itf.if_index, itf.if_name or itf.if_descr)
 
 
 def assess(reading: DeviceReading, state: DeviceState, duration: float, slow_after: float) -> tuple[str, str | None]:
@@ -95,6 +97,7 @@ def failure_reason(exc: SnmpError) -> str:
 # The counters interface_rates reads, in CounterSet order: octets in and out, errors in and out.
 _UNIT_BITS = (OCTET_BITS, OCTET_BITS, PACKET_BITS, PACKET_BITS)
 _WIDTHS = {64: (64, 64, 32, 32), 32: (32, 32, 32, 32), None: (32, 32, 32, 32)}
+_counter_set = functools.partial(tuple.__new__, CounterSet)  # all six fields given: no need for its Python __new__
 
 
 def interface_rates(reading: DeviceReading, state: DeviceState, monotonic: float) -> list[InterfaceMetrics]:
@@ -112,10 +115,10 @@ def interface_rates(reading: DeviceReading, state: DeviceState, monotonic: float
                 seen_up.add(key)
         else:
             seen_up.discard(key)  # shut down on purpose: no longer watched
-        sample = CounterSet(
+        sample = _counter_set((
             (itf.in_octets, itf.out_octets, itf.in_errors, itf.out_errors), _WIDTHS[itf.counter_bits], uptime, monotonic,
             itf.counter_discontinuity, itf.speed,
-        )
+        ))
         octets_in, octets_out, errors_in, errors_out = update(key, sample, _UNIT_BITS)
         out.append(
             InterfaceMetrics(

@@ -59,6 +59,7 @@ interfaces' counters.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Hashable, Iterable, Sequence
 from typing import NamedTuple
@@ -169,19 +170,25 @@ def _clock_slack(manager_elapsed: float) -> float:
 
 def elapsed_between(prev: CounterSample | CounterSet, cur: CounterSample | CounterSet) -> tuple[float | None, Reason | str]:
     """(seconds, "agent" | "manager"), or (None, NOT_ELAPSED | REBOOT): rule 2 above."""
-    manager = cur.monotonic - prev.monotonic
+    return _elapsed(prev.monotonic, prev.uptime, cur.monotonic, cur.uptime)
+
+
+# Every interface of a poll has the same two clocks, against the same previous poll: once a poll.
+@functools.lru_cache(maxsize=1024)
+def _elapsed(prev_monotonic: float, prev_uptime: int | None, monotonic: float, uptime: int | None) -> tuple[float | None, Reason | str]:
+    manager = monotonic - prev_monotonic
     if manager <= 0:
         return None, Reason.NOT_ELAPSED
-    if prev.uptime is None or cur.uptime is None:
+    if prev_uptime is None or uptime is None:
         return manager, "manager"
     slack = _clock_slack(manager)
-    ticks = cur.uptime - prev.uptime
+    ticks = uptime - prev_uptime
     if ticks < 0:
         wrapped = (ticks % TIMETICKS_MODULUS) / 100
         if abs(wrapped - manager) > slack:
             return None, Reason.REBOOT
         return wrapped, "agent"
-    if cur.uptime / 100 + slack < manager:
+    if uptime / 100 + slack < manager:
         return None, Reason.REBOOT  # up for less time than has passed: restarted in between
     agent = ticks / 100
     if agent > 0 and abs(agent - manager) <= slack:
