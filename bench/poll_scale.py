@@ -38,6 +38,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -70,6 +71,12 @@ def proc_status_kb(pid: int, key: str) -> int | None:
     except OSError:
         pass
     return None
+
+
+def thread_user_sys_s() -> tuple[float, float]:
+    """(utime, stime) of the calling thread, from /proc/self/task/TID/stat."""
+    fields = Path(f"/proc/self/task/{threading.get_native_id()}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -105,7 +112,7 @@ def worker(spec: dict) -> int:
         path="<poll_scale>",
         snmp=SnmpSettings(),
         store=StoreSettings(path=spec["db"]),
-        poller=PollerSettings(),
+        poller=PollerSettings(max_concurrent_polls=spec["max_concurrent_polls"]),
         devices=devices,
         web=WebSettings(host="127.0.0.1", port=0),  # the app's web front, on loopback at a free port, idle
     )
@@ -172,6 +179,22 @@ def worker(spec: dict) -> int:
 
     poller_mod.Poller.poll = poll
 
+    # The cyclic garbage collector's share: collections and seconds per generation while measuring.
+    import gc
+
+    gc_stats = {0: [0, 0.0], 1: [0, 0.0], 2: [0, 0.0]}
+    gc_started = [0.0]
+
+    def on_gc(phase, info):
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        elif recording["on"]:
+            entry = gc_stats[info["generation"]]
+            entry[0] += 1
+            entry[1] += time.perf_counter() - gc_started[0]
+
+    gc.callbacks.append(on_gc)
+
     def snapshot(client) -> dict:
         ru = resource.getrusage(resource.RUSAGE_SELF)
         return {
@@ -179,6 +202,9 @@ def worker(spec: dict) -> int:
             "rusage_cpu_s": ru.ru_utime + ru.ru_stime,
             # The Trio loop's own thread: one core at most, whatever the process's other threads do.
             "main_thread_cpu_s": time.thread_time(),
+            # The same thread's user and kernel time: the kernel's share is mostly sendto delivering
+            # each request through the lab's veth into the agent's namespace, in the sender's context.
+            "main_thread_user_sys_s": thread_user_sys_s(),
             "varbinds": counts["varbinds"],
             "responses_ok": counts["responses_ok"],
             "walk_kept": counts["walk_kept"],
@@ -210,6 +236,8 @@ def worker(spec: dict) -> int:
 
             emit("RESULT", {
                 "polls": polls,
+                "gc": {str(g): {"collections": n, "seconds": round(t, 3)} for g, (n, t) in gc_stats.items()},
+                "gc_tracked_objects": len(gc.get_objects()),
                 "poll_duration_s": {"p50": pct(0.5), "p95": pct(0.95), "max": pct(1.0)},
                 "devices_polled_ever": len(anchors),
                 "start": start, "end": end,
@@ -232,7 +260,7 @@ def run_size(lab, devices: int, args, log) -> dict:
     tmp = tempfile.mkdtemp(prefix="eyenet-bench-poll-")
     db = os.path.join(tmp, "eyenet.db")
     spec = {"devices": devices, "hosts": lab.hosts, "interval": args.interval, "warmup_s": warmup_s,
-            "measure_s": measure_s, "db": db}
+            "measure_s": measure_s, "db": db, "max_concurrent_polls": args.max_concurrent_polls}
     errlog = open(os.path.join(tmp, "worker.stderr"), "w+b")
     proc = spawn([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
                  stdout=subprocess.PIPE, stderr=errlog, env=dict(os.environ, PYTHONPATH=os.getcwd()))
@@ -320,10 +348,17 @@ def run_size(lab, devices: int, args, log) -> dict:
         walked_varbinds_kept=w1["walk_kept"] - w0["walk_kept"],
         walked_varbinds_kept_per_good_poll=round((w1["walk_kept"] - w0["walk_kept"]) / good, 1) if good else None,
         client=client,
+        requests_per_good_poll=round(client.get("requests", 0) / good, 2) if good else None,
+        gc=w["gc"],
+        gc_ms_per_poll=round(1000 * sum(g["seconds"] for g in w["gc"].values()) / done, 3) if done else None,
+        gc_tracked_objects=w["gc_tracked_objects"],
         eyenet_cpu_s=round(cpu, 3),
         eyenet_cpu_s_getrusage=round(w1["rusage_cpu_s"] - w0["rusage_cpu_s"], 3),
         eyenet_cpu_pct=round(100 * cpu / wall, 1),
         eyenet_cpu_ms_per_poll=round(1000 * cpu / done, 3) if done else None,
+        eyenet_main_thread_user_sys_ms_per_poll=[
+            round(1000 * (w1["main_thread_user_sys_s"][k] - w0["main_thread_user_sys_s"][k]) / done, 3) for k in (0, 1)
+        ] if done else None,
         eyenet_main_thread_ms_per_poll=(
             round(1000 * (w1["main_thread_cpu_s"] - w0["main_thread_cpu_s"]) / done, 3) if done else None
         ),
@@ -398,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="comma-separated device counts, one run each (default with --interval 15: 200, 500, 1000 at 60 s)")
     p.add_argument("--interval", type=float, default=15.0, help="poll interval in seconds (offered load = devices / interval)")
     p.add_argument("--warmup-intervals", type=float, default=1.0)
+    p.add_argument("--max-concurrent-polls", type=int, default=200,
+                   help="[poller] max_concurrent_polls of the worker (the shipped default)")
     p.add_argument("--measure-intervals", type=float, default=2.0)
     p.add_argument("--startup-timeout", type=float, default=60.0)
     p.add_argument("--cool-down", type=float, default=4.0)
