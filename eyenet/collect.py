@@ -241,14 +241,46 @@ class MetricPlan:
     made: bool = False  # the methods below were chosen by a full read
     cpu: Method | None = None  # None: no method gave one (then none is tried until the plan is made again)
     memory: Method | None = None
+    # For an hrstorage memory method (without filters): the hrStorageTable rows that counted,
+    # with their type, description and units, which do not change; polls then get only
+    # their size and used instead of walking the table.
+    storage: Mapping[Oid, Rows] | None = None
 
     @property
     def methods(self) -> list[Method]:
         return [m for m in (self.cpu, self.memory) if m is not None]
 
+    @property
+    def fetched(self) -> list[Method]:
+        """The methods whose OIDs a poll reads as they say (walks, gets)."""
+        return [m for m in self.methods if not (m is self.memory and self.storage is not None)]
+
     def gets(self) -> list[Oid]:
-        """The instances the planned methods get (their columns are walked)."""
-        return [oid for m in self.methods if not m.walk for oid in m.oids()]
+        """The instances a poll gets: those of the fetched methods that get, and the size and
+        used of the pinned hrStorage rows."""
+        out = [oid for m in self.fetched if not m.walk for oid in m.oids()]
+        if self.storage is not None:
+            out += [column + index for index in self.storage[HR_STORAGE_TYPE] for column in (HR_STORAGE_SIZE, HR_STORAGE_USED)]
+        return out
+
+    def pinned_columns(self, scalars: Mapping[Oid, Any]) -> dict[Oid, Rows]:
+        """The hrStorage columns for the pinned rows: the kept ones, and size and used as got."""
+        rows = self.storage[HR_STORAGE_TYPE]
+        return {
+            **self.storage,
+            HR_STORAGE_SIZE: {i: scalars.get(HR_STORAGE_SIZE + i) for i in rows},
+            HR_STORAGE_USED: {i: scalars.get(HR_STORAGE_USED + i) for i in rows},
+        }
+
+
+def pinned_storage(method: Method, columns: Mapping[Oid, Rows]) -> dict[Oid, Rows] | None:
+    """What MetricPlan.storage keeps for an hrstorage method that gave a value (None: not one
+    to pin, as it filters rows by other columns)."""
+    if method.kind != "hrstorage" or method.where:
+        return None
+    types, descrs = columns.get(HR_STORAGE_TYPE, {}), columns.get(HR_STORAGE_DESCR, {})
+    roles = hrstorage_roles(types, descrs, columns.get(HR_STORAGE_SIZE, {}), name=method.name, reclaimable=method.reclaimable)
+    return {column: {i: columns.get(column, {}).get(i) for i in roles} for column in (HR_STORAGE_TYPE, HR_STORAGE_DESCR, HR_STORAGE_UNITS)}
 
 
 async def _read_metrics(
@@ -262,7 +294,9 @@ async def _read_metrics(
     result: dict[str, tuple[float | None, str | None]] = {"cpu": (None, None), "memory": (None, None)}
     columns: dict[Oid, dict[Index, Any]] = {}
     if plan.made:
-        await reader.fetch(plan.methods, scalars, columns)
+        await reader.fetch(plan.fetched, scalars, columns)
+        if plan.storage is not None:
+            columns.update(plan.pinned_columns(scalars))
         for metric in ("cpu", "memory"):
             method = getattr(plan, metric)
             if method is not None:
@@ -288,7 +322,8 @@ async def _read_metrics(
                     break
         if all(v[0] is not None for v in result.values()):
             break
-    return result, attrs.evolve(plan, made=True, **chosen)
+    storage = pinned_storage(chosen["memory"], columns) if chosen["memory"] is not None else None
+    return result, attrs.evolve(plan, made=True, storage=storage, **chosen)
 
 
 class TableReader:
@@ -656,19 +691,15 @@ def hrstorage_percent(
     allowed = set(keep) if keep is not None else None
     main_used = main_size = reclaim = 0
     found = False
-    for index, size in sizes.items():
+    for index, role in hrstorage_roles(types, descrs, sizes, ram_type, name, reclaimable).items():
         if allowed is not None and index not in allowed:
             continue
-        unit, used = _int(units.get(index)), _int(useds.get(index))
-        size = _int(size)
+        unit, used, size = _int(units.get(index)), _int(useds.get(index)), _int(sizes.get(index))
         if unit is None or used is None or size is None or unit <= 0:
             continue
         size, used = _unsigned32(size), _unsigned32(used)
-        descr = text_of(descrs.get(index))
-        if reclaimable is not None and reclaimable.search(descr):
+        if role == "reclaimable":
             reclaim += used * unit
-            continue
-        if types.get(index) != ram_type or (name is not None and not name.search(descr)):
             continue
         found = True
         main_used += used * unit
@@ -676,6 +707,21 @@ def hrstorage_percent(
     if not found:
         return None
     return used_total(max(main_used - reclaim, 0), main_size)
+
+
+def hrstorage_roles(
+    types: Rows, descrs: Rows, rows: Iterable[Index], ram_type: Oid = HR_STORAGE_RAM,
+    name: re.Pattern | None = None, reclaimable: re.Pattern | None = None,
+) -> dict[Index, str]:
+    """The hrStorageTable rows that count for memory, by role: "main" (RAM) or "reclaimable"."""
+    roles = {}
+    for index in rows:
+        descr = text_of(descrs.get(index))
+        if reclaimable is not None and reclaimable.search(descr):
+            roles[index] = "reclaimable"
+        elif types.get(index) == ram_type and (name is None or name.search(descr)):
+            roles[index] = "main"
+    return roles
 
 
 def _unsigned32(value: int) -> int:

@@ -25,7 +25,9 @@ import attrs
 import pytest
 import trio
 
-from eyenet.collect import IF_COLUMNS, DeviceReading, interfaces_from_columns, read_device, rows_of
+from eyenet.collect import (
+    HR_STORAGE_SIZE, HR_STORAGE_TYPE, IF_COLUMNS, DeviceReading, interfaces_from_columns, read_device, rows_of,
+)
 from eyenet.profiles import load_profiles
 from eyenet.snmp import SnmpClient, Target
 
@@ -200,7 +202,7 @@ async def test_interfaces_equal_those_of_every_column_walked_whole(snmpsim_agent
     assert reading.interfaces == interfaces_from_columns(whole)
 
 
-@pytest.mark.parametrize("name", ["ios_2960x", "linux_icecast", "junos_qfx5100"])
+@pytest.mark.parametrize("name", ["ios_2960x", "linux_icecast", "junos_qfx5100", "arista_eos_vrf"])
 async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsim_agent, name):
     """A reading's labels (ifName, ifDescr, ifAlias, ifType) serve the next read_device
     without those columns being read, while ifNumber, ifTableLastChange, sysUpTime, the
@@ -224,6 +226,11 @@ async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsi
             planned = await read_device(client, target, profiles, first.labels, 600.0, first.plan)
             assert client.stats.requests - before < reused
             assert planned.plan is first.plan and planned.plan.made
+            # hrStorageTable's memory: its rows that count are pinned, only their size and used are got.
+            hrstorage = first.plan.memory is not None and first.plan.memory.kind == "hrstorage"
+            assert (first.plan.storage is not None) == hrstorage
+            if hrstorage:
+                assert set(first.plan.storage[HR_STORAGE_TYPE]) and HR_STORAGE_SIZE + min(first.plan.storage[HR_STORAGE_TYPE]) in first.plan.gets()
             assert (planned.cpu, planned.memory, planned.cpu_method, planned.memory_method, planned.profiles) == (
                 first.cpu, first.memory, first.cpu_method, first.memory_method, first.profiles)
             # Stale by each of the signals: read anew, and named as the agent names them.
