@@ -262,4 +262,7 @@ def history_samples(device_id: str, ts: int, metrics: DeviceMetrics) -> list[Sam
     for itf in metrics.interfaces:
         values[f"if.{itf.if_index}.in"] = itf.bps_in
         values[f"if.{itf.if_index}.out"] = itf.bps_out
-    return [Sample(device_id, name, ts, float(v)) for name, v in values.items() if v is not None]
+    return [_sample((device_id, name, ts, float(v))) for name, v in values.items() if v is not None]
+
+
+_sample = functools.partial(tuple.__new__, Sample)  # ~100 a poll: without the NamedTuple's Python __new__

@@ -14,7 +14,7 @@ import time
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, NamedTuple, TypeVar
 
 import attrs
 import trio
@@ -174,8 +174,9 @@ def _ml_job(row: tuple) -> MlJob:
     return MlJob(*row[:7], tuple((label, conf) for label, conf in json.loads(row[7])), *row[8:])
 
 
-@attrs.frozen
-class Sample:
+class Sample(NamedTuple):
+    """One metric value: a row of metrics_raw as it is (the poller makes ~100 a poll)."""
+
     device_id: str
     metric: str
     ts: int  # Unix seconds
@@ -225,13 +226,12 @@ def _statements(script: str) -> list[str]:
 
 
 def _write_samples(conn: sqlite3.Connection, samples: list[Sample]) -> None:
-    rows = [(s.device_id, s.metric, s.ts, s.value) for s in samples]
-    conn.executemany("INSERT INTO metrics_raw VALUES (?, ?, ?, ?)", rows)
+    conn.executemany("INSERT INTO metrics_raw VALUES (?, ?, ?, ?)", samples)
     for table, width in ROLLUPS:
         conn.executemany(
             f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (device_id, metric, ts) DO UPDATE SET "
             "min = min(min, excluded.min), max = max(max, excluded.max), sum = sum + excluded.sum, count = count + 1",
-            [(d, m, ts - ts % width, v, v, v) for d, m, ts, v in rows],
+            [(d, m, ts - ts % width, v, v, v) for d, m, ts, v in samples],
         )
 
 
