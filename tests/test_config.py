@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from eyenet.config import (
-    ConfigError, PushConfig, TopologySettings, WebhookSettings, WebSettings, load_config, parse_config,
+    ConfigError, PollerSettings, PushConfig, TopologySettings, WebhookSettings, WebSettings, load_config, parse_config,
 )
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "eyenet.example.toml"
@@ -18,8 +18,9 @@ def test_the_example_documents_and_parses_every_web_push_and_topology_option():
     assert config.web == WebSettings()
     assert config.push == PushConfig()
     assert config.topology == TopologySettings()
+    assert config.poller == PollerSettings()
     text = EXAMPLE.read_text()
-    for cls in (WebSettings, PushConfig, TopologySettings):
+    for cls in (WebSettings, PushConfig, TopologySettings, PollerSettings):
         for field in cls.__attrs_attrs__:
             assert f"{field.name} =" in text, f"{field.name} is not documented in {EXAMPLE.name}"
 
@@ -47,6 +48,14 @@ def test_every_problem_is_named(tmp_path):
                 "push.events_per_minute", "push.sensitive_events", "push.bogus"):
         assert f"{path}: {key}:" in text, key
     assert f"{tmp_path / 'missing.pem'} is not a file" in text
+
+
+def test_poller_values_and_problems():
+    assert parse_config({"poller": {"interface_refresh": 0}}).poller.interface_refresh == 0
+    with pytest.raises(ConfigError) as exc:
+        parse_config({"poller": {"interface_refresh": -1, "slow_fraction": 2, "max_concurrent_polls": 0}})
+    for key in ("poller.interface_refresh", "poller.slow_fraction", "poller.max_concurrent_polls"):
+        assert f"{key}:" in str(exc.value), key
 
 
 # --- [[webhooks]] ------------------------------------------------------------------------------
