@@ -46,6 +46,21 @@ async def test_samples_and_rollups(tmp_path):
     assert len(hour) == 1 and hour[0].avg == pytest.approx(59.5) and hour[0].max == 119
 
 
+async def test_rollups_add_up_across_batches(tmp_path):
+    """A later batch with samples in buckets already written updates them (min, max, sum, count)."""
+    base = int(time.time()) // 3600 * 3600 - 3600
+    async with Store.open(tmp_path / "m.db") as store:
+        store.add_samples([Sample("d1", "cpu", base + 10 * i, 0.1 * i) for i in range(3)])
+        await store.flush()
+        store.add_samples([Sample("d1", "cpu", base + 100, 1 / 3), Sample("d1", "cpu", base + 200, 7.25)])
+        await store.flush()
+        five = await store.history("d1", "cpu", base, base + 300, step=300)
+        raw = await store.history("d1", "cpu", base, base + 300)
+    assert [p.avg for p in raw] == [0.0, 0.1, 0.2, 1 / 3, 7.25]  # values exactly as sampled
+    assert len(five) == 1 and (five[0].min, five[0].max) == (0.0, 7.25)
+    assert five[0].avg == pytest.approx((0.1 + 0.2 + 1 / 3 + 7.25) / 5)
+
+
 async def test_retention_prunes_each_table_by_its_own_age(tmp_path):
     now = 1_800_000_000
     day = 86400
