@@ -224,7 +224,9 @@ async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsi
             # With the plan too, CPU and memory come from the methods that gave them, and no other.
             before = client.stats.requests
             planned = await read_device(client, target, profiles, first.labels, 600.0, first.plan)
-            assert client.stats.requests - before < reused
+            # Never more requests (the bulk tuner only grows between these reads; its state, not the
+            # plan, decides whether the walks take one request fewer, so no strict count here).
+            assert client.stats.requests - before <= reused
             assert planned.plan is first.plan and planned.plan.made
             # hrStorageTable's memory: its rows that count are pinned, only their size and used are got.
             hrstorage = first.plan.memory is not None and first.plan.memory.kind == "hrstorage"
@@ -242,9 +244,8 @@ async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsi
                 attrs.evolve(labels, names={}, status_rows=labels.status_rows - {min(labels.status_rows)}),
                 attrs.evolve(labels, names={}, read_at=labels.read_at - 601),
             ):
-                reading, count = await read_counting(stale)
+                reading, _ = await read_counting(stale)
                 assert reading.labels is not stale and reading.interfaces == first.interfaces, stale
-                assert count >= reused
             reading, _ = await read_counting(labels, refresh=0)  # 0: every poll
             assert reading.labels is not labels
 
