@@ -8,8 +8,10 @@ import time
 
 import pytest
 import trio
+import trio.testing
 
 from eyenet.config import DeviceConfig, StoreSettings
+from eyenet import store as store_module
 from eyenet.store import MIGRATIONS, Sample, Store, StoredDevice, StoreError
 
 
@@ -59,6 +61,44 @@ async def test_rollups_add_up_across_batches(tmp_path):
     assert [p.avg for p in raw] == [0.0, 0.1, 0.2, 1 / 3, 7.25]  # values exactly as sampled
     assert len(five) == 1 and (five[0].min, five[0].max) == (0.0, 7.25)
     assert five[0].avg == pytest.approx((0.1 + 0.2 + 1 / 3 + 7.25) / 5)
+
+
+async def test_samples_as_plain_tuples_and_values_json_cannot_carry(tmp_path):
+    """The poller passes plain tuples; a NaN or infinity (a device's nonsense) is left out, the
+    rest of its batch written, and the writer goes on."""
+    base = int(time.time()) // 3600 * 3600 - 3600
+    async with Store.open(tmp_path / "m.db") as store:
+        store.add_samples([("d1", "cpu", base, 1.5), ("d1", "cpu", base + 10, float("nan")), ("d1", "cpu", base + 20, float("inf"))])
+        store.add_samples([Sample("d1", "cpu", base + 30, 2.5)])
+        await store.flush()
+        store.add_samples([("d1", "cpu", base + 40, 3.5)])
+        await store.flush()
+        raw = await store.history("d1", "cpu", base, base + 300)
+        five = await store.history("d1", "cpu", base, base + 300, step=300)
+    assert [(p.ts - base, p.avg) for p in raw] == [(0, 1.5), (30, 2.5), (40, 3.5)]
+    assert len(five) == 1 and five[0].avg == pytest.approx(2.5) and (five[0].min, five[0].max) == (1.5, 3.5)
+
+
+async def test_samples_wait_for_more_but_not_for_a_call(tmp_path, monkeypatch):
+    """Samples alone are written after SAMPLE_LINGER, with those that came meanwhile; a call
+    behind them ends the wait."""
+    base = int(time.time()) // 3600 * 3600 - 3600
+    monkeypatch.setattr(store_module, "SAMPLE_LINGER", 3600)  # the call below must end it
+    async with Store.open(tmp_path / "m.db") as store:
+        store.add_samples([("d1", "cpu", base, 1.0)])
+        with trio.fail_after(60):  # a hang guard, far under the linger
+            await store.upsert_device(StoredDevice(DeviceConfig("d1", "192.0.2.1")))
+        assert len(await store.history("d1", "cpu", base, base + 60)) == 1
+        monkeypatch.setattr(store_module, "SAMPLE_LINGER", 0.5)
+        store.add_samples([("d1", "cpu", base + 10, 2.0)])
+        await trio.testing.wait_all_tasks_blocked()
+        store.add_samples([("d1", "cpu", base + 20, 3.0)])
+        for _ in range(200):  # written without a call, both in one write (bounded: 20 s)
+            written = await store.history("d1", "cpu", base, base + 60)
+            if len(written) > 1:
+                break
+            await trio.sleep(0.1)
+        assert len(written) == 3
 
 
 async def test_retention_prunes_each_table_by_its_own_age(tmp_path):
