@@ -101,20 +101,23 @@ class AlertService:
             task_status.started()
             next_tick = trio.current_time() + TICK
             while True:
-                item = None
+                batch = None
                 with trio.move_on_at(next_tick):  # only the wait: the engine's changes are never cut short
                     try:
-                        item = await events.receive()
+                        batch = await events.receive_batch()
                     except trio.EndOfChannel:  # the bus closed: EyeNet is stopping
                         return
-                try:
-                    if item is not None:
-                        await self.observe(item)
-                    else:
-                        next_tick = trio.current_time() + TICK
-                        await self._apply(self.engine.tick(self._clock()))
-                except Exception:  # a failing disk or a bug: logged, and evaluation goes on
-                    log.exception("alert evaluation failed on %r", item if item is not None else "the clock tick")
+                if batch is None:
+                    next_tick = trio.current_time() + TICK
+                    batch = [None]
+                for item in batch:
+                    try:
+                        if item is not None:
+                            await self.observe(item)
+                        else:
+                            await self._apply(self.engine.tick(self._clock()))
+                    except Exception:  # a failing disk or a bug: logged, and evaluation goes on
+                        log.exception("alert evaluation failed on %r", item if item is not None else "the clock tick")
 
     async def observe(self, item) -> None:
         now = self._clock()

@@ -51,17 +51,26 @@ def _mbps(value: float | None) -> str:
 async def log_events(bus: Bus, metrics_level: int) -> None:
     """What an operator sees on the console (or the journal) before any dashboard is connected."""
     with bus.subscribe(types=(DeviceStatus, DeviceMetrics), name="console") as events:
-        async for event in events:
-            if isinstance(event, DeviceStatus):
-                level = logging.INFO if event.status == "up" else logging.WARNING
-                log.log(level, "%s is %s%s", event.device_id, event.status, f" ({event.reason})" if event.reason else "")
-            elif isinstance(event, DeviceMetrics):
-                log.log(
-                    metrics_level, "%s: cpu %s%%, memory %s%%, in %s, out %s", event.device_id,
-                    "-" if event.cpu is None else f"{event.cpu:.1f}",
-                    "-" if event.memory is None else f"{event.memory:.1f}",
-                    _mbps(event.bandwidth_in), _mbps(event.bandwidth_out),
-                )
+        while True:
+            try:
+                batch = await events.receive_batch()
+            except trio.EndOfChannel:
+                return
+            for event in batch:
+                _log_event(event, metrics_level)
+
+
+def _log_event(event, metrics_level: int) -> None:
+    if isinstance(event, DeviceStatus):
+        level = logging.INFO if event.status == "up" else logging.WARNING
+        log.log(level, "%s is %s%s", event.device_id, event.status, f" ({event.reason})" if event.reason else "")
+    elif isinstance(event, DeviceMetrics) and log.isEnabledFor(metrics_level):  # every poll: format only if shown
+        log.log(
+            metrics_level, "%s: cpu %s%%, memory %s%%, in %s, out %s", event.device_id,
+            "-" if event.cpu is None else f"{event.cpu:.1f}",
+            "-" if event.memory is None else f"{event.memory:.1f}",
+            _mbps(event.bandwidth_in), _mbps(event.bandwidth_out),
+        )
 
 
 @attrs.frozen

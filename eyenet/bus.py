@@ -22,6 +22,9 @@ Use::
         async for item in sub:
             if isinstance(item, Lagged): ...
 
+A subscriber that handles each event without waiting takes them in batches
+(``await sub.receive_batch()``): one scheduler turn per event falls behind a busy loop.
+
 The subscription receives what is published while its ``with`` block is open
 (``with`` works too) and is removed from the bus on exit. When the bus closes,
 each subscription delivers what it holds and then ends.
@@ -175,6 +178,17 @@ class Subscription:
             else:
                 await trio.lowlevel.cancel_shielded_checkpoint()
                 return item
+
+    async def receive_batch(self, limit: int = 256) -> list[Any]:
+        """What is buffered, up to limit items (events and markers), waiting for the first.
+        One checkpoint for the batch: a subscriber that takes one event per turn of the
+        scheduler falls behind a busy loop (each turn runs every ready task), one that takes
+        what is there does not. trio.EndOfChannel as receive()."""
+        batch = [await self.receive()]
+        items = self._items
+        while items and len(batch) < limit:
+            batch.append(self.receive_nowait())
+        return batch
 
     def __aiter__(self) -> Subscription:
         return self

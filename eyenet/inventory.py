@@ -171,14 +171,19 @@ class Inventory:
         """Follow the bus: each device's latest status and metrics."""
         with self._bus.subscribe(maxlen=BUS_BUFFER, types=(DeviceStatus, DeviceMetrics), name="inventory") as events:
             task_status.started()
-            async for event in events:
-                if isinstance(event, Lagged):
-                    log.warning("the inventory fell behind the bus: %d device events dropped", event.missed)
-                    continue
-                # A device removed meanwhile: its last poll's events arrive after it.
-                monitored = self._devices.get(event.device_id)
-                if monitored is not None:
-                    monitored.live.apply(event)
+            while True:
+                try:
+                    batch = await events.receive_batch()
+                except trio.EndOfChannel:
+                    return
+                for event in batch:
+                    if isinstance(event, Lagged):
+                        log.warning("the inventory fell behind the bus: %d device events dropped", event.missed)
+                        continue
+                    # A device removed meanwhile: its last poll's events arrive after it.
+                    monitored = self._devices.get(event.device_id)
+                    if monitored is not None:
+                        monitored.live.apply(event)
 
     # -- reads ------------------------------------------------------------------------------
 

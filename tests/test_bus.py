@@ -301,3 +301,52 @@ async def test_closing_subscription_wakes_its_receiver():
 def test_bad_maxlen():
     with pytest.raises(ValueError):
         Bus().subscribe(maxlen=0)
+
+
+async def test_receive_batch_takes_what_is_buffered_up_to_the_limit():
+    bus = Bus()
+    with bus.subscribe(maxlen=3) as sub:
+        for i in range(5):  # two dropped: a marker, then the three newest
+            bus.publish(Metric(i))
+        assert await sub.receive_batch(limit=2) == [Lagged(2), Metric(2)]
+        assert await sub.receive_batch() == [Metric(3), Metric(4)]
+        async with trio.open_nursery() as nursery:  # nothing buffered: waits for the first
+            nursery.start_soon(lambda: sub.receive_batch())
+            await trio.testing.wait_all_tasks_blocked()
+            bus.publish(Metric(5))
+        assert drain(sub) == [] and sub.delivered == 4
+        bus.close()
+        with pytest.raises(trio.EndOfChannel):
+            await sub.receive_batch()
+
+
+async def test_batch_subscriber_keeps_up_with_a_busy_loop():
+    """200 tasks always ready, a publisher of 20 events per turn: one event per turn of the
+    scheduler would fall 19 behind each turn and overflow; a batch per turn loses nothing."""
+    bus = Bus()
+    got = []
+    with bus.subscribe(maxlen=1_000) as sub:
+        async with trio.open_nursery() as nursery:
+            stop = trio.Event()
+
+            async def busy():
+                while not stop.is_set():
+                    await trio.lowlevel.checkpoint()
+
+            async def consume():
+                while True:
+                    try:
+                        got.extend(await sub.receive_batch())
+                    except trio.EndOfChannel:
+                        return
+
+            for _ in range(200):
+                nursery.start_soon(busy)
+            nursery.start_soon(consume)
+            for turn in range(500):
+                for i in range(20):
+                    bus.publish(Metric(turn * 20 + i))
+                await trio.lowlevel.checkpoint()
+            bus.close()
+            stop.set()
+    assert sub.dropped == 0 and got == [Metric(i) for i in range(10_000)]

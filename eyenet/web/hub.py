@@ -106,15 +106,13 @@ class Hub:
             with self.bus.subscribe(maxlen=BUS_BUFFER, name="push") as events:
                 nursery.start_soon(self._tick)
                 task_status.started()
-                async for event in events:
+                while True:
                     # What else is already buffered goes out with it: each client then gets
                     # the batch's frames in one write (conn.corked).
-                    batch = [event]
-                    while len(batch) < MAX_BATCH:
-                        try:
-                            batch.append(events.receive_nowait())
-                        except (trio.WouldBlock, trio.EndOfChannel):
-                            break
+                    try:
+                        batch = await events.receive_batch(MAX_BATCH)
+                    except trio.EndOfChannel:
+                        break
                     with corked():
                         for item in batch:
                             if isinstance(item, Lagged):
