@@ -12,7 +12,12 @@ each polled every --interval seconds, history in a temporary SQLite file. After
     and that of its Trio loop's thread alone (time.thread_time in the worker),
     and RSS (VmRSS, sampled every second; VmHWM at the end),
   * the agents' CPU (every snmpd's /proc/PID/stat) and the whole machine's busy share,
-  * polls that missed their slot, started late, timed out or came back partial.
+  * polls that missed their slot, started late, timed out or came back partial, and the
+    warnings logged (a bus subscriber that fell behind says so).
+
+The agents stand on this machine, where real ones would not: by default they run on its
+last core only, at SCHED_BATCH (snmp_lab.Lab.confine_agents), so that they do not preempt
+EyeNet's event loop whenever a request wakes one; --agents-share-cores leaves them be.
 
 Then it extrapolates to the target: 10,000 devices x 50 interfaces on a 60 s interval on
 2 cores. Offered load is D / interval polls/s; `equiv_devices_at_60s` = D * 60 / interval.
@@ -102,6 +107,16 @@ def worker(spec: dict) -> int:
     from eyenet.snmp import client as client_mod
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    # Warnings while measuring, by logger: a subscriber that falls behind the bus (alerts,
+    # inventory, push) says so there, and a run that kept up only by dropping did not keep up.
+    warnings: dict[str, int] = {}
+
+    class CountWarnings(logging.Handler):
+        def emit(self, record):
+            if recording["on"] and record.levelno >= logging.WARNING:
+                warnings[record.name] = warnings.get(record.name, 0) + 1
+
+    logging.getLogger().addHandler(CountWarnings())
     interval = float(spec["interval"])
     hosts = spec["hosts"]
     devices = tuple(
@@ -238,6 +253,7 @@ def worker(spec: dict) -> int:
                 "polls": polls,
                 "gc": {str(g): {"collections": n, "seconds": round(t, 3)} for g, (n, t) in gc_stats.items()},
                 "gc_tracked_objects": len(gc.get_objects()),
+                "warnings": warnings,
                 "poll_duration_s": {"p50": pct(0.5), "p95": pct(0.95), "max": pct(1.0)},
                 "devices_polled_ever": len(anchors),
                 "start": start, "end": end,
@@ -352,6 +368,7 @@ def run_size(lab, devices: int, args, log) -> dict:
         gc=w["gc"],
         gc_ms_per_poll=round(1000 * sum(g["seconds"] for g in w["gc"].values()) / done, 3) if done else None,
         gc_tracked_objects=w["gc_tracked_objects"],
+        warnings_by_logger=w["warnings"],
         eyenet_cpu_s=round(cpu, 3),
         eyenet_cpu_s_getrusage=round(w1["rusage_cpu_s"] - w0["rusage_cpu_s"], 3),
         eyenet_cpu_pct=round(100 * cpu / wall, 1),
@@ -380,7 +397,7 @@ def run_size(lab, devices: int, args, log) -> dict:
         f"poll_scale: D={devices}: {result['polls_per_s']} polls/s of {result['offered_polls_per_s']} offered, "
         f"{result['varbinds_per_s']} vb/s, eyenet {result['eyenet_cpu_pct']}% CPU {result['eyenet_rss_mb']} MB, "
         f"snmpd {result['snmpd_cpu_pct']}%, machine {result['machine_busy_pct_of_all_cores']}% busy, "
-        f"down {polls['down']}, missed {polls['missed_slots']}"
+        f"down {polls['down']}, missed {polls['missed_slots']}, warnings {w['warnings'] or 'none'}"
     )
     return result
 
@@ -439,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--startup-timeout", type=float, default=60.0)
     p.add_argument("--cool-down", type=float, default=4.0)
     p.add_argument("--max-seconds", type=float, default=1500.0, help="no run starts after this")
+    p.add_argument("--agents-share-cores", action="store_true",
+                   help="leave the agents on every core at normal priority (default: confined, see snmp_lab.Lab.confine_agents)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
@@ -465,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         with Lab(args.agents, args.interfaces) as lab:
             report["interfaces_per_agent"] = lab.agents[0].interfaces
             report["setup_s"] = round(lab.setup_seconds, 2)
+            report["agents_placement"] = "share every core" if args.agents_share_cores else lab.confine_agents()
             for n, d in enumerate(sizes):
                 if time.monotonic() - t0 > args.max_seconds:
                     report["sizes"].append({"devices": d, "status": "skipped", "reason": "--max-seconds"})
