@@ -666,3 +666,26 @@ def test_encoder_rejects_what_cannot_be_encoded():
         encode_oid((1,))
     with pytest.raises(ValueError):
         encode_oid((1, 3, -1))
+
+
+def test_varbind_memo_gives_what_parsing_gives_and_stays_bounded(monkeypatch):
+    """Small values are memoised by their varbind's bytes (an answer repeats them poll after
+    poll); a hit is the varbind parsing would give, larger values are not kept, and a full
+    memo starts over."""
+    from eyenet.snmp import ber
+
+    monkeypatch.setattr(ber, "_VARBINDS", {})
+    monkeypatch.setattr(ber, "VARBIND_MEMO_SIZE", 3)
+    status = VarBind((1, 3, 6, 1, 2, 1, 2, 2, 1, 8, 7), Tag.INTEGER, 1)
+    counter = VarBind((1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6, 7), Tag.COUNTER64, 123456789)
+    empty = VarBind((1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18, 7), Tag.OCTET_STRING, b"")
+    data = encode_message(v2c_response(status, counter, empty))
+    first = decode_message(data).pdu.varbinds
+    again = decode_message(data).pdu.varbinds
+    assert first == again == (status, counter, empty)
+    assert again[0] is first[0] and again[2] is first[2]  # from the memo
+    assert again[1] is not first[1] and len(ber._VARBINDS) == 2  # 5 content bytes: parsed each time
+    for i in range(3):  # fills it: cleared, then holds the newest
+        decode_message(encode_message(v2c_response(VarBind((1, 3, 6, 1, 4, 1, 9, i), Tag.GAUGE32, i))))
+    assert len(ber._VARBINDS) <= 3
+    assert decode_message(data).pdu.varbinds == (status, counter, empty)

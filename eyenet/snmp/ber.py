@@ -25,6 +25,15 @@ _ONE_BYTE_ARCS = bytes(range(0x80))
 # the tuple, and the answers share one tuple per OID. Cleared when full: bounded whatever arrives.
 OID_MEMO_SIZE = 1 << 17
 _OIDS: dict[bytes, Oid] = {}
+# Decoded varbinds by their content octets, for those whose value takes at most
+# VARBIND_MEMO_VALUE_BYTES: statuses, speeds, error counters and discontinuity times of 0
+# or a few, idle interfaces' counters. Most of a poll's varbinds are these and come back
+# unchanged in every poll (and the same on many devices): a hit costs a slice and a look-up
+# instead of parsing and building one. Larger values (moving counters, uptimes, strings)
+# would only churn it. Bounded as _OIDS.
+VARBIND_MEMO_SIZE = 1 << 16
+VARBIND_MEMO_VALUE_BYTES = 2
+_VARBINDS: dict[bytes, VarBind] = {}
 
 _UNSIGNED_LIMITS = {0x41: 0xFFFFFFFF, 0x42: 0xFFFFFFFF, 0x43: 0xFFFFFFFF, 0x46: 0xFFFFFFFFFFFFFFFF}  # Counter32, Gauge32, TimeTicks, Counter64
 
@@ -203,6 +212,7 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> tuple[list[VarBind], int
     out = []
     append = out.append
     known_oid = _OIDS.get
+    known_varbind = _VARBINDS.get
     new_varbind = tuple.__new__  # VarBind's own __new__ adds a Python call per varbind
     i = start
     try:
@@ -214,10 +224,17 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> tuple[list[VarBind], int
             i += 2
             if n & 0x80:
                 _, i, vb_end = read_header(data, i - 2, stop)
+                content = None
             else:
                 vb_end = i + n
                 if vb_end > stop:
                     raise SnmpDecodeError(f"truncated: VarBind at offset {i - 2} claims {n} bytes, {stop - i} remain")
+                content = data[i:vb_end]
+                vb = known_varbind(content)
+                if vb is not None:
+                    append(vb)
+                    i = vb_end
+                    continue
             # name
             if data[i] != 0x06:
                 raise SnmpDecodeError(f"expected a VarBind name (OID) at offset {i}, found tag 0x{data[i]:02x}")
@@ -275,7 +292,12 @@ def decode_varbinds(data: bytes, pos: int, end: int) -> tuple[list[VarBind], int
                 value = None
             else:
                 raise SnmpDecodeError(f"unknown value tag 0x{tag:02x} at offset {i}")
-            append(new_varbind(VarBind, (oid, tag, value)))
+            vb = new_varbind(VarBind, (oid, tag, value))
+            append(vb)
+            if n <= VARBIND_MEMO_VALUE_BYTES and content is not None:
+                if len(_VARBINDS) >= VARBIND_MEMO_SIZE:
+                    _VARBINDS.clear()
+                _VARBINDS[content] = vb
             i = vb_end
     except IndexError:
         raise SnmpDecodeError(f"truncated: a VarBind near offset {i} runs past the end") from None
