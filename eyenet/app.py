@@ -51,11 +51,7 @@ def _mbps(value: float | None) -> str:
 async def log_events(bus: Bus, metrics_level: int) -> None:
     """What an operator sees on the console (or the journal) before any dashboard is connected."""
     with bus.subscribe(types=(DeviceStatus, DeviceMetrics), name="console") as events:
-        while True:
-            try:
-                batch = await events.receive_batch()
-            except trio.EndOfChannel:
-                return
+        async for batch in events.batches():
             for event in batch:
                 _log_event(event, metrics_level)
 

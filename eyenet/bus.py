@@ -23,7 +23,8 @@ Use::
             if isinstance(item, Lagged): ...
 
 A subscriber that handles each event without waiting takes them in batches
-(``await sub.receive_batch()``): one scheduler turn per event falls behind a busy loop.
+(``async for batch in sub.batches()``, or ``await sub.receive_batch()``): one scheduler
+turn per event falls behind a busy loop.
 
 The subscription receives what is published while its ``with`` block is open
 (``with`` works too) and is removed from the bus on exit. When the bus closes,
@@ -189,6 +190,14 @@ class Subscription:
         while items and len(batch) < limit:
             batch.append(self.receive_nowait())
         return batch
+
+    async def batches(self, limit: int = 256):
+        """receive_batch() after receive_batch(), until the bus closes and the buffer is drained."""
+        while True:
+            try:
+                yield await self.receive_batch(limit)
+            except trio.EndOfChannel:
+                return
 
     def __aiter__(self) -> Subscription:
         return self

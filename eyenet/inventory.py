@@ -171,11 +171,7 @@ class Inventory:
         """Follow the bus: each device's latest status and metrics."""
         with self._bus.subscribe(maxlen=BUS_BUFFER, types=(DeviceStatus, DeviceMetrics), name="inventory") as events:
             task_status.started()
-            while True:
-                try:
-                    batch = await events.receive_batch()
-                except trio.EndOfChannel:
-                    return
+            async for batch in events.batches():
                 for event in batch:
                     if isinstance(event, Lagged):
                         log.warning("the inventory fell behind the bus: %d device events dropped", event.missed)

@@ -106,13 +106,9 @@ class Hub:
             with self.bus.subscribe(maxlen=BUS_BUFFER, name="push") as events:
                 nursery.start_soon(self._tick)
                 task_status.started()
-                while True:
-                    # What else is already buffered goes out with it: each client then gets
-                    # the batch's frames in one write (conn.corked).
-                    try:
-                        batch = await events.receive_batch(MAX_BATCH)
-                    except trio.EndOfChannel:
-                        break
+                # What else is already buffered goes out with an event: each client then gets
+                # the batch's frames in one write (conn.corked).
+                async for batch in events.batches(MAX_BATCH):
                     with corked():
                         for item in batch:
                             if isinstance(item, Lagged):
