@@ -8,10 +8,11 @@ functions), so unit tests feed rows without an agent.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import trio
@@ -80,10 +81,10 @@ HR_STORAGE_COLUMNS = (HR_STORAGE_TYPE, HR_STORAGE_DESCR, HR_STORAGE_UNITS, HR_ST
 GET_BATCH = 20  # instances per GET request
 
 
-@attrs.frozen
-class InterfaceReading:
+class InterfaceReading(NamedTuple):
     """One ifTable row. speed in bit/s (None: unknown); octets from the 64-bit counters
-    when the agent has them (counter_bits 64), else the 32-bit ones (32)."""
+    when the agent has them (counter_bits 64), else the 32-bit ones (32). A NamedTuple, built
+    without its Python __new__: every poll makes one per interface."""
 
     if_index: int
     if_name: str
@@ -562,24 +563,27 @@ def interfaces_from_columns(columns: Mapping[str, Rows], labels: InterfaceLabels
             in_octets, out_octets = in_of(index), out_of(index)
             bits = 32 if in_octets is not None or out_octets is not None else None
         out.append(
-            InterfaceReading(
-                if_index=index[0],
-                if_name=name_of(index, ""),
-                if_descr=descr_of(index, ""),
-                if_alias=alias_of(index, ""),
-                if_type=type_of(index),
-                admin_status=ADMIN_STATUS.get(admin.get(index)),
-                oper_status=OPER_STATUS.get(oper.get(index)),
-                speed=interface_speed(speed_of(index), high_speed_of(index)),
-                in_octets=in_octets,
-                out_octets=out_octets,
-                counter_bits=bits,
-                in_errors=in_errors_of(index),
-                out_errors=out_errors_of(index),
-                counter_discontinuity=discontinuity_of(index),
-            )
+            _interface_reading((
+                index[0],  # if_index
+                name_of(index, ""),
+                descr_of(index, ""),
+                alias_of(index, ""),
+                type_of(index),
+                ADMIN_STATUS.get(admin.get(index)),
+                OPER_STATUS.get(oper.get(index)),
+                interface_speed(speed_of(index), high_speed_of(index)),
+                in_octets,
+                out_octets,
+                bits,  # counter_bits
+                in_errors_of(index),
+                out_errors_of(index),
+                discontinuity_of(index),
+            ))
         )
     return tuple(out)
+
+
+_interface_reading = functools.partial(tuple.__new__, InterfaceReading)  # fields in order, as above
 
 
 def by_name(columns: Mapping[Oid, Rows]) -> dict[str, Rows]:

@@ -53,10 +53,10 @@ def test_partial_and_slow_answers_degrade():
 
 def test_interface_rates_per_second_from_two_readings():
     state = DeviceState()
-    first = reading(itf(1, "Gi0/1"), attrs.evolve(itf(2, "Gi0/2"), in_octets=-5))  # an agent's INTEGER, not a counter
+    first = reading(itf(1, "Gi0/1"), itf(2, "Gi0/2")._replace(in_octets=-5))  # an agent's INTEGER, not a counter
     assert [(m.bps_in, m.errors_in) for m in interface_rates(first, state, 1000.0)] == [(None, None), (None, None)]
-    later = attrs.evolve(itf(1, "Gi0/1"), in_octets=1_250, out_octets=2_500, in_errors=10)
-    second = attrs.evolve(reading(later, attrs.evolve(itf(2, "Gi0/2"), in_octets=7)), uptime_ticks=1_100)
+    later = itf(1, "Gi0/1")._replace(in_octets=1_250, out_octets=2_500, in_errors=10)
+    second = attrs.evolve(reading(later, itf(2, "Gi0/2")._replace(in_octets=7)), uptime_ticks=1_100)
     a, b = interface_rates(second, state, 1010.0)
     assert (a.bps_in, a.bps_out, a.errors_in, a.errors_out) == (1_000, 2_000, 1, 0)
     assert (b.bps_in, b.bps_out) == (None, 0)
