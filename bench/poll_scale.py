@@ -102,8 +102,9 @@ def worker(spec: dict) -> int:
     import trio
 
     from eyenet import app
-    from eyenet import poller as poller_mod
-    from eyenet.config import Config, DeviceConfig, PollerSettings, SnmpSettings, StoreSettings, WebSettings
+    from eyenet.collect import poller as poller_mod
+    from eyenet.config import Config, PollerSettings, SnmpSettings, StoreSettings, WebSettings
+    from eyenet.devices.model import DeviceConfig
     from eyenet.snmp import client as client_mod
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")

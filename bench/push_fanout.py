@@ -129,9 +129,9 @@ def bench_event():
 def templates() -> dict:
     """Per kind: the frame for DUMMY_ID as EyeNet builds it (its own format functions),
     its length, where the id starts; and Node's envelope around the id."""
-    from eyenet.web.plain_ws import envelope_frame
-    from eyenet.web.socketio import websocket_event
-    from eyenet.web.wire import Wire
+    from eyenet.web.push.plain_ws import envelope_frame
+    from eyenet.web.push.socketio import websocket_event
+    from eyenet.web.push.wire import Wire
 
     wire = Wire(bench_event(), DUMMY_ID, tz=datetime.timezone.utc)
     dummy = str(DUMMY_ID).encode()
@@ -169,15 +169,15 @@ def eyenet_server(args: argparse.Namespace) -> None:
     raise_nofile()
     import trio
 
+    from eyenet.auth.tokens import TokenAuthority
     from eyenet.bus import Bus
     from eyenet.config import AuthSettings
-    from eyenet.tokens import TokenAuthority
     from eyenet.web.front import FrontSettings, serve
-    from eyenet.web.hub import Hub, PushSettings
-    from eyenet.web.limits import PushLimits
-    from eyenet.web.plain_ws import PlainWsServer
+    from eyenet.web.push.hub import Hub, PushSettings
+    from eyenet.web.push.limits import PushLimits
+    from eyenet.web.push.plain_ws import PlainWsServer
+    from eyenet.web.push.socketio import SocketIOServer, SocketIOSettings
     from eyenet.web.server import WebApp, not_found
-    from eyenet.web.socketio import SocketIOServer, SocketIOSettings
 
     class NoRest:
         async def http(self, request):
@@ -773,9 +773,9 @@ def orchestrate(args: argparse.Namespace) -> None:
     tries: dict[tuple[str, int], list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="eyenet-push-fanout-") as tmp_name:
         tmp = Path(tmp_name)
-        from eyenet.auth import User
+        from eyenet.auth.model import User
+        from eyenet.auth.tokens import TokenAuthority
         from eyenet.config import AuthSettings
-        from eyenet.tokens import TokenAuthority
 
         authority = TokenAuthority.from_settings(AuthSettings(secret_file=str(tmp / "jwt.secret")))
         token = authority.issue(User("u1", "u1", "viewer"), ttl=6 * 3600).token

@@ -118,7 +118,8 @@ def eyenet_server(args: argparse.Namespace) -> None:
     import trio
 
     sys.path.insert(0, str(ROOT))
-    from eyenet.web.front import FrontSettings, Response, serve
+    from eyenet.web.front import FrontSettings, serve
+    from eyenet.web.http import Response
     from eyenet.web.websocket import WebSocketClosed, ws_frame
 
     raise_nofile()

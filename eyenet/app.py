@@ -7,27 +7,28 @@ import sys
 import attrs
 import trio
 
-from .alert_service import AlertService
-from .bus import Bus
-from .auth import ensure_admin
-from .config import Config, PushConfig, WebSettings
-from .events import DeviceMetrics, DeviceStatus
-from .poller import Poller
-from .profiles import load_profiles
-from .snmp import SnmpClient
-from .store import Store, StoredDevice
-from .inventory import Inventory
-from .ml_service import MlService
-from .notify import Notifier
-from .tokens import TokenAuthority
-from .topology_service import TopologyService
-from .web.front import FrontSettings, serve
-from .web.hub import Hub, PushSettings
-from .web.limits import PushLimits
-from .web.plain_ws import PlainWsServer
-from .web.rest import RestApi, RestSettings
-from .web.server import WebApp
-from .web.socketio import SocketIOServer, SocketIOSettings
+from eyenet.alerts.notify import Notifier
+from eyenet.alerts.service import AlertService
+from eyenet.anomaly.service import MlService
+from eyenet.auth.tokens import TokenAuthority
+from eyenet.auth.users import ensure_admin
+from eyenet.bus import Bus
+from eyenet.collect.poller import Poller
+from eyenet.collect.profiles import load_profiles
+from eyenet.config import Config, PushConfig, WebSettings
+from eyenet.devices.inventory import Inventory
+from eyenet.devices.model import StoredDevice
+from eyenet.events import DeviceMetrics, DeviceStatus
+from eyenet.snmp import SnmpClient
+from eyenet.store.db import Store
+from eyenet.topology.service import TopologyService
+from eyenet.web.front import FrontSettings, serve
+from eyenet.web.push.hub import Hub, PushSettings
+from eyenet.web.push.limits import PushLimits
+from eyenet.web.push.plain_ws import PlainWsServer
+from eyenet.web.push.socketio import SocketIOServer, SocketIOSettings
+from eyenet.web.rest.api import RestApi, RestSettings
+from eyenet.web.server import WebApp
 
 log = logging.getLogger("eyenet")
 

@@ -9,15 +9,16 @@ from pathlib import Path
 
 import trio
 
-from . import __version__
-from .auth import ROLES, AuthError
-from .config import ConfigError, load_config
-from .profiles import ProfileError, load_profiles
-from .demo.lab import LabError
-from .store import Store, StoreError
-from .snmp import SnmpClient, SnmpError, Target, parse_oid
-from .snmp.display import format_varbind, varbind_json
-from .tokens import KeyFileError
+from eyenet import __version__
+from eyenet.auth.model import ROLES, AuthError
+from eyenet.auth.tokens import KeyFileError
+from eyenet.collect.profiles import ProfileError, load_profiles
+from eyenet.config import ConfigError, load_config
+from eyenet.demo.lab import LabError
+from eyenet.snmp import SnmpClient, SnmpError, Target, parse_oid
+from eyenet.snmp.display import format_varbind, varbind_json
+from eyenet.store.db import Store
+from eyenet.store.errors import StoreError
 
 
 def parse_target(text: str) -> tuple[str, int]:
@@ -118,7 +119,7 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 
 async def _user_command(args) -> int:
-    from .auth import new_user, set_password
+    from eyenet.auth.users import new_user, set_password
 
     db = args.db if args.db is not None else load_config(args.config).store.path
     # Only `add` may start a database: on the others, a missing file is a wrong path.
@@ -185,20 +186,20 @@ def _main(args) -> int:
     if args.command == "user":
         return trio.run(_user_command, args)
     if args.command == "demo":
-        from .demo.run import demo
+        from eyenet.demo.run import demo
 
         trio.run(demo, Path(args.data_dir), args.port)
         return 0
     config = load_config(args.config if args.command == "run" else args.file)
     if args.command == "check-config":
-        from .tokens import check_settings
+        from eyenet.auth.tokens import check_settings
 
         if problems := check_settings(config.token_settings):
             raise ConfigError([f"{config.path}: {p}" for p in problems])
         profiles = load_profiles(config.profiles_dir)
         print(f"{config.path}: OK, {len(config.devices)} device(s), {len(profiles.profiles)} profile(s)")
         return 0
-    from . import app
+    from eyenet import app
 
     trio.run(app.run, config)
     return 0

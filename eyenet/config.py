@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from .alerts import Rule, RuleError, parse_rule
-from .events import EVENT_TYPES, SEVERITIES
-from .snmp.client import VERSIONS
+from eyenet.alerts.rules import Rule, RuleError, parse_rule
+from eyenet.devices.model import DEVICE_ID, DeviceConfig
+from eyenet.events import EVENT_TYPES, SEVERITIES
+from eyenet.snmp.client import VERSIONS
 
-DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 JWT_ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 
 
@@ -31,17 +31,6 @@ class SnmpSettings:
     max_repetitions: int = 25
     max_repetitions_cap: int = 100
     max_in_flight: int = 1000
-
-
-@attrs.frozen
-class DeviceConfig:
-    id: str
-    host: str
-    port: int = 161
-    version: str = "2c"
-    community: str = attrs.field(default="public", repr=False)
-    poll_interval: float = 60.0
-    tags: tuple[str, ...] = ()
 
 
 @attrs.frozen

@@ -34,8 +34,7 @@ from contextlib import asynccontextmanager
 import attrs
 import trio
 
-from eyenet.snmp import BulkPdu, ErrorStatus, Message, Pdu, PduType, SnmpDecodeError, Tag, VarBind, Version
-from eyenet.snmp import decode_message, encode_message
+from eyenet.snmp import BulkPdu, ErrorStatus, Message, Pdu, PduType, SnmpDecodeError, Tag, VarBind, Version, decode_message, encode_message
 
 GARBAGE = b"\x30\x82\xff\xff not SNMP at all"
 

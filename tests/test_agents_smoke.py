@@ -9,9 +9,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
-
 import agents
+import pytest
 from netsnmp_output import (
     NETSNMP_OUTPUT_OPTIONS,
     ParseError,

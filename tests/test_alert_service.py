@@ -6,11 +6,12 @@ import attrs
 import pytest
 import trio
 
-from eyenet.alert_service import AlertService, RuleFromConfig
-from eyenet.alerts import DEFAULT_RULES, Rule, Window
+from eyenet.alerts.engine import Window
+from eyenet.alerts.rules import DEFAULT_RULES, Rule
+from eyenet.alerts.service import AlertService, RuleFromConfig
 from eyenet.bus import Bus
 from eyenet.events import AlertNew, AlertUpdate, DeviceMetrics, DeviceStatus
-from eyenet.store import Store
+from eyenet.store.db import Store
 
 CPU = Rule("cpu-high", "device.cpu", ">", "warning", threshold=90.0, clear=80.0)
 
@@ -181,7 +182,7 @@ async def test_alerts_of_devices_no_longer_monitored_resolve_at_start(tmp_path):
 
 
 async def test_a_failure_behind_another_raises_only_the_root_cause(tmp_path):
-    from eyenet.topology import Graph, Link, Node
+    from eyenet.topology.graph import Graph, Link, Node
 
     graph = Graph(
         {d: Node(d, t, d, True) for d, t in (("core", "router"), ("dist", "switch"), ("acc", "switch"))},

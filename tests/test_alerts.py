@@ -3,11 +3,11 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from eyenet.alerts import (
-    DEFAULT_RULES, HOLD, AlertEngine, AlertNotFound, InvalidTransition, Rule, RuleError, Window, parse_rule,
-)
+from eyenet.alerts.engine import HOLD, AlertEngine, AlertNotFound, InvalidTransition, Window
+from eyenet.alerts.rules import DEFAULT_RULES, Rule, RuleError, parse_rule
 from eyenet.events import DeviceMetrics, DeviceStatus, InterfaceMetrics
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)

@@ -19,7 +19,6 @@ import sys
 
 import pytest
 import trio
-
 from jsclient import js_client
 from restclient import api
 

@@ -5,11 +5,12 @@ import random
 import pytest
 import trio
 
-from eyenet.anomaly import Finding, NotEnoughData, confidence, detect
+from eyenet.anomaly.detect import Finding, NotEnoughData, confidence, detect
+from eyenet.anomaly.service import MlService, history_step
 from eyenet.bus import Bus
+from eyenet.collect.history import Sample
 from eyenet.events import MlPrediction
-from eyenet.ml_service import MlService, history_step
-from eyenet.store import Sample, Store
+from eyenet.store.db import Store
 
 rng = random.Random(7)
 BASELINE = [20 + rng.gauss(0, 2) for _ in range(120)]

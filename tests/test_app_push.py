@@ -11,17 +11,16 @@ from contextlib import asynccontextmanager
 import attrs
 import pytest
 import trio
+from jsclient import js_client
 from jwcrypto.jwe import JWE
 from jwcrypto.jwk import JWK
+from restclient import api
 from trio_websocket import open_websocket_url
 
 from eyenet import app
 from eyenet.config import PushConfig
 from eyenet.demo.lab import start_lab
 from eyenet.demo.run import demo_config
-
-from jsclient import js_client
-from restclient import api
 
 PASSWORD = "demo-admin-password"
 pytestmark = pytest.mark.slow

@@ -8,12 +8,13 @@ import sqlite3
 import pytest
 import trio
 
-from eyenet.auth import (
-    ADMIN_PASSWORD_ENV, ROLES, AuthError, User, authenticate, ensure_admin, hash_password, new_user, role_allows,
-    scope_allows, set_password, verify_password,
-)
-from eyenet.config import DeviceConfig
-from eyenet.store import MIGRATIONS, AlreadyExists, LastAdmin, Store, StoredDevice, StoreError
+from eyenet.auth.model import ROLES, AuthError, User, role_allows, scope_allows
+from eyenet.auth.passwords import hash_password, verify_password
+from eyenet.auth.users import ADMIN_PASSWORD_ENV, authenticate, ensure_admin, new_user, set_password
+from eyenet.devices.model import DeviceConfig, StoredDevice
+from eyenet.store.db import Store
+from eyenet.store.errors import AlreadyExists, LastAdmin, StoreError
+from eyenet.store.schema import MIGRATIONS
 
 
 def test_role_hierarchy():

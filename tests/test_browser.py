@@ -32,12 +32,11 @@ from pathlib import Path
 import attrs
 import pytest
 import trio
+from test_app_push import PASSWORD, login
 
 from eyenet import app
 from eyenet.demo.lab import start_lab
 from eyenet.demo.run import demo_config
-
-from test_app_push import PASSWORD, login
 
 pytestmark = pytest.mark.slow
 

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from netsnmp_output import NETSNMP_OUTPUT_OPTIONS, parse_netsnmp_output
 
 from eyenet import __version__
-from netsnmp_output import NETSNMP_OUTPUT_OPTIONS, parse_netsnmp_output
 
 EYENET = [sys.executable, "-m", "eyenet.cli"]
 REPO = Path(__file__).resolve().parents[1]

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import trio
 
-from eyenet.auth import authenticate
+from eyenet.auth.users import authenticate
 from eyenet.cli import main
-from eyenet.store import Store, connect, migrate
+from eyenet.store.db import Store
+from eyenet.store.schema import connect, migrate
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,6 +9,7 @@ import random
 
 import pytest
 import trio
+from faulty_agent import Faults, Gauge, faulty_agent
 
 from eyenet.snmp import (
     ErrorStatus,
@@ -23,7 +24,6 @@ from eyenet.snmp import (
     VarBind,
     format_oid,
 )
-from faulty_agent import Faults, Gauge, faulty_agent
 
 SYSTEM = (1, 3, 6, 1, 2, 1, 1)
 IF_ENTRY = (1, 3, 6, 1, 2, 1, 2, 2, 1)

@@ -25,11 +25,12 @@ import attrs
 import pytest
 import trio
 
-from eyenet.collect import (
-    HR_STORAGE_SIZE, HR_STORAGE_TYPE, IF_COLUMNS, DeviceReading, interfaces_from_columns, read_device, rows_of,
-)
-from eyenet.profiles import load_profiles
+from eyenet.collect.interfaces import interfaces_from_columns
+from eyenet.collect.profiles import load_profiles
+from eyenet.collect.read import DeviceReading, read_device
 from eyenet.snmp import SnmpClient, Target
+from eyenet.snmp.mib import HR_STORAGE_SIZE, HR_STORAGE_TYPE, IF_COLUMNS
+from eyenet.snmp.table import rows_of
 
 RECORDINGS = (
     "arista_eos_vrf", "arubaos-cx", "dell-os10", "edgeswitch_es-24-250w", "fortigate_60fospfv3", "ios_2960x",
@@ -269,7 +270,7 @@ async def test_a_plan_that_no_longer_fits_is_made_again(snmpsim_agent, name, oth
 
 
 def test_interface_labels_current():
-    from eyenet.collect import InterfaceLabels
+    from eyenet.collect.interfaces import InterfaceLabels
 
     labels = InterfaceLabels((), frozenset(), {}, {}, {}, {}, if_number=5, last_change=100, uptime=1000, read_at=50.0)
     assert labels.current(5, 100, 1000, 50.0, 600)
@@ -321,6 +322,7 @@ async def test_silent_device_raises_a_plain_timeout():
     """No answer to the system group: SnmpTimeout itself (not an ExceptionGroup), so the
     poller can mark the device down."""
     import agents
+
     from eyenet.snmp import SnmpTimeout
 
     port = agents.free_udp_port()

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eyenet.config import (
-    ConfigError, PollerSettings, PushConfig, TopologySettings, WebhookSettings, WebSettings, load_config, parse_config,
-)
+from eyenet.config import ConfigError, PollerSettings, PushConfig, TopologySettings, WebhookSettings, WebSettings, load_config, parse_config
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "eyenet.example.toml"
 

@@ -15,7 +15,8 @@ import pytest
 import trio
 
 from eyenet.demo import lab as lab_module
-from eyenet.demo.lab import SCHEDULE, LabError, start_lab, write_lab
+from eyenet.demo.devices import LINKS, SCHEDULE
+from eyenet.demo.lab import LabError, start_lab, write_lab
 from eyenet.demo.variation import eyenet_lab as clock
 from eyenet.snmp import SnmpClient, Target
 
@@ -230,7 +231,7 @@ async def test_running_lab_during_schedule(tmp_path: Path):
             links = await lldp_links(client, lab)
             assert_symmetric(links)
             assert (dev_a, port_a, dev_b, port_b) not in links
-            assert len(links) == 2 * (len(lab_module._LINKS) - 1)
+            assert len(links) == 2 * (len(LINKS) - 1)
             end = lab.elapsed()
             assert end < FLAP["end"], f"the checks took too long ({end - begin:.1f} s) to fall in the flap window"
 
@@ -255,7 +256,7 @@ async def test_running_lab_counters_move_and_schedule_ends(tmp_path: Path):
 
             links = await lldp_links(client, lab)
             assert_symmetric(links)
-            assert len(links) == 2 * len(lab_module._LINKS)
+            assert len(links) == 2 * len(LINKS)
 
             # counters move between two reads, never backwards; uplinks are busier than access ports
             first = {}

@@ -8,12 +8,18 @@ import pytest
 import trio
 
 from eyenet.bus import Bus
-from eyenet.config import DeviceConfig
-from eyenet.events import DeviceMetrics, DeviceStatus, InterfaceMetrics
-from eyenet.inventory import (
-    ConfiguredDevice, DeviceExists, InvalidDevice, Inventory, UnknownDevice, changed_device, device_from_json,
+from eyenet.devices.inventory import (
+    ConfiguredDevice,
+    DeviceExists,
+    InvalidDevice,
+    Inventory,
+    UnknownDevice,
+    changed_device,
+    device_from_json,
 )
-from eyenet.store import Store, StoredDevice
+from eyenet.devices.model import DeviceConfig, StoredDevice
+from eyenet.events import DeviceMetrics, DeviceStatus, InterfaceMetrics
+from eyenet.store.db import Store
 
 T0 = datetime(2025, 1, 3, 7, 12, 55, tzinfo=timezone.utc)
 

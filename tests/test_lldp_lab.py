@@ -16,10 +16,9 @@ import os
 import time
 from pathlib import Path
 
-import pytest
-
 import agents
 import lldp_lab
+import pytest
 from lldp_lab import LLDP_REM_MAN_ADDR_TABLE, LldpLab, Neighbour, wait_until
 
 pytestmark = pytest.mark.slow

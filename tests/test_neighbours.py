@@ -24,8 +24,10 @@ import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eyenet.collect import read_device
-from eyenet.neighbours import (
+from eyenet.collect.profiles import load_profiles
+from eyenet.collect.read import read_device
+from eyenet.snmp import SnmpClient, SnmpTimeout, Target, VarBind, format_oid, parse_oid
+from eyenet.topology.neighbours import (
     CDP_COLUMNS,
     COLUMNS,
     LLDP_V1,
@@ -37,11 +39,9 @@ from eyenet.neighbours import (
     lldp_capabilities,
     neighbours_from_varbinds,
     port_id,
-    read_neighbours,
     split_varbinds,
 )
-from eyenet.profiles import load_profiles
-from eyenet.snmp import SnmpClient, SnmpTimeout, Target, VarBind, format_oid, parse_oid
+from eyenet.topology.read import read_neighbours
 
 RECORDINGS = (
     "arista_eos_vrf", "arubaos-cx", "dell-os10", "edgeswitch_es-24-250w", "fortigate_60fospfv3", "ios_2960x",

@@ -22,9 +22,9 @@ import pytest
 import trio
 
 import eyenet
+from eyenet.alerts.notify import Notifier, backoff_delay, post, retry_after_seconds
 from eyenet.config import WebhookSettings
 from eyenet.events import to_json
-from eyenet.notify import Notifier, backoff_delay, post, retry_after_seconds
 
 HEADER_SECRET = "Bearer header-value-s3cr3t"
 HMAC_SECRET = "hmac-key-s3cr3t"
@@ -379,11 +379,12 @@ async def test_no_webhooks_and_duplicate_names():
 
 
 def self_signed(tmp_path) -> ssl.SSLContext:
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "eyenet-test-receiver")])

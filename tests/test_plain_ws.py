@@ -7,15 +7,16 @@ import pytest
 import trio
 from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
 
-from eyenet.auth import User
+from eyenet.auth.model import User
+from eyenet.auth.tokens import TokenAuthority
 from eyenet.bus import Bus
 from eyenet.config import AuthSettings
 from eyenet.events import AlertNew, DeviceMetrics, InterfaceMetrics
-from eyenet.tokens import TokenAuthority
-from eyenet.web.front import FrontSettings, Response, serve
-from eyenet.web.hub import Hub, PushSettings
-from eyenet.web.limits import PushLimits
-from eyenet.web.plain_ws import PlainWsServer
+from eyenet.web.front import FrontSettings, serve
+from eyenet.web.http import Response
+from eyenet.web.push.hub import Hub, PushSettings
+from eyenet.web.push.limits import PushLimits
+from eyenet.web.push.plain_ws import PlainWsServer
 
 T0 = datetime(2025, 1, 3, 7, 12, 55, tzinfo=timezone.utc)
 VIEWER = User("u1", "u1", "viewer")

@@ -6,15 +6,17 @@ import attrs
 import trio
 
 from eyenet.bus import Bus
-from eyenet.collect import DeviceReading, InterfaceReading
-from eyenet.config import Config, DeviceConfig, StoreSettings
+from eyenet.collect.interfaces import InterfaceReading
+from eyenet.collect.poller import DeviceState, Poller, assess, interface_key, interface_rates
+from eyenet.collect.profiles import load_profiles
+from eyenet.collect.read import DeviceReading
+from eyenet.config import Config, StoreSettings
 from eyenet.demo.lab import start_lab
 from eyenet.demo.run import demo_config
+from eyenet.devices.model import DeviceConfig
 from eyenet.events import DeviceMetrics, DeviceStatus
-from eyenet.poller import DeviceState, Poller, assess, interface_key, interface_rates
-from eyenet.profiles import load_profiles
 from eyenet.snmp import SnmpClient
-from eyenet.store import Store
+from eyenet.store.db import Store
 
 
 def reading(*interfaces, problems=()):
@@ -117,7 +119,7 @@ async def test_an_unanswering_device_is_down_with_the_reason(tmp_path):
 
 
 def test_devices_poll_in_slots_spread_over_the_interval():
-    from eyenet.poller import next_slot, poll_phase
+    from eyenet.collect.poller import next_slot, poll_phase
 
     phases = sorted(poll_phase(f"dev-{i}", 60.0) for i in range(1000))
     assert 0 <= phases[0] and phases[-1] < 60

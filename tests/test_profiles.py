@@ -6,14 +6,12 @@ import re
 
 import pytest
 
-from eyenet import collect
-from eyenet.collect import (
-    HR_STORAGE_DESCR, HR_STORAGE_SIZE, HR_STORAGE_TYPE, HR_STORAGE_UNITS, HR_STORAGE_USED,
-    average, evaluate, free_total, hrstorage_percent, hundred_minus, interface_speed, interfaces_from_columns,
-    number, rows_of, used_free, used_total,
-)
-from eyenet.profiles import HR_STORAGE_RAM, ProfileError, load_profiles, match, parse_profile
+from eyenet.collect.interfaces import interface_speed, interfaces_from_columns
+from eyenet.collect.methods import average, evaluate, free_total, hrstorage_percent, hundred_minus, number, used_free, used_total
+from eyenet.collect.profiles import HR_STORAGE_RAM, ProfileError, load_profiles, match, parse_profile
 from eyenet.snmp import Tag, VarBind
+from eyenet.snmp.mib import HR_STORAGE_DESCR, HR_STORAGE_SIZE, HR_STORAGE_TYPE, HR_STORAGE_UNITS, HR_STORAGE_USED
+from eyenet.snmp.table import rows_of, text_of
 
 VENDORS = {
     "cisco-ios", "cisco-nxos", "juniper-junos", "arista-eos", "mikrotik-routeros", "hpe-procurve", "aruba-aoscx",
@@ -35,7 +33,7 @@ def test_packaged_profiles_load_and_cover_every_vendor():
     generic = profiles.by_name("generic")
     assert generic.applies_to_all and generic.cpu and generic.memory
     for p in profiles.profiles:
-        assert p.source.startswith("eyenet/collectors/")
+        assert p.source.startswith("collectors/")
         assert p.cpu and p.memory, p.name
         if p.name != "generic":
             assert p.matches, p.name
@@ -119,7 +117,7 @@ def test_profile_needs_a_valid_name():
 
 
 def test_duplicate_packaged_names_are_refused():
-    from eyenet import profiles as mod
+    from eyenet.collect import profiles as mod
 
     loaded: dict = {}
     problems: list[str] = []
@@ -303,10 +301,10 @@ def test_rows_of_and_interfaces_from_columns():
 
 
 def test_text_of_decodes_latin1_and_oids():
-    assert collect.text_of(b"caf\xe9") == "café"
-    assert collect.text_of("café".encode()) == "café"
-    assert collect.text_of((1, 3, 6)) == "1.3.6"
-    assert collect.text_of(None) == ""
+    assert text_of(b"caf\xe9") == "café"
+    assert text_of("café".encode()) == "café"
+    assert text_of((1, 3, 6)) == "1.3.6"
+    assert text_of(None) == ""
 
 
 def test_hrstorage_method_from_columns():

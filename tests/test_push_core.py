@@ -15,9 +15,9 @@ import trio
 
 from eyenet.bus import Bus
 from eyenet.events import AlertNew, AlertUpdate, DeviceMetrics, DeviceStatus, InterfaceMetrics, TopologyDevice, TopologyUpdate
-from eyenet.web.hub import Hub, PushSettings
-from eyenet.web.limits import PushLimits, SlidingWindow, TokenBucket
-from eyenet.web.sessions import ClientError, channel_for
+from eyenet.web.push.hub import Hub, PushSettings
+from eyenet.web.push.limits import PushLimits, SlidingWindow, TokenBucket
+from eyenet.web.push.sessions import ClientError, channel_for
 
 T0 = datetime(2025, 1, 3, 7, 12, 55, tzinfo=timezone.utc)
 TAGS = {"r1": ("core",), "s1": ("access",), "s2": ("access", "lab")}
@@ -60,7 +60,7 @@ class StubAuthority:
     """Tokens are 'user:role:scope1,scope2:exp' (unit tests only; JWTs are tested in test_tokens)."""
 
     def verify(self, token):
-        from eyenet.tokens import TokenError
+        from eyenet.auth.tokens import TokenError
 
         try:
             user, role, scope, exp = token.split(":")

@@ -4,10 +4,10 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from eyenet.rates import (
+from eyenet.collect.rates import (
     CEILING_BPS,
-    PACKET_BITS,
     OCTET_BITS,
+    PACKET_BITS,
     CounterSample,
     CounterSet,
     InterfaceKey,

@@ -18,22 +18,27 @@ import attrs
 import pytest
 import trio
 
-from eyenet.alert_service import AlertService
-from eyenet.alerts import Alert, Change, Window
-from eyenet.auth import User, hash_password, role_allows
+from eyenet.alerts.engine import Alert, Change, Window
+from eyenet.alerts.service import AlertService
+from eyenet.anomaly.model import MlJob
+from eyenet.anomaly.service import MlService
+from eyenet.auth.model import User, role_allows
+from eyenet.auth.passwords import hash_password
+from eyenet.auth.tokens import TokenAuthority
 from eyenet.bus import Bus
-from eyenet.config import AuthSettings, Config, DeviceConfig, SnmpSettings
-from eyenet.inventory import Inventory
-from eyenet.poller import Poller
-from eyenet.profiles import load_profiles
+from eyenet.collect.history import HistoryPoint, Sample
+from eyenet.collect.poller import Poller
+from eyenet.collect.profiles import load_profiles
+from eyenet.config import AuthSettings, Config, SnmpSettings
+from eyenet.devices.inventory import Inventory
+from eyenet.devices.model import DeviceConfig, StoredDevice
 from eyenet.snmp import SnmpClient
-from eyenet.store import HistoryPoint, MlJob, Sample, Store, StoredDevice
-from eyenet.tokens import TokenAuthority
-from eyenet.ml_service import MlService
-from eyenet.topology_service import TopologyService
-from eyenet.web.front import FrontSettings, Request, serve
-from eyenet.web.openapi import ERRORS
-from eyenet.web.rest import RestApi, RestSettings, merge
+from eyenet.store.db import Store
+from eyenet.topology.service import TopologyService
+from eyenet.web.front import FrontSettings, serve
+from eyenet.web.http import Request
+from eyenet.web.rest.api import RestApi, RestSettings, merge
+from eyenet.web.rest.openapi import ERRORS
 
 PASSWORD = "correct horse battery"
 # username -> (role, scope)

@@ -17,9 +17,9 @@ import schemathesis
 import trio
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-
-from eyenet.auth import hash_password
 from test_rest import PASSWORD, serving
+
+from eyenet.auth.passwords import hash_password
 
 pytestmark = pytest.mark.slow
 

@@ -18,17 +18,17 @@ import h11
 import pytest
 import trio
 import trio_websocket
+from jsclient import WAIT, JsClient, js_client
 
-from eyenet.auth import User
+from eyenet.auth.model import User
+from eyenet.auth.tokens import TokenAuthority
 from eyenet.bus import Bus
 from eyenet.config import AuthSettings
 from eyenet.events import DeviceMetrics, InterfaceMetrics, encode
-from eyenet.tokens import TokenAuthority
-from eyenet.web.front import FrontSettings, Request, Response, serve
-from eyenet.web.hub import Hub, PushSettings
-from eyenet.web.socketio import SocketIOServer, SocketIOSettings
-
-from jsclient import WAIT, JsClient, js_client
+from eyenet.web.front import FrontSettings, serve
+from eyenet.web.http import Request, Response
+from eyenet.web.push.hub import Hub, PushSettings
+from eyenet.web.push.socketio import SocketIOServer, SocketIOSettings
 
 FAST = dict(ping_interval=0.3, ping_timeout=0.2)  # the official test suites' heartbeat
 VIEWER = User(id="u-0000000000000001", username="ada", role="viewer")

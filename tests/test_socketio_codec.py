@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from eyenet.web.socketio_codec import (
+from eyenet.web.push.socketio_codec import (
     MAX_ACK_ID,
     RESERVED_EVENTS,
     RS,

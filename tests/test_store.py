@@ -10,9 +10,13 @@ import pytest
 import trio
 import trio.testing
 
-from eyenet.config import DeviceConfig, StoreSettings
-from eyenet import store as store_module
-from eyenet.store import MIGRATIONS, Sample, Store, StoredDevice, StoreError
+from eyenet.collect.history import Sample
+from eyenet.config import StoreSettings
+from eyenet.devices.model import DeviceConfig, StoredDevice
+from eyenet.store import db as store_module
+from eyenet.store.db import Store
+from eyenet.store.errors import StoreError
+from eyenet.store.schema import MIGRATIONS
 
 
 async def test_devices_survive_a_restart(tmp_path):
@@ -159,8 +163,8 @@ def test_kill_9_loses_no_committed_device(tmp_path):
     script = textwrap.dedent(
         f"""
         import os, signal, trio
-        from eyenet.config import DeviceConfig
-        from eyenet.store import Store, StoredDevice
+        from eyenet.devices.model import DeviceConfig, StoredDevice
+        from eyenet.store.db import Store
         async def main():
             async with Store.open({str(db)!r}) as store:
                 await store.upsert_device(StoredDevice(DeviceConfig("kept", "192.0.2.9")))

@@ -15,12 +15,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwcrypto import jwe as jwcrypto_jwe
 from jwcrypto import jwk as jwcrypto_jwk
 
-from eyenet.auth import User
+from eyenet.auth.model import User
+from eyenet.auth.tokens import KeyFileError, TokenAuthority, TokenError, check_settings, jwe_encrypt, load_secret
 from eyenet.cli import main
 from eyenet.config import AuthSettings, ConfigError, parse_config
-from eyenet.tokens import (
-    KeyFileError, TokenAuthority, TokenError, check_settings, jwe_encrypt, load_secret,
-)
 
 ALICE = User("u-0123456789abcdef", "alice", "operator", ("core", "dc1"))
 ROOT = User("u-fedcba9876543210", "root", "admin")

@@ -2,8 +2,8 @@
 
 from datetime import datetime, timezone
 
-from eyenet.neighbours import DeviceNeighbours, LocalIdentity, Neighbour
-from eyenet.topology import Graph, Link, Node, build_graph, cut_off, default_roots, device_type, diff, dot, port_key
+from eyenet.topology.graph import Graph, Link, Node, build_graph, cut_off, default_roots, device_type, diff, dot, port_key
+from eyenet.topology.neighbours import DeviceNeighbours, LocalIdentity, Neighbour
 
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
 

@@ -12,17 +12,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import lldp_lab
 import pytest
 import trio
-from trio_websocket import open_websocket_url
-
-import lldp_lab
-from eyenet import app
-from eyenet.alerts import parse_rule
-from eyenet.config import Config, DeviceConfig, SnmpSettings, StoreSettings, TopologySettings, WebSettings
-from eyenet.topology import dot
 from lldp_lab import wait_until
 from restclient import api
+from trio_websocket import open_websocket_url
+
+from eyenet import app
+from eyenet.alerts.rules import parse_rule
+from eyenet.config import Config, SnmpSettings, StoreSettings, TopologySettings, WebSettings
+from eyenet.devices.model import DeviceConfig
+from eyenet.topology.graph import dot
 
 pytestmark = pytest.mark.slow
 

@@ -5,11 +5,12 @@ columns that end early or are missing, loops, v1), net-snmp's snmpd and every re
 
 import pytest
 import trio
-
-from eyenet.collect import HR_STORAGE_COLUMNS, IF_COLUMNS, IF_NUMBER, by_table
-from eyenet.snmp import SnmpClient, SnmpWalkError, Tag, Target, VarBind
 from faulty_agent import Faults, faulty_agent
 from test_walk_real_agents import assert_between, plain
+
+from eyenet.snmp import SnmpClient, SnmpWalkError, Tag, Target, VarBind
+from eyenet.snmp.mib import HR_STORAGE_COLUMNS, IF_COLUMNS, IF_NUMBER
+from eyenet.snmp.table import by_table
 
 SYSTEM = (1, 3, 6, 1, 2, 1, 1)
 IF_ENTRY = (1, 3, 6, 1, 2, 1, 2, 2, 1)

@@ -8,8 +8,6 @@ walk is bracketed by two snmpbulkwalk runs, and every value must equal one of th
 
 import pytest
 import trio
-
-from eyenet.snmp import TAG_NAMES, SnmpClient, Target
 from netsnmp_output import (
     NETSNMP_OUTPUT_OPTIONS,
     is_servable,
@@ -18,6 +16,8 @@ from netsnmp_output import (
     snmpsim_walk,
     without_counter64,
 )
+
+from eyenet.snmp import TAG_NAMES, SnmpClient, Target
 
 NUMERIC = {"INTEGER", "Counter32", "Gauge32", "Timeticks", "Counter64"}
 

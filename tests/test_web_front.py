@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from eyenet.web.front import FrontSettings, Request, Response, error_response, serve
+from eyenet.web.front import FrontSettings, serve
+from eyenet.web.http import Request, Response, error_response
 
 LIMIT = 10.0  # seconds: a bound on every wait, never an expectation
 

@@ -14,12 +14,14 @@ import socket
 import pytest
 import trio
 import wsproto
-from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
-from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Ping, Pong, Request as WsRequest, TextMessage
-
-from eyenet.web.front import FrontSettings, Request, Response, error_response, serve
-from eyenet.web.websocket import WebSocket, WebSocketClosed, ws_frame
 from test_web_front import LIMIT, client_tls_context, self_signed
+from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
+from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Ping, Pong, TextMessage
+from wsproto.events import Request as WsRequest
+
+from eyenet.web.front import FrontSettings, serve
+from eyenet.web.http import Request, Response, error_response
+from eyenet.web.websocket import WebSocket, WebSocketClosed, ws_frame
 
 
 class WsApp:

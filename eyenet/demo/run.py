@@ -5,10 +5,11 @@ from pathlib import Path
 
 import attrs
 
-from .. import app
-from ..alerts import DEFAULT_RULES
-from ..config import Config, DeviceConfig, StoreSettings, TopologySettings, WebSettings
-from .lab import start_lab
+from eyenet import app
+from eyenet.alerts.rules import DEFAULT_RULES
+from eyenet.config import Config, StoreSettings, TopologySettings, WebSettings
+from eyenet.demo.lab import start_lab
+from eyenet.devices.model import DeviceConfig
 
 log = logging.getLogger("eyenet.demo")
 

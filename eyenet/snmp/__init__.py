@@ -1,7 +1,7 @@
 """SNMP manager: a sans-io codec (ber, message) and a Trio client."""
 
-from .errors import SnmpDecodeError, SnmpError, SnmpErrorStatus, SnmpResolveError, SnmpTimeout, SnmpWalkError
-from .message import (
+from eyenet.snmp.errors import SnmpDecodeError, SnmpError, SnmpErrorStatus, SnmpResolveError, SnmpTimeout, SnmpWalkError
+from eyenet.snmp.message import (
     BulkPdu,
     ErrorStatus,
     Message,
@@ -14,7 +14,7 @@ from .message import (
     decode_message,
     encode_message,
 )
-from .values import TAG_NAMES, Oid, Tag, VarBind, format_oid, parse_oid
+from eyenet.snmp.values import TAG_NAMES, Oid, Tag, VarBind, format_oid, parse_oid
 
 __all__ = [
     "BulkPdu", "ErrorStatus", "Message", "MessageV3", "Oid", "Pdu", "PduType", "ScopedPdu", "SnmpDecodeError",
@@ -22,6 +22,6 @@ __all__ = [
     "TrapV1Pdu", "VarBind", "Version", "decode_message", "encode_message", "format_oid", "parse_oid",
 ]
 
-from .client import ClientStats, SnmpClient, Target  # noqa: E402  (after the codec it is built on)
+from eyenet.snmp.client import ClientStats, SnmpClient, Target
 
 __all__ += ["ClientStats", "SnmpClient", "Target"]

@@ -5,8 +5,8 @@ decoder is one flat loop with the checks inline; every malformed input ends in
 SnmpDecodeError, with the offset and what was expected.
 """
 
-from .errors import SnmpDecodeError
-from .values import Oid, Tag, VarBind
+from eyenet.snmp.errors import SnmpDecodeError
+from eyenet.snmp.values import Oid, Tag, VarBind
 
 SEQUENCE = 0x30
 

@@ -15,10 +15,10 @@ from contextlib import asynccontextmanager
 import attrs
 import trio
 
-from .bulk import BulkTuner
-from .errors import SnmpDecodeError, SnmpError, SnmpErrorStatus, SnmpResolveError, SnmpTimeout, SnmpWalkError
-from .message import BulkPdu, ErrorStatus, Message, Pdu, PduType, Version, decode_message, encode_message, error_status_name
-from .values import Oid, Tag, VarBind, format_oid
+from eyenet.snmp.bulk import BulkTuner
+from eyenet.snmp.errors import SnmpDecodeError, SnmpError, SnmpErrorStatus, SnmpResolveError, SnmpTimeout, SnmpWalkError
+from eyenet.snmp.message import BulkPdu, ErrorStatus, Message, Pdu, PduType, Version, decode_message, encode_message, error_status_name
+from eyenet.snmp.values import Oid, Tag, VarBind, format_oid
 
 VERSIONS = {"1": Version.V1, "2c": Version.V2C}
 # Remember this many finished request-ids to tell late answers and duplicates from foreign datagrams.

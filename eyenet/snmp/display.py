@@ -2,7 +2,7 @@
 
 import ipaddress
 
-from .values import TAG_NAMES, Tag, VarBind, format_oid
+from eyenet.snmp.values import TAG_NAMES, Tag, VarBind, format_oid
 
 _EXCEPTION_TEXT = {
     Tag.NO_SUCH_OBJECT: "No Such Object available on this agent at this OID",

@@ -9,7 +9,7 @@ from enum import IntEnum
 
 import attrs
 
-from .ber import (
+from eyenet.snmp.ber import (
     SEQUENCE,
     decode_oid,
     decode_varbinds,
@@ -22,8 +22,8 @@ from .ber import (
     read_int,
     tlv,
 )
-from .errors import SnmpDecodeError
-from .values import Oid, Tag, VarBind
+from eyenet.snmp.errors import SnmpDecodeError
+from eyenet.snmp.values import Oid, Tag, VarBind
 
 
 class Version(IntEnum):

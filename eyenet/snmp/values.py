@@ -7,7 +7,7 @@ thousands of them a second, and a tuple costs a third of a frozen attrs instance
 from enum import IntEnum
 from typing import Any, NamedTuple
 
-from .errors import SnmpError
+from eyenet.snmp.errors import SnmpError
 
 Oid = tuple[int, ...]
 

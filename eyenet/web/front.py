@@ -17,24 +17,25 @@ from __future__ import annotations
 
 import errno
 import http
-import json
 import logging
 import socket
 import ssl
 import time
-from typing import Any, Awaitable, Callable, Mapping, Protocol
+from typing import Any
 from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
 
 import attrs
 import h11
 import trio
-from wsproto.connection import Connection as WsProtocol, ConnectionType
+from wsproto.connection import Connection as WsProtocol
+from wsproto.connection import ConnectionType
 from wsproto.events import AcceptConnection
 from wsproto.handshake import H11Handshake
 from wsproto.utilities import RemoteProtocolError as WsHandshakeError
 
-from .conn import Connection
-from .websocket import WebSocket, WebSocketClosed
+from eyenet.web.conn import Connection
+from eyenet.web.http import App, Request, Response, WebSocketHandler, error_response
+from eyenet.web.websocket import WebSocket, WebSocketClosed
 
 logger = logging.getLogger(__name__)
 
@@ -48,76 +49,6 @@ _NO_BODY_STATUSES = {204, 304}
 _FRAMING_HEADERS = {"content-length", "transfer-encoding"}
 
 
-@attrs.frozen
-class Request:
-    """One request as the app sees it. ``disconnected`` is set when the client
-    closes its connection while an HTTP handler runs (a held long-poll watches
-    it); for a WebSocket, ``WebSocket.receive`` tells instead."""
-
-    method: str
-    target: str
-    path: str
-    query: Mapping[str, tuple[str, ...]]
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    client: tuple[str, int] | None
-    disconnected: trio.Event = attrs.field(factory=trio.Event, eq=False)
-
-    def header(self, name: str) -> str | None:
-        """The first value of a header, by case-insensitive name."""
-        name = name.lower()
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return None
-
-    def arg(self, name: str) -> str | None:
-        """The first value of a query parameter."""
-        values = self.query.get(name)
-        return values[0] if values else None
-
-
-@attrs.frozen
-class Response:
-    """A complete response. The front sets Content-Length, Date and Server; a
-    Content-Length or Transfer-Encoding given here is ignored (framing is the
-    front's job) and HEAD responses lose their body on the way out."""
-
-    status: int
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-
-    @classmethod
-    def json(cls, obj: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Response:
-        body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        return cls(status, (("content-type", "application/json"), *headers), body)
-
-    @classmethod
-    def text(
-        cls,
-        text: str,
-        status: int = 200,
-        content_type: str = "text/plain; charset=utf-8",
-        headers: tuple[tuple[str, str], ...] = (),
-    ) -> Response:
-        return cls(status, (("content-type", content_type), *headers), text.encode("utf-8"))
-
-
-def error_response(status: int, code: str, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Response:
-    """The JSON error shape of the whole port: ``{"error": {"code", "message"}}``."""
-    return Response.json({"error": {"code": code, "message": message}}, status=status, headers=headers)
-
-
-WebSocketHandler = Callable[[WebSocket], Awaitable[None]]
-
-
-class App(Protocol):
-    async def http(self, request: Request) -> Response: ...
-
-    def websocket(self, request: Request) -> WebSocketHandler | Response:
-        """For an upgrade request: a handler to accept (the connection closes when
-        it returns), or a Response to refuse with."""
-        ...
 
 
 @attrs.frozen

@@ -7,7 +7,7 @@ Anything else is a JSON 404 naming the path.
 
 from __future__ import annotations
 
-from .front import Request, Response
+from eyenet.web.http import Request, Response
 
 SOCKETIO_PREFIX = "/socket.io/"
 

@@ -13,13 +13,14 @@ import struct
 from typing import TYPE_CHECKING
 
 import trio
-from wsproto.connection import Connection as WsProtocol, ConnectionState
+from wsproto.connection import Connection as WsProtocol
+from wsproto.connection import ConnectionState
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 
-from .conn import Connection
+from eyenet.web.conn import Connection
 
 if TYPE_CHECKING:
-    from .front import Request
+    from eyenet.web.http import Request
 
 NORMAL_CLOSURE = 1000
 ABNORMAL_CLOSURE = 1006  # no close frame: the connection just ended

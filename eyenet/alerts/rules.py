@@ -1,0 +1,279 @@
+"""Alert rules, sans-io: what a rule is, how one is read from JSON or TOML, and the shipped defaults.
+
+A rule names a metric, a comparison with a threshold, a separate clear threshold
+(hysteresis), how long the condition must hold (`for`), a severity and a scope (devices
+by id or tag, interfaces by name pattern). `parse_rule` names every problem it finds.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import re
+import string
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from eyenet.events import INTERFACE_STATUSES, SEVERITIES
+
+RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@attrs.frozen
+class MetricInfo:
+    subject: str  # "device" or "interface"
+    label: str  # as messages read it: "CPU usage"
+    values: tuple[str, ...] = ()  # a state metric's values; () for a numeric metric
+
+
+# The metrics a rule can watch. Interface metrics are evaluated per interface, and only
+# for interfaces that are administratively up and have been seen up since EyeNet started
+# watching them: an interface down from the start, or shut down on purpose, is not news.
+METRICS: dict[str, MetricInfo] = {
+    "device.cpu": MetricInfo("device", "CPU usage"),  # percent
+    "device.memory": MetricInfo("device", "Memory usage"),  # percent
+    "device.status": MetricInfo("device", "Device status", ("up", "down", "degraded")),
+    "device.uptime": MetricInfo("device", "Uptime"),  # seconds
+    "interface.status": MetricInfo("interface", "Interface status", INTERFACE_STATUSES),  # ifOperStatus
+    "interface.in_utilization": MetricInfo("interface", "Inbound utilisation"),  # percent of ifSpeed
+    "interface.out_utilization": MetricInfo("interface", "Outbound utilisation"),
+    "interface.errors": MetricInfo("interface", "Error rate"),  # in + out errors per second
+}
+NUMERIC_OPS = (">", ">=", "<", "<=")
+STATE_OPS = ("==", "!=")
+# "decreased": the sample is lower than the one before (uptime going back: a reboot).
+OPS = NUMERIC_OPS + STATE_OPS + ("decreased",)
+MESSAGE_FIELDS = ("device", "interface", "value", "threshold", "metric", "rule")
+
+
+class RuleError(ValueError):
+    """A rule that cannot be used; `problems` names each bad key and why."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _holds(op: str, value: float, threshold: float) -> bool:
+    if op == ">":
+        return value > threshold
+    if op == ">=":
+        return value >= threshold
+    if op == "<":
+        return value < threshold
+    return value <= threshold
+
+
+@attrs.frozen
+class Rule:
+    id: str
+    metric: str
+    op: str
+    severity: str
+    threshold: float | str | None = None  # None only for "decreased"
+    clear: float | None = None  # numeric ops: resolve once the value is back past this; None: the threshold
+    for_seconds: float = 0.0
+    devices: tuple[str, ...] = ()  # scope: () = every device ...
+    tags: tuple[str, ...] = ()  # ... or those with one of these tags (both given: either)
+    interfaces: tuple[str, ...] = ()  # interface name patterns (fnmatch, case-insensitive); () = all
+    message: str | None = None  # template; None: a default for the metric and comparison
+    enabled: bool = True
+    name: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return METRICS[self.metric].subject
+
+    def applies_to(self, device_id: str, tags: Iterable[str]) -> bool:
+        if not self.devices and not self.tags:
+            return True
+        return device_id in self.devices or any(t in self.tags for t in tags)
+
+    def watches_interface(self, name: str) -> bool:
+        return not self.interfaces or any(fnmatch.fnmatchcase(name.lower(), p.lower()) for p in self.interfaces)
+
+    def firing(self, value, previous) -> bool:
+        """Whether the condition holds for this sample (previous: the sample before, for "decreased")."""
+        if self.op == "decreased":
+            return previous is not None and value < previous
+        if self.op == "==":
+            return value == self.threshold
+        if self.op == "!=":
+            return value != self.threshold
+        return _holds(self.op, value, self.threshold)
+
+    def cleared(self, value, previous) -> bool:
+        """Whether an open alert resolves on this sample: the value is back on the safe side of `clear`."""
+        if self.op in STATE_OPS:
+            return not self.firing(value, previous)
+        if self.op == "decreased":
+            return value >= self.clear if self.clear is not None else not self.firing(value, previous)
+        clear = self.threshold if self.clear is None else self.clear
+        return not _holds(self.op, value, clear)
+
+    def text(self, device_id: str, interface: str | None, value) -> str:
+        fields = {
+            "device": device_id, "interface": interface or "", "value": _show(value), "metric": self.metric,
+            "threshold": _show(self.threshold), "rule": self.name or self.id,
+        }
+        if self.message is not None:
+            return self.message.format_map(fields)
+        return default_message(self, interface, value)
+
+    def wire_threshold(self) -> float | None:
+        return self.threshold if isinstance(self.threshold, (int, float)) else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name": self.name, "metric": self.metric, "op": self.op, "threshold": self.threshold,
+            "clear": self.clear, "for": self.for_seconds, "severity": self.severity, "devices": list(self.devices),
+            "tags": list(self.tags), "interfaces": list(self.interfaces), "message": self.message, "enabled": self.enabled,
+        }
+
+
+def _show(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def default_message(rule: Rule, interface: str | None, value) -> str:
+    """Messages read like the seed's: "CPU usage exceeded threshold"."""
+    info = METRICS[rule.metric]
+    if rule.metric == "device.uptime" and rule.op == "decreased":
+        return "Device rebooted"
+    if info.values:
+        what = f"Interface {interface}" if info.subject == "interface" else "Device"
+        return f"{what} is {value}"
+    if rule.op == "decreased":
+        phrase = f"{info.label} went back"
+    elif rule.op in (">", ">="):
+        phrase = f"{info.label} exceeded threshold"
+    else:
+        phrase = f"{info.label} fell below threshold"
+    return f"Interface {interface}: {phrase[0].lower()}{phrase[1:]}" if info.subject == "interface" else phrase
+
+
+# -- parsing: one validator for the configuration file and the REST API -------------------------
+
+_RULE_KEYS = {
+    "id": str, "name": str, "metric": str, "op": str, "threshold": (int, float, str), "clear": (int, float),
+    "for": (int, float), "severity": str, "devices": list, "tags": list, "interfaces": list, "message": str,
+    "enabled": bool,
+}
+
+
+def parse_rule(data: Mapping[str, Any], *, rule_id: str | None = None) -> Rule:
+    """A Rule from a TOML table or a JSON object; RuleError naming every problem.
+    rule_id: the id when it comes from elsewhere (a REST path)."""
+    problems: list[str] = []
+
+    def problem(key: str, reason: str) -> None:
+        problems.append(f"{key}: {reason}")
+
+    if not isinstance(data, Mapping):
+        raise RuleError([f"a rule is an object/table, not {type(data).__name__}"])
+    for key, value in data.items():
+        want = _RULE_KEYS.get(key)
+        if want is None:
+            problem(key, f"unknown key (known: {', '.join(_RULE_KEYS)})")
+        elif value is not None and (not isinstance(value, want) or (isinstance(value, bool) and want is not bool)):
+            problem(key, f"must be {_type_name(want)}, not {type(value).__name__}")
+    if problems:
+        raise RuleError(problems)
+    get = data.get
+    rid = rule_id if rule_id is not None else get("id")
+    if not isinstance(rid, str) or not RULE_ID.match(rid):
+        problem("id", "required: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    metric = get("metric")
+    info = METRICS.get(metric) if isinstance(metric, str) else None
+    if info is None:
+        problem("metric", f"must be one of {', '.join(METRICS)}, not {metric!r}")
+    op = get("op")
+    if op not in OPS:
+        problem("op", f"must be one of {' '.join(OPS)}, not {op!r}")
+    severity = get("severity")
+    if severity not in SEVERITIES:
+        problem("severity", f"must be one of {'|'.join(SEVERITIES)}, not {severity!r}")
+    threshold, clear = get("threshold"), get("clear")
+    for_seconds = get("for", 0)
+    if for_seconds is None or not math.isfinite(for_seconds) or not 0 <= for_seconds <= 7 * 86400:
+        problem("for", "must be 0 to 604800 seconds")
+    for key in ("threshold", "clear"):
+        v = get(key)
+        if isinstance(v, float) and not math.isfinite(v):
+            problem(key, "must be a finite number")
+    if info is not None and op in OPS:
+        if info.values:
+            if op not in STATE_OPS:
+                problem("op", f"{metric} is a state: use == or !=")
+            elif threshold not in info.values:
+                problem("threshold", f"{metric} is one of {', '.join(info.values)}, not {threshold!r}")
+            if clear is not None:
+                problem("clear", f"{metric} is a state: it clears when the comparison stops holding")
+        elif op in STATE_OPS:
+            problem("op", f"{metric} is a number: use {' '.join(NUMERIC_OPS)} or decreased")
+        elif op == "decreased":
+            if threshold is not None:
+                problem("threshold", "a 'decreased' rule has no threshold (clear: resolve once the value reaches it)")
+        elif not isinstance(threshold, (int, float)):
+            problem("threshold", f"required: a number for {metric}")
+        elif isinstance(clear, (int, float)) and not isinstance(clear, bool):
+            # Hysteresis: the clear threshold is on the safe side of the threshold (or equal).
+            if (op in (">", ">=") and clear > threshold) or (op in ("<", "<=") and clear < threshold):
+                problem("clear", f"must be on the safe side of threshold {threshold} for {op} (hysteresis)")
+    lists = {}
+    for key in ("devices", "tags", "interfaces"):
+        items = get(key) or []
+        if not all(isinstance(i, str) and i for i in items):
+            problem(key, "must be a list of non-empty strings")
+        lists[key] = tuple(items)
+    if lists["interfaces"] and info is not None and info.subject != "interface":
+        problem("interfaces", f"{metric} is a device metric: interface patterns do not apply")
+    message = get("message")
+    if message is not None:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(message) if name is not None}
+        except ValueError as exc:
+            problem("message", f"bad template: {exc}")
+        else:
+            unknown = sorted(names - set(MESSAGE_FIELDS))
+            if unknown or not message.strip():
+                problem("message", f"unknown placeholder(s) {unknown} (known: {', '.join(MESSAGE_FIELDS)})"
+                        if unknown else "must not be empty")
+    if problems:
+        raise RuleError(problems)
+    return Rule(
+        id=rid, metric=metric, op=op, severity=severity,
+        threshold=float(threshold) if isinstance(threshold, (int, float)) else threshold,
+        clear=None if clear is None else float(clear), for_seconds=float(for_seconds),
+        devices=lists["devices"], tags=lists["tags"], interfaces=lists["interfaces"], message=message,
+        enabled=get("enabled", True) is not False, name=get("name"),
+    )
+
+
+def _type_name(want) -> str:
+    names = {str: "a string", int: "a number", float: "a number", bool: "true or false", list: "a list"}
+    if isinstance(want, tuple):
+        return " or ".join(dict.fromkeys(names[t] for t in want))
+    return names[want]
+
+
+# Shipped defaults (docs/alerts.md): what an operator expects before writing any rule.
+DEFAULT_RULES: tuple[Rule, ...] = (
+    # A minute: long enough for the devices in front of it (polled every minute by default)
+    # to be seen down first, so a failure behind another raises only the root cause's alert.
+    Rule("device-down", "device.status", "==", "critical", threshold="down", for_seconds=60.0),
+    Rule("cpu-high", "device.cpu", ">", "warning", threshold=90.0, clear=80.0, for_seconds=120.0),
+    Rule("memory-high", "device.memory", ">", "warning", threshold=90.0, clear=85.0),
+    Rule("interface-down", "interface.status", "!=", "info", threshold="up"),
+    Rule("rebooted", "device.uptime", "decreased", "info", clear=3600.0),
+)
+
+
+@attrs.frozen
+class StoredRule:
+    rule: Rule
+    source: str  # "default": shipped; "config": the configuration file; "api": through /api/rules

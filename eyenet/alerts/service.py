@@ -1,0 +1,249 @@
+"""The alert service: the Trio edge around the sans-io AlertEngine (alerts.py).
+
+It reads the poller's DeviceStatus and DeviceMetrics from the bus, ticks the
+engine's clock every second, and for every change the engine reports: stores it
+(awaited until committed), then publishes the seed's alert:new or alert:update on
+the bus and hands it to the notifier (webhooks). Storing first means a change
+nobody could see again after a crash is never announced, and an acknowledgement
+answered to the REST caller is on disk. REST calls acknowledge(), resolve(), and
+manages rules and maintenance windows through here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+
+import trio
+
+from eyenet.alerts.engine import HOLD, Alert, AlertEngine, Change, Window
+from eyenet.alerts.rules import DEFAULT_RULES, Rule, StoredRule
+from eyenet.bus import Bus, Lagged
+from eyenet.events import DeviceMetrics, DeviceStatus
+from eyenet.store.db import Store
+from eyenet.topology.graph import Graph, cut_off, default_roots
+
+log = logging.getLogger("eyenet.alerts")
+
+TICK = 1.0  # seconds between clock ticks: `for` durations and window ends are this precise
+QUEUE = 10_000  # observations buffered for the engine; an overflow drops the oldest (logged)
+
+
+class RuleFromConfig(Exception):
+    """The rule is defined in the configuration file; it is changed there."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+Notify = Callable[[str, str, dict], None]  # (event type, severity, payload): never blocks
+
+
+class AlertService:
+    def __init__(
+        self,
+        store: Store,
+        bus: Bus,
+        device_tags: Callable[[str], Iterable[str]],
+        *,
+        notify: Notify | None = None,
+        topology: Callable[[], Graph] | None = None,
+        roots: tuple[str, ...] = (),
+        clock: Callable[[], datetime] = _now,
+        tz=None,
+    ) -> None:
+        """topology: the current graph, for alerts of devices cut off by another's failure;
+        roots: the devices nearest to EyeNet (default: the best-connected one)."""
+        self.store = store
+        self.bus = bus
+        # The inventory answers None for a device it no longer has: no tags.
+        self.engine = AlertEngine(device_tags=lambda device_id: device_tags(device_id) or (), root_cause=self._root_cause)
+        self._topology = topology
+        self._roots = roots
+        self._down: set[str] = set()  # devices whose last status was down
+        self._cut: tuple[Graph, frozenset[str], dict[str, str]] | None = None
+        self.sources: dict[str, str] = {}
+        self._notify = notify
+        self._clock = clock
+        self._tz = tz
+        # Changes are stored and published in the order the engine made them.
+        self._lock = trio.Lock()
+
+    async def load(self, configured: Iterable[Rule] = (), devices: Iterable[str] | None = None) -> None:
+        """Seed the shipped rules at the first start, write the configured ones (the file wins
+        over the store), load rules, windows and the alerts still open. devices: those monitored
+        now; alerts of any other (taken out of the configuration meanwhile) resolve."""
+        await self.store.seed_rules(list(DEFAULT_RULES))
+        configured = {r.id: r for r in configured}
+        for rule in configured.values():
+            await self.store.put_rule(StoredRule(rule, "config"))
+        defaults = {r.id: r for r in DEFAULT_RULES}
+        for stored in await self.store.rules():
+            if stored.source == "config" and stored.rule.id not in configured:
+                # Taken out of the file: a shipped rule it overrode comes back, any other goes.
+                if stored.rule.id in defaults:
+                    await self.store.put_rule(StoredRule(defaults[stored.rule.id], "default"))
+                else:
+                    await self.store.delete_rule(stored.rule.id)
+        stored = await self.store.rules()
+        self.sources = {s.rule.id: s.source for s in stored}
+        self.engine.restore(await self.store.alerts(active_only=True))
+        self.engine.set_windows(await self.store.windows())
+        await self._apply(self.engine.set_rules([s.rule for s in stored], self._clock()))
+        if devices is not None:
+            gone = {a.device_id for a in self.engine.alerts.values()} - set(devices)
+            for device_id in sorted(gone):
+                await self.forget_device(device_id)
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        with self.bus.subscribe(maxlen=QUEUE, types=(DeviceStatus, DeviceMetrics), name="alerts") as events:
+            task_status.started()
+            next_tick = trio.current_time() + TICK
+            while True:
+                batch = None
+                with trio.move_on_at(next_tick):  # only the wait: the engine's changes are never cut short
+                    try:
+                        batch = await events.receive_batch()
+                    except trio.EndOfChannel:  # the bus closed: EyeNet is stopping
+                        return
+                if batch is None:
+                    next_tick = trio.current_time() + TICK
+                    batch = [None]
+                for item in batch:
+                    try:
+                        if item is not None:
+                            await self.observe(item)
+                        else:
+                            await self._apply(self.engine.tick(self._clock()))
+                    except Exception:  # a failing disk or a bug: logged, and evaluation goes on
+                        log.exception("alert evaluation failed on %r", item if item is not None else "the clock tick")
+
+    async def observe(self, item) -> None:
+        now = self._clock()
+        if isinstance(item, DeviceMetrics):
+            changes = self.engine.observe_metrics(item, now)
+        elif isinstance(item, DeviceStatus):
+            if item.status == "down":
+                self._down.add(item.device_id)
+            else:
+                self._down.discard(item.device_id)
+            changes = self.engine.observe_status(item, now)
+        else:
+            if isinstance(item, Lagged):
+                log.warning("alert evaluation fell behind the poller: %d observations skipped", item.missed)
+            return
+        await self._apply(changes)
+
+    async def _apply(self, changes: list[Change]) -> None:
+        if not changes:
+            return
+        async with self._lock:
+            with trio.CancelScope(shield=True):  # a change half-announced would be worse than a late one
+                await self.store.record_alert_changes(changes)
+            for change in changes:
+                a = change.alert
+                log.log(
+                    logging.WARNING if change.kind == "new" and a.severity != "info" else logging.INFO,
+                    "alert %s %s: %s %s%s%s", a.id, change.kind, a.device_id, a.message,
+                    f" (by {change.by})" if change.by else "", "" if change.push else " [maintenance: not pushed]",
+                )
+                if not change.push:
+                    continue
+                event = change.event()
+                self.bus.publish(event)
+                if self._notify is not None:
+                    try:
+                        self._notify(event.TYPE, a.severity, {
+                            "type": event.TYPE, "data": event.data(tz=self._tz), "alert": a.to_json(self._tz),
+                        })
+                    except Exception:
+                        log.exception("notifying alert %s failed", a.id)
+
+    def _cut_off(self) -> dict[str, str]:
+        """topology.cut_off for the current graph and down devices, computed once per change of
+        either: ticks ask for every held alert each second, and a failed core may hold hundreds."""
+        graph, down = self._topology(), frozenset(self._down)
+        if self._cut is None or self._cut[0] is not graph or self._cut[1] != down:
+            self._cut = (graph, down, cut_off(graph, self._roots or default_roots(graph), down))
+        return self._cut[2]
+
+    def _root_cause(self, device_id: str) -> str | None:
+        """The alert of the down device that cuts device_id off from EyeNet (HOLD while that
+        alert is still waiting out its `for`), or None."""
+        if self._topology is None or not self._down:
+            return None
+        cause = self._cut_off().get(device_id)
+        if cause is None:
+            return None
+        found = next((
+            a.id for a in self.engine.alerts.values()
+            if a.device_id == cause and a.metric == "device.status" and a.suppressed_by is None
+        ), None)
+        if found is None and self.engine.status_pending(cause):
+            return HOLD  # the cause's own alert is on its way: it goes first
+        return found
+
+    # -- operator actions (REST) --------------------------------------------------------------
+
+    async def acknowledge(self, alert_id: str, user_id: str) -> Alert:
+        """AlertNotFound (not open), InvalidTransition (not open)."""
+        change = self.engine.acknowledge(alert_id, user_id, self._clock())
+        await self._apply([change])
+        return change.alert
+
+    async def resolve(self, alert_id: str, user_id: str) -> Alert:
+        change = self.engine.resolve(alert_id, user_id, self._clock())
+        await self._apply([change])
+        return change.alert
+
+    async def forget_device(self, device_id: str) -> None:
+        await self._apply(self.engine.forget_device(device_id, self._clock()))
+
+    # -- rules and windows ----------------------------------------------------------------------
+
+    def rules(self) -> list[tuple[Rule, str]]:
+        return [(rule, self.sources[rule.id]) for rule in sorted(self.engine.rules.values(), key=lambda r: r.id)]
+
+    async def put_rule(self, rule: Rule) -> bool:
+        """Add or replace a rule (source api); True if it was new. RuleFromConfig for a configured one."""
+        if self.sources.get(rule.id) == "config":
+            raise RuleFromConfig(f"rule {rule.id!r} is defined in the configuration file: change it there")
+        await self.store.put_rule(StoredRule(rule, "api"))
+        created = rule.id not in self.sources
+        self.sources[rule.id] = "api"
+        rules = self.engine.rules
+        rules[rule.id] = rule
+        await self._apply(self.engine.set_rules(rules.values(), self._clock()))
+        return created
+
+    async def delete_rule(self, rule_id: str) -> bool:
+        """False if there is no such rule; its alerts resolve (by system)."""
+        if self.sources.get(rule_id) == "config":
+            raise RuleFromConfig(f"rule {rule_id!r} is defined in the configuration file: remove it there")
+        if not await self.store.delete_rule(rule_id):
+            return False
+        self.sources.pop(rule_id, None)
+        rules = self.engine.rules
+        rules.pop(rule_id, None)
+        await self._apply(self.engine.set_rules(rules.values(), self._clock()))
+        return True
+
+    def windows(self) -> list[Window]:
+        return sorted(self.engine.windows.values(), key=lambda w: (w.starts, w.id))
+
+    async def put_window(self, window: Window) -> None:
+        await self.store.put_window(window)
+        windows = self.engine.windows
+        windows[window.id] = window
+        self.engine.set_windows(windows.values())
+
+    async def delete_window(self, window_id: str) -> bool:
+        """The next tick pushes what the window held back."""
+        if not await self.store.delete_window(window_id):
+            return False
+        windows = self.engine.windows
+        windows.pop(window_id, None)
+        self.engine.set_windows(windows.values())
+        return True

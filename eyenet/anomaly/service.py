@@ -1,0 +1,117 @@
+"""Anomaly jobs: the Trio edge around anomaly.py, behind POST /api/ml/jobs and ml:prediction.
+
+A job is stored as soon as it is submitted (queued), run by a small pool of
+workers (history read from the store, detection in a worker thread: it is CPU
+work), stored again with its outcome, and announced as ml:prediction (completed
+or failed). Jobs still queued or running when EyeNet stopped are run again at
+the next start, so an accepted job is never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import attrs
+import trio
+
+from eyenet.anomaly.detect import NotEnoughData, detect
+from eyenet.anomaly.model import MlJob
+from eyenet.bus import Bus
+from eyenet.events import MlPrediction, Prediction
+from eyenet.store.db import Store
+
+log = logging.getLogger("eyenet.ml")
+
+WORKERS = 2
+QUEUE = 1000  # jobs waiting; beyond, submit() refuses (QueueFull)
+
+
+class QueueFull(Exception):
+    pass
+
+
+def history_step(span: int) -> int:
+    """The store's resolution for a span: every sample up to 6 hours, 5-minute rollups up to
+    8 days, hourly beyond (as GET /api/devices/{id}/metrics chooses)."""
+    return 0 if span <= 6 * 3600 else 300 if span <= 8 * 86400 else 3600
+
+
+class MlService:
+    def __init__(self, store: Store, bus: Bus, *, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.bus = bus
+        self.clock = clock
+        self._send, self._receive = trio.open_memory_channel[MlJob](QUEUE)
+        self._interrupted: list[MlJob] = []
+
+    async def load(self) -> None:
+        """What a stop interrupted, to run again first."""
+        self._interrupted = [attrs.evolve(job, status="queued") for job in await self.store.unfinished_ml_jobs()]
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            for _ in range(WORKERS):
+                nursery.start_soon(self._worker)
+            task_status.started()
+            for job in self._interrupted:
+                await self._send.send(job)
+            self._interrupted = []
+
+    async def submit(self, device_id: str, metric: str, start: int, end: int, baseline: int, created_by: str | None) -> MlJob:
+        now = self.clock()
+        job = MlJob(
+            id=f"job-{secrets.token_hex(8)}", device_id=device_id, metric=metric, start=start, end=end,
+            baseline=baseline, status="queued", created_by=created_by, created_at=now, updated_at=now,
+        )
+        try:
+            self._send.send_nowait(job)
+        except trio.WouldBlock:
+            raise QueueFull(f"{QUEUE} jobs are waiting already: try again later") from None
+        await self.store.put_ml_job(job)  # before anyone can ask for it
+        return job
+
+    async def _worker(self) -> None:
+        async for job in self._receive:
+            try:
+                await self._run_job(job)
+            except Exception:  # a bug or the disk: this job fails, the worker goes on
+                log.exception("ml job %s failed", job.id)
+                await self._finish(job, "failed", (), "internal error (logged on the server)")
+
+    async def _run_job(self, job: MlJob) -> None:
+        await self.store.put_ml_job(attrs.evolve(job, status="running", updated_at=self.clock()))
+        span = job.end - job.start
+        step = history_step(span + job.baseline)
+        base = await self.store.history(job.device_id, job.metric, job.start - job.baseline, job.start, step)
+        window = await self.store.history(job.device_id, job.metric, job.start, job.end, step)
+        try:
+            findings = await trio.to_thread.run_sync(detect, [p.avg for p in base], [p.avg for p in window])
+        except NotEnoughData as exc:
+            await self._finish(job, "failed", (), f"not enough history of {job.metric}: {exc}")
+            return
+        await self._finish(job, "completed", tuple((f.label, f.confidence) for f in findings), None)
+
+    async def _finish(self, job: MlJob, status: str, results: tuple, reason: str | None) -> None:
+        done = attrs.evolve(job, status=status, results=results, reason=reason, updated_at=self.clock())
+        with trio.CancelScope(shield=True):
+            await self.store.put_ml_job(done)
+        self.bus.publish(prediction(done))
+        log.info("ml job %s (%s %s) %s: %s", job.id, job.device_id, job.metric, status,
+                 reason or ", ".join(f"{label} {conf:.2f}" for label, conf in results))
+
+
+def when(unix: float) -> datetime:
+    return datetime.fromtimestamp(unix, timezone.utc)
+
+
+def prediction(job: MlJob) -> MlPrediction:
+    """The seed's ml:prediction for a finished job."""
+    return MlPrediction(
+        job_id=job.id, status=job.status, results=[Prediction(label, conf) for label, conf in job.results],
+        timestamp=when(job.updated_at), device_id=job.device_id, metric=job.metric,
+        window_from=when(job.start), window_to=when(job.end),
+    )

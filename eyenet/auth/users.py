@@ -1,0 +1,74 @@
+"""Users in the store: creating them, changing passwords, logging in, the first admin.
+
+A user's id is generated (``u-`` and 16 hex digits), not the username: a user deleted
+and created again under the same name is a different principal, so a token issued to
+the old one (its ``sub``) never names the new one. Usernames are unique regardless of
+case.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+import trio
+
+from eyenet.auth.model import USERNAME, AuthError, User, check_password, check_role, check_scope, check_username
+from eyenet.auth.passwords import decoy_hash, hash_password, verify_password
+
+if TYPE_CHECKING:
+    from eyenet.store.db import Store
+ADMIN_PASSWORD_ENV = "EYENET_ADMIN_PASSWORD"
+
+
+
+# -- users in the store -------------------------------------------------------------------------
+
+
+async def new_user(username: str, role: str, password: str, scope: Iterable[str] = ()) -> User:
+    """A validated User with a fresh id and its password hashed (in a worker thread); not yet stored."""
+    check_username(username)
+    check_role(role)
+    tags = check_scope(scope)
+    check_password(password)
+    password_hash = await trio.to_thread.run_sync(hash_password, password)
+    return User(
+        id=f"u-{secrets.token_hex(8)}", username=username, role=role, scope=tags,
+        password_hash=password_hash, created_at=int(time.time()),
+    )
+
+
+async def set_password(store: Store, user: User, password: str) -> None:
+    check_password(password)
+    password_hash = await trio.to_thread.run_sync(hash_password, password)
+    if not await store.set_password_hash(user.id, password_hash):
+        raise AuthError(f"no user named {user.username!r}")
+
+
+async def authenticate(store: Store, username: str, password: str) -> User | None:
+    """The user if the password is right, else None. An unknown username costs the same
+    time as a wrong password, so timing does not tell which usernames exist."""
+    user = await store.user_by_name(username) if USERNAME.fullmatch(username) else None
+    stored = user.password_hash if user is not None else decoy_hash()
+    ok = await trio.to_thread.run_sync(verify_password, password, stored)
+    return user if ok and user is not None else None
+
+
+async def ensure_admin(store: Store, environ: Mapping[str, str]) -> str | None:
+    """On first start (no user at all) create `admin` with role admin.
+
+    Its password is $EYENET_ADMIN_PASSWORD if set (returns None), else a generated one,
+    returned so the caller shows it once; it is never logged or stored in clear.
+    """
+    if await store.users():
+        return None
+    given = environ.get(ADMIN_PASSWORD_ENV)
+    if given is not None:
+        check_password(given, ADMIN_PASSWORD_ENV)
+    password = given if given is not None else secrets.token_urlsafe(18)
+    admin = await new_user("admin", "admin", password)
+    if not await store.add_user(admin, if_no_users=True):
+        return None  # another process created the first user meanwhile
+    return None if given is not None else password

@@ -1,0 +1,190 @@
+"""IF-MIB rows -> InterfaceReading: names, statuses, speeds and the counters a poll reads.
+
+Pure functions over walked columns: which rows exist, which columns each poll must read
+(the labels change rarely and are kept between polls), and 32-bit fallbacks where an
+agent has no 64-bit counters.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+import attrs
+
+from eyenet.snmp.mib import IF_COLUMNS
+from eyenet.snmp.table import Index, Oid, Rows, text_of
+
+# Columns a row needs only where ifXTable does not cover it: the 32-bit octet counters where
+# a 64-bit one is missing, ifSpeed where ifHighSpeed is missing or 0. They are read for those
+# rows alone, after the other columns (walking them whole would mostly fetch unused values).
+IF_FALLBACK_COLUMNS = ("ifInOctets", "ifOutOctets", "ifSpeed")
+# Columns that name and describe an interface rather than measure it. They are read with the
+# rest when the table may have changed (first poll, ifNumber, ifTableLastChange, a reboot,
+# rows that appear or vanish) and every `[poller] interface_refresh` seconds (ifAlias edits
+# say nothing else), not on every poll: they are a third of a poll's varbinds, all strings.
+IF_LABEL_COLUMNS = ("ifDescr", "ifType", "ifName", "ifAlias")
+# The ifTable columns whose rows say which interfaces exist (ifIndex itself is not-accessible
+# on many agents' walks, and the recordings do not carry it: the row index is the ifIndex).
+_IF_ROW_COLUMNS = ("ifDescr", "ifType", "ifAdminStatus", "ifOperStatus")
+
+IF_SPEED_SATURATED = 4294967295  # ifSpeed's maximum: "look at ifHighSpeed"
+ADMIN_STATUS = {1: "up", 2: "down", 3: "testing"}
+OPER_STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent", 7: "lowerLayerDown"}
+
+
+class InterfaceReading(NamedTuple):
+    """One ifTable row. speed in bit/s (None: unknown); octets from the 64-bit counters
+    when the agent has them (counter_bits 64), else the 32-bit ones (32). A NamedTuple, built
+    without its Python __new__: every poll makes one per interface."""
+
+    if_index: int
+    if_name: str
+    if_descr: str
+    if_alias: str
+    if_type: int | None
+    admin_status: str | None
+    oper_status: str | None
+    speed: int | None
+    in_octets: int | None
+    out_octets: int | None
+    counter_bits: int | None
+    in_errors: int | None
+    out_errors: int | None
+    counter_discontinuity: int | None  # ifCounterDiscontinuityTime, hundredths of a second
+
+    @property
+    def name(self) -> str:
+        return self.if_name or self.if_descr or str(self.if_index)
+
+
+def interface_speed(if_speed: int | None, if_high_speed: int | None) -> int | None:
+    """Bit/s: ifHighSpeed (Mbit/s) x 10^6 when the agent gives a non-zero one, else ifSpeed
+    unless it is saturated (4294967295: too fast for 32 bits, and no ifHighSpeed). 0: None."""
+    if if_high_speed:
+        return if_high_speed * 1_000_000
+    if if_speed and if_speed != IF_SPEED_SATURATED:
+        return if_speed
+    return None
+
+
+@attrs.frozen
+class InterfaceLabels:
+    """IF_LABEL_COLUMNS as one poll read them (texts decoded, types as integers), with the
+    table's state then, which says when they must be read again."""
+
+    rows: tuple[Index, ...]  # the interfaces: ifTable's row indexes, in order
+    status_rows: frozenset[Index]  # rows of ifAdminStatus / ifOperStatus: the same set later, the same table
+    names: Mapping[Index, str]
+    descrs: Mapping[Index, str]
+    aliases: Mapping[Index, str]
+    types: Mapping[Index, int]
+    if_number: int | None = None
+    last_change: int | None = None  # ifTableLastChange
+    uptime: int | None = None  # sysUpTime ticks
+    read_at: float = 0.0  # Trio clock
+
+    def current(self, if_number: int | None, last_change: int | None, uptime: int | None, now: float, refresh: float) -> bool:
+        """Still right by what this poll's system group says: nothing added, removed or
+        rebooted since, and younger than refresh seconds."""
+        return (
+            now - self.read_at < refresh
+            and if_number == self.if_number
+            and last_change == self.last_change
+            and uptime is not None
+            and self.uptime is not None
+            and uptime >= self.uptime
+        )
+
+
+def interface_labels(columns: Mapping[str, Rows], **state: Any) -> InterfaceLabels:
+    """The labels of walked IF-MIB columns (keyed by column name, as interfaces_from_columns)."""
+    empty: Rows = {}
+    texts = [{i: text_of(v) for i, v in columns.get(name, empty).items()} for name in ("ifName", "ifDescr", "ifAlias")]
+    return InterfaceLabels(
+        tuple(interface_rows(columns)), status_rows(columns), *texts, _int_rows(columns.get("ifType", empty)), **state
+    )
+
+
+def interfaces_from_columns(columns: Mapping[str, Rows], labels: InterfaceLabels | None = None) -> tuple[InterfaceReading, ...]:
+    """Interfaces from walked IF-MIB columns, keyed by column name (see IF_COLUMNS) and
+    row index, named by labels (read from the same columns when not given). An interface is
+    a row of ifTable; ifXTable only adds to it."""
+    if labels is None:
+        labels = interface_labels(columns)
+    empty: Rows = {}
+    # Each column once, up front (integers only where a number is meant), so that each row is
+    # plain dict look-ups: this runs for every interface of every poll.
+    (speed_of, high_speed_of, hc_in_of, hc_out_of, in_of, out_of, in_errors_of, out_errors_of, discontinuity_of) = (
+        _int_rows(columns.get(name, empty)).get for name in _IF_INT_COLUMNS
+    )
+    name_of, descr_of, alias_of, type_of = labels.names.get, labels.descrs.get, labels.aliases.get, labels.types.get
+    admin, oper = columns.get("ifAdminStatus", empty), columns.get("ifOperStatus", empty)
+    out = []
+    for index in labels.rows:
+        hc_in, hc_out = hc_in_of(index), hc_out_of(index)
+        if hc_in is not None and hc_out is not None:
+            in_octets, out_octets, bits = hc_in, hc_out, 64
+        else:
+            in_octets, out_octets = in_of(index), out_of(index)
+            bits = 32 if in_octets is not None or out_octets is not None else None
+        out.append(
+            _interface_reading((
+                index[0],  # if_index
+                name_of(index, ""),
+                descr_of(index, ""),
+                alias_of(index, ""),
+                type_of(index),
+                ADMIN_STATUS.get(admin.get(index)),
+                OPER_STATUS.get(oper.get(index)),
+                interface_speed(speed_of(index), high_speed_of(index)),
+                in_octets,
+                out_octets,
+                bits,  # counter_bits
+                in_errors_of(index),
+                out_errors_of(index),
+                discontinuity_of(index),
+            ))
+        )
+    return tuple(out)
+
+
+_interface_reading = functools.partial(tuple.__new__, InterfaceReading)  # fields in order, as above
+
+
+def by_name(columns: Mapping[Oid, Rows]) -> dict[str, Rows]:
+    """IF-MIB columns walked by OID, keyed by their names in IF_COLUMNS (empty when not read)."""
+    return {name: columns.get(column, {}) for name, column in IF_COLUMNS.items()}
+
+
+def interface_rows(columns: Mapping[str, Rows]) -> list[Index]:
+    """The row indexes of ifTable, in order: the interfaces."""
+    return sorted({i for name in _IF_ROW_COLUMNS for i in columns.get(name, ()) if len(i) == 1})
+
+
+def status_rows(columns: Mapping[str, Rows]) -> frozenset[Index]:
+    """The rows of the status columns, which every poll reads."""
+    return frozenset(i for name in ("ifAdminStatus", "ifOperStatus") for i in columns.get(name, ()) if len(i) == 1)
+
+
+def fallback_rows(columns: Mapping[str, Rows], rows: Iterable[Index]) -> dict[str, list[Index]]:
+    """For each of IF_FALLBACK_COLUMNS, which of the interfaces rows need it (as
+    interfaces_from_columns will read them: 32-bit octets unless both 64-bit counters are
+    there, ifSpeed unless ifHighSpeed is a non-zero integer)."""
+    empty: Rows = {}
+    hc_in, hc_out, high = (columns.get(name, empty) for name in ("ifHCInOctets", "ifHCOutOctets", "ifHighSpeed"))
+    counters = [i for i in rows if type(hc_in.get(i)) is not int or type(hc_out.get(i)) is not int]
+    speed = [i for i in rows if type(high.get(i)) is not int or not high[i]]
+    return {"ifInOctets": counters, "ifOutOctets": counters, "ifSpeed": speed}
+
+
+_IF_INT_COLUMNS = (
+    "ifSpeed", "ifHighSpeed", "ifHCInOctets", "ifHCOutOctets", "ifInOctets", "ifOutOctets", "ifInErrors", "ifOutErrors",
+    "ifCounterDiscontinuityTime",
+)
+
+
+def _int_rows(rows: Rows) -> dict[Index, int]:
+    """The rows whose value is an integer (as _int, for a whole column)."""
+    return {i: v for i, v in rows.items() if type(v) is int}

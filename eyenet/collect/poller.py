@@ -1,0 +1,269 @@
+"""Polls each device on its own schedule: readings -> rates, status, events, history.
+
+One task per device inside the poller's nursery, a global cap on polls in flight.
+A device's first poll comes within seconds of adding it; after that it polls in its own
+slot of the interval (a phase from a hash of its id), so that devices added together
+do not poll in lockstep: the load is even over the interval, not a burst every minute.
+What a poll means (status, metrics) is decided by pure functions below; the
+tasks only schedule, read and publish.
+"""
+
+import functools
+import gc
+import logging
+import math
+import random
+import zlib
+from datetime import datetime, timezone
+
+import attrs
+import trio
+
+from eyenet.bus import Bus
+from eyenet.collect.history import Sample
+from eyenet.collect.interfaces import InterfaceLabels, InterfaceReading
+from eyenet.collect.profiles import ProfileSet
+from eyenet.collect.rates import OCTET_BITS, PACKET_BITS, CounterSet, InterfaceKey, RateTracker, as_timeticks
+from eyenet.collect.read import DeviceReading, MetricPlan, read_device
+from eyenet.config import Config
+from eyenet.devices.model import DeviceConfig
+from eyenet.events import DeviceMetrics, DeviceStatus, InterfaceMetrics
+from eyenet.snmp import SnmpClient, SnmpError, SnmpResolveError, SnmpTimeout, Target
+from eyenet.store.db import Store
+
+log = logging.getLogger("eyenet.poller")
+
+SOFTWARE_LOOPBACK = 24  # IANAifType softwareLoopback: not traffic anyone pays for
+FIRST_POLL_SPREAD = 10.0  # seconds over which the first polls are spread at most
+# A poll allocates a few thousand short-lived tuples (varbinds, OIDs, rows). With CPython's
+# default first-generation threshold (700) the collector runs several times a poll, promotes
+# answers still in use, and then walks the whole heap (every device's state) to free them:
+# a quarter of the poller's CPU at 200 devices polled back to back. At this threshold they die young.
+GC_THRESHOLD = 50_000
+
+
+@attrs.define
+class DeviceState:
+    """What the poller remembers of one device between polls."""
+
+    status: str | None = None
+    reason: str | None = None
+    last_seen: datetime | None = None
+    uptime: int | None = None
+    rates: RateTracker = attrs.Factory(RateTracker)
+    # Interfaces seen oper up with admin up: going down later is news, being down from the start is not.
+    seen_up: set = attrs.Factory(set)
+    # What the last reading learnt of the device's shape: interface names, types and aliases,
+    # and which CPU and memory methods work.
+    labels: InterfaceLabels | None = None
+    plan: MetricPlan | None = None
+
+
+@attrs.frozen
+class PollResult:
+    status: str
+    reason: str | None
+    metrics: DeviceMetrics | None
+
+
+def interface_key(itf: InterfaceReading) -> InterfaceKey:
+    # A plain tuple equals (and hashes as) the InterfaceKey, without its constructor's call.
+    return (itf.if_index, itf.if_name or itf.if_descr)
+
+
+def assess(reading: DeviceReading, state: DeviceState, duration: float, slow_after: float) -> tuple[str, str | None]:
+    """up, or degraded with the reason: partial answers, slowness, monitored interfaces down."""
+    down = [
+        itf.if_name or itf.if_descr or str(itf.if_index)
+        for itf in reading.interfaces
+        if itf.admin_status == "up" and itf.oper_status != "up" and interface_key(itf) in state.seen_up
+    ]
+    if down:
+        return "degraded", "interfaces down: " + ", ".join(sorted(down))
+    if reading.problems:
+        more = f" (+{len(reading.problems) - 1} more)" if len(reading.problems) > 1 else ""
+        return "degraded", f"partial: {reading.problems[0]}{more}"
+    if duration > slow_after:
+        return "degraded", f"slow: answered in {duration:.1f} s"
+    return "up", None
+
+
+def failure_reason(exc: SnmpError) -> str:
+    if isinstance(exc, SnmpTimeout):
+        return "timeout"
+    if isinstance(exc, SnmpResolveError):
+        return "unresolvable host"
+    # The client's messages start with "host:port: "; the device id already says which.
+    return str(exc).split(": ", 1)[-1]
+
+
+# The counters interface_rates reads, in CounterSet order: octets in and out, errors in and out.
+_UNIT_BITS = (OCTET_BITS, OCTET_BITS, PACKET_BITS, PACKET_BITS)
+_WIDTHS = {64: (64, 64, 32, 32), 32: (32, 32, 32, 32), None: (32, 32, 32, 32)}
+_counter_set = functools.partial(tuple.__new__, CounterSet)  # all six fields given: no need for its Python __new__
+
+
+def interface_rates(reading: DeviceReading, state: DeviceState, monotonic: float) -> list[InterfaceMetrics]:
+    """Per-interface bit and error rates from this reading and the state's previous samples."""
+    out = []
+    keys = []
+    seen_up = state.seen_up
+    update = state.rates.update
+    uptime = as_timeticks(reading.uptime_ticks)
+    for itf in reading.interfaces:
+        key = interface_key(itf)
+        keys.append(key)
+        if itf.admin_status == "up":
+            if itf.oper_status == "up":
+                seen_up.add(key)
+        else:
+            seen_up.discard(key)  # shut down on purpose: no longer watched
+        sample = _counter_set((
+            (itf.in_octets, itf.out_octets, itf.in_errors, itf.out_errors), _WIDTHS[itf.counter_bits], uptime, monotonic,
+            itf.counter_discontinuity, itf.speed,
+        ))
+        octets_in, octets_out, errors_in, errors_out = update(key, sample, _UNIT_BITS)
+        out.append(
+            InterfaceMetrics(
+                if_index=itf.if_index,
+                name=itf.if_name or itf.if_descr,
+                status=itf.oper_status if itf.oper_status else "unknown",
+                bps_in=None if octets_in is None else octets_in * OCTET_BITS,
+                bps_out=None if octets_out is None else octets_out * OCTET_BITS,
+                errors_in=errors_in,
+                errors_out=errors_out,
+                speed=itf.speed,
+                admin_status=itf.admin_status,
+            )
+        )
+    state.rates.retain(keys)
+    state.seen_up &= set(keys)
+    return out
+
+
+def bandwidth(reading: DeviceReading, interfaces: list[InterfaceMetrics]) -> tuple[float | None, float | None]:
+    """Summed over up, non-loopback interfaces (events.md); None until a rate exists."""
+    types = {itf.if_index: itf.if_type for itf in reading.interfaces}
+    counted = [m for m in interfaces if m.status == "up" and types.get(m.if_index) != SOFTWARE_LOOPBACK]
+    ins = [m.bps_in for m in counted if m.bps_in is not None]
+    outs = [m.bps_out for m in counted if m.bps_out is not None]
+    return (sum(ins) if ins else None, sum(outs) if outs else None)
+
+
+class Poller:
+    def __init__(self, client: SnmpClient, bus: Bus, store: Store | None, profiles: ProfileSet, config: Config):
+        self._client = client
+        self._bus = bus
+        self._store = store
+        self._profiles = profiles
+        self._config = config
+        self._slots = trio.CapacityLimiter(config.poller.max_concurrent_polls)
+        self._scopes: dict[str, trio.CancelScope] = {}
+        self._nursery: trio.Nursery | None = None
+        self.states: dict[str, DeviceState] = {}
+
+    async def run(self, devices: list[DeviceConfig], *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        threshold = gc.get_threshold()
+        gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                for device in devices:
+                    self.add(device)
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            gc.set_threshold(*threshold)
+
+    def add(self, device: DeviceConfig) -> None:
+        """Start polling a device (or restart it with a changed configuration)."""
+        self.remove(device.id)
+        scope = self._scopes[device.id] = trio.CancelScope()
+        self._nursery.start_soon(self._device_loop, device, scope)
+
+    def remove(self, device_id: str) -> None:
+        scope = self._scopes.pop(device_id, None)
+        if scope is not None:
+            scope.cancel()
+
+    def target(self, device: DeviceConfig) -> Target:
+        s = self._config.snmp
+        return Target(
+            host=device.host, port=device.port, version=device.version, community=device.community,
+            timeout=s.timeout, retries=s.retries, max_repetitions=s.max_repetitions,
+            max_repetitions_cap=s.max_repetitions_cap,
+        )
+
+    async def _device_loop(self, device: DeviceConfig, scope: trio.CancelScope) -> None:
+        with scope:
+            state = self.states.setdefault(device.id, DeviceState())
+            target = self.target(device)
+            await trio.sleep(random.uniform(0, min(device.poll_interval, FIRST_POLL_SPREAD)))
+            phase = poll_phase(device.id, device.poll_interval)
+            while True:
+                async with self._slots:
+                    started = trio.current_time()
+                    await self.poll(device, target, state)
+                await trio.sleep_until(next_slot(started, trio.current_time(), device.poll_interval, phase))
+
+    async def poll(self, device: DeviceConfig, target: Target, state: DeviceState) -> PollResult:
+        started = trio.current_time()
+        when = datetime.now(timezone.utc)
+        try:
+            reading = await read_device(
+                self._client, target, self._profiles, state.labels, self._config.poller.interface_refresh, state.plan
+            )
+        except SnmpError as exc:
+            return self._publish_status(device, state, "down", failure_reason(exc), when)
+        duration = trio.current_time() - started
+        state.labels, state.plan = reading.labels, reading.plan
+        state.last_seen = when
+        state.uptime = None if reading.uptime_ticks is None else reading.uptime_ticks // 100
+        interfaces = interface_rates(reading, state, trio.current_time())
+        bw_in, bw_out = bandwidth(reading, interfaces)
+        status, reason = assess(reading, state, duration, self._config.poller.slow_fraction * device.poll_interval)
+        self._publish_status(device, state, status, reason, when)
+        metrics = DeviceMetrics(
+            device_id=device.id, timestamp=when, cpu=reading.cpu, memory=reading.memory,
+            bandwidth_in=bw_in, bandwidth_out=bw_out, interfaces=interfaces, uptime=state.uptime,
+        )
+        self._bus.publish(metrics)
+        if self._store is not None:
+            self._store.add_samples(history_samples(device.id, int(when.timestamp()), metrics))
+        return PollResult(status, reason, metrics)
+
+    def _publish_status(self, device, state: DeviceState, status: str, reason: str | None, when: datetime) -> PollResult:
+        if (status, reason) != (state.status, state.reason):
+            state.status, state.reason = status, reason
+            self._bus.publish(
+                DeviceStatus(
+                    device_id=device.id, status=status, timestamp=when, uptime=state.uptime,
+                    last_seen=state.last_seen, reason=reason,
+                )
+            )
+        return PollResult(status, reason, None)
+
+
+def poll_phase(device_id: str, interval: float) -> float:
+    """Where in each interval a device polls: spread evenly by a hash of its id, the same every time."""
+    return zlib.crc32(device_id.encode()) / 2**32 * interval
+
+
+def next_slot(started: float, now: float, interval: float, phase: float) -> float:
+    """The device's next poll: its first slot (phase + k x interval) at least half an interval
+    after the last poll started, and not in the past: a poll that overran skips the slots it
+    missed rather than bunching up, and a poll that waited for a free slot keeps its phase."""
+    earliest = max(started + interval / 2, now)
+    return phase + math.ceil((earliest - phase) / interval) * interval
+
+
+def history_samples(device_id: str, ts: int, metrics: DeviceMetrics) -> list[Sample]:
+    values = {
+        "cpu": metrics.cpu, "memory": metrics.memory, "bandwidth.in": metrics.bandwidth_in,
+        "bandwidth.out": metrics.bandwidth_out, "uptime": metrics.uptime,
+    }
+    for itf in metrics.interfaces:
+        values[f"if.{itf.if_index}.in"] = itf.bps_in
+        values[f"if.{itf.if_index}.out"] = itf.bps_out
+    # Plain tuples in Sample's order (see Sample): ~100 a poll.
+    return [(device_id, name, ts, float(v)) for name, v in values.items() if v is not None]

@@ -1,0 +1,294 @@
+"""Read one device: system group, interfaces, CPU % and memory %, as a DeviceReading.
+
+The I/O (`read_device`) only walks columns and gets instances, concurrently in a
+nursery; everything that turns what came back into facts is a pure function
+below it (`rows_of`, `interfaces_from_columns`, `evaluate` and the combining
+functions), so unit tests feed rows without an agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import trio
+
+from eyenet.collect.interfaces import (
+    IF_FALLBACK_COLUMNS,
+    IF_LABEL_COLUMNS,
+    InterfaceLabels,
+    InterfaceReading,
+    by_name,
+    fallback_rows,
+    interface_labels,
+    interfaces_from_columns,
+    status_rows,
+)
+from eyenet.collect.methods import evaluate, hrstorage_roles
+from eyenet.collect.profiles import Method, Profile, ProfileSet, match
+from eyenet.snmp import SnmpClient, Target, format_oid
+from eyenet.snmp.mib import (
+    HR_STORAGE_COLUMNS,
+    HR_STORAGE_DESCR,
+    HR_STORAGE_SIZE,
+    HR_STORAGE_TYPE,
+    HR_STORAGE_UNITS,
+    HR_STORAGE_USED,
+    IF_COLUMNS,
+    IF_NUMBER,
+    IF_TABLE_LAST_CHANGE,
+    SYS_DESCR,
+    SYS_NAME,
+    SYS_OBJECT_ID,
+    SYS_UPTIME,
+)
+from eyenet.snmp.table import Index, Oid, Rows, TableReader, by_table, int_value, snmp_nursery, text_of
+
+
+@attrs.frozen
+class DeviceReading:
+    sys_descr: str
+    sys_object_id: str  # dotted, no leading dot; "" when the agent has none
+    sys_name: str
+    uptime_ticks: int | None  # sysUpTime, hundredths of a second
+    vendor: str
+    profile: str  # the most specific profile that matched ("generic" when none else did)
+    profiles: tuple[str, ...]  # every matched profile, in the order tried
+    cpu: float | None
+    memory: float | None
+    cpu_method: str | None  # the method that gave cpu: "file [cpu] #n"
+    memory_method: str | None
+    interfaces: tuple[InterfaceReading, ...]
+    problems: tuple[str, ...] = ()  # parts the agent did not answer (the reading is partial)
+    # For the next read_device of the device.
+    labels: "InterfaceLabels | None" = attrs.field(default=None, eq=False, repr=False)
+    plan: "MetricPlan | None" = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def uptime(self) -> float | None:
+        """sysUpTime in seconds."""
+        return None if self.uptime_ticks is None else self.uptime_ticks / 100
+
+
+# -- I/O ----------------------------------------------------------------------
+
+
+async def read_device(
+    client: SnmpClient,
+    target: Target,
+    profiles: ProfileSet | Sequence[Profile],
+    labels: InterfaceLabels | None = None,
+    refresh: float = 600.0,
+    plan: "MetricPlan | None" = None,
+) -> DeviceReading:
+    """Read a device once. Raises SnmpError (SnmpTimeout: no answer) when the system group
+    cannot be read; a column that fails later is left out and named in `problems`.
+
+    labels, plan: what the previous reading's `labels` and `plan` held; reused, so that
+    IF_LABEL_COLUMNS are not read and only the CPU and memory methods that worked are, while
+    the table shows no change and the labels are younger than refresh seconds."""
+    reader = TableReader(client, target)
+    if_columns: dict[Oid, dict[Index, Any]] = {}
+    # SNMPv1 agents fail a whole GET for one missing object, and v1 ones rarely have IF-MIB's.
+    v1 = target.version == "1"
+    scalars = [SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, IF_NUMBER] + ([] if v1 else [IF_TABLE_LAST_CHANGE])
+    # The instances the planned CPU and memory methods get ride in the same request.
+    planned = plan.gets() if plan is not None and labels is not None else []
+    system = await reader.get_many(scalars + [oid for oid in planned if oid not in scalars], required=True)
+    now = trio.current_time()
+    table = {
+        "if_number": int_value(system.get(IF_NUMBER)),
+        "last_change": int_value(system.get(IF_TABLE_LAST_CHANGE)),
+        "uptime": int_value(system.get(SYS_UPTIME)),
+    }
+    sys_object_id = system.get(SYS_OBJECT_ID)
+    oid = tuple(sys_object_id) if isinstance(sys_object_id, tuple) else ()
+    descr = text_of(system.get(SYS_DESCR))
+    if labels is not None and not labels.current(**table, now=now, refresh=refresh):
+        labels = None
+    # The plan is made again with the labels (a reboot, the refresh), and for another device.
+    if labels is None or plan is None or (plan.sys_object_id, plan.sys_descr) != (oid, descr):
+        plan = None
+    # ifNumber bounds each column walk's requests, so they do not read on into the next column;
+    # with current labels the rows are known, and the walks stop at the last instead of reading
+    # on to see the column end.
+    hint = table["if_number"] if table["if_number"] and table["if_number"] > 0 else None
+    last_row = None
+    if labels is not None and labels.rows:
+        hint, last_row = len(labels.rows), labels.rows[-1]
+    # SNMPv1 has no Counter64, so every row needs the fallback columns: walk them with the rest.
+    skipped = (() if v1 else IF_FALLBACK_COLUMNS) + (IF_LABEL_COLUMNS if labels is not None else ())
+    walked = [column for name, column in IF_COLUMNS.items() if name not in skipped]
+    async with snmp_nursery() as nursery:
+        for columns in by_table(walked):  # ifTable, ifXTable: two request streams at once
+            nursery.start_soon(reader.walk_columns, columns, if_columns, hint, last_row)
+        used = plan
+        read = {o: system[o] for o in planned if o in system}
+        metrics, plan = await _read_metrics(reader, plan, read) if plan is not None else (None, None)
+        if plan is None:  # none yet, or a planned method gave nothing: match and try again
+            profile_list = profiles.profiles if isinstance(profiles, ProfileSet) else tuple(profiles)
+            plan = MetricPlan(oid, descr, tuple(match(profile_list, oid, descr)))
+            metrics, plan = await _read_metrics(reader, plan, read)
+        matched = plan.profiles
+    named = by_name(if_columns)
+    if labels is not None and status_rows(named) != labels.status_rows:
+        # Rows came or went with nothing in the system group saying so: read the labels now.
+        labels = None
+        async with snmp_nursery() as nursery:
+            for columns in by_table(IF_COLUMNS[name] for name in IF_LABEL_COLUMNS):
+                nursery.start_soon(reader.walk_columns, columns, if_columns, hint)
+        named = by_name(if_columns)
+    fresh = labels is None
+    if fresh:
+        labels = interface_labels(named, **table, read_at=now)
+    if not v1:
+        needs = fallback_rows(named, labels.rows)
+        await reader.read_rows({IF_COLUMNS[name]: rows for name, rows in needs.items()}, if_columns, hint)
+        named = by_name(if_columns)
+
+    first = matched[0] if matched else None
+    return DeviceReading(
+        sys_descr=descr,
+        sys_object_id=format_oid(oid),
+        sys_name=text_of(system.get(SYS_NAME)),
+        uptime_ticks=table["uptime"],
+        vendor=first.vendor if first else "",
+        profile=first.name if first else "",
+        profiles=tuple(p.name for p in matched),
+        cpu=metrics["cpu"][0],
+        memory=metrics["memory"][0],
+        cpu_method=metrics["cpu"][1],
+        memory_method=metrics["memory"][1],
+        interfaces=interfaces_from_columns(named, labels),
+        problems=tuple(reader.problems),
+        # Labels from a partial reading may lack some: read them again next time.
+        labels=None if fresh and reader.problems else labels,
+        # As with labels: a plan made from a partial reading may miss a method that works.
+        plan=None if plan is not used and reader.problems else plan,
+    )
+
+
+@attrs.frozen
+class MetricPlan:
+    """The profiles a device matched and the methods that gave its CPU and memory at its last
+    full read, so that later polls read only what those methods need. Made again whenever
+    the interface labels are (a reboot, the refresh interval), and when a planned method
+    stops giving a value."""
+
+    sys_object_id: Oid
+    sys_descr: str
+    profiles: tuple[Profile, ...]
+    made: bool = False  # the methods below were chosen by a full read
+    cpu: Method | None = None  # None: no method gave one (then none is tried until the plan is made again)
+    memory: Method | None = None
+    # For an hrstorage memory method (without filters): the hrStorageTable rows that counted,
+    # with their type, description and units, which do not change; polls then get only
+    # their size and used instead of walking the table.
+    storage: Mapping[Oid, Rows] | None = None
+
+    @property
+    def methods(self) -> list[Method]:
+        return [m for m in (self.cpu, self.memory) if m is not None]
+
+    @property
+    def fetched(self) -> list[Method]:
+        """The methods whose OIDs a poll reads as they say (walks, gets)."""
+        return [m for m in self.methods if not (m is self.memory and self.storage is not None)]
+
+    def gets(self) -> list[Oid]:
+        """The instances a poll gets: those of the fetched methods that get, and the size and
+        used of the pinned hrStorage rows."""
+        out = [oid for m in self.fetched if not m.walk for oid in m.oids()]
+        if self.storage is not None:
+            out += [column + index for index in self.storage[HR_STORAGE_TYPE] for column in (HR_STORAGE_SIZE, HR_STORAGE_USED)]
+        return out
+
+    def pinned_columns(self, scalars: Mapping[Oid, Any]) -> dict[Oid, Rows]:
+        """The hrStorage columns for the pinned rows: the kept ones, and size and used as got."""
+        rows = self.storage[HR_STORAGE_TYPE]
+        return {
+            **self.storage,
+            HR_STORAGE_SIZE: {i: scalars.get(HR_STORAGE_SIZE + i) for i in rows},
+            HR_STORAGE_USED: {i: scalars.get(HR_STORAGE_USED + i) for i in rows},
+        }
+
+
+def pinned_storage(method: Method, columns: Mapping[Oid, Rows]) -> dict[Oid, Rows] | None:
+    """What MetricPlan.storage keeps for an hrstorage method that gave a value (None: not one
+    to pin, as it filters rows by other columns)."""
+    if method.kind != "hrstorage" or method.where:
+        return None
+    types, descrs = columns.get(HR_STORAGE_TYPE, {}), columns.get(HR_STORAGE_DESCR, {})
+    roles = hrstorage_roles(types, descrs, columns.get(HR_STORAGE_SIZE, {}), name=method.name, reclaimable=method.reclaimable)
+    return {column: {i: columns.get(column, {}).get(i) for i in roles} for column in (HR_STORAGE_TYPE, HR_STORAGE_DESCR, HR_STORAGE_UNITS)}
+
+
+async def _read_metrics(
+    reader: "TableReader", plan: MetricPlan, scalars: dict[Oid, Any]
+) -> tuple[dict[str, tuple[float | None, str | None]] | None, MetricPlan | None]:
+    """CPU and memory by a made plan's methods, or (None, None) when one of them gives nothing
+    now. A plan not made yet: profile by profile, most specific first, fetch what its methods
+    for the metrics still unknown need (concurrently), evaluate them in order; the first value
+    wins, and the plan is made of the winners.
+    scalars: instances already read (the planned gets, read with the system group)."""
+    result: dict[str, tuple[float | None, str | None]] = {"cpu": (None, None), "memory": (None, None)}
+    columns: dict[Oid, dict[Index, Any]] = {}
+    if plan.made:
+        await fetch(reader, plan.fetched, scalars, columns)
+        if plan.storage is not None:
+            columns.update(plan.pinned_columns(scalars))
+        for metric in ("cpu", "memory"):
+            method = getattr(plan, metric)
+            if method is not None:
+                value = evaluate(method, scalars, columns)
+                if value is None:
+                    return None, None
+                result[metric] = (value, method.label)
+        return result, plan
+    chosen: dict[str, Method | None] = {"cpu": None, "memory": None}
+    for profile in plan.profiles:
+        methods = [m for metric in ("cpu", "memory") if result[metric][0] is None for m in getattr(profile, metric)]
+        if not methods:
+            continue
+        await fetch(reader, methods, scalars, columns)
+        for metric in ("cpu", "memory"):
+            if result[metric][0] is not None:
+                continue
+            for method in getattr(profile, metric):
+                value = evaluate(method, scalars, columns)
+                if value is not None:
+                    result[metric] = (value, method.label)
+                    chosen[metric] = method
+                    break
+        if all(v[0] is not None for v in result.values()):
+            break
+    storage = pinned_storage(chosen["memory"], columns) if chosen["memory"] is not None else None
+    return result, attrs.evolve(plan, made=True, storage=storage, **chosen)
+
+
+async def fetch(reader: TableReader, methods: Iterable[Method], scalars: dict[Oid, Any], columns: dict[Oid, dict[Index, Any]]) -> None:
+    """What the methods need, walked and got in one stream of requests: into scalars and columns."""
+    walks: list[Oid] = []
+    gets: list[Oid] = []
+    if not methods:
+        return
+    for method in methods:
+        needed = method.oids() if method.kind != "hrstorage" else method.oids() + HR_STORAGE_COLUMNS
+        for oid in needed:
+            if method.walk:
+                if oid not in columns and oid not in walks:
+                    walks.append(oid)
+            elif oid not in scalars and oid not in gets:
+                gets.append(oid)
+
+    async def get_all() -> None:
+        scalars.update(await reader.get_many(gets))
+
+    async with snmp_nursery() as nursery:
+        # All in one stream of requests, whatever their tables: columns of unknown length
+        # then share the rows each answer reads past the shortest of them.
+        if walks:
+            nursery.start_soon(reader.walk_columns, walks, columns)
+        if gets:
+            nursery.start_soon(get_all)

@@ -1,0 +1,161 @@
+"""Topology discovery: the Trio edge around topology.py.
+
+Every `interval` (and on demand) it reads each monitored device's neighbour tables
+(neighbours.read_neighbours, a bounded number at once), builds the graph, and when
+it differs from the last one stores a snapshot and publishes the differences as
+topology:update. A device that does not answer keeps its last report, so one lost
+SNMP answer never makes links vanish and come back; a device no longer monitored
+leaves the graph. The last snapshot is loaded at start, so a restart announces only
+what changed while EyeNet was away.
+
+Auto-discovery (off unless subnets are configured): an unmanaged neighbour whose
+management address lies in one of the subnets is added to the inventory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import trio
+
+from eyenet.bus import Bus
+from eyenet.config import TopologySettings
+from eyenet.devices.inventory import Inventory, InventoryError
+from eyenet.devices.model import DEVICE_ID, DeviceConfig
+from eyenet.snmp import SnmpClient, SnmpError
+from eyenet.store.db import Store
+from eyenet.topology.graph import Graph, build_graph, diff, endpoint_id
+from eyenet.topology.neighbours import DeviceNeighbours
+from eyenet.topology.read import read_neighbours
+
+log = logging.getLogger("eyenet.topology")
+
+_ID = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class TopologyService:
+    def __init__(
+        self,
+        client: SnmpClient,
+        inventory: Inventory,
+        target_for: Callable,
+        store: Store,
+        bus: Bus,
+        settings: TopologySettings = TopologySettings(),
+        *,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.client = client
+        self.inventory = inventory
+        self.target_for = target_for  # DeviceConfig -> snmp Target (the poller's settings)
+        self.store = store
+        self.bus = bus
+        self.settings = settings
+        self.clock = clock
+        self.graph = Graph()
+        self.updated_at: datetime | None = None
+        self.reports: dict[str, DeviceNeighbours] = {}
+        self._wanted = trio.Event()
+        self._cycle_done = trio.Event()
+        self._subnets = [ipaddress.ip_network(s, strict=False) for s in settings.discover_subnets]
+
+    async def load(self) -> None:
+        latest = await self.store.topology()
+        if latest is not None:
+            ts, graph = latest
+            self.graph = Graph.from_json(graph)
+            self.updated_at = datetime.fromtimestamp(ts, timezone.utc)
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        while True:
+            try:
+                await self.discover()
+            except Exception:  # a bug or a failing disk: logged; the next cycle tries again
+                log.exception("topology discovery failed")
+            with trio.move_on_after(self.settings.interval):
+                await self._wanted.wait()
+
+    def request(self) -> None:
+        """Run a discovery cycle now (POST /api/topology/discover)."""
+        self._wanted.set()
+
+    async def next_cycle(self) -> None:
+        """Wait for the end of the next full cycle (tests, and callers of request())."""
+        await self._cycle_done.wait()
+
+    async def discover(self) -> Graph:
+        self._wanted = trio.Event()
+        devices = {m.id: m.config for m in self.inventory.devices()}
+        self.reports = {d: r for d, r in self.reports.items() if d in devices}
+        limit = trio.CapacityLimiter(self.settings.concurrency)
+
+        async def read(device: DeviceConfig) -> None:
+            async with limit:
+                try:
+                    self.reports[device.id] = await read_neighbours(self.client, self.target_for(device))
+                except SnmpError as exc:
+                    log.debug("%s: neighbours not read (%s); keeping the last report", device.id, exc)
+
+        async with trio.open_nursery() as nursery:
+            for device in devices.values():
+                nursery.start_soon(read, device)
+        graph = build_graph(
+            {d: self.reports.get(d) for d in devices}, {d: c.host for d, c in devices.items()},
+        )
+        now = self.clock()
+        events = diff(self.graph, graph, now)
+        if events or graph != self.graph:
+            await self.store.add_topology(now.timestamp(), graph.to_json())
+            self.graph, self.updated_at = graph, now
+            for event in events:
+                self.bus.publish(event)
+            log.info("topology: %d nodes, %d links; %s", len(graph.nodes), len(graph.links),
+                     ", ".join(f"{e.change_type} {len(e.devices)}" for e in events) or "ports changed")
+        if self._subnets:
+            await self._auto_discover()
+        done, self._cycle_done = self._cycle_done, trio.Event()
+        done.set()
+        return self.graph
+
+    async def _auto_discover(self) -> None:
+        s = self.settings
+        known_hosts = {m.config.host for m in self.inventory.devices()}
+        for report in list(self.reports.values()):
+            for n in report.neighbours:
+                node = self.graph.nodes.get(endpoint_id(n))
+                if node is None or node.managed:
+                    continue  # matched to a monitored device (by chassis id, name or address)
+                address = next((a for a in n.remote_addresses if self._in_subnets(a)), None)
+                if address is None or address in known_hosts:
+                    continue
+                base = n.remote_name.split(".")[0] if n.remote_name else address  # sysName without its domain
+                device_id = _ID.sub("-", base).strip("-")[:64]
+                if not DEVICE_ID.match(device_id):
+                    device_id = _ID.sub("-", address).strip("-")
+                device = DeviceConfig(
+                    id=device_id, host=address, port=s.discover_port, version=s.discover_version,
+                    community=s.discover_community, poll_interval=s.discover_poll_interval, tags=s.discover_tags,
+                )
+                try:
+                    await self.inventory.add(device)
+                except InventoryError as exc:  # the id is taken, or the neighbour's name makes no id
+                    log.info("auto-discovery: %s (%s) not added: %s", device_id, address, exc)
+                    continue
+                known_hosts.add(address)
+                log.info("auto-discovery: added %s (%s), a neighbour of a monitored device", device_id, address)
+
+    def _in_subnets(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self._subnets)

@@ -1,0 +1,85 @@
+"""HTTP as the app sees it: a Request, the Response it gives back, and the App protocol the
+web front serves (shared by the front, the WebSocket layer, REST and push)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Protocol
+
+import attrs
+import trio
+
+if TYPE_CHECKING:
+    from eyenet.web.websocket import WebSocket
+
+# An app's answer to a WebSocket upgrade: the coroutine that serves the connection.
+WebSocketHandler = Callable[["WebSocket"], Awaitable[None]]
+
+
+@attrs.frozen
+class Request:
+    """One request as the app sees it. ``disconnected`` is set when the client
+    closes its connection while an HTTP handler runs (a held long-poll watches
+    it); for a WebSocket, ``WebSocket.receive`` tells instead."""
+
+    method: str
+    target: str
+    path: str
+    query: Mapping[str, tuple[str, ...]]
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    client: tuple[str, int] | None
+    disconnected: trio.Event = attrs.field(factory=trio.Event, eq=False)
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, by case-insensitive name."""
+        name = name.lower()
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    def arg(self, name: str) -> str | None:
+        """The first value of a query parameter."""
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+@attrs.frozen
+class Response:
+    """A complete response. The front sets Content-Length, Date and Server; a
+    Content-Length or Transfer-Encoding given here is ignored (framing is the
+    front's job) and HEAD responses lose their body on the way out."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+    @classmethod
+    def json(cls, obj: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+        body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return cls(status, (("content-type", "application/json"), *headers), body)
+
+    @classmethod
+    def text(
+        cls,
+        text: str,
+        status: int = 200,
+        content_type: str = "text/plain; charset=utf-8",
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> Response:
+        return cls(status, (("content-type", content_type), *headers), text.encode("utf-8"))
+
+
+def error_response(status: int, code: str, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    """The JSON error shape of the whole port: ``{"error": {"code", "message"}}``."""
+    return Response.json({"error": {"code": code, "message": message}}, status=status, headers=headers)
+
+
+class App(Protocol):
+    async def http(self, request: Request) -> Response: ...
+
+    def websocket(self, request: Request) -> WebSocketHandler | Response:
+        """For an upgrade request: a handler to accept (the connection closes when
+        it returns), or a Response to refuse with."""
+        ...

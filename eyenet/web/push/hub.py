@@ -1,0 +1,309 @@
+"""The push hub: bus events -> event ids, replay ring, and fan-out to sessions.
+
+One task reads the bus; each event gets the next event id (strictly increasing
+for the life of the server and across restarts: ids start at the start time in
+microseconds), is wrapped once in a :class:`~eyenet.web.wire.Wire`, kept in a
+bounded replay ring, and offered to every session subscribed to one of its
+channels. A session that is subscribed to ``device:D`` gets the detailed
+variant (with interfaces) once, even when it also follows ``devices``.
+
+Events that are already waiting on the bus when the hub wakes are routed
+together, under one cork: each client gets all of their frames in one write.
+
+A second task ticks a few times a second: it sends metrics that sessions held
+back for their outbound budget, disconnects sessions whose token expired, and
+forgets Socket.IO sessions that can no longer be recovered.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone, tzinfo
+
+import attrs
+import trio
+
+from eyenet.auth.model import role_allows, scope_allows
+from eyenet.auth.tokens import TokenAuthority, TokenError
+from eyenet.bus import Bus, Lagged
+from eyenet.events import Error, TopologyUpdate, now, rfc3339, to_json
+from eyenet.web.conn import corked
+from eyenet.web.push.limits import PushLimits
+from eyenet.web.push.sessions import ClientError, Principal, Session, Sink
+from eyenet.web.push.wire import Wire
+
+TICK = 0.1  # seconds between flushes of held-back metrics and expiry checks
+BUS_BUFFER = 65_536  # events the hub may fall behind the bus before it drops (logged)
+MAX_BATCH = 256  # events routed in one go (one write per client); bounds the time between two checkpoints
+
+
+@attrs.frozen
+class PushSettings:
+    limits: PushLimits = PushLimits()
+    # The least role that receives each event type (events.md: viewers read and subscribe).
+    event_roles: Mapping[str, str] = attrs.field(factory=dict)
+    # Payloads sent as JWE (`enc` instead of `data`): by event type, device id or device tag.
+    sensitive_events: frozenset[str] = frozenset()
+    sensitive_devices: frozenset[str] = frozenset()
+    sensitive_tags: frozenset[str] = frozenset()
+
+
+@attrs.frozen
+class _Recoverable:
+    sid: str
+    user_id: str
+    subscriptions: tuple[str, ...]
+    left_at: float
+
+
+class Hub:
+    def __init__(
+        self,
+        bus: Bus,
+        authority: TokenAuthority,
+        device_tags: Callable[[str], tuple[str, ...] | None],
+        settings: PushSettings = PushSettings(),
+        *,
+        tz: tzinfo | None = None,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self.bus = bus
+        self.authority = authority
+        self._device_tags = device_tags
+        self.settings = settings
+        self.limits = settings.limits
+        self.tz = tz
+        self.log = log or logging.getLogger("eyenet.push")
+        self._ids = itertools.count(time.time_ns() // 1000)
+        self.ring: deque[Wire] = deque(maxlen=self.limits.replay_events)
+        self._channels: dict[str, dict[Session, None]] = {}
+        self.sessions: dict[Session, None] = {}
+        self._flush: dict[Session, None] = {}
+        self._expiry: list[tuple[float, int, Session]] = []
+        self._expiry_seq = itertools.count()
+        self._recoverable: dict[str, _Recoverable] = {}
+        self._topology_cache: tuple[int, tuple[str, ...], bytes | None] | None = None
+        self.published = 0
+
+    # -- event ids and the bus ----------------------------------------------------------------
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def error_envelope(self, code: str, message: str, details: Mapping | None = None) -> tuple[int, bytes]:
+        """An `error` event for one client: (its id, its envelope JSON)."""
+        event_id = self.next_id()
+        return event_id, to_json(Error(code, message, now(), details).wire(event_id, tz=self.tz))
+
+    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            with self.bus.subscribe(maxlen=BUS_BUFFER, name="push") as events:
+                nursery.start_soon(self._tick)
+                task_status.started()
+                # What else is already buffered goes out with an event: each client then gets
+                # the batch's frames in one write (conn.corked).
+                async for batch in events.batches(MAX_BATCH):
+                    with corked():
+                        for item in batch:
+                            if isinstance(item, Lagged):
+                                self.log.warning("push fell behind the bus: %d events dropped", item.missed)
+                            else:
+                                self.publish(item)
+            nursery.cancel_scope.cancel()
+
+    def publish(self, event) -> Wire:
+        """Number, keep and fan out one event (the bus task calls this; so can tests)."""
+        wire = Wire(event, self.next_id(), tz=self.tz)
+        wire.sensitive = self._is_sensitive(wire)
+        self.ring.append(wire)
+        self.published += 1
+        self._route(wire, trio.current_time())
+        return wire
+
+    def _route(self, wire: Wire, now: float) -> None:
+        targets = [(subs, ch.startswith("device:")) for ch in wire.channels if (subs := self._channels.get(ch))]
+        if len(targets) == 1:
+            subs, detailed = targets[0]
+            for session in list(subs):
+                if session.may_see(wire):
+                    session.offer(wire, detailed, now)
+            return
+        seen: set[Session] = set()
+        for subs, detailed in targets:  # channels() lists device:D first: detailed wins
+            for session in list(subs):
+                if session not in seen:
+                    seen.add(session)
+                    if session.may_see(wire):
+                        session.offer(wire, detailed, now)
+
+    async def _tick(self) -> None:
+        while True:
+            await trio.sleep(TICK)
+            now = trio.current_time()
+            with corked():
+                for session in list(self._flush):
+                    if not session.flush(now):
+                        self._flush.pop(session, None)
+            wall = time.time()
+            while self._expiry and self._expiry[0][0] <= wall:
+                expires_at, _, session = heapq.heappop(self._expiry)
+                if not session.closed and session.principal.expires_at == expires_at:
+                    session.expire()
+            for pid, rec in list(self._recoverable.items()):
+                if wall - rec.left_at > self.limits.recovery_seconds:
+                    del self._recoverable[pid]
+
+    # -- sessions ---------------------------------------------------------------------------------
+
+    def authenticate(self, token: object) -> Principal:
+        """A verified token -> Principal; ClientError AUTH_REQUIRED / AUTH_INVALID / TOKEN_EXPIRED."""
+        if token is None or token == "":
+            raise ClientError("AUTH_REQUIRED", "a JWT is required (Socket.IO auth.token, Authorization: Bearer, ?token= or an auth message)", fatal=True)
+        if not isinstance(token, str):
+            raise ClientError("AUTH_INVALID", "the token must be a string", fatal=True)
+        try:
+            claims = self.authority.verify(token)
+        except TokenError as exc:
+            raise ClientError(exc.code, exc.message, fatal=True) from None
+        return Principal(
+            user_id=claims.user_id, role=claims.role, scope=tuple(claims.scope),
+            expires_at=claims.expires_at.timestamp(), token_id=claims.token_id,
+            event_key=self.authority.event_key(claims),
+        )
+
+    def open_session(self, principal: Principal, sink: Sink, *, sid: str | None = None,
+                     recoverable: bool = False, pid: str | None = None) -> Session:
+        """`recoverable`: give the session a private id (pid) by which a Socket.IO
+        client may recover it after its transport drops."""
+        session = Session(self, principal, sink, self.limits, trio.current_time(), sid=sid)
+        if recoverable or pid is not None:
+            session.pid = pid or secrets.token_urlsafe(15)
+        self.sessions[session] = None
+        self.watch_expiry(session)
+        return session
+
+    def watch_expiry(self, session: Session) -> None:
+        heapq.heappush(self._expiry, (session.principal.expires_at, next(self._expiry_seq), session))
+
+    def close_session(self, session: Session, *, recoverable: bool = False) -> None:
+        self.sessions.pop(session, None)
+        self._flush.pop(session, None)
+        for channel in session.subscriptions:
+            self.unindex(session, channel)
+        if recoverable and session.pid is not None:
+            self._recoverable[session.pid] = _Recoverable(
+                session.sid, session.principal.user_id, tuple(session.subscriptions), time.time()
+            )
+
+    def recover(self, pid: object, offset: object, principal: Principal, sink: Sink) -> Session | None:
+        """Socket.IO connection state recovery: the session that left with `pid`,
+        its subscriptions restored and every event after `offset` replayed, or
+        None when that is not possible (unknown or stale pid, another user,
+        events already gone from the ring)."""
+        if not isinstance(pid, str) or not isinstance(offset, str) or not offset.isdigit():
+            return None
+        rec = self._recoverable.get(pid)
+        if rec is None or rec.user_id != principal.user_id:
+            return None
+        after = int(offset)
+        if self.ring and after < self.ring[0].id - 1:
+            return None
+        del self._recoverable[pid]
+        session = self.open_session(principal, sink, sid=rec.sid, pid=pid)
+        for channel in rec.subscriptions:
+            if channel.startswith("device:"):
+                tags = self.device_tags(channel[len("device:"):])
+                if tags is None or not scope_allows(principal.scope, tags):
+                    continue
+            session.subscriptions[channel] = None
+            self.index(session, channel)
+        now = trio.current_time()
+        for wire, detailed in self.missed(session, after)[0]:
+            session.offer(wire, detailed, now)
+        return session
+
+    def index(self, session: Session, channel: str) -> None:
+        self._channels.setdefault(channel, {})[session] = None
+
+    def unindex(self, session: Session, channel: str) -> None:
+        subs = self._channels.get(channel)
+        if subs is not None:
+            subs.pop(session, None)
+            if not subs:
+                del self._channels[channel]
+
+    def wants_flush(self, session: Session) -> None:
+        self._flush[session] = None
+
+    def missed(self, session: Session, after: int, *, new_channel: str | None = None,
+               earlier: Iterable[str] = ()) -> tuple[list[tuple[Wire, bool]], bool]:
+        """The kept events with id > `after` that `session` would have received on
+        its channels (only `new_channel`'s, minus what its `earlier` channels
+        already brought, when replaying for a fresh subscription), each with its
+        variant; and whether the ring still held everything after `after`."""
+        complete = not self.ring or after >= self.ring[0].id - 1
+        tail: list[Wire] = []
+        for wire in reversed(self.ring):
+            if wire.id <= after:
+                break
+            tail.append(wire)
+        earlier = set(earlier)
+        subs = session.subscriptions
+        out = []
+        for wire in reversed(tail):
+            if new_channel is not None:
+                if new_channel not in wire.channels or earlier.intersection(wire.channels):
+                    continue
+            elif not any(ch in subs for ch in wire.channels):
+                continue
+            if session.may_see(wire):
+                out.append((wire, any(ch in subs for ch in wire.channels if ch.startswith("device:"))))
+        return out, complete
+
+    # -- policy ------------------------------------------------------------------------------------
+
+    def device_tags(self, device_id: str) -> tuple[str, ...] | None:
+        """A monitored device's tags; None when there is no such device."""
+        return self._device_tags(device_id)
+
+    def role_allows_event(self, role: str, event_type: str) -> bool:
+        needed = self.settings.event_roles.get(event_type)
+        return needed is None or role_allows(role, needed)
+
+    def _is_sensitive(self, wire: Wire) -> bool:
+        s = self.settings
+        if wire.type in s.sensitive_events:
+            return True
+        if wire.device_id is None or not (s.sensitive_devices or s.sensitive_tags):
+            return False
+        if wire.device_id in s.sensitive_devices:
+            return True
+        return bool(s.sensitive_tags.intersection(self.device_tags(wire.device_id) or ()))
+
+    def scoped_topology(self, wire: Wire, scope: tuple[str, ...]) -> bytes | None:
+        """A topology:update cut down to the devices a scoped user may see (None:
+        nothing left to tell them). Cached for the last event and scope."""
+        cached = self._topology_cache
+        if cached is not None and cached[0] == wire.id and cached[1] == scope:
+            return cached[2]
+        event: TopologyUpdate = wire.event
+        visible = {
+            d.id for d in event.devices
+            if (tags := self.device_tags(d.id)) is not None and scope_allows(scope, tags)
+        }
+        devices = [
+            attrs.evolve(d, connections=tuple(c for c in d.connections if c in visible))
+            for d in event.devices if d.id in visible
+        ]
+        envelope = to_json(attrs.evolve(event, devices=devices).wire(wire.id, tz=self.tz)) if devices else None
+        self._topology_cache = (wire.id, scope, envelope)
+        return envelope
+
+    def timestamp(self, unix: float) -> str:
+        return rfc3339(datetime.fromtimestamp(unix, timezone.utc), self.tz)
