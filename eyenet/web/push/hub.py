@@ -23,13 +23,13 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone, tzinfo
 
 import attrs
 import trio
 
-from eyenet.auth.model import role_allows, scope_allows
+from eyenet.auth.access import Access, TagsOf
 from eyenet.auth.tokens import TokenAuthority, TokenError
 from eyenet.bus import Bus, Lagged
 from eyenet.events import Error, TopologyUpdate, now, rfc3339, to_json
@@ -67,7 +67,7 @@ class Hub:
         self,
         bus: Bus,
         authority: TokenAuthority,
-        device_tags: Callable[[str], tuple[str, ...] | None],
+        device_tags: TagsOf,
         settings: PushSettings = PushSettings(),
         *,
         tz: tzinfo | None = None,
@@ -75,7 +75,7 @@ class Hub:
     ) -> None:
         self.bus = bus
         self.authority = authority
-        self._device_tags = device_tags
+        self.access = Access(device_tags, settings.event_roles)
         self.settings = settings
         self.limits = settings.limits
         self.tz = tz
@@ -217,10 +217,8 @@ class Hub:
         del self._recoverable[pid]
         session = self.open_session(principal, sink, sid=rec.sid, pid=pid)
         for channel in rec.subscriptions:
-            if channel.startswith("device:"):
-                tags = self.device_tags(channel[len("device:"):])
-                if tags is None or not scope_allows(principal.scope, tags):
-                    continue
+            if channel.startswith("device:") and not self.access.device(principal.scope, channel[len("device:"):]):
+                continue
             session.subscriptions[channel] = None
             self.index(session, channel)
         now = trio.current_time()
@@ -268,14 +266,6 @@ class Hub:
 
     # -- policy ------------------------------------------------------------------------------------
 
-    def device_tags(self, device_id: str) -> tuple[str, ...] | None:
-        """A monitored device's tags; None when there is no such device."""
-        return self._device_tags(device_id)
-
-    def role_allows_event(self, role: str, event_type: str) -> bool:
-        needed = self.settings.event_roles.get(event_type)
-        return needed is None or role_allows(role, needed)
-
     def _is_sensitive(self, wire: Wire) -> bool:
         s = self.settings
         if wire.type in s.sensitive_events:
@@ -284,7 +274,7 @@ class Hub:
             return False
         if wire.device_id in s.sensitive_devices:
             return True
-        return bool(s.sensitive_tags.intersection(self.device_tags(wire.device_id) or ()))
+        return bool(s.sensitive_tags.intersection(self.access.tags_of(wire.device_id) or ()))
 
     def scoped_topology(self, wire: Wire, scope: tuple[str, ...]) -> bytes | None:
         """A topology:update cut down to the devices a scoped user may see (None:
@@ -293,10 +283,8 @@ class Hub:
         if cached is not None and cached[0] == wire.id and cached[1] == scope:
             return cached[2]
         event: TopologyUpdate = wire.event
-        visible = {
-            d.id for d in event.devices
-            if (tags := self.device_tags(d.id)) is not None and scope_allows(scope, tags)
-        }
+        visible = self.access.topology(scope, (d.id for d in event.devices), ((d.id, c) for d in event.devices for c in d.connections))
+        assert visible is not None  # only scoped principals get a cut-down topology
         devices = [
             attrs.evolve(d, connections=tuple(c for c in d.connections if c in visible))
             for d in event.devices if d.id in visible

@@ -1,6 +1,6 @@
 """One push client's session, the same for /ws and Socket.IO.
 
-A transport authenticates the client through the :class:`~eyenet.web.hub.Hub`,
+A transport authenticates the client through the hub (a :class:`SessionHost`),
 which gives it a :class:`Session` bound to the transport's :class:`Sink`. From
 then on the transport hands every client event to :meth:`Session.handle` and
 sends back the acknowledgement it returns; the hub offers each broadcast event
@@ -9,7 +9,7 @@ asks of a client: the subscription set (at most 100), the inbound limit (1000
 client events a minute: beyond it RATE_LIMITED and disconnect), the outbound
 budget (1000 events a minute: device:metrics beyond it wait, latest per device
 wins; status, alert, topology and ml events always go), role and scope
-filtering, token expiry and refresh, and encryption of sensitive payloads.
+filtering (eyenet.auth.access), token expiry and refresh, and encryption of sensitive payloads.
 
 Errors reach the client as ``error`` events through the sink, then, when the
 error ends the session, the sink's ``disconnect``. Nothing a client sends can
@@ -18,20 +18,18 @@ raise out of :meth:`Session.handle`.
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 import attrs
 
-from eyenet.auth.model import scope_allows
+from eyenet.auth.access import Access
 from eyenet.auth.tokens import jwe_encrypt
 from eyenet.events import SEVERITIES, to_json
 from eyenet.web.push.limits import PushLimits, SlidingWindow, TokenBucket
 from eyenet.web.push.wire import Wire
-
-if TYPE_CHECKING:
-    from eyenet.web.push.hub import Hub
 
 CHANNEL_TYPES = ("device", "devices", "alerts", "topology", "ml")
 CLIENT_EVENTS = ("subscribe", "unsubscribe", "auth:refresh", "resume")
@@ -49,6 +47,26 @@ class Sink(Protocol):
 
     def disconnect(self) -> None:
         """End the session from the server side (Socket.IO DISCONNECT, WebSocket close)."""
+
+
+class SessionHost(Protocol):
+    """What a session needs of the hub that routes events to it."""
+
+    log: logging.Logger
+    access: Access
+
+    def authenticate(self, token: object) -> Principal: ...
+    def watch_expiry(self, session: Session) -> None: ...
+    def close_session(self, session: Session, *, recoverable: bool = False) -> None: ...
+    def index(self, session: Session, channel: str) -> None: ...
+    def unindex(self, session: Session, channel: str) -> None: ...
+    def wants_flush(self, session: Session) -> None: ...
+    def missed(
+        self, session: Session, after: int, *, new_channel: str | None = None, earlier: Iterable[str] = ()
+    ) -> tuple[list[tuple[Wire, bool]], bool]: ...
+    def scoped_topology(self, wire: Wire, scope: tuple[str, ...]) -> bytes | None: ...
+    def error_envelope(self, code: str, message: str, details: Mapping[str, Any] | None = None) -> tuple[int, bytes]: ...
+    def timestamp(self, unix: float) -> str: ...
 
 
 @attrs.frozen
@@ -99,9 +117,9 @@ def channel_for(data: Any) -> str:
 
 
 class Session:
-    """Create through :meth:`Hub.open_session`."""
+    """Create through the hub's open_session."""
 
-    def __init__(self, hub: Hub, principal: Principal, sink: Sink, limits: PushLimits, now: float, sid: str | None = None):
+    def __init__(self, hub: SessionHost, principal: Principal, sink: Sink, limits: PushLimits, now: float, sid: str | None = None):
         self.hub = hub
         self.principal = principal
         self.sink = sink
@@ -177,10 +195,9 @@ class Session:
     def subscribe(self, channel: str, now: float) -> dict:
         if channel.startswith("device:"):
             device_id = channel[len("device:"):]
-            tags = self.hub.device_tags(device_id)
-            if tags is None:
+            if self.hub.access.tags_of(device_id) is None:
                 raise ClientError("NOT_FOUND", f"no device {device_id!r}", details={"deviceId": device_id})
-            if not scope_allows(self.principal.scope, tags):
+            if not self.hub.access.device(self.principal.scope, device_id):
                 raise ClientError("FORBIDDEN", f"device {device_id!r} is outside your scope", details={"deviceId": device_id})
         if channel not in self.subscriptions:
             if len(self.subscriptions) >= self.limits.max_subscriptions:
@@ -224,17 +241,9 @@ class Session:
     # -- server events -------------------------------------------------------------------------
 
     def may_see(self, wire: Wire) -> bool:
-        """Role and scope filtering."""
+        """Role and scope filtering (a scoped topology is cut down when sent)."""
         p = self.principal
-        if not self.hub.role_allows_event(p.role, wire.type):
-            return False
-        if not p.scope:
-            return True
-        if wire.device_id is None:
-            # Device-less events (topology, fleet-wide ml) are filtered by the hub per scope.
-            return wire.type != "alert:update"  # an update without its device cannot be scoped
-        tags = self.hub.device_tags(wire.device_id)
-        return tags is not None and scope_allows(p.scope, tags)
+        return self.hub.access.event(p.role, p.scope, wire.type, wire.device_id)
 
     def offer(self, wire: Wire, detailed: bool, now: float) -> None:
         """A routed broadcast event: send now, or hold a device:metrics back when the

@@ -1,0 +1,91 @@
+"""The access policy (eyenet.auth.access) from one table of cases, checked on its own and
+through the push path (hub and sessions); the REST path is checked from the same table in
+test_rest.py's scope tests.
+
+The fleet: r1 (core), s1 and s2 (access), lab1 (no tags), and x9, a neighbour EyeNet does
+not monitor, linked to s2.
+"""
+
+from datetime import datetime, timezone
+
+import pytest
+from test_push_core import RecordingSink, StubAuthority, token
+
+from eyenet.auth.access import Access
+from eyenet.bus import Bus
+from eyenet.events import DeviceMetrics, TopologyDevice, TopologyUpdate
+from eyenet.web.push.hub import Hub, PushSettings
+
+T0 = datetime(2025, 1, 3, 7, 12, 55, tzinfo=timezone.utc)
+TAGS = {"r1": ("core",), "s1": ("access",), "s2": ("access", "lab"), "lab1": ()}
+LINKS = (("r1", "s1"), ("s1", "s2"), ("s2", "x9"), ("r1", "lab1"))
+NODES = ("r1", "s1", "s2", "lab1", "x9")
+
+# scope -> (monitored devices it sees, topology nodes it sees)
+CASES = {
+    (): ({"r1", "s1", "s2", "lab1"}, set(NODES)),
+    ("access",): ({"s1", "s2"}, {"s1", "s2", "x9"}),
+    ("core",): ({"r1"}, {"r1"}),
+    ("lab",): ({"s2"}, {"s2", "x9"}),
+    ("core", "lab"): ({"r1", "s2"}, {"r1", "s2", "x9"}),
+    ("nothing",): (set(), set()),
+}
+
+ACCESS = Access(TAGS.get)
+
+
+@pytest.mark.parametrize("scope", CASES)
+def test_policy_devices_and_topology(scope):
+    devices, nodes = CASES[scope]
+    assert {d for d in TAGS if ACCESS.monitored_device(scope, d)} == devices
+    assert not ACCESS.monitored_device(scope, "x9")  # not monitored: no device page for anyone
+    visible = ACCESS.topology(scope, NODES, LINKS)
+    assert (set(NODES) if visible is None else visible) == nodes
+    ids = ACCESS.device_ids(scope, TAGS)
+    assert ids is None if not scope else set(ids) == devices
+
+
+def test_policy_windows_and_events():
+    assert ACCESS.window(("access",), ["s1"], ["access"])
+    assert not ACCESS.window(("access",), ["s1", "r1"], [])
+    assert not ACCESS.window(("access",), [], ["core"])
+    assert ACCESS.window((), ["anything"], ["any"])
+    roles = Access(TAGS.get, {"ml:prediction": "operator"})
+    assert not roles.event("viewer", (), "ml:prediction", "r1")
+    assert roles.event("operator", ("core",), "ml:prediction", "r1")
+    assert not roles.event("operator", ("access",), "ml:prediction", "r1")
+    assert not roles.event("admin", ("core",), "alert:update", None)  # cannot be cut to a scope
+    assert roles.event("viewer", (), "alert:update", None)
+
+
+def topology_event():
+    connections = {n: [] for n in NODES}
+    for a, b in LINKS:
+        connections[a].append(b)
+        connections[b].append(a)
+    kinds = {"r1": "router", "x9": "endpoint"}
+    return TopologyUpdate(
+        "link_change", [TopologyDevice(n, kinds.get(n, "switch"), connections[n]) for n in NODES], T0
+    )
+
+
+@pytest.mark.parametrize("scope", CASES)
+async def test_push_path(scope):
+    devices, nodes = CASES[scope]
+    hub = Hub(Bus(), StubAuthority(), TAGS.get, PushSettings())
+    sink = RecordingSink()
+    session = hub.open_session(hub.authenticate(token(scope=",".join(scope))), sink)
+    subscribed = {d for d in TAGS if session.handle("subscribe", {"type": "device", "id": d}, 0.0)["status"] == "subscribed"}
+    assert subscribed == devices
+    for d in list(subscribed):
+        session.handle("unsubscribe", {"type": "device", "id": d}, 0.0)
+    session.handle("subscribe", {"type": "devices"}, 0.0)
+    session.handle("subscribe", {"type": "topology"}, 0.0)
+    for d in TAGS:
+        hub.publish(DeviceMetrics(d, T0, cpu=1.0, memory=2.0, bandwidth_in=1.0, bandwidth_out=1.0))
+    hub.publish(topology_event())
+    assert {env["data"]["deviceId"] for t, env in sink.sent if t == "device:metrics"} == devices
+    topo = [env["data"]["devices"] for t, env in sink.sent if t == "topology:update"]
+    assert {d["id"] for d in topo[0]} == nodes if nodes else topo == []
+    for device in topo[0] if topo else ():
+        assert set(device["connections"]) <= nodes
