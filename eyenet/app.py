@@ -118,7 +118,7 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
         await sync_configured_devices(store, config)
         async with SnmpClient.open(max_in_flight=config.snmp.max_in_flight) as client:
             async with trio.open_nursery() as nursery:
-                poller = Poller(client, bus, store, profiles, config)
+                poller = Poller(client, bus, store.add_samples, profiles, config)
                 devices = Inventory(store, bus, poller)
                 await devices.load()
                 await nursery.start(devices.run)

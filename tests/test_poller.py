@@ -72,7 +72,7 @@ async def test_polls_of_the_lab_give_status_metrics_and_history(tmp_path):
         poller_events = bus.subscribe(maxlen=10_000)
         with poller_events:
             async with Store.open(tmp_path / "eyenet.db") as store, SnmpClient.open() as client:
-                poller = Poller(client, bus, store, load_profiles(), config)
+                poller = Poller(client, bus, store.add_samples, load_profiles(), config)
                 for round_ in range(2):
                     # One device after another, as the scheduler's spread does: all at once would queue
                     # on the lab's single snmpsim process and read as "slow".

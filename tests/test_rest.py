@@ -155,7 +155,7 @@ async def serving(tmp_path, agent, password_hash, settings: RestSettings = RestS
             users[name] = User(f"u-{n:016x}", name, role, scope, password_hash, 1_700_000_000 + n)
             await store.add_user(users[name])
         bus = Bus()
-        poller = Poller(client, bus, store, load_profiles(), config)
+        poller = Poller(client, bus, store.add_samples, load_profiles(), config)
         inventory = Inventory(store, bus, poller)
         await inventory.load()
         alerts = AlertService(store, bus, inventory.device_tags)

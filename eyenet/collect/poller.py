@@ -14,6 +14,7 @@ import logging
 import math
 import random
 import zlib
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import attrs
@@ -29,7 +30,6 @@ from eyenet.config import Config
 from eyenet.devices.model import DeviceConfig
 from eyenet.events import DeviceMetrics, DeviceStatus, InterfaceMetrics
 from eyenet.snmp import SnmpClient, SnmpError, SnmpResolveError, SnmpTimeout, Target
-from eyenet.store.db import Store
 
 log = logging.getLogger("eyenet.poller")
 
@@ -150,11 +150,15 @@ def bandwidth(reading: DeviceReading, interfaces: list[InterfaceMetrics]) -> tup
     return (sum(ins) if ins else None, sum(outs) if outs else None)
 
 
+# Where a poll's history samples go (the store's add_samples in the app); it must not block.
+SampleSink = Callable[[list[Sample]], None]
+
+
 class Poller:
-    def __init__(self, client: SnmpClient, bus: Bus, store: Store | None, profiles: ProfileSet, config: Config):
+    def __init__(self, client: SnmpClient, bus: Bus, samples: SampleSink | None, profiles: ProfileSet, config: Config):
         self._client = client
         self._bus = bus
-        self._store = store
+        self._samples = samples
         self._profiles = profiles
         self._config = config
         self._slots = trio.CapacityLimiter(config.poller.max_concurrent_polls)
@@ -228,8 +232,8 @@ class Poller:
             bandwidth_in=bw_in, bandwidth_out=bw_out, interfaces=interfaces, uptime=state.uptime,
         )
         self._bus.publish(metrics)
-        if self._store is not None:
-            self._store.add_samples(history_samples(device.id, int(when.timestamp()), metrics))
+        if self._samples is not None:
+            self._samples(history_samples(device.id, int(when.timestamp()), metrics))
         return PollResult(status, reason, metrics)
 
     def _publish_status(self, device, state: DeviceState, status: str, reason: str | None, when: datetime) -> PollResult:
