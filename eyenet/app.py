@@ -145,7 +145,10 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                 await nursery.start(socketio.run)
                 rest = RestApi(
                     devices, store, alerts, topology, ml, authority, settings=RestSettings(metrics_auth=config.web.metrics_auth),
-                    health_fn=lambda: {"store": "ok", "poller": "ok", "alerts": "ok", "topology": "ok", "ml": "ok", "push": "ok"},
+                    health_fn=lambda: {
+                        "store": store.health(), "poller": poller.health(), "bus": bus.health(), "alerts": alerts.health(),
+                        "topology": topology.health(), "ml": ml.health(), "push": hub.health(),
+                    },
                 )
                 front = front_settings(config.web)
                 addresses = await nursery.start(serve, WebApp(rest, socketio, PlainWsServer(hub, front.ws_max_message)), front)

@@ -35,12 +35,15 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 import trio
+
+from eyenet.health import Checks, Health, recently
 
 log = logging.getLogger("eyenet.bus")
 
@@ -90,6 +93,7 @@ class Subscription:
         self._filter_failed = False
         self.delivered = 0  # events handed to the subscriber
         self.dropped = 0  # events lost to overflow
+        self.dropped_at: float | None = None  # time.monotonic() of the last drop
 
     # -- publisher side (synchronous) ------------------------------------------------------
 
@@ -113,6 +117,7 @@ class Subscription:
         items = self._items
         if self._count >= self.maxlen:
             self.dropped += 1
+            self.dropped_at = time.monotonic()
             if self.overflow is Overflow.DROP_NEWEST:
                 self._mark_lag_at_tail()
                 self._wake()
@@ -291,6 +296,17 @@ class Bus:
     @property
     def subscribers(self) -> tuple[Subscription, ...]:
         return tuple(self._subscribers)
+
+    def health(self) -> Health:
+        """Degraded while a subscriber is more than half behind, or dropped events lately."""
+        now = time.monotonic()
+        checks = Checks({"published": self.published, "subscribers": len(self._subscribers)})
+        for sub in self._subscribers:
+            if sub._count * 2 > sub.maxlen:
+                checks.degraded(f"{sub.name} is behind: {sub._count} of {sub.maxlen} events waiting")
+            if recently(sub.dropped_at, now):
+                checks.degraded(f"{sub.name} fell behind and dropped events lately ({sub.dropped} in all)")
+        return checks.health()
 
     def _add(self, sub: Subscription) -> None:
         if self.closed:

@@ -32,6 +32,7 @@ from eyenet.collect.profiles import load_profiles
 from eyenet.config import AuthSettings, Config, SnmpSettings
 from eyenet.devices.inventory import Inventory
 from eyenet.devices.model import DeviceConfig, StoredDevice
+from eyenet.health import Health, Status
 from eyenet.snmp import SnmpClient
 from eyenet.store.db import Store
 from eyenet.topology.service import TopologyService
@@ -116,7 +117,7 @@ class Api:
             conn.close()
         for secret in self.secrets:
             assert secret.encode() not in reply.body, f"{method} {path} returned an SNMP community"
-        if reply.status >= 400:
+        if reply.status >= 400 and path != "/api/health":  # a 503 there carries the health report itself
             error = reply.json["error"]
             assert set(error) == {"code", "message"} and error["message"], reply.body
             assert ERRORS[error["code"]][0] == reply.status, reply.body
@@ -162,8 +163,10 @@ async def serving(tmp_path, agent, password_hash, settings: RestSettings = RestS
         await alerts.load()
         topology = TopologyService(client, inventory, poller.target, store, bus)
         ml = MlService(store, bus)
+        health = {"store": store, "poller": poller, "bus": bus, "alerts": alerts, "topology": topology, "ml": ml}
         rest = RestApi(
-            inventory, store, alerts, topology, ml, authority, settings=settings, health_fn=lambda: {"store": "ok", "poller": "ok"}
+            inventory, store, alerts, topology, ml, authority, settings=settings,
+            health_fn=lambda: {name: part.health() for name, part in health.items()},
         )
         async with trio.open_nursery() as nursery:
             await nursery.start(inventory.run)
@@ -700,10 +703,25 @@ async def test_anomaly_jobs_find_a_spike_in_stored_history(api):
 # -- health, document, metrics, routing --------------------------------------------------------------------------
 
 
-async def test_health_needs_no_token(api):
+async def test_health_needs_no_token_and_reports_each_component(api):
     reply = await api("GET", "/api/health")
-    assert reply.status == 200 and reply.json["status"] == "ok"
-    assert reply.json["components"] == {"store": "ok", "poller": "ok"} and RFC3339.match(reply.json["time"])
+    assert reply.status == 200 and reply.json["status"] == "ok" and reply.json["reasons"] == []
+    assert RFC3339.match(reply.json["time"])
+    parts = reply.json["components"]
+    assert set(parts) == {"store", "poller", "bus", "alerts", "topology", "ml"}
+    assert all(part["status"] == "ok" and part["reasons"] == [] for part in parts.values())
+    assert parts["store"]["queueCapacity"] > 0 and parts["poller"]["devices"] == 3
+    assert parts["topology"]["interval"] > 0 and parts["ml"]["queued"] == 0
+
+
+async def test_health_is_503_with_the_reasons_when_a_component_is_down(api):
+    api.rest.health_fn = lambda: {
+        "store": Health(Status.DOWN, ("writes fail: disk I/O error",)), "poller": Health(Status.DEGRADED, ("2 late",)),
+    }
+    reply = await api("GET", "/api/health")
+    assert reply.status == 503 and reply.json["status"] == "down"
+    assert reply.json["reasons"] == ["store: writes fail: disk I/O error", "poller: 2 late"]
+    assert reply.json["components"]["store"] == {"status": "down", "reasons": ["writes fail: disk I/O error"]}
 
 
 async def test_the_openapi_document_describes_exactly_what_is_served(api):

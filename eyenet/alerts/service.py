@@ -12,6 +12,7 @@ manages rules and maintenance windows through here.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
@@ -21,6 +22,7 @@ from eyenet.alerts.engine import HOLD, Alert, AlertEngine, Change, Window
 from eyenet.alerts.rules import DEFAULT_RULES, Rule, StoredRule
 from eyenet.bus import Bus, Lagged
 from eyenet.events import DeviceMetrics, DeviceStatus
+from eyenet.health import Checks, Health, recently
 from eyenet.store.db import Store
 from eyenet.topology.graph import Graph, cut_off, default_roots
 
@@ -70,6 +72,8 @@ class AlertService:
         self._tz = tz
         # Changes are stored and published in the order the engine made them.
         self._lock = trio.Lock()
+        self._running = False
+        self._failed_at: float | None = None  # time.monotonic() of the last failed evaluation
 
     async def load(self, configured: Iterable[Rule] = (), devices: Iterable[str] | None = None) -> None:
         """Seed the shipped rules at the first start, write the configured ones (the file wins
@@ -99,6 +103,7 @@ class AlertService:
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         with self.bus.subscribe(maxlen=QUEUE, types=(DeviceStatus, DeviceMetrics), name="alerts") as events:
+            self._running = True
             task_status.started()
             next_tick = trio.current_time() + TICK
             while True:
@@ -118,7 +123,16 @@ class AlertService:
                         else:
                             await self._apply(self.engine.tick(self._clock()))
                     except Exception:  # a failing disk or a bug: logged, and evaluation goes on
+                        self._failed_at = time.monotonic()
                         log.exception("alert evaluation failed on %r", item if item is not None else "the clock tick")
+
+    def health(self) -> Health:
+        checks = Checks({"openAlerts": len(self.engine.alerts)})  # the engine keeps only unresolved ones
+        if not self._running:
+            checks.down("alert evaluation is not running")
+        if recently(self._failed_at, time.monotonic()):
+            checks.degraded("alert evaluation failed lately (see the log)")
+        return checks.health()
 
     async def observe(self, item) -> None:
         now = self._clock()

@@ -22,6 +22,7 @@ from eyenet.anomaly.detect import NotEnoughData, detect
 from eyenet.anomaly.model import MlJob
 from eyenet.bus import Bus
 from eyenet.events import MlPrediction, Prediction
+from eyenet.health import Checks, Health
 from eyenet.store.db import Store
 
 log = logging.getLogger("eyenet.ml")
@@ -47,6 +48,7 @@ class MlService:
         self.clock = clock
         self._send, self._receive = trio.open_memory_channel[MlJob](QUEUE)
         self._interrupted: list[MlJob] = []
+        self._running = False
 
     async def load(self) -> None:
         """What a stop interrupted, to run again first."""
@@ -56,10 +58,20 @@ class MlService:
         async with trio.open_nursery() as nursery:
             for _ in range(WORKERS):
                 nursery.start_soon(self._worker)
+            self._running = True
             task_status.started()
             for job in self._interrupted:
                 await self._send.send(job)
             self._interrupted = []
+
+    def health(self) -> Health:
+        queued = self._send.statistics().current_buffer_used
+        checks = Checks({"queued": queued, "queueCapacity": QUEUE})
+        if not self._running:
+            checks.down("the anomaly workers are not running")
+        if queued * 10 >= QUEUE * 9:
+            checks.degraded(f"{queued} jobs waiting (of {QUEUE}): new ones are about to be refused")
+        return checks.health()
 
     async def submit(self, device_id: str, metric: str, start: int, end: int, baseline: int, created_by: str | None) -> MlJob:
         now = self.clock()

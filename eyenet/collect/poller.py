@@ -29,6 +29,7 @@ from eyenet.collect.read import DeviceReading, MetricPlan, read_device
 from eyenet.config import Config
 from eyenet.devices.model import DeviceConfig
 from eyenet.events import DeviceMetrics, DeviceStatus, InterfaceMetrics
+from eyenet.health import Checks, Health
 from eyenet.snmp import SnmpClient, SnmpError, SnmpResolveError, SnmpTimeout, Target
 
 log = logging.getLogger("eyenet.poller")
@@ -165,6 +166,11 @@ class Poller:
         self._scopes: dict[str, trio.CancelScope] = {}
         self._nursery: trio.Nursery | None = None
         self.states: dict[str, DeviceState] = {}
+        # Devices waiting for their next poll: device id -> (when it is due, its interval, its loop's scope).
+        self._due: dict[str, tuple[float, float, trio.CancelScope]] = {}
+        self._running = False
+        self.polls = 0
+        self.late_polls = 0  # polls that started later than late_after(interval) past their slot
 
     async def run(self, devices: list[DeviceConfig], *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         threshold = gc.get_threshold()
@@ -174,10 +180,29 @@ class Poller:
                 self._nursery = nursery
                 for device in devices:
                     self.add(device)
+                self._running = True
                 task_status.started()
                 await trio.sleep_forever()
         finally:
+            self._running = False
             gc.set_threshold(*threshold)
+
+    def health(self) -> Health:
+        now = trio.current_time()
+        waiting = [now - due for due, interval, _ in self._due.values() if now - due > late_after(interval)]
+        statuses = [s.status for s in self.states.values() if s.status is not None]
+        checks = Checks({
+            "devices": len(self._scopes), "up": statuses.count("up"), "degraded": statuses.count("degraded"),
+            "down": statuses.count("down"), "polls": self.polls, "latePolls": self.late_polls, "overdue": len(waiting),
+        })
+        if not self._running:
+            checks.down("the poller is not running")
+        if waiting:
+            checks.degraded(
+                f"{len(waiting)} device(s) waiting past their poll slot, by up to {max(waiting):.0f} s "
+                f"(at most {self._config.poller.max_concurrent_polls} polls run at once)"
+            )
+        return checks.health()
 
     def add(self, device: DeviceConfig) -> None:
         """Start polling a device (or restart it with a changed configuration)."""
@@ -199,16 +224,28 @@ class Poller:
         )
 
     async def _device_loop(self, device: DeviceConfig, scope: trio.CancelScope) -> None:
-        with scope:
-            state = self.states.setdefault(device.id, DeviceState())
-            target = self.target(device)
-            await trio.sleep(random.uniform(0, min(device.poll_interval, FIRST_POLL_SPREAD)))
-            phase = poll_phase(device.id, device.poll_interval)
-            while True:
-                async with self._slots:
-                    started = trio.current_time()
-                    await self.poll(device, target, state)
-                await trio.sleep_until(next_slot(started, trio.current_time(), device.poll_interval, phase))
+        interval = device.poll_interval
+        try:
+            with scope:
+                state = self.states.setdefault(device.id, DeviceState())
+                target = self.target(device)
+                due = trio.current_time() + random.uniform(0, min(interval, FIRST_POLL_SPREAD))
+                phase = poll_phase(device.id, interval)
+                while True:
+                    self._due[device.id] = (due, interval, scope)
+                    await trio.sleep_until(due)
+                    async with self._slots:
+                        started = trio.current_time()
+                        del self._due[device.id]  # polling now
+                        self.polls += 1
+                        if started - due > late_after(interval):
+                            self.late_polls += 1
+                        await self.poll(device, target, state)
+                    due = next_slot(started, trio.current_time(), interval, phase)
+        finally:
+            # Only this loop's entry: add() may already have started the device's next loop.
+            if self._due.get(device.id, (0, 0, None))[2] is scope:
+                del self._due[device.id]
 
     async def poll(self, device: DeviceConfig, target: Target, state: DeviceState) -> PollResult:
         started = trio.current_time()
@@ -246,6 +283,12 @@ class Poller:
                 )
             )
         return PollResult(status, reason, None)
+
+
+def late_after(interval: float) -> float:
+    """How long past its slot a poll may start before it counts as late: a quarter of the
+    interval (at least 2 s), time enough to wait for a free slot in a burst."""
+    return max(2.0, interval / 4)
 
 
 def poll_phase(device_id: str, interval: float) -> float:

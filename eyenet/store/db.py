@@ -9,6 +9,7 @@ acknowledged alert survives a kill -9); metric samples are queued and batched.
 """
 
 import json
+import logging
 import sqlite3
 import time
 from contextlib import asynccontextmanager
@@ -26,11 +27,16 @@ from eyenet.auth.model import User
 from eyenet.collect.history import HistoryPoint, Sample
 from eyenet.config import StoreSettings
 from eyenet.devices.model import DeviceConfig, StoredDevice
+from eyenet.health import Checks, Health, recently
 from eyenet.store.errors import AlreadyExists, LastAdmin, StoreError
 from eyenet.store.schema import ROLLUPS, connect, migrate
 
+log = logging.getLogger("eyenet.store")
+
 BATCH = 2000
 QUEUE = 50_000
+# After a failed write (disk full, file removed or locked), the writer waits this long before the next.
+RETRY_AFTER = 1.0
 # Samples alone wait up to this long for more before they are written (a call, such as flush,
 # ends the wait). Every write hands the GIL to the writer's thread and back a few times, and
 # each hand-back costs the event loop's thread a wake-up on a busy machine: written as they
@@ -206,6 +212,9 @@ class Store:
         self._reader = connect(path)
         self._read_lock = trio.Lock()
         self.dropped_samples = 0
+        self._dropped_at: float | None = None  # time.monotonic() of the last drop
+        self._writing = False  # the write loop runs
+        self._failing: str | None = None  # why the last write failed; None after a success
 
     @classmethod
     @asynccontextmanager
@@ -221,7 +230,7 @@ class Store:
         error = None
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(store._write_loop)
+                await nursery.start(store._write_loop)
                 if prune_every is not None:
                     nursery.start_soon(store._prune_loop, prune_every)
                 try:
@@ -251,7 +260,24 @@ class Store:
         try:
             self._send.send_nowait(("samples", orjson.dumps(samples, default=tuple), None))
         except trio.WouldBlock:
-            self.dropped_samples += len(samples)
+            self._dropped(len(samples))
+
+    def _dropped(self, count: int) -> None:
+        self.dropped_samples += count
+        self._dropped_at = time.monotonic()
+
+    def health(self) -> Health:
+        queued = self._send.statistics().current_buffer_used
+        checks = Checks({"queued": queued, "queueCapacity": QUEUE, "droppedSamples": self.dropped_samples})
+        if not self._writing:
+            checks.down("the writer is not running: nothing is saved")
+        if self._failing is not None:
+            checks.down(f"writes fail: {self._failing}")
+        if queued >= QUEUE // 2:
+            checks.degraded(f"{queued} writes queued (of {QUEUE}): the disk is falling behind")
+        if recently(self._dropped_at, time.monotonic()):
+            checks.degraded("metric samples were dropped in the last 5 minutes: the disk fell behind")
+        return checks.health()
 
     async def upsert_device(self, device: StoredDevice) -> None:
         await self._call(lambda conn: _upsert_device(conn, device))
@@ -339,7 +365,15 @@ class Store:
             raise error
         return result
 
-    async def _write_loop(self) -> None:
+    async def _write_loop(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        self._writing = True
+        task_status.started()
+        try:
+            await self._write_batches()
+        finally:
+            self._writing = False
+
+    async def _write_batches(self) -> None:
         while True:
             batch = [await self._receive.receive()]
             if batch[0][2] is None:  # samples: wait for more, unless a call comes (someone waits for it)
@@ -351,12 +385,28 @@ class Store:
                     batch.append(self._receive.receive_nowait())
                 except trio.WouldBlock:
                     break
-            outcomes = await trio.to_thread.run_sync(self._apply, batch, abandon_on_cancel=False)
+            try:
+                outcomes = await trio.to_thread.run_sync(self._apply, batch, abandon_on_cancel=False)
+            except sqlite3.Error as exc:
+                # The database cannot be written now (disk full, file gone or locked): refuse this
+                # batch's calls, count its samples as dropped, and keep the loop for when it can.
+                if self._failing is None:
+                    log.error("%s: writes fail: %s (retrying every %g s)", self.path, exc, RETRY_AFTER)
+                self._failing = str(exc)
+                error = StoreError(f"{self.path}: cannot write: {exc}")
+                outcomes = [(error, None)] * len(batch)
+                self._dropped(sum(len(orjson.loads(payload)) for kind, payload, _ in batch if kind == "samples"))
+            else:
+                if self._failing is not None:
+                    log.info("%s: writes work again", self.path)
+                self._failing = None
             for (_, _, waiter), outcome in zip(batch, outcomes):
                 if waiter is not None:
                     done, box = waiter
                     box.append(outcome)
                     done.set()
+            if self._failing is not None:
+                await trio.sleep(RETRY_AFTER)
 
     def _apply(self, batch: list[tuple]) -> list[tuple[StoreError | None, object]]:
         """One transaction for the whole batch; a failing call is rolled back alone (savepoint)."""
@@ -382,13 +432,17 @@ class Store:
                     outcomes.append((exc if isinstance(exc, StoreError) else StoreError(f"{self.path}: {exc}"), None))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a failed COMMIT may have ended it already
+                conn.execute("ROLLBACK")
             raise
         return outcomes
 
     async def _prune_loop(self, every: float) -> None:
         while True:
-            await self.prune()
+            try:
+                await self.prune()
+            except StoreError:  # the writer logged why; the next round tries again
+                pass
             await trio.sleep(every)
 
     # -- reads ----------------------------------------------------------------

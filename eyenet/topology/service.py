@@ -1,7 +1,7 @@
-"""Topology discovery: the Trio edge around topology.py.
+"""Topology discovery: the Trio edge around the graph (eyenet.topology.graph).
 
 Every `interval` (and on demand) it reads each monitored device's neighbour tables
-(neighbours.read_neighbours, a bounded number at once), builds the graph, and when
+(eyenet.topology.read, a bounded number at once), builds the graph, and when
 it differs from the last one stores a snapshot and publishes the differences as
 topology:update. A device that does not answer keeps its last report, so one lost
 SNMP answer never makes links vanish and come back; a device no longer monitored
@@ -26,6 +26,7 @@ from eyenet.bus import Bus
 from eyenet.config import TopologySettings
 from eyenet.devices.inventory import Inventory, InventoryError
 from eyenet.devices.model import DEVICE_ID, DeviceConfig
+from eyenet.health import Checks, Health
 from eyenet.snmp import SnmpClient, SnmpError
 from eyenet.store.db import Store
 from eyenet.topology.graph import Graph, build_graph, diff, endpoint_id
@@ -66,6 +67,9 @@ class TopologyService:
         self._wanted = trio.Event()
         self._cycle_done = trio.Event()
         self._subnets = [ipaddress.ip_network(s, strict=False) for s in settings.discover_subnets]
+        self._started: float | None = None  # trio.current_time() when run() started
+        self._cycle_at: float | None = None  # ... when the last cycle completed
+        self._failure: str | None = None  # why the last cycle failed; None after a success
 
     async def load(self) -> None:
         latest = await self.store.topology()
@@ -75,14 +79,31 @@ class TopologyService:
             self.updated_at = datetime.fromtimestamp(ts, timezone.utc)
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        self._started = trio.current_time()
         task_status.started()
         while True:
             try:
                 await self.discover()
-            except Exception:  # a bug or a failing disk: logged; the next cycle tries again
+                self._failure = None
+            except Exception as exc:  # a bug or a failing disk: logged; the next cycle tries again
                 log.exception("topology discovery failed")
+                self._failure = f"{type(exc).__name__}: {exc}"
             with trio.move_on_after(self.settings.interval):
                 await self._wanted.wait()
+
+    def health(self) -> Health:
+        """Degraded when the last cycle failed, or none completed for three intervals."""
+        now = trio.current_time()
+        since = self._cycle_at if self._cycle_at is not None else self._started
+        age = None if self._cycle_at is None else round(now - self._cycle_at, 1)
+        checks = Checks({"lastCycleAge": age, "interval": self.settings.interval, "nodes": len(self.graph.nodes)})
+        if self._started is None:
+            checks.down("discovery is not running")
+        elif since is not None and now - since > 3 * self.settings.interval:
+            checks.degraded(f"no discovery cycle completed for {now - since:.0f} s (interval {self.settings.interval:g} s)")
+        if self._failure is not None:
+            checks.degraded(f"the last discovery cycle failed: {self._failure}")
+        return checks.health()
 
     def request(self) -> None:
         """Run a discovery cycle now (POST /api/topology/discover)."""
@@ -122,6 +143,7 @@ class TopologyService:
                      ", ".join(f"{e.change_type} {len(e.devices)}" for e in events) or "ports changed")
         if self._subnets:
             await self._auto_discover()
+        self._cycle_at = trio.current_time()
         done, self._cycle_done = self._cycle_done, trio.Event()
         done.set()
         return self.graph

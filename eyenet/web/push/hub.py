@@ -33,6 +33,7 @@ from eyenet.auth.access import Access, TagsOf
 from eyenet.auth.tokens import TokenAuthority, TokenError
 from eyenet.bus import Bus, Lagged
 from eyenet.events import Error, TopologyUpdate, now, rfc3339, to_json
+from eyenet.health import Checks, Health
 from eyenet.web.conn import corked
 from eyenet.web.push.limits import PushLimits
 from eyenet.web.push.sessions import ClientError, Principal, Session, Sink
@@ -90,6 +91,7 @@ class Hub:
         self._recoverable: dict[str, _Recoverable] = {}
         self._topology_cache: tuple[int, tuple[str, ...], bytes | None] | None = None
         self.published = 0
+        self._running = False
 
     # -- event ids and the bus ----------------------------------------------------------------
 
@@ -105,6 +107,7 @@ class Hub:
         async with trio.open_nursery() as nursery:
             with self.bus.subscribe(maxlen=BUS_BUFFER, name="push") as events:
                 nursery.start_soon(self._tick)
+                self._running = True
                 task_status.started()
                 # What else is already buffered goes out with an event: each client then gets
                 # the batch's frames in one write (conn.corked).
@@ -116,6 +119,12 @@ class Hub:
                             else:
                                 self.publish(item)
             nursery.cancel_scope.cancel()
+
+    def health(self) -> Health:
+        checks = Checks({"sessions": len(self.sessions), "recoverable": len(self._recoverable), "replayKept": len(self.ring)})
+        if not self._running:
+            checks.down("the push hub is not running")
+        return checks.health()
 
     def publish(self, event) -> Wire:
         """Number, keep and fan out one event (the bus task calls this; so can tests)."""

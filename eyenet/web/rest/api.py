@@ -53,6 +53,7 @@ from eyenet.devices.inventory import (
 )
 from eyenet.devices.model import DEVICE_ID
 from eyenet.events import SEVERITIES, rfc3339, to_json
+from eyenet.health import Health, Status, overall
 from eyenet.store.db import Store
 from eyenet.store.errors import AlreadyExists, LastAdmin
 from eyenet.topology.graph import Graph, dot
@@ -160,7 +161,7 @@ class RestSettings:
 
 
 class RestApi:
-    """health_fn: component name -> "ok" or what is wrong with it, for /api/health."""
+    """health_fn: component name -> its Health, for /api/health."""
 
     def __init__(
         self,
@@ -172,7 +173,7 @@ class RestApi:
         authority: TokenAuthority,
         *,
         settings: RestSettings = RestSettings(),
-        health_fn: Callable[[], Mapping[str, str]] | None = None,
+        health_fn: Callable[[], Mapping[str, Health]] | None = None,
         tz: tzinfo | None = None,
     ) -> None:
         self.inventory = inventory
@@ -291,7 +292,10 @@ class RestApi:
             "Delete a user (not the last admin)", "users", "admin", status=204, errors=(409,),
             description="Tokens already issued to the user stay valid until they expire; they cannot be refreshed.",
         ))
-        add("GET", "/api/health", self._health, Operation("Liveness and the state of each component", "health", None, "Health"))
+        add("GET", "/api/health", self._health, Operation(
+            "Liveness and the state of each component", "health", None, "Health",
+            description="503 when a component is down, with this same report as its body.",
+        ))
         add("GET", "/api/openapi.json", self._openapi, Operation("This document", "health", None, "OpenApiDocument"))
         add("GET", "/metrics", self._metrics, Operation(
             "Device and EyeNet metrics for Prometheus", "health", "viewer" if self.settings.metrics_auth else None,
@@ -784,12 +788,15 @@ class RestApi:
 
     async def _health(self, call: Call) -> Response:
         components = dict(self.health_fn()) if self.health_fn is not None else {}
-        return Response.json({
-            "status": "ok" if all(state == "ok" for state in components.values()) else "degraded",
+        whole = overall(components)
+        body = {
+            "status": whole.status.value,
+            "reasons": list(whole.reasons),
             "time": self._time(int(time.time())),
             "version": __version__,
-            "components": components,
-        })
+            "components": {name: health.to_json() for name, health in components.items()},
+        }
+        return Response.json(body, status=503 if whole.status is Status.DOWN else 200)
 
     async def _openapi(self, call: Call) -> Response:
         return Response(200, (("content-type", JSON),), self._openapi_json)

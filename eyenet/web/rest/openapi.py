@@ -438,15 +438,26 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Prometheus": {"type": "string", "description": "the Prometheus text exposition format, version 0.0.4"},
     "Health": {
         "type": "object",
-        "required": ["status", "time", "version", "components"],
+        "required": ["status", "reasons", "time", "version", "components"],
+        "description": "ok: working as configured; degraded: working, with something to look at (the reasons); "
+        "down: a part has stopped doing its job (then the answer is 503).",
         "properties": {
-            "status": {"enum": ["ok", "degraded"]},
+            "status": {"enum": ["ok", "degraded", "down"]},
+            "reasons": {"type": "array", "items": {"type": "string"}, "description": "every component's reasons, named by component"},
             "time": _TIMESTAMP,
             "version": {"type": "string"},
             "components": {
                 "type": "object",
-                "additionalProperties": {"type": "string"},
-                "description": "component -> 'ok' or what is wrong with it",
+                "description": "store, poller, bus, alerts, topology, ml, push: each its status, reasons and figures",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["status", "reasons"],
+                    "properties": {
+                        "status": {"enum": ["ok", "degraded", "down"]},
+                        "reasons": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "additionalProperties": {"type": ["number", "string", "boolean", "null"]},
+                },
             },
         },
     },
