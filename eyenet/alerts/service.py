@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 import trio
 
 from eyenet.alerts.engine import HOLD, Alert, AlertEngine, Change, Window
-from eyenet.alerts.rules import DEFAULT_RULES, Rule, StoredRule
+from eyenet.alerts.rules import DEFAULT_RULES, Rule, RuleError, StoredRule, parse_rule
 from eyenet.bus import Bus, Lagged
 from eyenet.events import DeviceMetrics, DeviceStatus
 from eyenet.health import Checks, Health, recently
@@ -79,19 +79,19 @@ class AlertService:
         """Seed the shipped rules at the first start, write the configured ones (the file wins
         over the store), load rules, windows and the alerts still open. devices: those monitored
         now; alerts of any other (taken out of the configuration meanwhile) resolve."""
-        await self.store.seed_rules(list(DEFAULT_RULES))
+        await self.store.seed_rules([r.to_json() for r in DEFAULT_RULES])
         configured = {r.id: r for r in configured}
         for rule in configured.values():
-            await self.store.put_rule(StoredRule(rule, "config"))
+            await self.store.put_rule(rule.to_json(), "config")
         defaults = {r.id: r for r in DEFAULT_RULES}
-        for stored in await self.store.rules():
+        for stored in await self._stored_rules():
             if stored.source == "config" and stored.rule.id not in configured:
                 # Taken out of the file: a shipped rule it overrode comes back, any other goes.
                 if stored.rule.id in defaults:
-                    await self.store.put_rule(StoredRule(defaults[stored.rule.id], "default"))
+                    await self.store.put_rule(defaults[stored.rule.id].to_json(), "default")
                 else:
                     await self.store.delete_rule(stored.rule.id)
-        stored = await self.store.rules()
+        stored = await self._stored_rules()
         self.sources = {s.rule.id: s.source for s in stored}
         self.engine.restore(await self.store.alerts(active_only=True))
         self.engine.set_windows(await self.store.windows())
@@ -217,6 +217,15 @@ class AlertService:
 
     # -- rules and windows ----------------------------------------------------------------------
 
+    async def _stored_rules(self) -> list[StoredRule]:
+        out = []
+        for body, source in await self.store.rules():
+            try:
+                out.append(StoredRule(parse_rule(body), source))
+            except RuleError as exc:  # written by another version, or by hand: the others still count
+                log.error("stored rule %r is not valid and is ignored: %s", body.get("id"), exc)
+        return out
+
     def rules(self) -> list[tuple[Rule, str]]:
         return [(rule, self.sources[rule.id]) for rule in sorted(self.engine.rules.values(), key=lambda r: r.id)]
 
@@ -224,7 +233,7 @@ class AlertService:
         """Add or replace a rule (source api); True if it was new. RuleFromConfig for a configured one."""
         if self.sources.get(rule.id) == "config":
             raise RuleFromConfig(f"rule {rule.id!r} is defined in the configuration file: change it there")
-        await self.store.put_rule(StoredRule(rule, "api"))
+        await self.store.put_rule(rule.to_json(), "api")
         created = rule.id not in self.sources
         self.sources[rule.id] = "api"
         rules = self.engine.rules

@@ -12,16 +12,16 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import orjson
 import trio
 
 from eyenet.alerts.engine import Alert, AlertTransition, Change, Window
-from eyenet.alerts.rules import Rule, StoredRule, parse_rule
 from eyenet.anomaly.model import MlJob
 from eyenet.auth.model import User
 from eyenet.collect.history import HistoryPoint, Sample
@@ -170,20 +170,20 @@ def _window(row: tuple) -> Window:
     )
 
 
-def _put_rule(conn: sqlite3.Connection, stored: StoredRule) -> None:
+def _put_rule(conn: sqlite3.Connection, body: Mapping[str, Any], source: str) -> None:
     conn.execute(
         "INSERT INTO rules VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body, "
         "source = excluded.source, updated_at = excluded.updated_at",
-        (stored.rule.id, json.dumps(stored.rule.to_json()), stored.source, int(time.time())),
+        (body["id"], json.dumps(body), source, int(time.time())),
     )
 
 
-def _seed_rules(conn: sqlite3.Connection, defaults: list[Rule]) -> bool:
+def _seed_rules(conn: sqlite3.Connection, defaults: list[Mapping[str, Any]]) -> bool:
     if conn.execute("SELECT 1 FROM meta WHERE key = 'default_rules'").fetchone():
         return False
-    for rule in defaults:
-        conn.execute("INSERT OR IGNORE INTO rules VALUES (?, ?, 'default', ?)", (rule.id, json.dumps(rule.to_json()), int(time.time())))
-    conn.execute("INSERT INTO meta VALUES ('default_rules', ?)", (json.dumps([r.id for r in defaults]),))
+    for body in defaults:
+        conn.execute("INSERT OR IGNORE INTO rules VALUES (?, ?, 'default', ?)", (body["id"], json.dumps(body), int(time.time())))
+    conn.execute("INSERT INTO meta VALUES ('default_rules', ?)", (json.dumps([b["id"] for b in defaults]),))
     return True
 
 
@@ -304,12 +304,16 @@ class Store:
         """Each change's alert as it now is, and the change in its history (who, when)."""
         await self._call(lambda conn: _record_changes(conn, changes))
 
-    async def seed_rules(self, defaults: list[Rule]) -> bool:
+    # Rules are kept as the JSON bodies the alerts package writes and reads (each with its "id"):
+    # what a rule means is not the store's business.
+
+    async def seed_rules(self, defaults: list[Mapping[str, Any]]) -> bool:
         """Store the shipped rules once, at the first start: one an operator deleted stays deleted."""
         return await self._call(lambda conn: _seed_rules(conn, defaults))
 
-    async def put_rule(self, stored: StoredRule) -> None:
-        await self._call(lambda conn: _put_rule(conn, stored))
+    async def put_rule(self, body: Mapping[str, Any], source: str) -> None:
+        """source: "default" (shipped), "config" (the configuration file) or "api"."""
+        await self._call(lambda conn: _put_rule(conn, body, source))
 
     async def delete_rule(self, rule_id: str) -> bool:
         return await self._call(lambda conn: conn.execute("DELETE FROM rules WHERE id = ?", (rule_id,)).rowcount == 1)
@@ -484,9 +488,10 @@ class Store:
         ).fetchone())
         return None if row is None else (row[0], json.loads(row[1]))
 
-    async def rules(self) -> list[StoredRule]:
+    async def rules(self) -> list[tuple[dict[str, Any], str]]:
+        """(body, source) of every stored rule, by id."""
         rows = await self._read(lambda c: c.execute("SELECT body, source FROM rules ORDER BY id").fetchall())
-        return [StoredRule(parse_rule(json.loads(body)), source) for body, source in rows]
+        return [(json.loads(body), source) for body, source in rows]
 
     async def windows(self) -> list[Window]:
         rows = await self._read(lambda c: c.execute(
