@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from eyenet.alerts.rules import Rule, RuleError, parse_rule
+from eyenet.alerts.rules import Rule, read_rule
 from eyenet.devices.model import DeviceConfig
 from eyenet.events import EVENT_TYPES, SEVERITIES
 from eyenet.snmp.message import VERSIONS
@@ -337,12 +337,8 @@ def _webhooks(r: Reader, raw: list) -> list[dict]:
 def _rules(r: Reader, raw: list) -> list[Rule]:
     rules, ids = [], set()
     for key, table in r.tables(raw, "rules", what="a table ([[rules]])"):
-        try:
-            rule = parse_rule(table)
-        except RuleError as exc:
-            for problem in exc.problems:  # each "field: reason"
-                name, _, reason = problem.partition(": ")
-                r.problem(f"{key}.{name}", reason)
+        rule = read_rule(r, table, key)
+        if rule is None:
             continue
         if rule.id in ids:
             r.problem(f"{key}.id", f"{rule.id!r} is used by another rule")
