@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 import attrs
 
 from eyenet.alerts.rules import Rule, read_rule
+from eyenet.auth.model import ROLES
 from eyenet.devices.model import DeviceConfig
-from eyenet.events import EVENT_TYPES, SEVERITIES
+from eyenet.events import EVENT_TYPES, SEVERITIES, Error
 from eyenet.snmp.message import VERSIONS
 from eyenet.validate import Check, Invalid, Reader, field, not_empty, port
 
@@ -74,34 +75,63 @@ class AuthSettings:
 
 @attrs.frozen
 class WebSettings:
-    """The one port: REST, /ws, Socket.IO and /metrics (the app maps these onto its parts)."""
+    """[web]: the one port. The front serves it, the REST API, /ws and Socket.IO read
+    their part of this same section."""
 
     host: str = "0.0.0.0"
     port: int = field(5000, test=port("TCP", lowest=0))
     # PEM certificate (chain) and key for HTTPS/WSS; no TLS when unset.
     tls_cert: str | None = None
-    tls_key: str | None = None
-    # Origins allowed to use Socket.IO long-polling from a browser; "*" for any.
-    cors_origins: tuple[str, ...] = ()
+    tls_key: str | None = None  # None: the key is in the tls_cert file
     # /metrics needs a viewer token unless this is false.
     metrics_auth: bool = True
-    ping_interval: float = field(25.0, gt=0, unit=" seconds")  # Socket.IO heartbeat
-    ping_timeout: float = field(20.0, gt=0, unit=" seconds")
+    # What a port open to anyone must bound: a request's head and body, how long its head
+    # and body may take to arrive (slowloris) and a keep-alive connection may idle (also the
+    # time to write one response), a WebSocket message (larger: close 1009), and the bytes
+    # queued for one slow reader.
+    max_header_bytes: int = field(16384, gt=0)
+    max_body_bytes: int = field(1_048_576, gt=0)
+    header_timeout: float = field(10.0, gt=0, unit=" seconds")
+    idle_timeout: float = field(75.0, gt=0, unit=" seconds")
+    ws_max_message: int = field(65536, gt=0)
+    backlog_bytes: int = field(1_048_576, gt=0)
+    # Socket.IO. Origins allowed to use long-polling from a browser: "*" for any; empty: no CORS headers.
+    cors_origins: tuple[str, ...] = ()
+    ping_interval: float = field(25.0, gt=0, unit=" seconds")  # between server pings
+    ping_timeout: float = field(20.0, gt=0, unit=" seconds")  # for the client's pong
+    max_payload: int = field(1_000_000, gt=0)  # bytes of a polling POST or a WebSocket message
+    # Seconds from the probe WebSocket to its "5", and to join /ws after the handshake.
+    upgrade_timeout: float = field(10.0, gt=0, unit=" seconds")
+    connect_timeout: float = field(45.0, gt=0, unit=" seconds")
+    # Packets held for a long-polling client between two of its GETs; past that it is too
+    # slow and its Engine.IO session closes (its push session stays recoverable).
+    polling_queue: int = field(10_000, gt=0)
+
+
+# The event types the hub sends out to subscribers: an error goes to the one client it is about.
+BROADCAST_TYPES = tuple(t for t in EVENT_TYPES if t != Error.TYPE)
 
 
 @attrs.frozen
-class PushConfig:
-    """events.md's limits (these defaults) and which payloads are encrypted."""
+class PushSettings:
+    """[push]: the event contract's limits (these defaults), who receives which events, and
+    which payloads are encrypted. The push hub and its sessions read it as it is."""
 
     max_subscriptions: int = field(100, gt=0)
     client_events_per_minute: int = field(1000, gt=0)
     events_per_minute: int = field(1000, gt=0)
+    # /ws: a client without a token must send {"type": "auth"} within this many seconds.
     auth_timeout: float = field(10.0, gt=0, unit=" seconds")
+    # Events kept for replay after a reconnect (by event id), and how long a dropped
+    # Socket.IO session can be recovered.
     replay_events: int = field(10_000, gt=0)
     recovery_seconds: float = field(120.0, gt=0, unit=" seconds")
-    sensitive_events: tuple[str, ...] = field((), choices=tuple(EVENT_TYPES))
-    sensitive_devices: tuple[str, ...] = ()
-    sensitive_tags: tuple[str, ...] = ()
+    # The least role that receives each event type; a type not listed goes to every role.
+    event_roles: dict[str, str] = field(factory=dict, keys=BROADCAST_TYPES, choices=ROLES, hash=False)
+    # Payloads sent as JWE (`enc` instead of `data`): by event type, device id or device tag.
+    sensitive_events: frozenset[str] = field(frozenset(), choices=tuple(EVENT_TYPES), converter=frozenset)
+    sensitive_devices: frozenset[str] = field(frozenset(), converter=frozenset)
+    sensitive_tags: frozenset[str] = field(frozenset(), converter=frozenset)
 
 
 WEBHOOK_EVENTS = ("alert:new", "alert:update")
@@ -226,7 +256,7 @@ class Config:
     devices: tuple[DeviceConfig, ...] = ()
     auth: AuthSettings = AuthSettings()
     web: WebSettings = WebSettings()
-    push: PushConfig = PushConfig()
+    push: PushSettings = PushSettings()
     webhooks: tuple[WebhookSettings, ...] = ()
     # Alert rules (docs/alerts.md); a rule with a shipped rule's id replaces it.
     rules: tuple[Rule, ...] = ()
@@ -255,7 +285,7 @@ def load_config(path: str | Path) -> Config:
 
 # The sections that are one class each, in the example file's order.
 SECTIONS = {
-    "snmp": SnmpSettings, "store": StoreSettings, "auth": AuthSettings, "web": WebSettings, "push": PushConfig,
+    "snmp": SnmpSettings, "store": StoreSettings, "auth": AuthSettings, "web": WebSettings, "push": PushSettings,
     "poller": PollerSettings, "topology": TopologySettings,
 }
 _TOP = {

@@ -6,20 +6,30 @@ from pathlib import Path
 
 import pytest
 
-from eyenet.config import ConfigError, PollerSettings, PushConfig, TopologySettings, WebhookSettings, WebSettings, load_config, parse_config
+from eyenet.config import (
+    SECTIONS,
+    ConfigError,
+    PollerSettings,
+    PushSettings,
+    TopologySettings,
+    WebhookSettings,
+    WebSettings,
+    load_config,
+    parse_config,
+)
 from eyenet.devices.model import DeviceConfig
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "eyenet.example.toml"
 
 
-def test_the_example_documents_and_parses_every_web_push_and_topology_option():
+def test_the_example_documents_every_option_and_parses_to_the_defaults():
     config = load_config(EXAMPLE)
     assert config.web == WebSettings()
-    assert config.push == PushConfig()
+    assert config.push == PushSettings()
     assert config.topology == TopologySettings()
     assert config.poller == PollerSettings()
     text = EXAMPLE.read_text()
-    for cls in (WebSettings, PushConfig, TopologySettings, PollerSettings):
+    for cls in SECTIONS.values():
         for field in cls.__attrs_attrs__:
             assert f"{field.name} =" in text, f"{field.name} is not documented in {EXAMPLE.name}"
 
@@ -27,11 +37,26 @@ def test_the_example_documents_and_parses_every_web_push_and_topology_option():
 def test_web_and_push_values():
     config = parse_config({
         "web": {"port": 5001, "metrics_auth": False, "cors_origins": ["https://noc.example"]},
-        "push": {"events_per_minute": 5000, "sensitive_events": ["alert:new"], "sensitive_tags": ["pci"]},
+        "push": {"events_per_minute": 5000, "sensitive_events": ["alert:new"], "sensitive_tags": ["pci"],
+                 "event_roles": {"ml:prediction": "operator", "alert:update": "admin"}},
     })
     assert (config.web.port, config.web.metrics_auth, config.web.cors_origins) == (5001, False, ("https://noc.example",))
     assert config.push.events_per_minute == 5000
-    assert config.push.sensitive_events == ("alert:new",) and config.push.sensitive_tags == ("pci",)
+    assert config.push.sensitive_events == {"alert:new"} and config.push.sensitive_tags == {"pci"}
+    assert config.push.event_roles == {"ml:prediction": "operator", "alert:update": "admin"}
+
+
+def test_event_roles_name_event_types_and_roles():
+    with pytest.raises(ConfigError) as exc:
+        parse_config({"push": {"event_roles": {"alert:new": "root", "alert:nope": "admin", "error": "admin",
+                                               "device:status": 1}}})
+    types = "alert:new, alert:update, device:metrics, device:status, ml:prediction, topology:update"
+    assert exc.value.problems == [
+        "<config>: push.event_roles.device:status: must be str, not int 1",
+        "<config>: push.event_roles.alert:new: must be one of viewer, operator, admin, not 'root'",
+        f"<config>: push.event_roles.alert:nope: unknown key (expected one of: {types})",
+        f"<config>: push.event_roles.error: unknown key (expected one of: {types})",
+    ]
 
 
 def test_every_problem_is_named(tmp_path):
