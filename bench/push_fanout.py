@@ -19,7 +19,7 @@ Servers (--servers), each in its own process:
                    handshake and subscribe (token not checked), then client.send(buffer)
                    of the same envelope bytes EyeNet sends on /ws (same length).
 
-Settings changed for the bench, and only these: PushLimits(events_per_minute=10**9)
+Settings changed for the bench, and only these: [push] events_per_minute = 10**9
 so the per-client budget of 1000 events a minute never holds metrics back
 (coalescing would otherwise cap each client at ~17 events/s); Socket.IO
 ping_interval 3600 s so no Engine.IO ping lands among the counted frames (the
@@ -80,7 +80,6 @@ import argparse
 import array
 import ctypes
 import datetime
-import inspect
 import json
 import os
 import platform
@@ -171,12 +170,11 @@ def eyenet_server(args: argparse.Namespace) -> None:
 
     from eyenet.auth.tokens import TokenAuthority
     from eyenet.bus import Bus
-    from eyenet.config import AuthSettings
-    from eyenet.web.front import FrontSettings, serve
-    from eyenet.web.push.hub import Hub, PushSettings
-    from eyenet.web.push.limits import PushLimits
+    from eyenet.config import AuthSettings, PushSettings, WebSettings
+    from eyenet.web.front import serve
+    from eyenet.web.push.hub import Hub
     from eyenet.web.push.plain_ws import PlainWsServer
-    from eyenet.web.push.socketio import SocketIOServer, SocketIOSettings
+    from eyenet.web.push.socketio import SocketIOServer
     from eyenet.web.server import WebApp, not_found
 
     class NoRest:
@@ -185,15 +183,11 @@ def eyenet_server(args: argparse.Namespace) -> None:
 
     event = bench_event()
     authority = TokenAuthority.from_settings(AuthSettings(secret_file=args.secret_file))
-    settings = PushSettings(limits=PushLimits(events_per_minute=10**9))  # no coalescing: see the docstring
-    hub = Hub(Bus(), authority, lambda device_id: (), settings, tz=datetime.timezone.utc)
-    socketio = SocketIOServer(hub, SocketIOSettings(ping_interval=3600.0, ping_timeout=600.0))
-    front = FrontSettings(host="127.0.0.1", port=0)
-    if "max_message" in inspect.signature(PlainWsServer).parameters:  # as eyenet.app builds it
-        plain_ws = PlainWsServer(hub, max_message=front.ws_max_message)
-    else:
-        plain_ws = PlainWsServer(hub)
-    app = WebApp(NoRest(), socketio, plain_ws)
+    push = PushSettings(events_per_minute=10**9)  # no coalescing: see the docstring
+    hub = Hub(Bus(), authority, lambda device_id: (), push, tz=datetime.timezone.utc)
+    web = WebSettings(host="127.0.0.1", port=0, ping_interval=3600.0, ping_timeout=600.0)
+    socketio = SocketIOServer(hub, web)
+    app = WebApp(NoRest(), socketio, PlainWsServer(hub, web))
 
     def subscribed():
         return [s for s in hub.sessions if "devices" in s.subscriptions]
@@ -253,7 +247,7 @@ def eyenet_server(args: argparse.Namespace) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(hub.run)
             await nursery.start(socketio.run)
-            [(_, port)] = await nursery.start(serve, app, front)
+            [(_, port)] = await nursery.start(serve, app, web)
             emit({"ready": True, "port": port})
             stdin = trio.lowlevel.FdStream(os.dup(0))
             pending = b""

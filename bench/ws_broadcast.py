@@ -118,7 +118,8 @@ def eyenet_server(args: argparse.Namespace) -> None:
     import trio
 
     sys.path.insert(0, str(ROOT))
-    from eyenet.web.front import FrontSettings, serve
+    from eyenet.config import WebSettings
+    from eyenet.web.front import serve
     from eyenet.web.http import Response
     from eyenet.web.websocket import WebSocketClosed, ws_frame
 
@@ -166,7 +167,7 @@ def eyenet_server(args: argparse.Namespace) -> None:
         return dropped
 
     async def main() -> None:
-        settings = FrontSettings(host="127.0.0.1", port=0, tls_cert=args.tls_cert, tls_key=args.tls_key)
+        settings = WebSettings(host="127.0.0.1", port=0, tls_cert=args.tls_cert, tls_key=args.tls_key)
         async with trio.open_nursery() as nursery:
             [(_, port)] = await nursery.start(serve, BenchApp(), settings)
             emit({"ready": True, "port": port})

@@ -15,19 +15,18 @@ from eyenet.auth.users import ensure_admin
 from eyenet.bus import Bus
 from eyenet.collect.poller import Poller
 from eyenet.collect.profiles import load_profiles
-from eyenet.config import Config, PushConfig, WebSettings
+from eyenet.config import Config
 from eyenet.devices.inventory import Inventory
 from eyenet.devices.model import StoredDevice
 from eyenet.events import DeviceMetrics, DeviceStatus
 from eyenet.snmp import SnmpClient
 from eyenet.store.db import Store
 from eyenet.topology.service import TopologyService
-from eyenet.web.front import FrontSettings, serve
-from eyenet.web.push.hub import Hub, PushSettings
-from eyenet.web.push.limits import PushLimits
+from eyenet.web.front import serve
+from eyenet.web.push.hub import Hub
 from eyenet.web.push.plain_ws import PlainWsServer
-from eyenet.web.push.socketio import SocketIOServer, SocketIOSettings
-from eyenet.web.rest.api import RestApi, RestSettings
+from eyenet.web.push.socketio import SocketIOServer
+from eyenet.web.rest.api import RestApi
 from eyenet.web.server import WebApp
 
 log = logging.getLogger("eyenet")
@@ -82,22 +81,6 @@ class Services:
     addresses: list  # (host, port) the web front listens on
 
 
-def push_settings(push: PushConfig) -> PushSettings:
-    limits = PushLimits(
-        max_subscriptions=push.max_subscriptions, client_events_per_minute=push.client_events_per_minute,
-        events_per_minute=push.events_per_minute, auth_timeout=push.auth_timeout,
-        replay_events=push.replay_events, recovery_seconds=push.recovery_seconds,
-    )
-    return PushSettings(
-        limits=limits, sensitive_events=frozenset(push.sensitive_events),
-        sensitive_devices=frozenset(push.sensitive_devices), sensitive_tags=frozenset(push.sensitive_tags),
-    )
-
-
-def front_settings(web: WebSettings) -> FrontSettings:
-    return FrontSettings(host=web.host, port=web.port, tls_cert=web.tls_cert, tls_key=web.tls_key)
-
-
 async def first_admin(store: Store) -> None:
     """The first start creates `admin`; a generated password is shown once, on stderr, never logged."""
     password = await ensure_admin(store, os.environ)
@@ -136,22 +119,19 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                 ml = MlService(store, bus)
                 await ml.load()
                 await nursery.start(ml.run)
-                hub = Hub(bus, authority, devices.device_tags, push_settings(config.push))
+                hub = Hub(bus, authority, devices.device_tags, config.push)
                 await nursery.start(hub.run)
-                socketio = SocketIOServer(hub, SocketIOSettings(
-                    ping_interval=config.web.ping_interval, ping_timeout=config.web.ping_timeout,
-                    cors_origins=config.web.cors_origins,
-                ))
+                socketio = SocketIOServer(hub, config.web)
                 await nursery.start(socketio.run)
                 rest = RestApi(
-                    devices, store, alerts, topology, ml, authority, settings=RestSettings(metrics_auth=config.web.metrics_auth),
+                    devices, store, alerts, topology, ml, authority, settings=config.web,
                     health_fn=lambda: {
                         "store": store.health(), "poller": poller.health(), "bus": bus.health(), "alerts": alerts.health(),
                         "topology": topology.health(), "ml": ml.health(), "push": hub.health(),
                     },
                 )
-                front = front_settings(config.web)
-                addresses = await nursery.start(serve, WebApp(rest, socketio, PlainWsServer(hub, front.ws_max_message)), front)
+                web_app = WebApp(rest, socketio, PlainWsServer(hub, config.web))
+                addresses = await nursery.start(serve, web_app, config.web)
                 scheme = "https" if config.web.tls_cert else "http"
                 log.info("REST, /ws and Socket.IO on %s", ", ".join(f"{scheme}://{h}:{p}" for h, p in addresses))
                 if not devices.configs():

@@ -13,8 +13,9 @@ from test_push_core import RecordingSink, StubAuthority, token
 
 from eyenet.auth.access import Access
 from eyenet.bus import Bus
+from eyenet.config import PushSettings
 from eyenet.events import DeviceMetrics, TopologyDevice, TopologyUpdate
-from eyenet.web.push.hub import Hub, PushSettings
+from eyenet.web.push.hub import Hub
 
 T0 = datetime(2025, 1, 3, 7, 12, 55, tzinfo=timezone.utc)
 TAGS = {"r1": ("core",), "s1": ("access",), "s2": ("access", "lab"), "lab1": ()}

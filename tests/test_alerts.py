@@ -56,7 +56,7 @@ def test_parse_rule_from_toml_or_json_shape():
 
 
 @pytest.mark.parametrize("data, words", [
-    ({"metric": "device.cpu", "op": ">", "threshold": 90, "severity": "warning"}, "id: required"),
+    ({"metric": "device.cpu", "op": ">", "threshold": 90, "severity": "warning"}, "id: is required"),
     ({"id": "x", "metric": "cpu", "op": ">", "threshold": 90, "severity": "warning"}, "metric: must be one of"),
     ({"id": "x", "metric": "device.cpu", "op": "~", "threshold": 90, "severity": "warning"}, "op: must be one of"),
     ({"id": "x", "metric": "device.cpu", "op": ">", "threshold": 90, "severity": "major"}, "severity: must be"),
@@ -74,12 +74,28 @@ def test_parse_rule_from_toml_or_json_shape():
     ({"id": "x", "metric": "device.cpu", "op": ">", "threshold": 9, "severity": "info", "tags": [""]}, "tags: must be a list"),
     ({"id": "x", "metric": "device.cpu", "op": ">", "threshold": True, "severity": "info"}, "threshold: must be"),
     ({"id": "x", "metric": "device.cpu", "op": ">", "threshold": 9, "severity": "info", "colour": "red"}, "colour: unknown key"),
-    ({"id": "bad id", "metric": "device.cpu", "op": ">", "threshold": 9, "severity": "info"}, "id: required"),
+    ({"id": "bad id", "metric": "device.cpu", "op": ">", "threshold": 9, "severity": "info"}, "id: 'bad id' must be 1-64"),
 ])
 def test_parse_rule_names_what_is_wrong(data, words):
     with pytest.raises(RuleError) as info:
         parse_rule(data)
     assert words in str(info.value)
+
+
+def test_parse_rule_names_every_problem_at_once():
+    with pytest.raises(RuleError) as info:
+        parse_rule({"id": "bad id", "metric": "cpu", "op": "~", "severity": 3, "for": True, "colour": "red"})
+    assert info.value.problems == [
+        "id: 'bad id' must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        "metric: must be one of device.cpu, device.memory, device.status, device.uptime, interface.status, "
+        "interface.in_utilization, interface.out_utilization, interface.errors, not 'cpu'",
+        "op: must be one of >, >=, <, <=, ==, !=, decreased, not '~'",
+        "severity: must be str, not int 3",
+        "for: must be int or float, not bool True",
+        "colour: unknown key (expected one of: clear, devices, enabled, for, id, interfaces, message, metric, name, "
+        "op, severity, tags, threshold)",
+    ]
+    assert str(info.value) == "; ".join(info.value.problems)
 
 
 def test_defaults_are_valid_rules_with_seed_like_messages():

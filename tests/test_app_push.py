@@ -18,7 +18,7 @@ from restclient import api
 from trio_websocket import open_websocket_url
 
 from eyenet import app
-from eyenet.config import PushConfig
+from eyenet.config import PushSettings
 from eyenet.demo.lab import start_lab
 from eyenet.demo.run import demo_config
 
@@ -34,7 +34,7 @@ async def running_demo(tmp_path, monkeypatch):
     """The demo on a free port, one device's payloads marked sensitive: (port, services)."""
     monkeypatch.setenv("EYENET_ADMIN_PASSWORD", PASSWORD)
     async with start_lab(tmp_path / "lab", distinct_hosts=True) as lab, trio.open_nursery() as nursery:
-        config = attrs.evolve(demo_config(lab, tmp_path, port=0), push=PushConfig(sensitive_devices=(SENSITIVE,)))
+        config = attrs.evolve(demo_config(lab, tmp_path, port=0), push=PushSettings(sensitive_devices={SENSITIVE}))
         services = await nursery.start(app.run, config)
         yield services.addresses[0][1], services
         nursery.cancel_scope.cancel()

@@ -6,19 +6,30 @@ from pathlib import Path
 
 import pytest
 
-from eyenet.config import ConfigError, PollerSettings, PushConfig, TopologySettings, WebhookSettings, WebSettings, load_config, parse_config
+from eyenet.config import (
+    SECTIONS,
+    ConfigError,
+    PollerSettings,
+    PushSettings,
+    TopologySettings,
+    WebhookSettings,
+    WebSettings,
+    load_config,
+    parse_config,
+)
+from eyenet.devices.model import DeviceConfig
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "eyenet.example.toml"
 
 
-def test_the_example_documents_and_parses_every_web_push_and_topology_option():
+def test_the_example_documents_every_option_and_parses_to_the_defaults():
     config = load_config(EXAMPLE)
     assert config.web == WebSettings()
-    assert config.push == PushConfig()
+    assert config.push == PushSettings()
     assert config.topology == TopologySettings()
     assert config.poller == PollerSettings()
     text = EXAMPLE.read_text()
-    for cls in (WebSettings, PushConfig, TopologySettings, PollerSettings):
+    for cls in SECTIONS.values():
         for field in cls.__attrs_attrs__:
             assert f"{field.name} =" in text, f"{field.name} is not documented in {EXAMPLE.name}"
 
@@ -26,11 +37,26 @@ def test_the_example_documents_and_parses_every_web_push_and_topology_option():
 def test_web_and_push_values():
     config = parse_config({
         "web": {"port": 5001, "metrics_auth": False, "cors_origins": ["https://noc.example"]},
-        "push": {"events_per_minute": 5000, "sensitive_events": ["alert:new"], "sensitive_tags": ["pci"]},
+        "push": {"events_per_minute": 5000, "sensitive_events": ["alert:new"], "sensitive_tags": ["pci"],
+                 "event_roles": {"ml:prediction": "operator", "alert:update": "admin"}},
     })
     assert (config.web.port, config.web.metrics_auth, config.web.cors_origins) == (5001, False, ("https://noc.example",))
     assert config.push.events_per_minute == 5000
-    assert config.push.sensitive_events == ("alert:new",) and config.push.sensitive_tags == ("pci",)
+    assert config.push.sensitive_events == {"alert:new"} and config.push.sensitive_tags == {"pci"}
+    assert config.push.event_roles == {"ml:prediction": "operator", "alert:update": "admin"}
+
+
+def test_event_roles_name_event_types_and_roles():
+    with pytest.raises(ConfigError) as exc:
+        parse_config({"push": {"event_roles": {"alert:new": "root", "alert:nope": "admin", "error": "admin",
+                                               "device:status": 1}}})
+    types = "alert:new, alert:update, device:metrics, device:status, ml:prediction, topology:update"
+    assert exc.value.problems == [
+        "<config>: push.event_roles.device:status: must be str, not int 1",
+        "<config>: push.event_roles.alert:new: must be one of viewer, operator, admin, not 'root'",
+        f"<config>: push.event_roles.alert:nope: unknown key (expected one of: {types})",
+        f"<config>: push.event_roles.error: unknown key (expected one of: {types})",
+    ]
 
 
 def test_every_problem_is_named(tmp_path):
@@ -54,6 +80,30 @@ def test_poller_values_and_problems():
         parse_config({"poller": {"interface_refresh": -1, "slow_fraction": 2, "max_concurrent_polls": 0}})
     for key in ("poller.interface_refresh", "poller.slow_fraction", "poller.max_concurrent_polls"):
         assert f"{key}:" in str(exc.value), key
+
+
+def test_devices_take_their_defaults_and_every_problem_is_named():
+    config = parse_config({
+        "defaults": {"community": "c", "poll_interval": 30},
+        "devices": [{"id": "a", "host": "h", "tags": ["x"]}, {"id": "b", "host": "h", "community": "d"}],
+    })
+    assert config.devices == (
+        DeviceConfig("a", "h", community="c", poll_interval=30.0, tags=("x",)),
+        DeviceConfig("b", "h", community="d", poll_interval=30.0),
+    )
+    with pytest.raises(ConfigError) as exc:
+        parse_config({
+            "defaults": {"poll_interval": 0, "id": "x"},
+            "devices": [{"id": "a", "host": "h"}, {"id": "b", "host": "", "community": 5}, {"id": "a", "host": "h2"}, 3],
+        })
+    assert exc.value.problems == [
+        "<config>: defaults.poll_interval: must be greater than 0 seconds",
+        "<config>: defaults.id: unknown key (expected one of: community, poll_interval, port, tags, version)",
+        "<config>: devices[1].host: must not be empty",
+        "<config>: devices[1].community: must be str, not int",  # a credential: never quoted
+        "<config>: devices[2].id: 'a' is used by another device",
+        "<config>: devices[3]: must be a table ([[devices]])",
+    ]
 
 
 # --- [[webhooks]] ------------------------------------------------------------------------------
@@ -161,7 +211,7 @@ def test_every_webhook_problem_is_named(tmp_path):
         "webhooks[7].timeout": "must be int or float, not bool",
         "webhooks[8].severities": "must be a list of strings",
         "webhooks[8].headers": "'Bad Header' is not a valid HTTP header name",
-        "webhooks[8].headers.X-Number": "must be a string, not int",
+        "webhooks[8].headers.X-Number": "must be str, not int",
         "webhooks[8].headers.X-Split": "must not contain line breaks or NUL",
     }
     for key, reason in expected.items():
@@ -189,7 +239,7 @@ def test_topology_and_rules_problems_are_named():
                       {"id": "a", "metric": "device.cpu", "op": ">", "severity": "loud"}, "x"],
         })
     text = str(exc.value)
-    for words in ("topology.interval: must be greater than 0", "topology.discover_subnets[0]: '10.0.0.0/33' is not a network",
+    for words in ("topology.interval: must be greater than 0", "topology.discover_subnets: '10.0.0.0/33' is not a network",
                   "topology.discover_version: must be one of", "topology.colour: unknown key",
                   "rules[1].severity: must be one of", "rules[1].threshold: required", "rules[2]: must be a table"):
         assert words in text, text

@@ -142,9 +142,9 @@ async def test_live_state_follows_the_bus(store):
         ({"id": "a", "host": "h", "port": "161"}, "port", "must be int"),
         ({"id": "a", "host": "h", "pollInterval": 0}, "pollInterval", "greater than 0"),
         ({"id": "a", "host": "h", "pollInterval": True}, "pollInterval", "not bool"),
-        ({"id": "a", "host": "h", "version": "3"}, "version", "not one of 1, 2c"),
+        ({"id": "a", "host": "h", "version": "3"}, "version", "must be one of 1, 2c"),
         ({"id": "a", "host": "h", "tags": ["x", 1]}, "tags", "list of strings"),
-        ({"id": "a", "host": "h", "poll_interval": 5}, "poll_interval", "unknown field"),
+        ({"id": "a", "host": "h", "poll_interval": 5}, "poll_interval", "unknown key"),
     ],
 )
 def test_device_from_json_names_the_field(fields, field, reason):

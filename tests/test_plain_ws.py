@@ -10,12 +10,11 @@ from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_
 from eyenet.auth.model import User
 from eyenet.auth.tokens import TokenAuthority
 from eyenet.bus import Bus
-from eyenet.config import AuthSettings
+from eyenet.config import AuthSettings, PushSettings, WebSettings
 from eyenet.events import AlertNew, DeviceMetrics, InterfaceMetrics
-from eyenet.web.front import FrontSettings, serve
+from eyenet.web.front import serve
 from eyenet.web.http import Response
-from eyenet.web.push.hub import Hub, PushSettings
-from eyenet.web.push.limits import PushLimits
+from eyenet.web.push.hub import Hub
 from eyenet.web.push.plain_ws import PlainWsServer
 
 T0 = datetime(2025, 1, 3, 7, 12, 55, tzinfo=timezone.utc)
@@ -34,19 +33,19 @@ class OnlyWs:
         return self.plain.websocket(request)
 
 
-async def start(tmp_path, nursery, device_tags, limits):
+async def start(tmp_path, nursery, device_tags, push):
     authority = TokenAuthority.from_settings(AuthSettings(secret_file=str(tmp_path / "jwt.secret")))
-    hub = Hub(Bus(), authority, device_tags, PushSettings(limits=limits))
+    hub = Hub(Bus(), authority, device_tags, push)
     await nursery.start(hub.run)
-    front = FrontSettings(host="127.0.0.1", port=0, ws_max_message=4096)
-    [(host, port), *_] = await nursery.start(serve, OnlyWs(PlainWsServer(hub, front.ws_max_message)), front)
+    web = WebSettings(host="127.0.0.1", port=0, ws_max_message=4096)
+    [(host, port), *_] = await nursery.start(serve, OnlyWs(PlainWsServer(hub, web)), web)
     return f"ws://{host}:{port}/ws", hub, authority
 
 
 @pytest.fixture
 async def stack(tmp_path, nursery):
     """A running /ws server: (url, hub, authority)."""
-    return await start(tmp_path, nursery, TAGS.get, PushLimits(auth_timeout=1.0, max_subscriptions=3))
+    return await start(tmp_path, nursery, TAGS.get, PushSettings(auth_timeout=1.0, max_subscriptions=3))
 
 
 def metrics(device="r1", cpu=45.2):
@@ -177,7 +176,7 @@ async def test_subscription_limit_disconnects(stack):
 
 
 async def test_the_101st_subscription_at_the_default_limit_disconnects(tmp_path, nursery):
-    url, hub, authority = await start(tmp_path, nursery, lambda device: ("lab",), PushLimits())  # any device id exists
+    url, hub, authority = await start(tmp_path, nursery, lambda device: ("lab",), PushSettings())  # any device id exists
     async with open_websocket_url(f"{url}?token={authority.issue(VIEWER).token}") as ws:
         for n in range(100):
             await ws.send_message(json.dumps({"type": "subscribe", "ref": n, "data": {"type": "device", "id": f"d{n}"}}))

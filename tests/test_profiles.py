@@ -91,10 +91,10 @@ BASE = '[profile]\nname = "x"\n'
         ('[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\nwhere = [{ column = "1.3.6.2", equals = 1 }]\n', "cpu[1].where", "add read = \"walk\""),
         ('[[cpu]]\nmethod = "average"\noid = "1.3.6.1"\nwhere = [{ column = "1.3.6.2" }]\n', "cpu[1].where[1]", "exactly one of"),
         ('[[cpu]]\nmethod = "average"\noid = "1.3.6.1"\nwhere = [{ equals = 2 }]\n', "cpu[1].where[1].column", "required"),
-        ('[[cpu]]\nmethod = "average"\noid = "1.3.6.1"\nwhere = [{ column = "index", above = "x" }]\n', "cpu[1].where[1].above", "must be a number"),
+        ('[[cpu]]\nmethod = "average"\noid = "1.3.6.1"\nwhere = [{ column = "index", above = "x" }]\n', "cpu[1].where[1].above", "must be int or float"),
         ('[[cpu]]\nmethod = "average"\noid = "1.3.6.1"\nwhere = [{ column = "index", matches = "(" }]\n', "cpu[1].where[1].matches", "bad regular expression"),
         ('[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\nregex = "[0-9]+"\n', "cpu[1].regex", "needs one group"),
-        ('[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\nscale = 0\n', "cpu[1].scale", "positive number"),
+        ('[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\nscale = 0\n', "cpu[1].scale", "must be greater than 0"),
         ('[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\nweight = "1.3.6.2"\n', "cpu[1].weight", "only an average"),
         ('[[memory]]\nmethod = "percent"\noid = "1.3.6.1.0"\nname = "RAM"\n', "memory[1].name", "only method hrstorage"),
         ('[[match]]\n[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\n', "match[1]", "needs sys_object_id and/or sys_descr"),
@@ -110,7 +110,7 @@ def test_validation_names_key_and_reason(body, key, reason):
 
 
 def test_profile_needs_a_valid_name():
-    with pytest.raises(ProfileError, match=r"x.toml: profile.name: required"):
+    with pytest.raises(ProfileError, match=r"x.toml: profile.name: is required"):
         parse_profile('[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\n', "x.toml")
     with pytest.raises(ProfileError, match=r"profile.name: 'Big Name'"):
         parse_profile('[profile]\nname = "Big Name"\n[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\n', "x.toml")

@@ -14,9 +14,10 @@ import pytest
 import trio
 
 from eyenet.bus import Bus
+from eyenet.config import PushSettings
 from eyenet.events import AlertNew, AlertUpdate, DeviceMetrics, DeviceStatus, InterfaceMetrics, TopologyDevice, TopologyUpdate
-from eyenet.web.push.hub import Hub, PushSettings
-from eyenet.web.push.limits import PushLimits, SlidingWindow, TokenBucket
+from eyenet.web.push.hub import Hub
+from eyenet.web.push.limits import SlidingWindow, TokenBucket
 from eyenet.web.push.sessions import ClientError, channel_for
 
 T0 = datetime(2025, 1, 3, 7, 12, 55, tzinfo=timezone.utc)
@@ -83,9 +84,8 @@ def metrics(device="r1", cpu=10.0, interfaces=()):
     return DeviceMetrics(device, T0, cpu=cpu, memory=20.0, bandwidth_in=1.0, bandwidth_out=2.0, interfaces=interfaces)
 
 
-def make_hub(**limits):
-    settings = PushSettings(limits=PushLimits(**limits)) if limits else PushSettings()
-    return Hub(Bus(), StubAuthority(), TAGS.get, settings)
+def make_hub(**push):
+    return Hub(Bus(), StubAuthority(), TAGS.get, PushSettings(**push))
 
 
 def connect(hub, tok=None, sink=None):
@@ -207,6 +207,21 @@ async def test_scope_filters_the_firehose_and_topology():
     assert topo["data"]["devices"] == [
         {"id": "s1", "type": "switch", "connections": ["s2"]}, {"id": "s2", "type": "switch", "connections": ["s1"]},
     ]
+
+
+async def test_event_roles_from_the_push_section_hold_events_back_from_lesser_roles():
+    hub = make_hub(event_roles={"device:metrics": "operator"})
+    sinks = {}
+    for role in ("viewer", "operator", "admin"):
+        session, sinks[role] = connect(hub, token(user=role, role=role))
+        session.handle("subscribe", {"type": "devices"}, 0.0)
+    hub.publish(metrics("r1"))
+    hub.publish(DeviceStatus("r1", "down", T0, reason="timeout"))
+    assert {role: sink.types() for role, sink in sinks.items()} == {
+        "viewer": ["device:status"],
+        "operator": ["device:metrics", "device:status"],
+        "admin": ["device:metrics", "device:status"],
+    }
 
 
 async def test_alerts_channels_and_severity_filter():
@@ -389,7 +404,7 @@ async def test_bus_events_reach_sessions_through_the_hub_task():
 async def test_sensitive_payloads_are_encrypted_per_session():
     from jwcrypto import jwe, jwk
 
-    hub = Hub(Bus(), StubAuthority(), TAGS.get, PushSettings(sensitive_devices=frozenset({"r1"})))
+    hub = Hub(Bus(), StubAuthority(), TAGS.get, PushSettings(sensitive_devices={"r1"}))
     session, sink = connect(hub)
     session.handle("subscribe", {"type": "devices"}, 0.0)
     hub.publish(metrics("r1", cpu=42.0))

@@ -29,16 +29,16 @@ from eyenet.bus import Bus
 from eyenet.collect.history import HistoryPoint, Sample
 from eyenet.collect.poller import Poller
 from eyenet.collect.profiles import load_profiles
-from eyenet.config import AuthSettings, Config, SnmpSettings
+from eyenet.config import AuthSettings, Config, SnmpSettings, WebSettings
 from eyenet.devices.inventory import Inventory
 from eyenet.devices.model import DeviceConfig, StoredDevice
 from eyenet.health import Health, Status
 from eyenet.snmp import SnmpClient
 from eyenet.store.db import Store
 from eyenet.topology.service import TopologyService
-from eyenet.web.front import FrontSettings, serve
+from eyenet.web.front import serve
 from eyenet.web.http import Request
-from eyenet.web.rest.api import RestApi, RestSettings, merge
+from eyenet.web.rest.api import RestApi, merge
 from eyenet.web.rest.openapi import ERRORS
 
 PASSWORD = "correct horse battery"
@@ -128,7 +128,7 @@ class Api:
 
 
 @asynccontextmanager
-async def serving(tmp_path, agent, password_hash, settings: RestSettings = RestSettings()):
+async def serving(tmp_path, agent, password_hash, settings: WebSettings = WebSettings()):
     """The whole API on a free port: two configured devices polled from snmpsim (agent),
     one added through the API at an earlier run that answers nothing, and USERS."""
     host, port = agent.address
@@ -174,7 +174,7 @@ async def serving(tmp_path, agent, password_hash, settings: RestSettings = RestS
             await nursery.start(topology.run)
             await nursery.start(ml.run)
             await nursery.start(poller.run, inventory.configs())
-            [(_, bound)] = await nursery.start(serve, rest, FrontSettings(host="127.0.0.1", port=0))
+            [(_, bound)] = await nursery.start(serve, rest, WebSettings(host="127.0.0.1", port=0))
             yield Api(bound, store, inventory, authority, rest, users, (API_SECRET, "ios_2960x", "junos_qfx5100"))
             nursery.cancel_scope.cancel()
 
@@ -762,7 +762,7 @@ async def test_metrics_can_be_open(tmp_path):
         authority = TokenAuthority.from_settings(AuthSettings(secret_file=str(tmp_path / "jwt.secret")))
         rest = RestApi(
             inventory, store, AlertService(store, bus, inventory.device_tags), TopologyService(None, inventory, None, store, bus),
-            MlService(store, bus), authority, settings=RestSettings(metrics_auth=False),
+            MlService(store, bus), authority, settings=WebSettings(metrics_auth=False),
         )
         reply = await rest.http(Request("GET", "/metrics", "/metrics", {}, (), b"", None))
     assert reply.status == 200 and b"eyenet_build_info" in reply.body

@@ -23,12 +23,12 @@ from jsclient import WAIT, JsClient, js_client
 from eyenet.auth.model import User
 from eyenet.auth.tokens import TokenAuthority
 from eyenet.bus import Bus
-from eyenet.config import AuthSettings
+from eyenet.config import AuthSettings, PushSettings, WebSettings
 from eyenet.events import DeviceMetrics, InterfaceMetrics, encode
-from eyenet.web.front import FrontSettings, serve
+from eyenet.web.front import serve
 from eyenet.web.http import Request, Response
-from eyenet.web.push.hub import Hub, PushSettings
-from eyenet.web.push.socketio import SocketIOServer, SocketIOSettings
+from eyenet.web.push.hub import Hub
+from eyenet.web.push.socketio import SocketIOServer
 
 FAST = dict(ping_interval=0.3, ping_timeout=0.2)  # the official test suites' heartbeat
 VIEWER = User(id="u-0000000000000001", username="ada", role="viewer")
@@ -81,12 +81,12 @@ async def running(**settings):
     bus = Bus()
     authority = TokenAuthority(AuthSettings(), os.urandom(32))
     hub = Hub(bus, authority, {"dev1": ("core",)}.get, PushSettings())
-    server = SocketIOServer(hub, SocketIOSettings(**{**FAST, **settings}))
+    server = SocketIOServer(hub, WebSettings(**{**FAST, **settings}))
     async with trio.open_nursery() as nursery:
         await nursery.start(hub.run)
         await nursery.start(server.run)
         # Every address of "localhost": the seed's ws://localhost may resolve to ::1 first.
-        bound = await nursery.start(serve, SocketIOApp(server), FrontSettings(host="localhost", port=0))
+        bound = await nursery.start(serve, SocketIOApp(server), WebSettings(host="localhost", port=0))
         yield Env(bound[0][1], bus, hub, server, authority)
         nursery.cancel_scope.cancel()
 
@@ -597,7 +597,7 @@ async def test_recovery_exchange():
 
 
 async def test_a_polling_client_that_falls_behind_loses_its_transport():
-    async with running(max_queue=2, ping_interval=30.0) as env:
+    async with running(polling_queue=2, ping_interval=30.0) as env:
         sid = (await handshake(env))["sid"]
         await joined(env, sid, {"token": env.token()})
         await post(env, sid, '42/ws,0["subscribe",{"type":"device","id":"dev1"}]')
@@ -608,7 +608,7 @@ async def test_a_polling_client_that_falls_behind_loses_its_transport():
 
 
 @pytest.mark.parametrize("field", ["ping_interval", "ping_timeout", "max_payload", "upgrade_timeout",
-                                   "connect_timeout", "max_queue"])
+                                   "connect_timeout", "polling_queue"])
 def test_settings_must_be_positive(field):
     with pytest.raises(ValueError, match=field):
-        SocketIOSettings(**{field: 0})
+        WebSettings(**{field: 0})

@@ -412,14 +412,14 @@ def test_auth_settings_errors_name_file_key_and_reason():
             {"auth": {"issuer": "", "token_ttl": 0, "algorithm": "HS512", "clock_skew": -1, "colour": 1, "secret_file": 3}},
             "/etc/eyenet.toml",
         )
-    assert info.value.problems == [
+    assert info.value.problems == [  # in the order of the file
+        "/etc/eyenet.toml: auth.issuer: must not be empty",
+        "/etc/eyenet.toml: auth.token_ttl: must be greater than 0 seconds",
+        "/etc/eyenet.toml: auth.algorithm: must be one of HS256, RS256, ES256, EdDSA, not 'HS512'",
+        "/etc/eyenet.toml: auth.clock_skew: must be 0 or more seconds",
         "/etc/eyenet.toml: auth.colour: unknown key (expected one of: algorithm, clock_skew, issuer, private_key, "
         "public_key, secret_file, token_ttl)",
         "/etc/eyenet.toml: auth.secret_file: must be str, not int 3",
-        "/etc/eyenet.toml: auth.issuer: must not be empty",
-        "/etc/eyenet.toml: auth.token_ttl: must be greater than 0 seconds",
-        "/etc/eyenet.toml: auth.clock_skew: must be 0 or more seconds",
-        "/etc/eyenet.toml: auth.algorithm: 'HS512' is not one of HS256, RS256, ES256, EdDSA",
     ]
     with pytest.raises(ConfigError) as info:
         parse_config({"auth": {"algorithm": "RS256"}}, "/c.toml")

@@ -21,7 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from eyenet.web.front import FrontSettings, serve
+from eyenet.config import WebSettings
+from eyenet.web.front import serve
 from eyenet.web.http import Request, Response, error_response
 
 LIMIT = 10.0  # seconds: a bound on every wait, never an expectation
@@ -70,7 +71,7 @@ class TinyApp:
 async def start(nursery: trio.Nursery, app=None, **settings) -> int:
     settings.setdefault("host", "127.0.0.1")
     settings.setdefault("port", 0)
-    bound = await nursery.start(serve, app or TinyApp(), FrontSettings(**settings))
+    bound = await nursery.start(serve, app or TinyApp(), WebSettings(**settings))
     assert bound[0][0] == "127.0.0.1"
     return bound[0][1]
 
@@ -368,4 +369,4 @@ async def test_tls_request(nursery, tmp_path):
 async def test_bad_tls_files_are_named(tmp_path):
     missing = str(tmp_path / "missing.pem")
     with pytest.raises(ValueError, match="missing.pem"):
-        await serve(TinyApp(), FrontSettings(host="127.0.0.1", port=0, tls_cert=missing))
+        await serve(TinyApp(), WebSettings(host="127.0.0.1", port=0, tls_cert=missing))

@@ -19,7 +19,8 @@ from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_
 from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Ping, Pong, TextMessage
 from wsproto.events import Request as WsRequest
 
-from eyenet.web.front import FrontSettings, serve
+from eyenet.config import WebSettings
+from eyenet.web.front import serve
 from eyenet.web.http import Request, Response, error_response
 from eyenet.web.websocket import WebSocket, WebSocketClosed, ws_frame
 
@@ -92,7 +93,7 @@ class WsApp:
 
 
 async def start(nursery: trio.Nursery, app: WsApp, **settings) -> int:
-    bound = await nursery.start(serve, app, FrontSettings(host="127.0.0.1", port=0, **settings))
+    bound = await nursery.start(serve, app, WebSettings(host="127.0.0.1", port=0, **settings))
     return bound[0][1]
 
 

@@ -8,7 +8,6 @@ by id or tag, interfaces by name pattern). `parse_rule` names every problem it f
 from __future__ import annotations
 
 import fnmatch
-import math
 import re
 import string
 from collections.abc import Iterable, Mapping
@@ -17,6 +16,7 @@ from typing import Any
 import attrs
 
 from eyenet.events import INTERFACE_STATUSES, SEVERITIES
+from eyenet.validate import Check, Invalid, Reader, join
 
 RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -48,12 +48,10 @@ OPS = NUMERIC_OPS + STATE_OPS + ("decreased",)
 MESSAGE_FIELDS = ("device", "interface", "value", "threshold", "metric", "rule")
 
 
-class RuleError(ValueError):
+class RuleError(Invalid, ValueError):
     """A rule that cannot be used; `problems` names each bad key and why."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
-        self.problems = problems
+    separator = "; "
 
 
 def _holds(op: str, value: float, threshold: float) -> bool:
@@ -158,54 +156,68 @@ def default_message(rule: Rule, interface: str | None, value) -> str:
 
 # -- parsing: one validator for the configuration file and the REST API -------------------------
 
+
+def _rule_id(value: str) -> str | None:
+    if RULE_ID.fullmatch(value):
+        return None
+    return f"{value!r} must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+
+
+def _template(message: str) -> str | None:
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(message) if name is not None}
+    except ValueError as exc:
+        return f"bad template: {exc}"
+    if unknown := sorted(names - set(MESSAGE_FIELDS)):
+        return f"unknown placeholder(s) {unknown} (known: {', '.join(MESSAGE_FIELDS)})"
+    return None if message.strip() else "must not be empty"
+
+
+# A rule as TOML and JSON give it (`for`, not for_seconds; null for "not set" where a Rule has None).
 _RULE_KEYS = {
-    "id": str, "name": str, "metric": str, "op": str, "threshold": (int, float, str), "clear": (int, float),
-    "for": (int, float), "severity": str, "devices": list, "tags": list, "interfaces": list, "message": str,
-    "enabled": bool,
+    "id": Check(str, required=True, test=_rule_id),
+    "name": Check(str | None),
+    "metric": Check(str, required=True, choices=tuple(METRICS)),
+    "op": Check(str, required=True, choices=OPS),
+    "threshold": Check(float | str | None),
+    "clear": Check(float | None),
+    "for": Check(float, ge=0, le=7 * 86400, unit=" seconds"),
+    "severity": Check(str, required=True, choices=SEVERITIES),
+    "devices": Check(tuple[str, ...]),
+    "tags": Check(tuple[str, ...]),
+    "interfaces": Check(tuple[str, ...]),
+    "message": Check(str | None, test=_template),
+    "enabled": Check(bool),
 }
 
 
 def parse_rule(data: Mapping[str, Any], *, rule_id: str | None = None) -> Rule:
     """A Rule from a TOML table or a JSON object; RuleError naming every problem.
     rule_id: the id when it comes from elsewhere (a REST path)."""
-    problems: list[str] = []
+    r = Reader()
+    rule = read_rule(r, data, rule_id=rule_id)
+    r.raise_problems(RuleError)
+    return rule
 
-    def problem(key: str, reason: str) -> None:
-        problems.append(f"{key}: {reason}")
 
+def read_rule(r: Reader, data: Mapping[str, Any], key: str = "", *, rule_id: str | None = None) -> Rule | None:
+    """parse_rule for a caller reading more than one rule: None once the problems, under `key`, are on `r`."""
     if not isinstance(data, Mapping):
-        raise RuleError([f"a rule is an object/table, not {type(data).__name__}"])
-    for key, value in data.items():
-        want = _RULE_KEYS.get(key)
-        if want is None:
-            problem(key, f"unknown key (known: {', '.join(_RULE_KEYS)})")
-        elif value is not None and (not isinstance(value, want) or (isinstance(value, bool) and want is not bool)):
-            problem(key, f"must be {_type_name(want)}, not {type(value).__name__}")
-    if problems:
-        raise RuleError(problems)
-    get = data.get
-    rid = rule_id if rule_id is not None else get("id")
-    if not isinstance(rid, str) or not RULE_ID.match(rid):
-        problem("id", "required: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-    metric = get("metric")
-    info = METRICS.get(metric) if isinstance(metric, str) else None
-    if info is None:
-        problem("metric", f"must be one of {', '.join(METRICS)}, not {metric!r}")
-    op = get("op")
-    if op not in OPS:
-        problem("op", f"must be one of {' '.join(OPS)}, not {op!r}")
-    severity = get("severity")
-    if severity not in SEVERITIES:
-        problem("severity", f"must be one of {'|'.join(SEVERITIES)}, not {severity!r}")
-    threshold, clear = get("threshold"), get("clear")
-    for_seconds = get("for", 0)
-    if for_seconds is None or not math.isfinite(for_seconds) or not 0 <= for_seconds <= 7 * 86400:
-        problem("for", "must be 0 to 604800 seconds")
-    for key in ("threshold", "clear"):
-        v = get(key)
-        if isinstance(v, float) and not math.isfinite(v):
-            problem(key, "must be a finite number")
-    if info is not None and op in OPS:
+        r.problem(key, f"a rule is an object/table, not {type(data).__name__}")
+        return None
+    if rule_id is not None:
+        data = {**data, "id": rule_id}
+    before = len(r.problems)
+    v = r.table(data, key, _RULE_KEYS)
+
+    def problem(name: str, reason: str) -> None:
+        r.problem(join(key, name), reason)
+
+    metric, op, threshold, clear = v.get("metric"), v.get("op"), v.get("threshold"), v.get("clear")
+    info = METRICS.get(metric)
+    # A threshold or clear of the wrong type is reported already: how they pair tells nothing more.
+    paired = all(name in v or name not in data for name in ("threshold", "clear"))
+    if info is not None and op is not None and paired:
         if info.values:
             if op not in STATE_OPS:
                 problem("op", f"{metric} is a state: use == or !=")
@@ -214,51 +226,26 @@ def parse_rule(data: Mapping[str, Any], *, rule_id: str | None = None) -> Rule:
             if clear is not None:
                 problem("clear", f"{metric} is a state: it clears when the comparison stops holding")
         elif op in STATE_OPS:
-            problem("op", f"{metric} is a number: use {' '.join(NUMERIC_OPS)} or decreased")
+            problem("op", f"{metric} is a number: use {', '.join(NUMERIC_OPS)} or decreased")
         elif op == "decreased":
             if threshold is not None:
                 problem("threshold", "a 'decreased' rule has no threshold (clear: resolve once the value reaches it)")
-        elif not isinstance(threshold, (int, float)):
+        elif not isinstance(threshold, float):
             problem("threshold", f"required: a number for {metric}")
-        elif isinstance(clear, (int, float)) and not isinstance(clear, bool):
+        elif clear is not None:
             # Hysteresis: the clear threshold is on the safe side of the threshold (or equal).
             if (op in (">", ">=") and clear > threshold) or (op in ("<", "<=") and clear < threshold):
-                problem("clear", f"must be on the safe side of threshold {threshold} for {op} (hysteresis)")
-    lists = {}
-    for key in ("devices", "tags", "interfaces"):
-        items = get(key) or []
-        if not all(isinstance(i, str) and i for i in items):
-            problem(key, "must be a list of non-empty strings")
-        lists[key] = tuple(items)
-    if lists["interfaces"] and info is not None and info.subject != "interface":
+                problem("clear", f"must be on the safe side of threshold {threshold:g} for {op} (hysteresis)")
+    if v.get("interfaces") and info is not None and info.subject != "interface":
         problem("interfaces", f"{metric} is a device metric: interface patterns do not apply")
-    message = get("message")
-    if message is not None:
-        try:
-            names = {name for _, name, _, _ in string.Formatter().parse(message) if name is not None}
-        except ValueError as exc:
-            problem("message", f"bad template: {exc}")
-        else:
-            unknown = sorted(names - set(MESSAGE_FIELDS))
-            if unknown or not message.strip():
-                problem("message", f"unknown placeholder(s) {unknown} (known: {', '.join(MESSAGE_FIELDS)})"
-                        if unknown else "must not be empty")
-    if problems:
-        raise RuleError(problems)
+    if len(r.problems) > before:
+        return None
     return Rule(
-        id=rid, metric=metric, op=op, severity=severity,
-        threshold=float(threshold) if isinstance(threshold, (int, float)) else threshold,
-        clear=None if clear is None else float(clear), for_seconds=float(for_seconds),
-        devices=lists["devices"], tags=lists["tags"], interfaces=lists["interfaces"], message=message,
-        enabled=get("enabled", True) is not False, name=get("name"),
+        id=v["id"], metric=metric, op=op, severity=v["severity"], threshold=threshold, clear=clear,
+        for_seconds=v.get("for", 0.0), devices=v.get("devices", ()), tags=v.get("tags", ()),
+        interfaces=v.get("interfaces", ()), message=v.get("message"), enabled=v.get("enabled", True),
+        name=v.get("name"),
     )
-
-
-def _type_name(want) -> str:
-    names = {str: "a string", int: "a number", float: "a number", bool: "true or false", list: "a list"}
-    if isinstance(want, tuple):
-        return " or ".join(dict.fromkeys(names[t] for t in want))
-    return names[want]
 
 
 # Shipped defaults (docs/alerts.md): what an operator expects before writing any rule.

@@ -18,6 +18,8 @@ from typing import Any
 
 import attrs
 
+from eyenet.validate import Check, Invalid, Reader, join
+
 Oid = tuple[int, ...]
 
 PACKAGE = "eyenet.collectors"  # the top-level collectors/ folder, installed as this package
@@ -41,16 +43,10 @@ _ROLES = {
 _DEFAULT_READ = {"value": "get", "average": "walk", "100-minus": "get", "percent": "get",
                  "used_total": "get", "used_free": "get", "free_total": "get", "hrstorage": "walk"}
 _FILTER_OPS = ("equals", "not_equals", "matches", "above", "below")
-_METHOD_KEYS = {"method", "read", "where", "scale", "regex", "weight", "name", "reclaimable",
-                "oid", "used", "free", "total", "used_scale", "free_scale", "total_scale", "note"}
 
 
-class ProfileError(Exception):
+class ProfileError(Invalid):
     """One or more problems in profile files; str() lists them, one per line (file: key: reason)."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @attrs.frozen
@@ -217,50 +213,48 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         raise ProfileError([f"{source}: (syntax): {exc}"]) from None
     r = _Reader(source)
     profile = r.profile(data)
-    if r.problems:
-        raise ProfileError(r.problems)
+    r.raise_problems(ProfileError)
     return profile
 
 
-class _Reader:
-    """Collects every problem of one file instead of stopping at the first."""
+def _profile_name(name: str) -> str | None:
+    if re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
+        return None
+    return f"{name!r}: use lower-case letters, digits, '-', '_' and '.'"
+
+
+_TOP = {"profile": Check(), "match": Check(), "oids": Check(), "cpu": Check(), "memory": Check()}
+_HEAD = {"name": Check(str, required=True, test=_profile_name), "vendor": Check(str), "description": Check(str)}
+_MATCH = {"sys_object_id": Check(), "sys_descr": Check()}
+# OIDs and patterns take any value here: oid() and pattern() say what is wrong with one.
+_METHOD = {
+    "method": Check(str, required=True), "read": Check(str, choices=("get", "walk")), "where": Check(),
+    "scale": Check(float, gt=0), "regex": Check(), "weight": Check(), "name": Check(), "reclaimable": Check(),
+    **{role: Check() for role in ("oid", "used", "free", "total")},
+    **{f"{role}_scale": Check(float, gt=0) for role in ("used", "free", "total")},
+    "note": Check(str),
+}
+_FILTER = {
+    "column": Check(), "equals": Check(int | str), "not_equals": Check(int | str), "matches": Check(),
+    "above": Check(float), "below": Check(float),
+}
+
+
+class _Reader(Reader):
+    """The shared reader, plus the OID names of the file's [oids] table."""
 
     def __init__(self, source: str):
-        self.source = source
-        self.problems: list[str] = []
+        super().__init__(source)
         self.names: dict[str, Oid] = {}
 
-    def problem(self, key: str, reason: str) -> None:
-        self.problems.append(f"{self.source}: {key}: {reason}")
-
-    def tables(self, raw: Any, key: str, what: str, item: str):
-        """(number, table) for each table of `raw`: one table or a list of them; anything else is reported."""
+    def each(self, raw: Any, key: str, what: str, item: str):
+        """(key, table) for each table of `raw`: one table or a list of them; anything else is reported."""
         if isinstance(raw, dict):
             raw = [raw]
         if not isinstance(raw, list):
             self.problem(key, f"must be {what}")
-            return
-        for i, entry in enumerate(raw, 1):
-            if isinstance(entry, dict):
-                yield i, entry
-            else:
-                self.problem(f"{key}[{i}]", f"must be {item}")
-
-    def unknown(self, data: Mapping, allowed: Iterable[str], where: str) -> None:
-        for key in data:
-            if key not in allowed:
-                self.problem(f"{where}{key}", f"unknown key (expected one of: {', '.join(sorted(allowed))})")
-
-    def text(self, data: Mapping, key: str, where: str, required: bool = False, default: str = "") -> str:
-        if key not in data:
-            if required:
-                self.problem(f"{where}{key}", "required")
-            return default
-        value = data[key]
-        if not isinstance(value, str) or (required and not value.strip()):
-            self.problem(f"{where}{key}", f"must be a non-empty string, not {value!r}")
-            return default
-        return value
+            return ()
+        return self.tables(raw, key, first=1, what=item)
 
     def pattern(self, value: Any, key: str) -> re.Pattern | None:
         if not isinstance(value, str):
@@ -287,29 +281,15 @@ class _Reader:
                 self.problem(key, f"bad OID {value!r}: use numbers separated by dots, starting 0, 1 or 2")
         return parsed
 
-    def number(self, data: Mapping, key: str, where: str, default: float) -> float:
-        if key not in data:
-            return default
-        value = data[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            self.problem(f"{where}{key}", f"must be a positive number, not {value!r}")
-            return default
-        return float(value)
-
     # -- sections -------------------------------------------------------------
 
     def profile(self, data: dict) -> Profile | None:
-        self.unknown(data, ("profile", "match", "oids", "cpu", "memory"), "")
-        head = data.get("profile")
-        if not isinstance(head, dict):
+        self.table(data, "", _TOP)
+        raw_head = data.get("profile")
+        if not isinstance(raw_head, dict):
             self.problem("profile", "required table [profile] with at least name = \"...\"")
-            head = {}
-        self.unknown(head, ("name", "vendor", "description"), "profile.")
-        name = self.text(head, "name", "profile.", required=True)
-        if name and not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
-            self.problem("profile.name", f"{name!r}: use lower-case letters, digits, '-', '_' and '.'")
-        vendor = self.text(head, "vendor", "profile.", default="")
-        description = self.text(head, "description", "profile.", default="")
+            raw_head = {}
+        head = self.table(raw_head, "profile", _HEAD)
 
         oids = data.get("oids", {})
         if not isinstance(oids, dict):
@@ -328,9 +308,9 @@ class _Reader:
         if not cpu and not memory and "cpu" not in data and "memory" not in data:
             self.problem("cpu", "a profile needs at least one [[cpu]] or [[memory]] method")
         return Profile(
-            name=name,
-            vendor=vendor,
-            description=description,
+            name=head.get("name", ""),
+            vendor=head.get("vendor", ""),
+            description=head.get("description", ""),
             source=self.source,
             matches=matches,
             cpu=cpu,
@@ -340,49 +320,44 @@ class _Reader:
 
     def matches(self, raw: Any) -> tuple[Match, ...]:
         out = []
-        for i, clause in self.tables(raw, "match", "[[match]] tables", "a table"):
-            where = f"match[{i}]."
-            self.unknown(clause, ("sys_object_id", "sys_descr"), where)
+        for key, clause in self.each(raw, "match", "[[match]] tables", "a table"):
+            self.table(clause, key, _MATCH)
             prefixes = clause.get("sys_object_id", [])
             if isinstance(prefixes, str):
                 prefixes = [prefixes]
             parsed = []
             if not isinstance(prefixes, list):
-                self.problem(f"{where}sys_object_id", "must be an OID prefix string or a list of them")
+                self.problem(f"{key}.sys_object_id", "must be an OID prefix string or a list of them")
                 prefixes = []
             for prefix in prefixes:
-                oid = self.oid(prefix, f"{where}sys_object_id")
+                oid = self.oid(prefix, f"{key}.sys_object_id")
                 if oid is not None:
                     parsed.append(oid)
             descr = None
             if "sys_descr" in clause:
-                descr = self.pattern(clause["sys_descr"], f"{where}sys_descr")
+                descr = self.pattern(clause["sys_descr"], f"{key}.sys_descr")
             if not parsed and descr is None and "sys_object_id" not in clause and "sys_descr" not in clause:
-                self.problem(f"match[{i}]", "needs sys_object_id and/or sys_descr (leave out [[match]] for a profile that applies to every device)")
+                self.problem(key, "needs sys_object_id and/or sys_descr (leave out [[match]] for a profile that applies to every device)")
                 continue
             out.append(Match(tuple(parsed), descr))
         return tuple(out)
 
     def methods(self, raw: Any, metric: str, allowed: tuple[str, ...]) -> tuple[Method, ...]:
         out = []
-        for i, entry in self.tables(raw, metric, f"[[{metric}]] tables", "a table"):
-            where = f"{metric}[{i}]."
-            method = self.method(entry, metric, allowed, where, f"{self.source} [{metric}] #{i}")
+        for i, (key, entry) in enumerate(self.each(raw, metric, f"[[{metric}]] tables", "a table"), 1):
+            method = self.method(entry, metric, allowed, key, f"{self.source} [{metric}] #{i}")
             if method is not None:
                 out.append(method)
         return tuple(out)
 
-    def method(self, entry: dict, metric: str, allowed: tuple[str, ...], where: str, label: str) -> Method | None:
+    def method(self, entry: dict, metric: str, allowed: tuple[str, ...], key: str, label: str) -> Method | None:
         before = len(self.problems)
-        self.unknown(entry, _METHOD_KEYS, where)
-        kind = entry.get("method")
-        if kind not in allowed:
-            self.problem(f"{where}method", f"must be one of {', '.join(allowed)} for {metric}, not {kind!r}")
+        v = self.table(entry, key, {**_METHOD, "method": attrs.evolve(_METHOD["method"], choices=allowed)})
+        kind = v.get("method")
+        if kind is None:
             return None
-        read = entry.get("read", _DEFAULT_READ[kind])
-        if read not in ("get", "walk"):
-            self.problem(f"{where}read", f"must be \"get\" (one instance each) or \"walk\" (columns), not {read!r}")
-            read = _DEFAULT_READ[kind]
+        where = f"{key}."
+        read = v.get("read", _DEFAULT_READ[kind])
         walk = read == "walk"
         if kind == "average" and not walk:
             self.problem(f"{where}read", "method average reads a column: read must be \"walk\"")
@@ -399,8 +374,8 @@ class _Reader:
             if not values:
                 self.problem(f"{where}{role}", "must name at least one OID")
             group = []
-            for v in values:
-                oid = self.oid(v, f"{where}{role}")
+            for item in values:
+                oid = self.oid(item, f"{where}{role}")
                 if oid is not None:
                     group.append(oid)
             sources[role] = tuple(group)
@@ -409,12 +384,12 @@ class _Reader:
                 self.problem(f"{where}{role}", f"not used by method {kind} (it reads: {', '.join(roles) or 'hrStorageTable'})")
         role_scale = {}
         for role in ("used", "free", "total"):
-            key = f"{role}_scale"
-            if key in entry:
+            name = f"{role}_scale"
+            if name in entry:
                 if role not in roles:
-                    self.problem(f"{where}{key}", f"method {kind} has no {role}")
-                role_scale[role] = self.number(entry, key, where, 1.0)
-        where_filters = self.filters(entry.get("where", []), where, walk or kind == "hrstorage")
+                    self.problem(f"{where}{name}", f"method {kind} has no {role}")
+                role_scale[role] = v.get(name, 1.0)
+        where_filters = self.filters(entry.get("where", []), key, walk or kind == "hrstorage")
         regex = None
         if "regex" in entry:
             regex = self.pattern(entry["regex"], f"{where}regex")
@@ -426,17 +401,14 @@ class _Reader:
                 self.problem(f"{where}weight", "only an average over a walked column (average, percent, 100-minus with read = \"walk\") has weights")
             weight = self.oid(entry["weight"], f"{where}weight")
         name = reclaimable = None
-        for key in ("name", "reclaimable"):
-            if key in entry:
+        for option in ("name", "reclaimable"):
+            if option in entry:
                 if kind != "hrstorage":
-                    self.problem(f"{where}{key}", "only method hrstorage has it")
-                elif key == "name":
-                    name = self.pattern(entry[key], f"{where}{key}")
+                    self.problem(f"{where}{option}", "only method hrstorage has it")
+                elif option == "name":
+                    name = self.pattern(entry[option], f"{where}{option}")
                 else:
-                    reclaimable = self.pattern(entry[key], f"{where}{key}")
-        if "note" in entry and not isinstance(entry["note"], str):
-            self.problem(f"{where}note", "must be a string")
-        scale = self.number(entry, "scale", where, 1.0)
+                    reclaimable = self.pattern(entry[option], f"{where}{option}")
         if len(self.problems) > before:
             return None
         return Method(
@@ -445,7 +417,7 @@ class _Reader:
             sources=sources,
             walk=walk,
             where=where_filters,
-            scale=scale,
+            scale=v.get("scale", 1.0),
             role_scale=role_scale,
             regex=regex,
             weight=weight,
@@ -454,17 +426,17 @@ class _Reader:
             label=label,
         )
 
-    def filters(self, raw: Any, where: str, walk: bool) -> tuple[Filter, ...]:
+    def filters(self, raw: Any, method_key: str, walk: bool) -> tuple[Filter, ...]:
+        key = join(method_key, "where")
         if raw and not walk and isinstance(raw, (dict, list)):
-            self.problem(f"{where}where", "filters pick rows of walked columns: add read = \"walk\"")
+            self.problem(key, "filters pick rows of walked columns: add read = \"walk\"")
         out = []
-        tables = self.tables(
-            raw, f"{where}where", "a list of { column = ..., equals = ... } tables",
+        tables = self.each(
+            raw, key, "a list of { column = ..., equals = ... } tables",
             'a table such as { column = "...", equals = 2 }',
         )
-        for i, f in tables:
-            key = f"{where}where[{i}]"
-            self.unknown(f, ("column", *_FILTER_OPS), f"{key}.")
+        for key, f in tables:
+            v = self.table(f, key, _FILTER)
             ops = [op for op in _FILTER_OPS if op in f]
             if len(ops) != 1:
                 self.problem(key, f"needs exactly one of {', '.join(_FILTER_OPS)}")
@@ -478,18 +450,13 @@ class _Reader:
                 column = self.oid(f["column"], f"{key}.column")
                 if column is None:
                     continue
-            value = f[op]
+            if op not in v:  # its problem is reported
+                continue
+            value = v[op]
             if op == "matches":
                 value = self.pattern(value, f"{key}.{op}")
                 if value is None:
                     continue
-            elif op in ("above", "below"):
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    self.problem(f"{key}.{op}", f"must be a number, not {value!r}")
-                    continue
-            elif isinstance(value, bool) or not isinstance(value, (int, str)):
-                self.problem(f"{key}.{op}", f"must be an integer or a string, not {value!r}")
-                continue
             out.append(Filter(column, op, value))
         return tuple(out)
 

@@ -26,25 +26,18 @@ import attrs
 import trio
 
 from eyenet.bus import Bus, Lagged
-from eyenet.config import ConfigError, parse_config
 from eyenet.devices.model import DeviceConfig, StoredDevice
 from eyenet.events import DeviceMetrics, DeviceStatus
 from eyenet.store.db import Store
+from eyenet.validate import Problem, Reader
 
 log = logging.getLogger("eyenet.inventory")
 
 BUS_BUFFER = 65_536  # events the inventory may fall behind the bus before it drops (logged)
 # The poller rereads only these; a change of tags alone does not restart its polls.
 POLLED_FIELDS = ("host", "port", "version", "community", "poll_interval")
-# API (JSON) field -> DeviceConfig attribute.
-JSON_FIELDS = {
-    "id": "id", "host": "host", "port": "port", "version": "version", "community": "community",
-    "pollInterval": "poll_interval", "tags": "tags",
-}
-_JSON_NAMES = {v: k for k, v in JSON_FIELDS.items()}
-# parse_config names a device field "devices[0].<field>" in a file it calls this.
-_BODY = "<request>"
-_PREFIX = f"{_BODY}: devices[0]."
+# DeviceConfig attribute -> its name in the API's JSON (camelCase), where they differ.
+JSON_NAMES = {"poll_interval": "pollInterval"}
 
 
 class DevicePoller(Protocol):
@@ -70,41 +63,33 @@ class ConfiguredDevice(InventoryError):
 
 
 class InvalidDevice(InventoryError):
-    def __init__(self, field: str, reason: str):
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+    """Every problem of a device body, by JSON name; `field` and `reason` are the first's."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(map(str, problems)))
+        self.problems = problems
+        self.field, self.reason = problems[0].key, problems[0].reason
 
 
 def device_from_json(fields: Mapping[str, Any]) -> DeviceConfig:
-    """A device from an API body (JSON names, camelCase), checked exactly as a
-    [[devices]] table of the configuration file is (same rules, same messages).
-    InvalidDevice names the first problem's field by its JSON name."""
-    return _checked(_attributes(fields))
+    """A device from an API body (JSON names), checked as a [[devices]] table of the
+    configuration file is: DeviceConfig declares the checks for both."""
+    r = Reader()
+    values = r.fields(DeviceConfig, fields, names=JSON_NAMES)
+    if r.problems:
+        raise InvalidDevice(r.problems)
+    return DeviceConfig(**values)
 
 
 def changed_device(device: DeviceConfig, changes: Mapping[str, Any]) -> DeviceConfig:
     """`device` with the JSON `changes` applied, checked as a new device is."""
     if "id" in changes:
-        raise InvalidDevice("id", "cannot change: remove the device and add it again under the new id")
-    fields = {**attrs.asdict(device), "tags": list(device.tags)}  # as parse_config reads a TOML table
-    return _checked({**fields, **_attributes(changes)})
-
-
-def _attributes(fields: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(fields) - set(JSON_FIELDS))
-    if unknown:
-        raise InvalidDevice(unknown[0], f"unknown field (expected one of: {', '.join(JSON_FIELDS)})")
-    return {JSON_FIELDS[k]: v for k, v in fields.items()}
-
-
-def _checked(fields: dict[str, Any]) -> DeviceConfig:
-    try:
-        config = parse_config({"devices": [fields]}, _BODY)
-    except ConfigError as exc:
-        field, _, reason = exc.problems[0].removeprefix(_PREFIX).partition(": ")
-        raise InvalidDevice(_JSON_NAMES.get(field, field), reason) from None
-    return config.devices[0]
+        raise InvalidDevice([Problem("id", "cannot change: remove the device and add it again under the new id")])
+    r = Reader()
+    values = r.fields(DeviceConfig, changes, names=JSON_NAMES, partial=True)
+    if r.problems:
+        raise InvalidDevice(r.problems)
+    return attrs.evolve(device, **values)
 
 
 @attrs.define

@@ -24,7 +24,6 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
 
-import attrs
 import h11
 import trio
 from wsproto.connection import Connection as WsProtocol
@@ -33,6 +32,7 @@ from wsproto.events import AcceptConnection
 from wsproto.handshake import H11Handshake
 from wsproto.utilities import RemoteProtocolError as WsHandshakeError
 
+from eyenet.config import WebSettings
 from eyenet.web.conn import Connection
 from eyenet.web.http import App, Request, Response, WebSocketHandler, error_response
 from eyenet.web.websocket import WebSocket, WebSocketClosed
@@ -49,22 +49,6 @@ _NO_BODY_STATUSES = {204, 304}
 _FRAMING_HEADERS = {"content-length", "transfer-encoding"}
 
 
-
-
-@attrs.frozen
-class FrontSettings:
-    host: str = "0.0.0.0"
-    port: int = 5000
-    tls_cert: str | None = None
-    tls_key: str | None = None  # None: the key is in the tls_cert file
-    max_header_bytes: int = 16384
-    max_body_bytes: int = 1_048_576
-    header_timeout: float = 10.0  # a request's head and body must arrive within this (slowloris)
-    idle_timeout: float = 75.0  # keep-alive idle; also bounds writing one response
-    ws_max_message: int = 65536  # larger incoming WebSocket messages: close 1009
-    backlog_bytes: int = 1_048_576  # per-connection outbound backlog limit
-
-
 class _HttpError(Exception):
     """A request the front refuses; the connection closes after the answer."""
 
@@ -73,7 +57,7 @@ class _HttpError(Exception):
         self.response = error_response(status, code, message)
 
 
-def tls_context(settings: FrontSettings) -> ssl.SSLContext:
+def tls_context(settings: WebSettings) -> ssl.SSLContext:
     """The server TLS context from the settings' certificate chain and key files."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
@@ -114,7 +98,7 @@ def _listen(host: str, port: int) -> list[socket.socket]:
     return listeners
 
 
-async def serve(app: App, settings: FrontSettings, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+async def serve(app: App, settings: WebSettings, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
     """Serve HTTP and WebSocket on ``settings.host:port`` until cancelled.
 
     ``task_status.started`` gets the (host, port) pairs actually bound (port 0
@@ -138,7 +122,7 @@ class _Front:
     """What one serve() call shares between its connections: the app, the
     settings, TLS, and the nursery that runs connection and writer tasks."""
 
-    def __init__(self, app: App, settings: FrontSettings, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery):
+    def __init__(self, app: App, settings: WebSettings, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery):
         self._app = app
         self._settings = settings
         self._ssl_context = ssl_context
@@ -408,7 +392,7 @@ def _wants_websocket(request: Request) -> bool:
     return upgrade is not None and any(token.strip().lower() == "websocket" for token in upgrade.split(","))
 
 
-def _check_head(event: h11.Request, settings: FrontSettings) -> None:
+def _check_head(event: h11.Request, settings: WebSettings) -> None:
     """Refuse a head over the size limit (h11 alone only bounds an incomplete one)
     and a declared body over the body limit, before reading that body."""
     size = len(event.method) + len(event.target) + 12 + sum(len(n) + len(v) + 4 for n, v in event.headers)

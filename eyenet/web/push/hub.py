@@ -32,27 +32,16 @@ import trio
 from eyenet.auth.access import Access, TagsOf
 from eyenet.auth.tokens import TokenAuthority, TokenError
 from eyenet.bus import Bus, Lagged
+from eyenet.config import PushSettings
 from eyenet.events import Error, TopologyUpdate, now, rfc3339, to_json
 from eyenet.health import Checks, Health
 from eyenet.web.conn import corked
-from eyenet.web.push.limits import PushLimits
 from eyenet.web.push.sessions import ClientError, Principal, Session, Sink
 from eyenet.web.push.wire import Wire
 
 TICK = 0.1  # seconds between flushes of held-back metrics and expiry checks
 BUS_BUFFER = 65_536  # events the hub may fall behind the bus before it drops (logged)
 MAX_BATCH = 256  # events routed in one go (one write per client); bounds the time between two checkpoints
-
-
-@attrs.frozen
-class PushSettings:
-    limits: PushLimits = PushLimits()
-    # The least role that receives each event type (events.md: viewers read and subscribe).
-    event_roles: Mapping[str, str] = attrs.field(factory=dict)
-    # Payloads sent as JWE (`enc` instead of `data`): by event type, device id or device tag.
-    sensitive_events: frozenset[str] = frozenset()
-    sensitive_devices: frozenset[str] = frozenset()
-    sensitive_tags: frozenset[str] = frozenset()
 
 
 @attrs.frozen
@@ -77,12 +66,11 @@ class Hub:
         self.bus = bus
         self.authority = authority
         self.access = Access(device_tags, settings.event_roles)
-        self.settings = settings
-        self.limits = settings.limits
+        self.settings = settings  # [push] of the configuration
         self.tz = tz
         self.log = log or logging.getLogger("eyenet.push")
         self._ids = itertools.count(time.time_ns() // 1000)
-        self.ring: deque[Wire] = deque(maxlen=self.limits.replay_events)
+        self.ring: deque[Wire] = deque(maxlen=settings.replay_events)
         self._channels: dict[str, dict[Session, None]] = {}
         self.sessions: dict[Session, None] = {}
         self._flush: dict[Session, None] = {}
@@ -165,7 +153,7 @@ class Hub:
                 if not session.closed and session.principal.expires_at == expires_at:
                     session.expire()
             for pid, rec in list(self._recoverable.items()):
-                if wall - rec.left_at > self.limits.recovery_seconds:
+                if wall - rec.left_at > self.settings.recovery_seconds:
                     del self._recoverable[pid]
 
     # -- sessions ---------------------------------------------------------------------------------
@@ -190,7 +178,7 @@ class Hub:
                      recoverable: bool = False, pid: str | None = None) -> Session:
         """`recoverable`: give the session a private id (pid) by which a Socket.IO
         client may recover it after its transport drops."""
-        session = Session(self, principal, sink, self.limits, trio.current_time(), sid=sid)
+        session = Session(self, principal, sink, self.settings, trio.current_time(), sid=sid)
         if recoverable or pid is not None:
             session.pid = pid or secrets.token_urlsafe(15)
         self.sessions[session] = None

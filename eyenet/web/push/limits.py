@@ -1,8 +1,9 @@
-"""Push limits and the token-bucket arithmetic behind them (pure, no I/O, no clock).
+"""The arithmetic behind the push limits (pure, no I/O, no clock).
 
 events.md: at most 100 subscriptions per client, at most 1000 client events a
 minute (beyond: RATE_LIMITED and disconnect), at most 1000 server events a
-minute (beyond: device:metrics coalesce, other events still go).
+minute (beyond: device:metrics coalesce, other events still go). The numbers
+are [push] of the configuration (eyenet.config.PushSettings).
 
 The client limit is a hard cap, so it is counted literally: a sliding window of
 60 one-second slots, and the 1001st event within any minute is refused. The
@@ -14,24 +15,6 @@ than N a minute sustained) and tells when the next token comes.
 from __future__ import annotations
 
 import attrs
-
-
-def _positive(instance, attribute, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"{attribute.name} must be a number greater than 0, not {value!r}")
-
-
-@attrs.frozen
-class PushLimits:
-    max_subscriptions: int = attrs.field(default=100, validator=_positive)
-    client_events_per_minute: int = attrs.field(default=1000, validator=_positive)
-    events_per_minute: int = attrs.field(default=1000, validator=_positive)
-    # /ws: a client without a token must send {"type": "auth"} within this many seconds.
-    auth_timeout: float = attrs.field(default=10.0, validator=_positive)
-    # Events kept for replay after a reconnect (by event id), and how long a
-    # dropped Socket.IO session can be recovered.
-    replay_events: int = attrs.field(default=10_000, validator=_positive)
-    recovery_seconds: float = attrs.field(default=120.0, validator=_positive)
 
 
 @attrs.define

@@ -17,10 +17,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import attrs
 import trio
 
-from eyenet.web.front import FrontSettings
+from eyenet.config import WebSettings
 from eyenet.web.http import Request, Response
 from eyenet.web.push.hub import Hub
 from eyenet.web.push.sessions import ClientError, Session
@@ -79,9 +78,9 @@ def _message(text: str | bytes) -> tuple[str, Any, Any] | str:
 
 
 class PlainWsServer:
-    def __init__(self, hub: Hub, max_message: int = attrs.fields(FrontSettings).ws_max_message.default) -> None:
+    def __init__(self, hub: Hub, web: WebSettings = WebSettings()) -> None:
         self.hub = hub
-        self.max_message = max_message  # the front's WebSocket message limit, named in the error
+        self.max_message = web.ws_max_message  # the front enforces it; the error names it
 
     def websocket(self, request: Request):
         last = request.arg("lastEventId")
@@ -114,7 +113,7 @@ class PlainWsServer:
         from_message = token is None
         ref = None
         if from_message:
-            with trio.move_on_after(self.hub.limits.auth_timeout):
+            with trio.move_on_after(self.hub.settings.auth_timeout):
                 parsed = _message(await ws.receive())
                 if isinstance(parsed, tuple) and parsed[0] == "auth":
                     _, ref, data = parsed

@@ -27,8 +27,9 @@ import attrs
 
 from eyenet.auth.access import Access
 from eyenet.auth.tokens import jwe_encrypt
+from eyenet.config import PushSettings
 from eyenet.events import SEVERITIES, to_json
-from eyenet.web.push.limits import PushLimits, SlidingWindow, TokenBucket
+from eyenet.web.push.limits import SlidingWindow, TokenBucket
 from eyenet.web.push.wire import Wire
 
 CHANNEL_TYPES = ("device", "devices", "alerts", "topology", "ml")
@@ -119,7 +120,7 @@ def channel_for(data: Any) -> str:
 class Session:
     """Create through the hub's open_session."""
 
-    def __init__(self, hub: SessionHost, principal: Principal, sink: Sink, limits: PushLimits, now: float, sid: str | None = None):
+    def __init__(self, hub: SessionHost, principal: Principal, sink: Sink, limits: PushSettings, now: float, sid: str | None = None):
         self.hub = hub
         self.principal = principal
         self.sink = sink

@@ -21,9 +21,9 @@ import secrets
 import time
 from typing import Any
 
-import attrs
 import trio
 
+from eyenet.config import WebSettings
 from eyenet.web.http import Request, Response
 from eyenet.web.push.hub import Hub
 from eyenet.web.push.sessions import ClientError, Session
@@ -50,26 +50,6 @@ PATH = "/socket.io/"
 NAMESPACE = "/ws"
 POLLING, WEBSOCKET = "polling", "websocket"
 PREFLIGHT_METHODS = "GET,POST,OPTIONS"
-
-
-_positive = attrs.validators.gt(0)
-
-
-@attrs.frozen
-class SocketIOSettings:
-    # Seconds between server pings, and for the client's pong.
-    ping_interval: float = attrs.field(default=25.0, validator=_positive)
-    ping_timeout: float = attrs.field(default=20.0, validator=_positive)
-    # Bytes of a POST body or a WebSocket message.
-    max_payload: int = attrs.field(default=1_000_000, validator=_positive)
-    # Seconds from the probe WebSocket to its "5", and to join /ws after the handshake.
-    upgrade_timeout: float = attrs.field(default=10.0, validator=_positive)
-    connect_timeout: float = attrs.field(default=45.0, validator=_positive)
-    # Origins allowed to poll from a browser: "*" for any; empty: no CORS headers at all.
-    cors_origins: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    # Packets held for a polling client between two GETs; past that it is too slow
-    # and its Engine.IO session closes (its push session stays recoverable).
-    max_queue: int = attrs.field(default=10_000, validator=_positive)
 
 
 # -- formats: an event's bytes, built once per broadcast ---------------------------------------
@@ -131,7 +111,7 @@ class EngineSession:
     def _enqueue(self, packet: bytes) -> bool:
         if self.closed:
             return False
-        if len(self.queue) >= self.server.settings.max_queue:
+        if len(self.queue) >= self.server.settings.polling_queue:
             return self._sent(False)
         self.queue.append(packet)
         self.wake()
@@ -200,9 +180,9 @@ class SocketIOServer:
     app's handlers for paths under ``/socket.io/``.
     """
 
-    def __init__(self, hub: Hub, settings: SocketIOSettings = SocketIOSettings()) -> None:
+    def __init__(self, hub: Hub, settings: WebSettings = WebSettings()) -> None:
         self.hub = hub
-        self.settings = settings
+        self.settings = settings  # [web] of the configuration: its Socket.IO keys
         self.sessions: dict[str, EngineSession] = {}
         self._nursery: trio.Nursery | None = None
 

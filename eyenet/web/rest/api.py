@@ -41,6 +41,7 @@ from eyenet.auth.model import USERNAME, AuthError, role_allows, scope_allows
 from eyenet.auth.tokens import Claims, TokenAuthority, TokenError
 from eyenet.auth.users import authenticate, new_user
 from eyenet.collect.history import HistoryPoint
+from eyenet.config import WebSettings
 from eyenet.devices.inventory import (
     ConfiguredDevice,
     DeviceExists,
@@ -153,13 +154,6 @@ def _match(template: tuple[str, ...], parts: list[str]) -> dict[str, str] | None
     return params
 
 
-@attrs.frozen
-class RestSettings:
-    # /metrics needs a viewer token (Prometheus: `authorization` in the scrape config);
-    # False serves it to anyone who can reach the port.
-    metrics_auth: bool = True
-
-
 class RestApi:
     """health_fn: component name -> its Health, for /api/health."""
 
@@ -172,7 +166,7 @@ class RestApi:
         ml: MlService,
         authority: TokenAuthority,
         *,
-        settings: RestSettings = RestSettings(),
+        settings: WebSettings = WebSettings(),  # [web] of the configuration: metrics_auth
         health_fn: Callable[[], Mapping[str, Health]] | None = None,
         tz: tzinfo | None = None,
     ) -> None:
