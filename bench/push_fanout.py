@@ -1,6 +1,7 @@
 """Benchmark: the push server's fan-out through the real stack, against Node's `ws`.
 
-Not a test (issue 4, point 8). C clients subscribe to `devices`; the server
+Not a test: measures the push server against its fan-out targets (TARGET_* below,
+bench/README.md). C clients subscribe to `devices`; the server
 publishes device:metrics; the clients count and time what arrives.
 
 Servers (--servers), each in its own process:
@@ -63,7 +64,7 @@ saturation figures from the try with the most msgs/s, latency from the try with
 the lowest p99, RSS from the lowest; every try is in the JSON.
 
 A table goes to stderr, one JSON line (every figure, ratios EyeNet/Node, the
-targets of the issue and whether each holds) to stdout.
+targets and whether each holds) to stdout.
 
     .venv/bin/python bench/push_fanout.py
     .venv/bin/python bench/push_fanout.py --clients 100,1000 --repeat 1 --deliveries 200000

@@ -1,4 +1,4 @@
-"""Events and their wire form: exactly the seed's envelopes (../shared/design/events.md).
+"""Events and their wire form: the envelopes of the public contract (docs/events.md).
 
 Each event is a frozen attrs value. ``event.wire(event_id)`` gives the JSON-ready
 envelope ``{"type", "id", "data"}``; :func:`encode` gives its compact JSON bytes,
@@ -6,7 +6,7 @@ and :func:`encode_variants` both variants of one event at once (device:metrics
 carries ``interfaces`` only on a ``device:<id>`` channel), so the push server
 encodes each event once per variant, never once per client.
 
-Wire rules (events.md): timestamps RFC 3339 in the server's UTC offset, whole
+Wire rules (docs/events.md): timestamps RFC 3339 in the server's UTC offset, whole
 seconds (``2025-01-03T07:12:55+08:00``); cpu and memory in percent with one
 decimal; bandwidth in bit/s (integers); uptime in seconds. A value not known is
 ``null``, the key is always there (only measured values may be null: uptime,

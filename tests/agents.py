@@ -44,12 +44,25 @@ except ImportError:  # pragma: no cover
 
 SNMPD = "/usr/sbin/snmpd"
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# The shared, read-only recordings (GPL data: never copy them into the repo).
-TESTDATA_DIR = REPO_ROOT.parent / "shared" / "testdata"
+# LibreNMS' device recordings and expectations: GPL v3 test fixtures kept beside the code,
+# never packaged (tests/data/librenms/NOTICE; scripts/sync-testdata.sh refreshes them).
+TESTDATA_DIR = REPO_ROOT / "tests" / "data" / "librenms"
 SNMPREC_DIR = TESTDATA_DIR / "snmprec"
+# The recordings snmpsim serves exactly as netsnmp_output.snmpsim_walk models them, so a
+# whole walk through snmpsim can be compared with the file: the 12 the tests were first
+# written for. The other 37 hold quirks the model does not cover yet: snmpsim strips
+# trailing blanks off values (iosxe_c9500h-svl, jetstream_sg2218p, timos_ixr), serves one
+# of procurve's duplicate OIDs, and stops answering GETBULK over vrp_ac6605-26's 5-12 KB
+# port lists at 10 repetitions or more. They join once the model covers those quirks.
+SNMPSIM_EXACT_RECORDINGS = (
+    "arista_eos_vrf", "arubaos-cx", "dell-os10", "edgeswitch_es-24-250w", "fortigate_60fospfv3", "ios_2960x",
+    "junos_qfx5100", "linux_icecast", "nxos_n3k-3064pq", "procurve_e2910", "routeros_crs317", "vrp_5720",
+)
 
 SYS_UPTIME = ".1.3.6.1.2.1.1.3.0"
-START_TIMEOUT = 20.0  # snmpsim indexes the recordings on first start (~1-2 s)
+# snmpsim indexes the recordings on first start: ~8 s for the 49 of tests/data/librenms on
+# an idle 2-core machine, and two or three times that when the machine is busy.
+START_TIMEOUT = 60.0
 
 # What start_snmpd() hides, measured on Debian 12 / net-snmp 5.9.3 by walking
 # the whole tree 0, 0.5, 1, 3, 6, 12, 20, 35, 50 and 65 s apart (past the

@@ -1,9 +1,9 @@
 """Shared pytest fixtures: the test data and real SNMP agents on loopback.
 
-* ``testdata_dir`` (session): ``../shared/testdata`` next to the repository
-  (recordings and LibreNMS expectations; GPL data, never copied into the repo).
+* ``testdata_dir`` (session): ``tests/data/librenms`` (LibreNMS' device recordings
+  and expectations: GPL v3 fixtures, never packaged; see its NOTICE).
 * ``snmprec_dir`` (session): ``testdata_dir / "snmprec"``.
-* ``snmpsim_agent`` (session): one snmpsim process serving all 12 recordings;
+* ``snmpsim_agent`` (session): one snmpsim process serving every recording;
   ``agent.communities`` lists them, the community of each is its file stem.
 * ``snmpd_agent`` (module): net-snmp's snmpd. ``agent.community`` sees the
   tree minus agents.VOLATILE_SUBTREES (process and socket tables, clocks as
@@ -34,9 +34,9 @@ def testdata_dir() -> Path:
     path = agents.TESTDATA_DIR
     if not (path / "snmprec").is_dir():
         pytest.fail(
-            f"test data not found: expected the shared recordings in {path / 'snmprec'} "
-            f"(the directory 'shared/testdata' next to the repository {agents.REPO_ROOT}). "
-            f"Check out or mount it there; the tests need it and never skip.",
+            f"test data not found: expected the device recordings in {path / 'snmprec'} "
+            f"(tests/data/librenms in the repository {agents.REPO_ROOT}). "
+            f"Restore it from git (git checkout -- tests/data/librenms); the tests need it and never skip.",
             pytrace=False,
         )
     return path

@@ -337,8 +337,9 @@ def snmpsim_walk(records: Iterable[Varbind], version: str = "2c") -> list[Varbin
       the bad ones;
     * for SNMPv1, without the Counter64 records (skipped, RFC 3584 4.2.2.1).
 
-    Not modelled, because none of the 12 shared recordings has it: snmpsim
-    strips trailing whitespace off a ``4|`` value (``4|ab  `` is served as ``ab``).
+    Not modelled yet, because none of agents.SNMPSIM_EXACT_RECORDINGS has it (some
+    other recordings do): snmpsim strips trailing whitespace off a ``4|`` value
+    (``4|ab  `` is served as ``ab``).
 
     The trailing endOfMibView varbinds a v2c walk prints are not included;
     strip them with strip_end_of_walk().

@@ -1,4 +1,4 @@
-// The seed's Socket.IO client (shared/design/seed-websocket-events.md), driven by
+// The seed's Socket.IO client (docs/events.md, "Socket.IO"), driven by
 // tests/test_socketio.py: it connects exactly as the seed does, reports on stdout
 // one JSON line per thing it sees, and obeys JSON command lines on stdin.
 //
