@@ -37,7 +37,8 @@ from eyenet.store.db import Store
 from eyenet.topology.service import TopologyService
 from eyenet.web.front import FrontSettings, serve
 from eyenet.web.http import Request
-from eyenet.web.rest.api import RestApi, RestSettings, merge
+from eyenet.web.rest.api import RestApi, RestSettings
+from eyenet.web.rest.devices import merge
 from eyenet.web.rest.openapi import ERRORS
 
 PASSWORD = "correct horse battery"

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of the REST API, as data, and the request checks it implies.
 
-eyenet.web.rest.api registers every route with an :class:`Operation` (summary,
+Each resource module registers its routes with an :class:`Operation` (summary,
 least role, request and response schemas, query parameters, error statuses);
 :func:`document` turns that route table into /api/openapi.json, so the document
 describes exactly what is served. Request bodies are checked against the very
