@@ -10,18 +10,21 @@ Two jobs a REST shape does on every request:
 
 Candidates, each doing the whole job:
 
-  current  dicts built by the handlers + json.dumps; json.loads + the hand-written
-           JSON-schema check of openapi.py (the code of eyenet.web.rest as it is);
-  msgspec  msgspec.Struct declarations: Structs built from the domain objects +
-           msgspec.json.encode; msgspec.json.decode(type=NewDevice);
+  eyenet   the code of eyenet.web.rest as it is: msgspec Structs (alerts built from
+           Alert.to_json by shapes.from_json), msgspec.json.encode; inputs.body;
+  msgspec  the same Structs built straight from the domain objects' attributes;
   cattrs   attrs classes whose validators come from field declarations, cattrs'
            orjson converter (renames to camelCase) + orjson.dumps; orjson.loads +
            cattrs structure (forbid_extra_keys).
 
+The code before msgspec (dicts built by the handlers + json.dumps; json.loads + the
+hand-written JSON-schema check) is the `current` candidate of this script at commit
+31f35c7; bench/README.md has its figures.
+
 All candidates' bytes decode to the same JSON (checked before timing). The batch
 with the least CPU time (time.process_time) of --repeat gives the figure, as
 timeit takes the best. Prints one JSON line: microseconds per job and the ratio of
-each candidate to `current`. No network; needs msgspec and cattrs installed.
+each candidate to `eyenet`. No network; needs cattrs installed.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the work tree's eyenet
 
@@ -48,10 +50,13 @@ from eyenet.alerts.engine import Alert  # noqa: E402
 from eyenet.devices.inventory import LiveState, Monitored  # noqa: E402
 from eyenet.devices.model import DEVICE_ID, DeviceConfig  # noqa: E402
 from eyenet.events import DeviceMetrics, DeviceStatus, InterfaceMetrics, rfc3339  # noqa: E402
-from eyenet.web.http import Request, Response  # noqa: E402
-from eyenet.web.rest import router  # noqa: E402
-from eyenet.web.rest.devices import DeviceRoutes  # noqa: E402
-from eyenet.web.rest.openapi import HOST_PATTERN  # noqa: E402
+from eyenet.web.http import Request  # noqa: E402
+from eyenet.web.rest import inputs  # noqa: E402
+from eyenet.web.rest.alerts import Alert as AlertShape  # noqa: E402
+from eyenet.web.rest.alerts import AlertList  # noqa: E402
+from eyenet.web.rest.devices import HOST_PATTERN, Bandwidth, Device, DeviceList, DeviceRoutes, NewDevice, Readings  # noqa: E402
+from eyenet.web.rest.router import answer  # noqa: E402
+from eyenet.web.rest.shapes import from_json  # noqa: E402
 
 NEW_DEVICE = json.dumps({
     "id": "sw-0042", "host": "10.1.2.3", "port": 161, "version": "2c", "community": "public",
@@ -81,22 +86,22 @@ def alerts(n: int) -> list[Alert]:
     ]
 
 
-# -- current: the handlers' dicts, json, the hand-written check ----------------------------------
+# -- eyenet: the REST code as it is -------------------------------------------------------------------
 
 
-class Current:
+class Eyenet:
     def __init__(self) -> None:
         self.devices = DeviceRoutes(services=_Services())
 
     def encode_devices(self, items: list[Monitored]) -> bytes:
-        return Response.json({"devices": [self.devices._view(m) for m in items]}).body
+        return answer(DeviceList([self.devices._view(m) for m in items])).body
 
     def encode_alerts(self, items: list[Alert]) -> bytes:
-        return Response.json({"alerts": [a.to_json(None) for a in items]}).body
+        return answer(AlertList([from_json(AlertShape, a.to_json(None)) for a in items])).body
 
     def decode(self, body: bytes):
         request = Request("POST", "/api/devices", "/api/devices", {}, (("content-type", "application/json"),), body, None)
-        return router._json_body(request, "NewDevice")
+        return inputs.body(request, NewDevice)
 
 
 @attrs.frozen
@@ -107,97 +112,32 @@ class _Services:
 # -- msgspec ----------------------------------------------------------------------------------------
 
 
-class _Bandwidth(msgspec.Struct):
-    in_: int | None = msgspec.field(name="in")
-    out: int | None
-
-
-class _Metrics(msgspec.Struct):
-    cpu: float | None
-    memory: float | None
-    bandwidth: _Bandwidth
-    uptime: int | None
-
-
-class _Device(msgspec.Struct, rename="camel"):
-    id: str
-    name: str
-    host: str
-    type: Literal["router", "switch", "endpoint"] | None
-    vendor: str | None
-    model: str | None
-    tags: list[str]
-    status: Literal["up", "down", "degraded"] | None
-    reason: str | None
-    last_seen: str | None
-    metrics: _Metrics
-    port: int
-    version: str
-    poll_interval: float
-    source: Literal["config", "api"]
-
-
-class _DeviceList(msgspec.Struct):
-    devices: list[_Device]
-
-
-class _Alert(msgspec.Struct, rename="camel"):
-    alert_id: str
-    rule_id: str
-    severity: str
-    device_id: str
-    interface: str | None
-    metric: str
-    message: str
-    status: str
-    value: float | None
-    threshold: float | None
-    created_at: str
-    updated_at: str
-    updated_by: str | None
-    suppressed_by: str | None
-
-
-class _AlertList(msgspec.Struct):
-    alerts: list[_Alert]
-
-
-class _NewDevice(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
-    id: Annotated[str, msgspec.Meta(pattern=DEVICE_ID.pattern)]
-    host: Annotated[str, msgspec.Meta(max_length=253, pattern=HOST_PATTERN)]
-    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 161
-    version: Literal["1", "2c"] = "2c"
-    community: str = "public"
-    poll_interval: Annotated[float, msgspec.Meta(ge=1, le=86400)] = 60
-    tags: list[str] = []
-
-
-def _metrics_msgspec(live: LiveState) -> _Metrics:
+def _metrics_msgspec(live: LiveState) -> Readings:
     m = live.metrics
     if m is None:
-        return _Metrics(None, None, _Bandwidth(None, None), live.uptime)
-    return _Metrics(
+        return Readings(None, None, Bandwidth(None, None), live.uptime)
+    return Readings(
         None if m.cpu is None else round(m.cpu, 1), None if m.memory is None else round(m.memory, 1),
-        _Bandwidth(None if m.bandwidth_in is None else round(m.bandwidth_in),
+        Bandwidth(None if m.bandwidth_in is None else round(m.bandwidth_in),
                    None if m.bandwidth_out is None else round(m.bandwidth_out)),
         live.uptime,
     )
 
 
 class Msgspec:
-    decoder = msgspec.json.Decoder(_NewDevice)
+    decoder = msgspec.json.Decoder(NewDevice)
     encoder = msgspec.json.Encoder()
 
     def encode_devices(self, items: list[Monitored]) -> bytes:
-        return self.encoder.encode(_DeviceList([
-            _Device(d.id, d.id, d.host, None, None, None, list(d.tags), m.live.status, m.live.reason,
+        return self.encoder.encode(DeviceList([
+            Device(d.id, d.id, d.host, None, None, None, list(d.tags), m.live.status, m.live.reason,
                     rfc3339(m.live.last_seen), _metrics_msgspec(m.live), d.port, d.version, d.poll_interval, m.source)
             for m in items for d in (m.config,)
         ]))
 
     def encode_alerts(self, items: list[Alert]) -> bytes:
-        return self.encoder.encode(_AlertList([
-            _Alert(a.id, a.rule_id, a.severity, a.device_id, a.interface, a.metric, a.message, a.status, a.value, a.threshold,
+        return self.encoder.encode(AlertList([
+            AlertShape(a.id, a.rule_id, a.severity, a.device_id, a.interface, a.metric, a.message, a.status, a.value, a.threshold,
                    rfc3339(a.created_at), rfc3339(a.updated_at), a.updated_by, a.suppressed_by)
             for a in items
         ]))
@@ -318,9 +258,9 @@ def main() -> None:
     args = parser.parse_args()
 
     devices, alert_rows = monitored(args.items), alerts(args.items)
-    candidates = {"current": Current(), "msgspec": Msgspec(), "cattrs": Cattrs()}
+    candidates = {"eyenet": Eyenet(), "msgspec": Msgspec(), "cattrs": Cattrs()}
     # Same JSON from each, so the timings compare the same work.
-    reference = candidates["current"]
+    reference = candidates["eyenet"]
     for name, c in candidates.items():
         assert json.loads(c.encode_devices(devices)) == json.loads(reference.encode_devices(devices)), name
         assert json.loads(c.encode_alerts(alert_rows)) == json.loads(reference.encode_alerts(alert_rows)), name
@@ -335,7 +275,7 @@ def main() -> None:
             "decode_us": round(decode_s / args.decodes * 1e6, 3),
         }
     for name, f in figures.items():
-        f["ratio_vs_current"] = {k: round(v / figures["current"][k], 3) for k, v in f.items() if k != "ratio_vs_current"}
+        f["ratio_vs_eyenet"] = {k: round(v / figures["eyenet"][k], 3) for k, v in f.items() if k != "ratio_vs_eyenet"}
     print(json.dumps({
         "bench": "rest_shapes", "items": args.items, "decodes": args.decodes, "repeat": args.repeat,
         "python": platform.python_version(), "msgspec": msgspec.__version__, "cattrs": _version("cattrs"),

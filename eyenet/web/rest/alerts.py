@@ -2,24 +2,71 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import attrs
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
 
 from eyenet.alerts.engine import ALERT_STATUSES, AlertNotFound, InvalidTransition
 from eyenet.devices.model import DEVICE_ID
 from eyenet.events import SEVERITIES, rfc3339
 from eyenet.web.http import Response
-from eyenet.web.rest.openapi import Operation, Param
-from eyenet.web.rest.router import ApiError, Call, Router
+from eyenet.web.rest.errors import ApiError
+from eyenet.web.rest.openapi import Operation
+from eyenet.web.rest.router import Call, Router, answer
 from eyenet.web.rest.services import Services
+from eyenet.web.rest.shapes import Timestamp, exact, from_json, given
 
 DEFAULT_ALERTS = 500
 MAX_ALERTS = 10_000
-ALERT_PARAMS = (
-    Param("status", {"enum": [*ALERT_STATUSES, "active"]}, "open, acknowledged, resolved, or active (open or acknowledged)"),
-    Param("severity", {"enum": list(SEVERITIES)}, "critical, warning or info"),
-    Param("deviceId", {"type": "string", "pattern": DEVICE_ID.pattern}, "one device's alerts"),
-    Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_ALERTS}, f"at most this many, newest first (default {DEFAULT_ALERTS})"),
-)
+
+
+class AlertQuery(msgspec.Struct, rename="camel"):
+    status: Annotated[
+        Literal[(*ALERT_STATUSES, "active")], Meta(description="open, acknowledged, resolved, or active (open or acknowledged)")
+    ] | UnsetType = UNSET
+    severity: Annotated[Literal[SEVERITIES], Meta(description="critical, warning or info")] | UnsetType = UNSET
+    device_id: Annotated[str, Meta(pattern=exact(DEVICE_ID), description="one device's alerts")] | UnsetType = UNSET
+    limit: Annotated[int, Meta(ge=1, le=MAX_ALERTS, description="at most this many, newest first")] = DEFAULT_ALERTS
+
+
+class Alert(msgspec.Struct, rename="camel"):
+    alert_id: str
+    rule_id: str
+    severity: Literal[SEVERITIES]
+    device_id: str
+    interface: str | None
+    metric: str
+    message: str
+    status: Literal[ALERT_STATUSES]
+    value: float | None
+    threshold: float | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    updated_by: Annotated[str | None, Meta(description="a user id, or 'system'; null while open")]
+    suppressed_by: Annotated[str | None, Meta(
+        description="the root-cause alert: the device was reachable only through a device that is down (such alerts are not pushed)",
+    )]
+
+
+class AlertList(msgspec.Struct):
+    alerts: list[Alert]
+
+
+class AlertChange(msgspec.Struct):
+    change: Annotated[
+        Literal["new", "acknowledged", "resolved", "notify"],
+        Meta(description="notify: pushed after the maintenance window it was raised in"),
+    ]
+    status: Literal[ALERT_STATUSES]
+    by: str | None
+    at: Timestamp
+    value: float | None
+
+
+class AlertDetail(Alert):
+    history: Annotated[list[AlertChange], Meta(description="every change, oldest first")]
 
 
 @attrs.frozen
@@ -29,38 +76,29 @@ class AlertRoutes:
     def register(self, router: Router) -> None:
         add = router.add
         add("GET", "/api/alerts", self.alerts, Operation(
-            "Alerts in the user's scope, newest first", "alerts", "viewer", "AlertList", query=ALERT_PARAMS,
+            "Alerts in the user's scope, newest first", "alerts", "viewer", AlertList, query=AlertQuery,
         ))
         add("GET", "/api/alerts/{id}", self.alert, Operation(
-            "One alert with every change it went through (who, when)", "alerts", "viewer", "AlertDetail",
+            "One alert with every change it went through (who, when)", "alerts", "viewer", AlertDetail,
         ))
         add("POST", "/api/alerts/{id}/acknowledge", self.acknowledge, Operation(
-            "Acknowledge an open alert (alert:update, updatedBy: your user id)", "alerts", "operator", "Alert", errors=(409,),
+            "Acknowledge an open alert (alert:update, updatedBy: your user id)", "alerts", "operator", Alert, errors=(409,),
             description="An alert already acknowledged is answered as it is (nothing changes); a resolved one 409.",
         ))
         add("POST", "/api/alerts/{id}/resolve", self.resolve, Operation(
-            "Resolve an open or acknowledged alert (alert:update, updatedBy: your user id)", "alerts", "operator", "Alert",
+            "Resolve an open or acknowledged alert (alert:update, updatedBy: your user id)", "alerts", "operator", Alert,
             description="An alert already resolved is answered as it is. If the condition still holds, the rule "
             "raises a new alert after its `for`.",
         ))
 
     async def alerts(self, call: Call) -> Response:
-        request = call.request
-        status, severity, device_id = request.arg("status"), request.arg("severity"), request.arg("deviceId")
-        for name, value, allowed in (("status", status, ALERT_STATUSES + ("active",)), ("severity", severity, SEVERITIES)):
-            if value is not None and value not in allowed:
-                raise ApiError("INVALID_PARAMETER", f"{name}: must be one of {', '.join(allowed)}, not {value[:40]!r}")
-        if device_id is not None and not DEVICE_ID.fullmatch(device_id):
-            raise ApiError("INVALID_PARAMETER", f"deviceId: {device_id[:40]!r} is not a device id")
-        limit = request.arg("limit")
-        limit = str(DEFAULT_ALERTS) if limit is None else limit
-        if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= MAX_ALERTS:
-            raise ApiError("INVALID_PARAMETER", f"limit: must be a whole number from 1 to {MAX_ALERTS}")
+        query = call.query
+        status = given(query.status)
         alerts = await self.services.store.alerts(
-            active_only=status == "active", status=None if status == "active" else status, severity=severity,
-            device_id=device_id, devices=self.services.scoped_devices(call.claims), limit=int(limit),
+            active_only=status == "active", status=None if status == "active" else status, severity=given(query.severity),
+            device_id=given(query.device_id), devices=self.services.scoped_devices(call.claims), limit=query.limit,
         )
-        return Response.json({"alerts": [a.to_json(self.services.tz) for a in alerts]})
+        return answer(AlertList([from_json(Alert, a.to_json(self.services.tz)) for a in alerts]))
 
     async def _visible_alert(self, call: Call):
         alert_id = call.params["id"]
@@ -73,13 +111,8 @@ class AlertRoutes:
     async def alert(self, call: Call) -> Response:
         alert, history = await self._visible_alert(call)
         tz = self.services.tz
-        return Response.json({
-            **alert.to_json(tz),
-            "history": [
-                {"change": h.change, "status": h.status, "by": h.by, "at": rfc3339(h.at, tz), "value": h.value}
-                for h in history
-            ],
-        })
+        changes = [AlertChange(h.change, h.status, h.by, rfc3339(h.at, tz), h.value) for h in history]
+        return answer(from_json(AlertDetail, {**alert.to_json(tz), "history": changes}))
 
     async def acknowledge(self, call: Call) -> Response:
         return await self._alert_action(call, self.services.alerts.acknowledge, "acknowledged")
@@ -98,4 +131,4 @@ class AlertRoutes:
                 alert, _ = await self._visible_alert(call)  # changed meanwhile
                 if alert.status != target:
                     raise ApiError("CONFLICT", f"alert {alert.id} is {alert.status}: it cannot be {target}") from None
-        return Response.json(alert.to_json(self.services.tz))
+        return answer(from_json(Alert, alert.to_json(self.services.tz)))

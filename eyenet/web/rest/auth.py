@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated, Literal
 
 import attrs
+import msgspec
+from msgspec import Meta
 
-from eyenet.auth.model import USERNAME
+from eyenet.auth.model import MAX_PASSWORD, ROLES, USERNAME
 from eyenet.auth.users import authenticate
 from eyenet.events import rfc3339
 from eyenet.web.http import Response
+from eyenet.web.rest.errors import ApiError
 from eyenet.web.rest.openapi import Operation
-from eyenet.web.rest.router import ApiError, Call, Router
+from eyenet.web.rest.router import Call, Router, answer
 from eyenet.web.rest.services import Services
+from eyenet.web.rest.shapes import Timestamp
 
 log = logging.getLogger("eyenet.rest")
+
+
+class Login(msgspec.Struct, forbid_unknown_fields=True):
+    username: str
+    password: Annotated[str, Meta(max_length=MAX_PASSWORD)]
+
+
+class Token(msgspec.Struct, rename="camel"):
+    token: Annotated[str, Meta(description="a JWT: send it as `Authorization: Bearer <token>`")]
+    expires_at: Timestamp
+    role: Literal[ROLES]
+    event_key: Annotated[str, Meta(
+        description="base64url key (a JWK `k`) of the JWE `enc` payloads of push sessions using this token",
+    )]
 
 
 @attrs.frozen
@@ -23,15 +42,15 @@ class AuthRoutes:
 
     def register(self, router: Router) -> None:
         router.add("POST", "/api/auth/login", self.login, Operation(
-            "A token for a username and password", "auth", None, "Token", request="Login", errors=(401,),
+            "A token for a username and password", "auth", None, Token, request=Login, errors=(401,),
             description="Wrong credentials answer 401 AUTH_INVALID without saying which part was wrong.",
         ))
         router.add("POST", "/api/auth/refresh", self.refresh, Operation(
-            "A fresh token for the bearer's user, with its current role and scope", "auth", "viewer", "Token",
+            "A fresh token for the bearer's user, with its current role and scope", "auth", "viewer", Token,
         ))
 
     async def login(self, call: Call) -> Response:
-        username, password = call.body["username"], call.body["password"]
+        username, password = call.body.username, call.body.password
         user = await authenticate(self.services.store, username, password)  # hashes in a worker thread
         if user is None:
             self.services.counters.failed_logins += 1
@@ -52,9 +71,6 @@ class AuthRoutes:
     def _token(self, user) -> Response:
         authority = self.services.authority
         issued = authority.issue(user)
-        return Response.json({
-            "token": issued.token,
-            "expiresAt": rfc3339(issued.expires_at, self.services.tz),
-            "role": user.role,
-            "eventKey": authority.event_key_b64(issued.claims),
-        })
+        return answer(Token(
+            issued.token, rfc3339(issued.expires_at, self.services.tz), user.role, authority.event_key_b64(issued.claims),
+        ))

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from typing import Annotated
 
 import attrs
+from msgspec import Meta
 
 from eyenet import __version__
 from eyenet.auth.model import scope_allows
@@ -17,6 +19,7 @@ from eyenet.web.rest.router import Call, Router
 from eyenet.web.rest.services import Services
 
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+Prometheus = Annotated[str, Meta(description="the Prometheus text exposition format, version 0.0.4")]
 
 
 @attrs.frozen
@@ -27,7 +30,7 @@ class MetricsRoutes:
     def register(self, router: Router) -> None:
         router.add("GET", "/metrics", self.metrics, Operation(
             "Device and EyeNet metrics for Prometheus", "health", "viewer" if self.needs_token else None,
-            "Prometheus", media_type=PROMETHEUS,
+            Prometheus, media_type=PROMETHEUS,
         ))
 
     async def metrics(self, call: Call) -> Response:

@@ -7,30 +7,29 @@ path template, 404 or 405 with Allow, hand the handler its path parameters).
 
 Every route is registered with its OpenAPI operation (openapi.py), which names
 the least role it needs (events.md: viewer reads, operator acts on alerts and
-ML, admin manages devices, rules and users) and its request schema. So
-/api/openapi.json is built from the same table that serves requests, and each
-JSON body is checked against the schema published for it before a handler sees
-it.
+ML, admin manages devices, rules and users) and the Structs of its body, query
+and answer. So /api/openapi.json is built from the same table that serves
+requests, and the body and query parameters are decoded into the Structs the
+document shows before a handler sees them (inputs.py).
 
-Errors are always ``{"error": {"code", "message"}}``; the codes and statuses are
-openapi.ERRORS.
+Errors are always ``{"error": {"code", "message"}}`` (errors.py); the codes and
+statuses are openapi.ERRORS.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
+import msgspec
 
 from eyenet.auth.model import role_allows
 from eyenet.auth.tokens import Claims, TokenAuthority, TokenError
-from eyenet.events import to_json
 from eyenet.web.http import Request, Response
-from eyenet.web.rest import openapi
+from eyenet.web.rest import inputs
+from eyenet.web.rest.errors import ApiError
 from eyenet.web.rest.openapi import Operation
 
 log = logging.getLogger("eyenet.rest")
@@ -38,27 +37,22 @@ log = logging.getLogger("eyenet.rest")
 JSON = "application/json"
 
 
-class ApiError(Exception):
-    def __init__(self, code: str, message: str, headers: tuple[tuple[str, str], ...] = ()):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = openapi.ERRORS[code][0]
-        self.headers = headers
-
-    def response(self) -> Response:
-        return Response.json({"error": {"code": self.code, "message": self.message}}, self.status, self.headers)
+def answer(shape: msgspec.Struct, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    """A success body: the Struct its operation declares, encoded as JSON."""
+    return Response(status, (("content-type", JSON), *headers), msgspec.json.encode(shape))
 
 
 @attrs.frozen
 class Call:
     """What a handler gets: the request, its path parameters, the verified token's
-    claims (None on routes open to anyone) and the checked JSON body."""
+    claims (None on routes open to anyone), and the body and query parameters as the
+    Structs the operation declares (None where it declares none)."""
 
     request: Request
     params: Mapping[str, str]
     claims: Claims | None
     body: Any = None
+    query: Any = None
 
 
 Handler = Callable[[Call], Awaitable[Response]]
@@ -110,10 +104,11 @@ class Router:
         route = None
         try:
             route, params = self.match(request.method, request.path)
-            claims = self.authorize(request, route.operation)
-            _check_query(request, route.operation)
-            body = _json_body(request, route.operation.request) if route.operation.request else None
-            return route, await route.handler(Call(request, params, claims, body))
+            op = route.operation
+            claims = self.authorize(request, op)
+            args = inputs.query(request, op.query) if op.query is not None else None
+            body = inputs.body(request, op.request) if op.request is not None else None
+            return route, await route.handler(Call(request, params, claims, body, args))
         except ApiError as err:
             return route, err.response()
         except Exception:
@@ -154,58 +149,3 @@ def _match(template: tuple[str, ...], parts: list[str]) -> dict[str, str] | None
         elif want != got:
             return None
     return params
-
-
-def _check_query(request: Request, op: Operation) -> None:
-    """A route that takes query parameters refuses ones it does not know: a typo
-    (`severty=critical`) would otherwise silently widen the answer."""
-    if not op.query:
-        return
-    known = {p.name for p in op.query}
-    unknown = sorted(name for name in request.query if name not in known)
-    if unknown:
-        raise ApiError("INVALID_PARAMETER", f"{unknown[0][:40]!r}: unknown parameter (known: {', '.join(sorted(known))})")
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _number(text: str) -> float | int:
-    """A JSON number with a fraction or exponent. 1.0 is an integer, as JSON Schema has it."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range")
-    return int(value) if value.is_integer() else value
-
-
-def _json_body(request: Request, schema: str) -> dict[str, Any]:
-    """The body as a JSON object conforming to `schema`; ApiError otherwise."""
-    media_type = (request.header("content-type") or "").partition(";")[0].strip().lower()
-    if media_type != JSON:
-        given = f", not {media_type}" if media_type else " (no Content-Type was sent)"
-        raise ApiError("UNSUPPORTED_MEDIA_TYPE", f"send the body as Content-Type: application/json{given}")
-    try:
-        text = request.body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ApiError("INVALID_BODY", f"the body is not UTF-8 (byte {exc.start})") from None
-    if not text.strip():
-        raise ApiError("INVALID_BODY", "the body is empty: send a JSON object")
-    try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_number)
-    except json.JSONDecodeError as exc:
-        raise ApiError("INVALID_BODY", f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except ValueError as exc:  # NaN, 1e999, a 5000-digit integer
-        raise ApiError("INVALID_BODY", f"the body is not JSON we accept: {exc}") from None
-    except RecursionError:
-        raise ApiError("INVALID_BODY", "the body is nested too deeply") from None
-    if not isinstance(value, dict):
-        raise ApiError("INVALID_BODY", f"the body must be a JSON object, not {openapi.json_type(value)}")
-    try:
-        to_json(value).decode()
-    except UnicodeEncodeError:
-        # A lone \ud800-\udfff escape: valid JSON syntax, but not text the database can store.
-        raise ApiError("INVALID_BODY", "the body holds an unpaired surrogate escape (\\ud800-\\udfff)") from None
-    if problem := openapi.check(schema, value):
-        raise ApiError("VALIDATION_FAILED", problem)
-    return value

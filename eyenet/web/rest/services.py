@@ -21,7 +21,7 @@ from eyenet.devices.inventory import Inventory, Monitored
 from eyenet.events import rfc3339
 from eyenet.store.db import Store
 from eyenet.topology.service import TopologyService
-from eyenet.web.rest.router import ApiError
+from eyenet.web.rest.errors import ApiError
 
 
 @attrs.define

@@ -3,21 +3,55 @@
 from __future__ import annotations
 
 import logging
+from typing import Annotated, Literal
 
 import attrs
+import msgspec
+from msgspec import Meta
 
 from eyenet.auth.model import scope_allows
 from eyenet.auth.tokens import Claims
-from eyenet.events import rfc3339
+from eyenet.events import DEVICE_TYPES, rfc3339
 from eyenet.topology.graph import Graph, dot
 from eyenet.web.http import Response
-from eyenet.web.rest.openapi import Operation, Param
-from eyenet.web.rest.router import ApiError, Call, Router
+from eyenet.web.rest.openapi import Operation
+from eyenet.web.rest.router import Call, Router, answer
 from eyenet.web.rest.services import Services
+from eyenet.web.rest.shapes import Timestamp, from_json
 
 log = logging.getLogger("eyenet.rest")
 
 DOT = "text/vnd.graphviz; charset=utf-8"
+Dot = Annotated[str, Meta(description="the graph in Graphviz DOT (render with `dot -Tsvg`)")]
+
+
+class TopologyQuery(msgspec.Struct):
+    format: Annotated[Literal["json", "dot"], Meta(description="json (default) or dot: Graphviz")] = "json"
+
+
+class TopologyNode(msgspec.Struct):
+    id: str
+    type: Literal[DEVICE_TYPES]
+    name: str
+    managed: Annotated[bool, Meta(description="false: a neighbour EyeNet does not monitor")]
+
+
+class TopologyLink(msgspec.Struct, rename="camel"):
+    source: str
+    target: str
+    source_port: str | None
+    target_port: str | None
+    protocol: Literal["lldp", "cdp", "cdp+lldp"]
+
+
+class Topology(msgspec.Struct, rename="camel"):
+    nodes: list[TopologyNode]
+    links: list[TopologyLink]
+    updated_at: Annotated[Timestamp | None, Meta(description="when the graph last changed; null before the first discovery")]
+
+
+class Accepted(msgspec.Struct):
+    status: Literal["started"]
 
 
 @attrs.frozen
@@ -26,14 +60,13 @@ class TopologyRoutes:
 
     def register(self, router: Router) -> None:
         router.add("GET", "/api/topology", self.topology, Operation(
-            "The topology graph: nodes and links (with local and remote port names)", "topology", "viewer", "Topology",
-            query=(Param("format", {"enum": ["json", "dot"]}, "json (default) or dot: Graphviz"),),
-            also=((DOT, "Dot"),),
+            "The topology graph: nodes and links (with local and remote port names)", "topology", "viewer", Topology,
+            query=TopologyQuery, also=((DOT, Dot),),
             description="A scoped user sees the devices in its scope, the unmonitored neighbours linked to them, "
             "and the links between those.",
         ))
         router.add("POST", "/api/topology/discover", self.discover, Operation(
-            "Run a discovery cycle now (changes arrive as topology:update)", "topology", "operator", "Accepted", status=202,
+            "Run a discovery cycle now (changes arrive as topology:update)", "topology", "operator", Accepted, status=202,
         ))
 
     def _scoped_graph(self, claims: Claims) -> Graph:
@@ -56,15 +89,16 @@ class TopologyRoutes:
         )
 
     async def topology(self, call: Call) -> Response:
-        form = call.request.arg("format") or "json"
-        if form not in ("json", "dot"):
-            raise ApiError("INVALID_PARAMETER", f"format: must be json or dot, not {form[:20]!r}")
         graph = self._scoped_graph(call.claims)
-        if form == "dot":
+        if call.query.format == "dot":
             return Response.text(dot(graph), content_type=DOT)
-        return Response.json({**graph.to_json(), "updatedAt": rfc3339(self.services.topology.updated_at, self.services.tz)})
+        shown = graph.to_json()
+        return answer(Topology(
+            [from_json(TopologyNode, n) for n in shown["nodes"]], [from_json(TopologyLink, x) for x in shown["links"]],
+            rfc3339(self.services.topology.updated_at, self.services.tz),
+        ))
 
     async def discover(self, call: Call) -> Response:
         self.services.topology.request()
         log.info("topology discovery requested by %s", call.claims.user_id)
-        return Response.json({"status": "started"}, 202)
+        return answer(Accepted("started"), 202)
