@@ -13,6 +13,7 @@ import re
 import time
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
 
 import attrs
 import pytest
@@ -38,7 +39,8 @@ from eyenet.store.db import Store
 from eyenet.topology.service import TopologyService
 from eyenet.web.front import serve
 from eyenet.web.http import Request
-from eyenet.web.rest.api import RestApi, merge
+from eyenet.web.rest.api import RestApi
+from eyenet.web.rest.devices import merge
 from eyenet.web.rest.openapi import ERRORS
 
 PASSWORD = "correct horse battery"
@@ -779,3 +781,90 @@ async def test_routing(api):
     assert wrong.headers["allow"] == "DELETE, GET, HEAD, PATCH"
     head = await api("HEAD", "/api/devices", user="viewer")
     assert head.status == 200 and head.body == b""
+
+
+# -- the document and the API agree on every query parameter ------------------------------------------------
+
+# Where each operation with query parameters is tried, and the parameters it needs besides.
+QUERY_ROUTES = {
+    "/api/devices/{id}/metrics": ("/api/devices/core-1/metrics", {"metric": "cpu"}),
+    "/api/alerts": ("/api/alerts", {}),
+    "/api/topology": ("/api/topology", {}),
+}
+# Values a pattern takes and refuses (the document gives the pattern, not examples).
+PATTERN_VALUES = {
+    "metric": (["cpu", "bandwidth.out", "if.1.in"], ["", "cpu_load", "cpu\n", "if.x.in"]),
+    "deviceId": (["core-1", "Zsk", "no-such-device"], ["", "two words", "core-1\n", "-x"]),
+}
+MOMENTS = (["0", "1700000000", "2023-11-14T22:13:20Z", "2023-11-14T23:13:20+01:00"],
+           ["", "yesterday", "2023-11-14T22:13:20", "-1", "253402300800", "1e9"])
+
+
+def _edges(name: str, schema: dict) -> tuple[list[str], list[str]]:
+    """Values the document says `name` takes, and values it says it refuses, at the edges."""
+    if "enum" in schema:
+        return list(schema["enum"]), ["", schema["enum"][0].upper(), schema["enum"][0] + " "]
+    if "anyOf" in schema:  # Unix seconds or RFC 3339
+        return MOMENTS
+    if schema["type"] == "integer":
+        low, high = schema["minimum"], schema["maximum"]
+        return [str(low), str(high)], [str(low - 1), str(high + 1), "", "1.5", "x", f"+{low}"]
+    return PATTERN_VALUES[name]
+
+
+async def test_every_query_parameter_is_checked_as_the_document_says(api):
+    doc = (await api("GET", "/api/openapi.json")).json
+    tried, wrong = set(), []
+    for path, ops in doc["paths"].items():
+        for param in (p for p in ops.get("get", {}).get("parameters", ()) if p["in"] == "query"):
+            name = param["name"]
+            url, needed = QUERY_ROUTES[path]
+            good, bad = _edges(name, param["schema"])
+            if name == "from":  # from must come before to (which is now): its edges are taken against a later to
+                needed = {**needed, "to": "253402300799"}
+            for value, ok in [(v, True) for v in good] + [(v, False) for v in bad]:
+                query = urlencode({**needed, name: value})
+                reply = await api("GET", f"{url}?{query}", user="viewer")
+                if ok and reply.status != 200 or not ok and (
+                    reply.status != 400 or not reply.json["error"]["message"].startswith(f"{name}: ")
+                ):
+                    wrong.append((path, name, value, reply.status, reply.body[:120]))
+            twice = await api("GET", f"{url}?{urlencode({**needed, name: good[0]})}&{urlencode({name: good[0]})}", user="viewer")
+            if twice.status != 400:
+                wrong.append((path, name, "given twice", twice.status, twice.body[:120]))
+            tried.add((path, name))
+    metrics, alerts = "/api/devices/{id}/metrics", "/api/alerts"
+    assert tried == {(metrics, "metric"), (metrics, "from"), (metrics, "to"), (metrics, "step"), (alerts, "status"),
+                     (alerts, "severity"), (alerts, "deviceId"), (alerts, "limit"), ("/api/topology", "format")}
+    assert not wrong, wrong
+
+
+async def test_an_alert_filter_on_an_unknown_or_hidden_device_is_an_empty_list(api):
+    for user, device in (("viewer", "no-such"), ("edge-viewer", "no-such"), ("edge-viewer", "core-1"), ("core-viewer", "api-1")):
+        reply = await api("GET", f"/api/alerts?deviceId={device}", user=user)
+        assert (reply.status, reply.json) == (200, {"alerts": []}), (user, device)
+
+
+async def test_an_empty_format_is_not_json(api):
+    reply = await api("GET", "/api/topology?format=", user="viewer")
+    assert (reply.status, reply.code) == (400, "INVALID_PARAMETER") and reply.json["error"]["message"].startswith("format: ")
+
+
+@pytest.mark.parametrize(
+    "body, status, says",
+    [
+        ({"id": "f-1", "host": "127.0.0.1", "port": 161.0}, 201, None),  # JSON Schema's integer
+        ({"id": "f-2", "host": "127.0.0.1", "port": 161.5}, 422, "port: expected int"),
+        ({"id": "f-3\n", "host": "127.0.0.1"}, 422, "id: expected str matching regex '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'"),
+        ({"id": "f-4", "host": "127.0.0.1", "pollInterval": 30}, 201, None),
+        ({"id": "f-5", "host": "127.0.0.1", "port": True}, 422, "port: expected int, got bool"),
+        ({"id": "f-6", "host": "127.0.0.1", "color": "red"}, 422, "color: unknown field (expected one of: id, host,"),
+    ],
+)
+async def test_body_fields_are_checked_as_the_document_says(api, body, status, says):
+    reply = await api("POST", "/api/devices", body, user="admin")
+    assert reply.status == status, reply.body
+    if says is not None:
+        assert reply.json["error"]["message"].startswith(says), reply.json
+    elif "pollInterval" in body:
+        assert reply.json["pollInterval"] == 30

@@ -1,30 +1,28 @@
-"""The OpenAPI 3.1 document of the REST API, as data, and the request checks it implies.
+"""The OpenAPI 3.1 document of the REST API, built from the route table and the shapes.
 
-eyenet.web.rest.api registers every route with an :class:`Operation` (summary,
-least role, request and response schemas, query parameters, error statuses);
-:func:`document` turns that route table into /api/openapi.json, so the document
-describes exactly what is served. Request bodies are checked against the very
-schemas published here (:func:`check`, a JSON Schema subset: the keywords used
-below), so what the document says is refused is refused.
+Each resource module registers its routes with an :class:`Operation` (summary,
+least role, the msgspec Structs of its body, query and answer, error statuses);
+:func:`document` turns that route table into /api/openapi.json. The schemas are
+msgspec's own JSON Schema of the very Structs that decode the requests and build
+the answers (shapes.py), so the document and what is served cannot disagree.
 
 The response shapes are events.md's (device, ...); fields it leaves open are
-described here. Timestamps are RFC 3339 in the server's UTC offset.
+described in their Structs. Timestamps are RFC 3339 in the server's UTC offset.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import Annotated, Any
 
 import attrs
+import msgspec
+from msgspec import Meta
 
-from eyenet.alerts.engine import ALERT_STATUSES
-from eyenet.alerts.rules import METRICS, OPS, RULE_ID
-from eyenet.auth.model import MAX_PASSWORD, MIN_PASSWORD, ROLES, USERNAME
-from eyenet.devices.model import DEVICE_ID
-from eyenet.events import DEVICE_STATUSES, DEVICE_TYPES, INTERFACE_STATUSES, SEVERITIES
-from eyenet.snmp.client import VERSIONS
+from eyenet.web.rest.shapes import ecma
+
+REF = "#/components/schemas/{name}"
 
 # code -> (HTTP status, when). The `error.code` of every error response is one of these.
 ERRORS: dict[str, tuple[int, str]] = {
@@ -47,431 +45,16 @@ ERRORS: dict[str, tuple[int, str]] = {
     "UNAVAILABLE": (503, "too much work is waiting (anomaly jobs): try again later"),
 }
 
-# Request bodies: an address or DNS name without blanks or control characters, and a
-# poll interval within a second and a day (beyond, a typo polls a device flat out or never).
-HOST_PATTERN = "^[^\\u0000-\\u0020\\u007f-\\u009f]+$"
-POLL_INTERVAL = (1, 86400)
-# The history the poller records (poller.history_samples).
-METRIC_PATTERN = r"^(cpu|memory|uptime|bandwidth\.(in|out)|if\.[0-9]{1,10}\.(in|out))$"
 
-_NULLABLE_STRING = {"type": ["string", "null"]}
-_TIMESTAMP = {"type": "string", "format": "date-time"}
-_NULLABLE_NUMBER = {"type": ["number", "null"]}
-_NULLABLE_INTEGER = {"type": ["integer", "null"]}
-_TAGS = {"type": "array", "items": {"type": "string"}}
-
-_DEVICE_FIELDS = {
-    "host": {"type": "string", "maxLength": 253, "pattern": HOST_PATTERN, "description": "IP address or DNS name"},
-    "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 161},
-    "version": {"enum": list(VERSIONS), "default": "2c", "description": "SNMP version"},
-    "community": {"type": "string", "writeOnly": True, "default": "public", "description": "never returned"},
-    "pollInterval": {
-        "type": "number", "minimum": POLL_INTERVAL[0], "maximum": POLL_INTERVAL[1], "default": 60,
-        "description": "seconds between polls",
-    },
-    "tags": {**_TAGS, "description": "device groups: a user whose scope names one of them sees the device"},
-}
-
-def _list_of(key: str, schema: str) -> dict[str, Any]:
-    """{key: [schema...]}: how every list answer is wrapped ({"devices": [...]})."""
-    return {
-        "type": "object",
-        "required": [key],
-        "properties": {key: {"type": "array", "items": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
+class ErrorDetail(msgspec.Struct):
+    code: Annotated[str, Meta(extra_json_schema={"enum": list(ERRORS)})]  # in ERRORS' order (a Literal's are sorted)
+    message: str
 
 
-_STRINGS = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 256}}
-_RULE_FIELDS = {
-    "name": {**_NULLABLE_STRING, "maxLength": 200},
-    "metric": {"enum": list(METRICS), "description": "docs/alerts.md describes each metric"},
-    "op": {"enum": list(OPS), "description": "decreased: lower than the sample before (uptime: a reboot)"},
-    "threshold": {
-        "type": ["number", "string", "null"],
-        "description": "a number; a state (down, up, ...) for device.status and interface.status; none for decreased",
-    },
-    "clear": {
-        **_NULLABLE_NUMBER,
-        "description": "resolve once the value is back past this (hysteresis); default: the threshold",
-    },
-    "for": {"type": "number", "minimum": 0, "maximum": 604800, "default": 0,
-            "description": "seconds the condition must hold before an alert is raised"},
-    "severity": {"enum": list(SEVERITIES)},
-    "devices": {**_STRINGS, "description": "device ids; with tags empty too: every device"},
-    "tags": {**_STRINGS, "description": "devices carrying one of these tags"},
-    "interfaces": {**_STRINGS, "description": "interface name patterns (*, ?, [..]; case-insensitive)"},
-    "message": {**_NULLABLE_STRING, "maxLength": 500,
-                "description": "template with {device} {interface} {value} {threshold} {metric} {rule}"},
-    "enabled": {"type": "boolean", "default": True},
-}
-_ALERT = {
-    "type": "object",
-    "required": [
-        "alertId", "ruleId", "severity", "deviceId", "interface", "message", "status", "value", "threshold",
-        "createdAt", "updatedAt", "updatedBy",
-    ],
-    "properties": {
-        "alertId": {"type": "string"},
-        "ruleId": {"type": "string"},
-        "severity": {"enum": list(SEVERITIES)},
-        "deviceId": {"type": "string"},
-        "interface": _NULLABLE_STRING,
-        "metric": {"type": "string"},
-        "message": {"type": "string"},
-        "status": {"enum": list(ALERT_STATUSES)},
-        "value": _NULLABLE_NUMBER,
-        "threshold": _NULLABLE_NUMBER,
-        "createdAt": _TIMESTAMP,
-        "updatedAt": _TIMESTAMP,
-        "updatedBy": {**_NULLABLE_STRING, "description": "a user id, or 'system'; null while open"},
-        "suppressedBy": {
-            **_NULLABLE_STRING,
-            "description": "the root-cause alert: the device was reachable only through a device that is down "
-            "(such alerts are not pushed)",
-        },
-    },
-}
-_WINDOW_FIELDS = {
-    "starts": _TIMESTAMP,
-    "ends": _TIMESTAMP,
-    "devices": {**_STRINGS, "description": "device ids silenced"},
-    "tags": {**_STRINGS, "description": "devices carrying one of these tags are silenced"},
-    "reason": {"type": "string", "maxLength": 500},
-}
+class Error(msgspec.Struct):
+    """Every error answer."""
 
-SCHEMAS: dict[str, dict[str, Any]] = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {"code": {"enum": list(ERRORS)}, "message": {"type": "string"}},
-            }
-        },
-    },
-    "Login": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["username", "password"],
-        "properties": {"username": {"type": "string"}, "password": {"type": "string", "maxLength": MAX_PASSWORD}},
-    },
-    "Token": {
-        "type": "object",
-        "required": ["token", "expiresAt", "role", "eventKey"],
-        "properties": {
-            "token": {"type": "string", "description": "a JWT: send it as `Authorization: Bearer <token>`"},
-            "expiresAt": _TIMESTAMP,
-            "role": {"enum": list(ROLES)},
-            "eventKey": {
-                "type": "string",
-                "description": "base64url key (a JWK `k`) of the JWE `enc` payloads of push sessions using this token",
-            },
-        },
-    },
-    "Device": {
-        "type": "object",
-        "required": ["id", "name", "host", "type", "vendor", "model", "tags", "status", "reason", "lastSeen", "metrics"],
-        "properties": {
-            "id": {"type": "string"},
-            "name": {"type": "string", "description": "the device's id (its sysName is not collected yet)"},
-            "host": {"type": "string"},
-            "type": {"enum": [*DEVICE_TYPES, None]},
-            "vendor": _NULLABLE_STRING,
-            "model": _NULLABLE_STRING,
-            "tags": _TAGS,
-            "status": {"enum": [*DEVICE_STATUSES, None], "description": "null until the first poll"},
-            "reason": {**_NULLABLE_STRING, "description": "why down or degraded: timeout, auth, interfaces down: ..."},
-            "lastSeen": {"type": ["string", "null"], "format": "date-time"},
-            "metrics": {
-                "type": "object",
-                "required": ["cpu", "memory", "bandwidth", "uptime"],
-                "properties": {
-                    "cpu": {**_NULLABLE_NUMBER, "description": "percent, one decimal"},
-                    "memory": {**_NULLABLE_NUMBER, "description": "percent, one decimal"},
-                    "bandwidth": {
-                        "type": "object",
-                        "required": ["in", "out"],
-                        "description": "bit/s summed over the up, non-loopback interfaces",
-                        "properties": {"in": _NULLABLE_INTEGER, "out": _NULLABLE_INTEGER},
-                    },
-                    "uptime": {**_NULLABLE_INTEGER, "description": "seconds"},
-                },
-            },
-            "port": {"type": "integer"},
-            "version": {"enum": list(VERSIONS)},
-            "pollInterval": {"type": "number"},
-            "source": {"enum": ["config", "api"], "description": "config: managed in the configuration file, read-only here"},
-        },
-    },
-    "DeviceList": _list_of("devices", "Device"),
-    "NewDevice": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["id", "host"],
-        "properties": {"id": {"type": "string", "pattern": DEVICE_ID.pattern}, **_DEVICE_FIELDS},
-    },
-    "DeviceChange": {
-        "type": "object",
-        "additionalProperties": False,
-        "description": "the fields to change; the id cannot change",
-        "properties": _DEVICE_FIELDS,
-    },
-    "Interfaces": {
-        "type": "object",
-        "required": ["deviceId", "timestamp", "interfaces"],
-        "properties": {
-            "deviceId": {"type": "string"},
-            "timestamp": {"type": ["string", "null"], "format": "date-time", "description": "of the poll; null before one"},
-            "interfaces": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["ifIndex", "name", "status", "in", "out", "errorsIn", "errorsOut"],
-                    "properties": {
-                        "ifIndex": {"type": "integer"},
-                        "name": {"type": "string"},
-                        "status": {"enum": list(INTERFACE_STATUSES)},
-                        "in": {**_NULLABLE_INTEGER, "description": "bit/s"},
-                        "out": {**_NULLABLE_INTEGER, "description": "bit/s"},
-                        "errorsIn": {**_NULLABLE_NUMBER, "description": "per second"},
-                        "errorsOut": {**_NULLABLE_NUMBER, "description": "per second"},
-                    },
-                },
-            },
-        },
-    },
-    "History": {
-        "type": "object",
-        "required": ["deviceId", "metric", "from", "to", "step", "points"],
-        "properties": {
-            "deviceId": {"type": "string"},
-            "metric": {"type": "string"},
-            "from": _TIMESTAMP,
-            "to": _TIMESTAMP,
-            "step": {"type": "integer", "description": "seconds per point; 0: every sample"},
-            "points": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["timestamp", "avg", "min", "max"],
-                    "properties": {
-                        "timestamp": _TIMESTAMP,
-                        "avg": {"type": "number"},
-                        "min": {"type": "number"},
-                        "max": {"type": "number"},
-                    },
-                },
-            },
-        },
-    },
-    "User": {
-        "type": "object",
-        "required": ["id", "username", "role", "scope", "createdAt"],
-        "properties": {
-            "id": {"type": "string"},
-            "username": {"type": "string"},
-            "role": {"enum": list(ROLES)},
-            "scope": {**_TAGS, "description": "device tags; empty: every device"},
-            "createdAt": _TIMESTAMP,
-        },
-    },
-    "UserList": _list_of("users", "User"),
-    "NewUser": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["username", "password", "role"],
-        "properties": {
-            "username": {"type": "string", "pattern": USERNAME.pattern},
-            "password": {"type": "string", "minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD, "writeOnly": True},
-            "role": {"enum": list(ROLES)},
-            "scope": {
-                "type": "array",
-                "items": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^.*[^\\s].*$"},
-                "description": "device tags the user may see; empty or absent: every device",
-            },
-        },
-    },
-    "Alert": _ALERT,
-    "AlertList": _list_of("alerts", "Alert"),
-    "AlertDetail": {
-        "type": "object",
-        "required": [*_ALERT["required"], "history"],
-        "properties": {
-            **_ALERT["properties"],
-            "history": {
-                "type": "array",
-                "description": "every change, oldest first",
-                "items": {
-                    "type": "object",
-                    "required": ["change", "status", "by", "at", "value"],
-                    "properties": {
-                        "change": {"enum": ["new", "acknowledged", "resolved", "notify"],
-                                   "description": "notify: pushed after the maintenance window it was raised in"},
-                        "status": {"enum": list(ALERT_STATUSES)},
-                        "by": _NULLABLE_STRING,
-                        "at": _TIMESTAMP,
-                        "value": _NULLABLE_NUMBER,
-                    },
-                },
-            },
-        },
-    },
-    "Rule": {
-        "type": "object",
-        "required": ["id", *_RULE_FIELDS, "source"],
-        "properties": {
-            "id": {"type": "string"},
-            **_RULE_FIELDS,
-            "source": {"enum": ["default", "config", "api"],
-                       "description": "default: shipped; config: the configuration file, read-only here"},
-        },
-    },
-    "RuleList": _list_of("rules", "Rule"),
-    "NewRule": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["id", "metric", "op", "severity"],
-        "properties": {"id": {"type": "string", "pattern": RULE_ID.pattern}, **_RULE_FIELDS},
-    },
-    "RuleBody": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["metric", "op", "severity"],
-        "description": "the whole rule; an id, if given, must be the path's",
-        "properties": {"id": {"type": "string"}, **_RULE_FIELDS},
-    },
-    "Window": {
-        "type": "object",
-        "required": ["id", *_WINDOW_FIELDS, "createdBy", "active"],
-        "properties": {
-            "id": {"type": "string"}, **_WINDOW_FIELDS, "createdBy": _NULLABLE_STRING, "active": {"type": "boolean"},
-        },
-    },
-    "WindowList": _list_of("windows", "Window"),
-    "NewWindow": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["starts", "ends"],
-        "description": "at least one device or tag",
-        "properties": _WINDOW_FIELDS,
-    },
-    "Topology": {
-        "type": "object",
-        "required": ["nodes", "links", "updatedAt"],
-        "properties": {
-            "nodes": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["id", "type", "name", "managed"],
-                    "properties": {
-                        "id": {"type": "string"},
-                        "type": {"enum": list(DEVICE_TYPES)},
-                        "name": {"type": "string"},
-                        "managed": {"type": "boolean", "description": "false: a neighbour EyeNet does not monitor"},
-                    },
-                },
-            },
-            "links": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["source", "target", "sourcePort", "targetPort", "protocol"],
-                    "properties": {
-                        "source": {"type": "string"},
-                        "target": {"type": "string"},
-                        "sourcePort": _NULLABLE_STRING,
-                        "targetPort": _NULLABLE_STRING,
-                        "protocol": {"enum": ["lldp", "cdp", "cdp+lldp"]},
-                    },
-                },
-            },
-            "updatedAt": {"type": ["string", "null"], "format": "date-time",
-                          "description": "when the graph last changed; null before the first discovery"},
-        },
-    },
-    "MlJob": {
-        "type": "object",
-        "required": ["jobId", "status", "results", "reason", "deviceId", "metric", "window", "baseline", "createdAt", "createdBy"],
-        "properties": {
-            "jobId": {"type": "string"},
-            "status": {"enum": ["queued", "running", "completed", "failed"]},
-            "results": {
-                "type": "array",
-                "description": "findings, most confident first: spike, drop, level_shift, flatline, or normal",
-                "items": {
-                    "type": "object",
-                    "required": ["label", "confidence"],
-                    "properties": {"label": {"type": "string"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1}},
-                },
-            },
-            "reason": {**_NULLABLE_STRING, "description": "why a job failed (not enough history, ...)"},
-            "deviceId": {"type": "string"},
-            "metric": {"type": "string"},
-            "window": {"type": "object", "required": ["from", "to"], "properties": {"from": _TIMESTAMP, "to": _TIMESTAMP}},
-            "baseline": {"type": "integer", "description": "seconds before the window it is judged against"},
-            "createdAt": _TIMESTAMP,
-            "createdBy": _NULLABLE_STRING,
-        },
-    },
-    "NewMlJob": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["deviceId", "metric"],
-        "properties": {
-            "deviceId": {"type": "string", "pattern": DEVICE_ID.pattern},
-            "metric": {"type": "string", "pattern": METRIC_PATTERN,
-                       "description": "cpu, memory, uptime, bandwidth.in, bandwidth.out, if.<ifIndex>.in|out"},
-            "from": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "format": "date-time"}],
-                     "description": "Unix seconds or RFC 3339; default: an hour before `to`"},
-            "to": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "format": "date-time"}],
-                   "description": "Unix seconds or RFC 3339; default: now"},
-            "baseline": {"type": "integer", "minimum": 600, "maximum": 90 * 86400,
-                         "description": "seconds of history before the window to judge it against; default 7 windows, at most 7 days"},
-        },
-    },
-    "Dot": {"type": "string", "description": "the graph in Graphviz DOT (render with `dot -Tsvg`)"},
-    "Accepted": {"type": "object", "required": ["status"], "properties": {"status": {"enum": ["started"]}}},
-    "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths"]},
-    "Prometheus": {"type": "string", "description": "the Prometheus text exposition format, version 0.0.4"},
-    "Health": {
-        "type": "object",
-        "required": ["status", "reasons", "time", "version", "components"],
-        "description": "ok: working as configured; degraded: working, with something to look at (the reasons); "
-        "down: a part has stopped doing its job (then the answer is 503).",
-        "properties": {
-            "status": {"enum": ["ok", "degraded", "down"]},
-            "reasons": {"type": "array", "items": {"type": "string"}, "description": "every component's reasons, named by component"},
-            "time": _TIMESTAMP,
-            "version": {"type": "string"},
-            "components": {
-                "type": "object",
-                "description": "store, poller, bus, alerts, topology, ml, push: each its status, reasons and figures",
-                "additionalProperties": {
-                    "type": "object",
-                    "required": ["status", "reasons"],
-                    "properties": {
-                        "status": {"enum": ["ok", "degraded", "down"]},
-                        "reasons": {"type": "array", "items": {"type": "string"}},
-                    },
-                    "additionalProperties": {"type": ["number", "string", "boolean", "null"]},
-                },
-            },
-        },
-    },
-}
-
-
-@attrs.frozen
-class Param:
-    """A query parameter."""
-
-    name: str
-    schema: Mapping[str, Any]
-    description: str
-    required: bool = False
+    error: ErrorDetail
 
 
 @attrs.frozen
@@ -479,15 +62,15 @@ class Operation:
     summary: str
     tag: str
     role: str | None  # least role; None: no token needed
-    response: str | None = None  # schema name (in SCHEMAS) of the success body; None: no body
+    response: Any = None  # Struct of the success body (or an Annotated str for text); None: no body
     status: int = 200
-    request: str | None = None  # schema name of the JSON body
-    query: tuple[Param, ...] = ()
+    request: type[msgspec.Struct] | None = None  # of the JSON body
+    query: type[msgspec.Struct] | None = None  # its fields are the query parameters
     errors: tuple[int, ...] = ()  # statuses beyond those implied by role, body and path
     media_type: str = "application/json"  # of the success body
     description: str = ""
-    # Other forms of the success body, as (media type, schema name): GET /api/topology?format=dot.
-    also: tuple[tuple[str, str], ...] = ()
+    # Other forms of the success body, as (media type, shape): GET /api/topology?format=dot.
+    also: tuple[tuple[str, Any], ...] = ()
 
 
 def error_statuses(op: Operation, path: str) -> list[int]:
@@ -503,7 +86,7 @@ def error_statuses(op: Operation, path: str) -> list[int]:
     return sorted(statuses)
 
 
-def _operation(method: str, path: str, op: Operation) -> dict[str, Any]:
+def _operation(method: str, path: str, op: Operation, schemas: _Schemas) -> dict[str, Any]:
     out: dict[str, Any] = {
         "operationId": f"{method.lower()}{''.join(p.title() for p in re.split(r'[^A-Za-z]+', path) if p)}",
         "summary": op.summary,
@@ -516,39 +99,87 @@ def _operation(method: str, path: str, op: Operation) -> dict[str, Any]:
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in re.findall(r"{(\w+)}", path)
     ]
-    params += [
-        {"name": p.name, "in": "query", "required": p.required, "schema": dict(p.schema), "description": p.description}
-        for p in op.query
-    ]
+    if op.query is not None:
+        params += schemas.query_parameters(op.query)
     if params:
         out["parameters"] = params
     if op.request is not None:
-        out["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.request}"}}},
-        }
+        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": schemas.of(op.request)}}}
     ok: dict[str, Any] = {"description": {200: "OK", 201: "Created", 202: "Accepted", 204: "No content"}[op.status]}
     if op.response is not None:
         ok["content"] = {
-            media_type: {"schema": {"$ref": f"#/components/schemas/{schema}"}}
-            for media_type, schema in ((op.media_type, op.response), *op.also)
+            media_type: {"schema": schemas.of(shape)} for media_type, shape in ((op.media_type, op.response), *op.also)
         }
     responses = {str(op.status): ok}
     for status in error_statuses(op, path):
         codes = [f"{code}: {why}" for code, (s, why) in ERRORS.items() if s == status]
         responses[str(status)] = {
             "description": "; ".join(codes),
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            "content": {"application/json": {"schema": schemas.of(Error)}},
         }
     out["responses"] = responses
     return out
 
 
+class _Schemas:
+    """The JSON Schemas of the shapes an operation names. Those shapes are components
+    (referenced); the Structs inside them are written out where they are used, so
+    each component reads as one object. Patterns are shown as ECMA-262 has them."""
+
+    def __init__(self, operations: Iterable[Operation]) -> None:
+        named = [Error]
+        for op in operations:
+            named += [t for t in (op.request, op.response, *(shape for _, shape in op.also)) if _is_struct(t)]
+        self.named = list(dict.fromkeys(named))
+        _, found = msgspec.json.schema_components(self.named, ref_template=REF)
+        self._found = found
+        self.components = {t.__name__: self._written(found[t.__name__]) for t in self.named}
+
+    def of(self, shape: Any) -> dict[str, Any]:
+        if _is_struct(shape):
+            return {"$ref": REF.format(name=shape.__name__)}
+        return self._written(msgspec.json.schema(shape))
+
+    def query_parameters(self, query: type[msgspec.Struct]) -> list[dict[str, Any]]:
+        _, found = msgspec.json.schema_components([query], ref_template=REF)
+        schema = found[query.__name__]
+        out = []
+        for name, prop in schema["properties"].items():
+            prop = self._written(prop)
+            description = prop.pop("description", "")
+            out.append({
+                "name": name, "in": "query", "required": name in schema.get("required", ()), "schema": prop,
+                "description": description,
+            })
+        return out
+
+    def _written(self, schema: Any) -> Any:
+        if isinstance(schema, list):
+            return [self._written(item) for item in schema]
+        if not isinstance(schema, dict):
+            return schema
+        ref = schema.get("$ref", "")
+        name = ref.rpartition("/")[2]
+        if ref and name not in {t.__name__ for t in self.named}:
+            inner = dict(self._found[name])
+            inner.pop("title", None)
+            return self._written(inner)
+        return {
+            key: ecma(value) if key == "pattern" else self._written(value) for key, value in schema.items()
+        }
+
+
+def _is_struct(shape: Any) -> bool:
+    return isinstance(shape, type) and issubclass(shape, msgspec.Struct)
+
+
 def document(routes: Iterable[tuple[str, str, Operation]], *, version: str) -> dict[str, Any]:
     """The OpenAPI 3.1 document of (method, path template, operation) routes."""
+    routes = list(routes)
+    schemas = _Schemas(op for _, _, op in routes)
     paths: dict[str, dict[str, Any]] = {}
     for method, path, op in routes:
-        paths.setdefault(path, {})[method.lower()] = _operation(method, path, op)
+        paths.setdefault(path, {})[method.lower()] = _operation(method, path, op, schemas)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -565,82 +196,7 @@ def document(routes: Iterable[tuple[str, str, Operation]], *, version: str) -> d
         },
         "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": schemas.components,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
-
-
-# -- request checks ------------------------------------------------------------------------
-
-_TYPES = {
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-}
-
-
-def _pattern(pattern: str) -> re.Pattern:
-    # JSON Schema patterns are ECMA-262 searches; ours are all anchored ^...$, and Python's
-    # $ would also match before a final newline: fullmatch the inside instead.
-    assert pattern.startswith("^") and pattern.endswith("$"), pattern
-    return re.compile(pattern[1:-1])
-
-
-def check(schema_name: str, value: Any) -> str | None:
-    """The first way `value` breaks the named schema, as "field: reason"; None if it conforms."""
-    return problem(SCHEMAS[schema_name], value)
-
-
-def problem(schema: Mapping[str, Any], value: Any, where: str = "") -> str | None:
-    """The first way `value` breaks `schema`; `where` names it in the message."""
-    name = where or "the body"
-    if "enum" in schema and value not in schema["enum"]:
-        return f"{name}: {value!r} is not one of {', '.join(map(repr, schema['enum']))}"
-    if "type" in schema:
-        kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        if not any(_TYPES[k](value) for k in kinds):
-            return f"{name}: must be {' or '.join(kinds)}, not {json_type(value)}"
-    if isinstance(value, str):
-        if len(value) < schema.get("minLength", 0):
-            return f"{name}: must be at least {schema['minLength']} characters"
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            return f"{name}: must be at most {schema['maxLength']} characters"
-        if "pattern" in schema and not _pattern(schema["pattern"]).fullmatch(value):
-            return f"{name}: {value[:80]!r} does not match {schema['pattern']}"
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            return f"{name}: must be at least {schema['minimum']}"
-        if "maximum" in schema and value > schema["maximum"]:
-            return f"{name}: must be at most {schema['maximum']}"
-    elif isinstance(value, list) and "items" in schema:
-        for n, item in enumerate(value):
-            if found := problem(schema["items"], item, f"{where}[{n}]"):
-                return found
-    elif isinstance(value, dict):
-        properties = schema.get("properties", {})
-        for field in schema.get("required", ()):
-            if field not in value:
-                return f"{_join(where, field)}: is required"
-        for field, item in value.items():
-            if field in properties:
-                if found := problem(properties[field], item, _join(where, field)):
-                    return found
-            elif schema.get("additionalProperties", True) is False:
-                return f"{_join(where, field)}: unknown field (expected one of: {', '.join(properties)})"
-    return None
-
-
-def _join(where: str, field: str) -> str:
-    return f"{where}.{field}" if where else field
-
-
-def json_type(value: Any) -> str:
-    for kind in ("null", "boolean", "integer", "number", "string", "array", "object"):
-        if _TYPES[kind](value):
-            return kind
-    return type(value).__name__

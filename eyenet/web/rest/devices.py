@@ -1,0 +1,291 @@
+"""Devices: the list, one device, adding, changing and removing those added here, their
+interfaces, and the history of their metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal
+
+import attrs
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from eyenet.auth.model import scope_allows
+from eyenet.auth.tokens import Claims
+from eyenet.collect.history import HistoryPoint
+from eyenet.devices.inventory import (
+    ConfiguredDevice,
+    DeviceExists,
+    InvalidDevice,
+    Monitored,
+    UnknownDevice,
+    changed_device,
+    device_from_json,
+)
+from eyenet.devices.model import DEVICE_ID
+from eyenet.events import DEVICE_STATUSES, DEVICE_TYPES, INTERFACE_STATUSES, rfc3339
+from eyenet.snmp.client import VERSIONS
+from eyenet.web.http import Response
+from eyenet.web.rest.errors import ApiError
+from eyenet.web.rest.openapi import Operation
+from eyenet.web.rest.router import Call, Router, answer
+from eyenet.web.rest.services import Services
+from eyenet.web.rest.shapes import Metric, Timestamp, changes_of, exact, from_json, given, number
+from eyenet.web.rest.times import HISTORY_SPAN, MAX_TIME, Moment, seconds
+
+# An address or DNS name without blanks or control characters.
+HOST_PATTERN = "^[^\\u0000-\\u0020\\u007f-\\u009f]+$"
+
+
+class NewDevice(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    id: Annotated[str, Meta(pattern=exact(DEVICE_ID))]
+    host: Annotated[str, Meta(max_length=253, pattern=exact(HOST_PATTERN), description="IP address or DNS name")]
+    port: Annotated[int, Meta(ge=1, le=65535)] = 161
+    version: Annotated[Literal[tuple(VERSIONS)], Meta(description="SNMP version")] = "2c"
+    community: Annotated[str, Meta(description="never returned", extra_json_schema={"writeOnly": True})] = "public"
+    # Within a second and a day: beyond, a typo polls a device flat out or never.
+    poll_interval: Annotated[number(ge=1, le=86400), Meta(description="seconds between polls")] = 60
+    tags: Annotated[
+        list[Annotated[str, Meta(min_length=1)]],
+        Meta(description="device groups: a user whose scope names one of them sees the device"),
+    ] = []
+
+
+DeviceChange = changes_of("DeviceChange", NewDevice, without=("id",), doc="The fields to change; the id cannot change.")
+
+
+class Bandwidth(msgspec.Struct):
+    """bit/s summed over the up, non-loopback interfaces"""
+
+    in_: int | None = msgspec.field(name="in")
+    out: int | None
+
+
+class Readings(msgspec.Struct):
+    cpu: Annotated[float | None, Meta(description="percent, one decimal")]
+    memory: Annotated[float | None, Meta(description="percent, one decimal")]
+    bandwidth: Bandwidth
+    uptime: Annotated[int | None, Meta(description="seconds")]
+
+
+class Device(msgspec.Struct, rename="camel"):
+    id: str
+    name: Annotated[str, Meta(description="the device's id (its sysName is not collected yet)")]
+    host: str
+    type: Literal[DEVICE_TYPES] | None
+    vendor: str | None
+    model: str | None
+    tags: list[str]
+    status: Annotated[Literal[DEVICE_STATUSES] | None, Meta(description="null until the first poll")]
+    reason: Annotated[str | None, Meta(description="why down or degraded: timeout, auth, interfaces down: ...")]
+    last_seen: Timestamp | None
+    metrics: Readings
+    port: int
+    version: Literal[tuple(VERSIONS)]
+    poll_interval: Annotated[float, Meta(description="seconds between polls")]
+    source: Annotated[Literal["config", "api"], Meta(description="config: managed in the configuration file, read-only here")]
+
+
+class DeviceList(msgspec.Struct):
+    devices: list[Device]
+
+
+class Interface(msgspec.Struct, rename="camel"):
+    if_index: int
+    name: str
+    status: Literal[INTERFACE_STATUSES]
+    in_: Annotated[int | None, Meta(description="bit/s")] = msgspec.field(name="in")
+    out: Annotated[int | None, Meta(description="bit/s")]
+    errors_in: Annotated[float | None, Meta(description="per second")]
+    errors_out: Annotated[float | None, Meta(description="per second")]
+
+
+class Interfaces(msgspec.Struct, rename="camel"):
+    device_id: str
+    timestamp: Annotated[Timestamp | None, Meta(description="of the poll; null before one")]
+    interfaces: list[Interface]
+
+
+class HistoryQuery(msgspec.Struct, kw_only=True):
+    metric: Metric
+    from_: Annotated[Moment, Meta(description=f"Unix seconds or RFC 3339; default: {HISTORY_SPAN} s before `to`")] | UnsetType = (
+        msgspec.field(name="from", default=UNSET)
+    )
+    to: Annotated[Moment, Meta(description="Unix seconds or RFC 3339; default: now")] | UnsetType = UNSET
+    step: Annotated[int, Meta(
+        ge=0, le=MAX_TIME,
+        description="seconds per point, 0 for every sample; default: 0 up to 6 hours, 300 up to 8 days, else 3600",
+    )] | UnsetType = UNSET
+
+
+class Point(msgspec.Struct):
+    timestamp: Timestamp
+    avg: float
+    min: float
+    max: float
+
+
+class History(msgspec.Struct, rename="camel"):
+    device_id: str
+    metric: str
+    from_: Timestamp = msgspec.field(name="from")
+    to: Timestamp
+    step: Annotated[int, Meta(description="seconds per point; 0: every sample")]
+    points: list[Point]
+
+
+@attrs.frozen
+class DeviceRoutes:
+    services: Services
+
+    def register(self, router: Router) -> None:
+        add = router.add
+        add("GET", "/api/devices", self.devices, Operation("The devices in the user's scope", "devices", "viewer", DeviceList))
+        add("POST", "/api/devices", self.add_device, Operation(
+            "Add a device to monitor", "devices", "admin", Device, status=201, request=NewDevice, errors=(409,),
+            description="A scoped admin must give the device one of its scope's tags.",
+        ))
+        add("GET", "/api/devices/{id}", self.device, Operation("One device", "devices", "viewer", Device))
+        add("PATCH", "/api/devices/{id}", self.change_device, Operation(
+            "Change a device added through the API", "devices", "admin", Device, request=DeviceChange, errors=(409,),
+            description="Devices from the configuration file are changed there (409).",
+        ))
+        add("DELETE", "/api/devices/{id}", self.remove_device, Operation(
+            "Stop monitoring a device added through the API", "devices", "admin", status=204, errors=(409,),
+            description="Its history stays until retention removes it. Devices from the configuration file are removed there (409).",
+        ))
+        add("GET", "/api/devices/{id}/interfaces", self.interfaces, Operation(
+            "The device's interfaces with their rates at the last poll", "devices", "viewer", Interfaces,
+        ))
+        add("GET", "/api/devices/{id}/metrics", self.history, Operation(
+            "History of one metric", "devices", "viewer", History, query=HistoryQuery,
+            description="Points in [from, to). A step under 300 s reads every sample, 300 s and up the 5-minute "
+            "rollup, 3600 s and up the hourly one; a step that is not the table's own width merges its points.",
+        ))
+
+    def _visible(self, call: Call) -> Monitored:
+        return self.services.visible_device(call.claims, call.params["id"])
+
+    @staticmethod
+    def _check_scope(claims: Claims, tags: tuple[str, ...]) -> None:
+        if not scope_allows(claims.scope, tags):
+            raise ApiError(
+                "FORBIDDEN", f"the device must carry one of your scope's tags ({', '.join(claims.scope)}), or you could not see it"
+            )
+
+    def _view(self, monitored: Monitored) -> Device:
+        """events.md's device shape; what is not known yet is null. Never the credentials."""
+        device, live = monitored.config, monitored.live
+        if live.metrics is not None:
+            polled = live.metrics.data(tz=self.services.tz)["metrics"]  # formatted as device:metrics is
+            bandwidth = polled["bandwidth"]
+            metrics = Readings(polled["cpu"], polled["memory"], Bandwidth(bandwidth["in"], bandwidth["out"]), live.uptime)
+        else:
+            metrics = Readings(None, None, Bandwidth(None, None), live.uptime)
+        return Device(
+            device.id, device.id, device.host, None, None, None, list(device.tags), live.status, live.reason,
+            rfc3339(live.last_seen, self.services.tz), metrics, device.port, device.version, device.poll_interval,
+            monitored.source,
+        )
+
+    async def devices(self, call: Call) -> Response:
+        scope = call.claims.scope
+        return answer(DeviceList([self._view(m) for m in self.services.inventory.devices() if scope_allows(scope, m.config.tags)]))
+
+    async def device(self, call: Call) -> Response:
+        return answer(self._view(self._visible(call)))
+
+    async def add_device(self, call: Call) -> Response:
+        try:
+            device = device_from_json(msgspec.to_builtins(call.body))
+        except InvalidDevice as exc:
+            raise ApiError("VALIDATION_FAILED", str(exc)) from None
+        self._check_scope(call.claims, device.tags)
+        try:
+            monitored = await self.services.inventory.add(device)
+        except DeviceExists as exc:
+            raise ApiError("CONFLICT", str(exc)) from None
+        return answer(self._view(monitored), 201, (("location", f"/api/devices/{device.id}"),))
+
+    def _changeable(self, call: Call) -> Monitored:
+        monitored = self._visible(call)
+        try:
+            return self.services.inventory.changeable(monitored.id)
+        except ConfiguredDevice as exc:
+            raise ApiError("CONFLICT", str(exc)) from None
+
+    async def change_device(self, call: Call) -> Response:
+        monitored = self._changeable(call)
+        try:
+            device = changed_device(monitored.config, msgspec.to_builtins(call.body))
+        except InvalidDevice as exc:
+            raise ApiError("VALIDATION_FAILED", str(exc)) from None
+        self._check_scope(call.claims, device.tags)
+        try:
+            monitored = await self.services.inventory.update(device)
+        except UnknownDevice:  # removed by another request meanwhile
+            raise ApiError("NOT_FOUND", f"no device {device.id!r}") from None
+        return answer(self._view(monitored))
+
+    async def remove_device(self, call: Call) -> Response:
+        monitored = self._changeable(call)
+        try:
+            await self.services.inventory.remove(monitored.id)
+        except UnknownDevice:  # removed by another request meanwhile
+            raise ApiError("NOT_FOUND", f"no device {monitored.id!r}") from None
+        await self.services.alerts.forget_device(monitored.id)
+        return Response(204)
+
+    async def interfaces(self, call: Call) -> Response:
+        monitored = self._visible(call)
+        metrics = monitored.live.metrics
+        return answer(Interfaces(
+            monitored.id,
+            None if metrics is None else rfc3339(metrics.timestamp, self.services.tz),
+            [] if metrics is None else [from_json(Interface, itf.data()) for itf in metrics.interfaces],
+        ))
+
+    async def history(self, call: Call) -> Response:
+        monitored = self._visible(call)
+        query = call.query
+        end = int(time.time()) if query.to is UNSET else seconds(query.to, "to", "INVALID_PARAMETER")
+        start = end - HISTORY_SPAN if query.from_ is UNSET else seconds(query.from_, "from", "INVALID_PARAMETER")
+        if start >= end:
+            raise ApiError("INVALID_PARAMETER", "from: must be before to")
+        span = end - start
+        step = given(query.step)
+        if step is None:
+            step = 0 if span <= 6 * 3600 else 300 if span <= 8 * 86400 else 3600
+        points = await self.services.store.history(monitored.id, query.metric, start, end, step)
+        at = self.services.time
+        return answer(History(
+            monitored.id, query.metric, at(start), at(end), step,
+            [Point(at(p.ts), p.avg, p.min, p.max) for p in merge(points, step)],
+        ))
+
+
+def merge(points: list[HistoryPoint], step: int) -> list[HistoryPoint]:
+    """Points merged into buckets of `step` seconds (aligned on Unix time). The store
+    gives per-bucket averages without counts, so a merged average weighs each
+    source point alike: exact for a device polled at a steady interval."""
+    if step <= 0:
+        return points
+    out: list[HistoryPoint] = []
+    group: list[HistoryPoint] = []
+    for point in points:
+        if group and point.ts - point.ts % step != group[0].ts - group[0].ts % step:
+            out.append(_merged(group, step))
+            group = []
+        group.append(point)
+    if group:
+        out.append(_merged(group, step))
+    return out
+
+
+def _merged(group: list[HistoryPoint], step: int) -> HistoryPoint:
+    if len(group) == 1 and group[0].ts % step == 0:
+        return group[0]
+    return HistoryPoint(
+        group[0].ts - group[0].ts % step, sum(p.avg for p in group) / len(group),
+        min(p.min for p in group), max(p.max for p in group),
+    )

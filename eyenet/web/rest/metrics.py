@@ -1,0 +1,111 @@
+"""GET /metrics: the devices' live state and EyeNet's own counters for Prometheus, in the
+text exposition format, version 0.0.4."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Annotated
+
+import attrs
+from msgspec import Meta
+
+from eyenet import __version__
+from eyenet.auth.model import scope_allows
+from eyenet.devices.inventory import Monitored
+from eyenet.web.http import Response
+from eyenet.web.rest.openapi import Operation
+from eyenet.web.rest.router import Call, Router
+from eyenet.web.rest.services import Services
+
+PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
+Prometheus = Annotated[str, Meta(description="the Prometheus text exposition format, version 0.0.4")]
+
+
+@attrs.frozen
+class MetricsRoutes:
+    services: Services
+    needs_token: bool  # False serves /metrics to anyone who can reach the port
+
+    def register(self, router: Router) -> None:
+        router.add("GET", "/metrics", self.metrics, Operation(
+            "Device and EyeNet metrics for Prometheus", "health", "viewer" if self.needs_token else None,
+            Prometheus, media_type=PROMETHEUS,
+        ))
+
+    async def metrics(self, call: Call) -> Response:
+        scope = call.claims.scope if call.claims is not None else ()
+        devices = [m for m in self.services.inventory.devices() if scope_allows(scope, m.config.tags)]
+        out = Exposition()
+        device_metrics(out, devices)
+        if not scope:  # counts of all devices and requests are not for a scoped user
+            self._self_metrics(out)
+        return Response.text(out.text(), content_type=PROMETHEUS)
+
+    def _self_metrics(self, out: Exposition) -> None:
+        counters = self.services.counters
+        out.family("eyenet_build_info", "gauge", "EyeNet's version", [({"version": __version__}, 1)])
+        out.family("eyenet_process_start_time_seconds", "gauge", "when EyeNet started (Unix time)", [({}, counters.started_at)])
+        sources = Counter(m.source for m in self.services.inventory.devices())
+        out.family("eyenet_devices", "gauge", "monitored devices by where they were defined",
+                   [({"source": s}, sources[s]) for s in ("config", "api")])
+        out.family("eyenet_http_requests_total", "counter", "REST requests answered",
+                   [({"method": m, "route": r, "code": str(c)}, n) for (m, r, c), n in sorted(counters.requests.items())])
+        out.family("eyenet_failed_logins_total", "counter", "logins refused for wrong credentials", [({}, counters.failed_logins)])
+        out.family("eyenet_store_dropped_samples_total", "counter",
+                   "metric samples dropped because the database fell behind", [({}, self.services.store.dropped_samples)])
+
+
+class Exposition:
+    """The text format, version 0.0.4: HELP and TYPE, then one line per sample."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def family(self, name: str, kind: str, help: str, samples: Iterable[tuple[Mapping[str, str], float | int | None]]) -> None:
+        samples = [(labels, value) for labels, value in samples if value is not None]
+        if not samples:
+            return
+        self.lines += [f"# HELP {name} {help}", f"# TYPE {name} {kind}"]
+        for labels, value in samples:
+            label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+            self.lines.append(f"{name}{{{label_text}}} {value!r}" if label_text else f"{name} {value!r}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n" if self.lines else ""
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def device_metrics(out: Exposition, devices: list[Monitored]) -> None:
+    """The live state of `devices`, as last polled."""
+    statuses = ("up", "down", "degraded")
+    known = [m for m in devices if m.live.status is not None]
+    polled = [(m, m.live.metrics) for m in devices if m.live.metrics is not None]
+    out.family("eyenet_device_up", "gauge", "1 if the device answered its last poll (up or degraded), 0 if not",
+               [({"device": m.id}, int(m.live.status != "down")) for m in known])
+    out.family("eyenet_device_status", "gauge", "1 for the device's current status",
+               [({"device": m.id, "status": s}, int(m.live.status == s)) for m in known for s in statuses])
+    out.family("eyenet_device_cpu_percent", "gauge", "CPU use", [({"device": m.id}, x.cpu) for m, x in polled])
+    out.family("eyenet_device_memory_percent", "gauge", "memory use", [({"device": m.id}, x.memory) for m, x in polled])
+    out.family("eyenet_device_bandwidth_bits_per_second", "gauge", "traffic summed over the up, non-loopback interfaces",
+               [({"device": m.id, "direction": d}, v) for m, x in polled
+                for d, v in (("in", x.bandwidth_in), ("out", x.bandwidth_out))])
+    out.family("eyenet_device_uptime_seconds", "gauge", "time since the device's SNMP agent started",
+               [({"device": m.id}, m.live.uptime) for m in devices])
+    out.family("eyenet_device_last_seen_timestamp_seconds", "gauge", "when the device last answered (Unix time)",
+               [({"device": m.id}, m.live.last_seen.timestamp() if m.live.last_seen else None) for m in devices])
+    interfaces = [(m, itf) for m, x in polled for itf in x.interfaces]
+
+    def labels(m: Monitored, itf, **more: str) -> dict[str, str]:
+        return {"device": m.id, "ifindex": str(itf.if_index), "name": itf.name, **more}
+
+    out.family("eyenet_interface_up", "gauge", "1 if the interface's operational status is up",
+               [(labels(m, itf), int(itf.status == "up")) for m, itf in interfaces])
+    out.family("eyenet_interface_bits_per_second", "gauge", "interface traffic",
+               [(labels(m, itf, direction=d), v) for m, itf in interfaces for d, v in (("in", itf.bps_in), ("out", itf.bps_out))])
+    out.family("eyenet_interface_errors_per_second", "gauge", "interface errors",
+               [(labels(m, itf, direction=d), v) for m, itf in interfaces
+                for d, v in (("in", itf.errors_in), ("out", itf.errors_out))])
