@@ -11,7 +11,7 @@ import attrs
 from eyenet.alerts.rules import Rule, RuleError, parse_rule
 from eyenet.devices.model import DEVICE_ID, DeviceConfig
 from eyenet.events import EVENT_TYPES, SEVERITIES
-from eyenet.snmp.client import VERSIONS
+from eyenet.snmp.message import VERSIONS
 
 JWT_ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 

@@ -17,10 +17,9 @@ import trio
 
 from eyenet.snmp.bulk import BulkTuner
 from eyenet.snmp.errors import SnmpDecodeError, SnmpError, SnmpErrorStatus, SnmpResolveError, SnmpTimeout, SnmpWalkError
-from eyenet.snmp.message import BulkPdu, ErrorStatus, Message, Pdu, PduType, Version, decode_message, encode_message, error_status_name
+from eyenet.snmp.message import VERSIONS, BulkPdu, ErrorStatus, Message, Pdu, PduType, decode_message, encode_message, error_status_name
 from eyenet.snmp.values import Oid, Tag, VarBind, format_oid
 
-VERSIONS = {"1": Version.V1, "2c": Version.V2C}
 # Remember this many finished request-ids to tell late answers and duplicates from foreign datagrams.
 RECENT_IDS = 8192
 RESOLVE_TTL = 300.0

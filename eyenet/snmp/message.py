@@ -32,6 +32,10 @@ class Version(IntEnum):
     V3 = 3
 
 
+# The versions a manager speaks, by the names targets and the configuration give them.
+VERSIONS = {"1": Version.V1, "2c": Version.V2C}
+
+
 class PduType(IntEnum):
     GET = 0xA0
     GET_NEXT = 0xA1
