@@ -30,7 +30,7 @@ from eyenet.collect.profiles import load_profiles
 from eyenet.collect.read import DeviceReading, read_device
 from eyenet.snmp import SnmpClient, Target
 from eyenet.snmp.mib import HR_STORAGE_SIZE, HR_STORAGE_TYPE, IF_COLUMNS
-from eyenet.snmp.table import rows_of
+from eyenet.snmp.rows import rows_of
 
 RECORDINGS = (
     "arista_eos_vrf", "arubaos-cx", "dell-os10", "edgeswitch_es-24-250w", "fortigate_60fospfv3", "ios_2960x",

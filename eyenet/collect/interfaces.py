@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 import attrs
 
 from eyenet.snmp.mib import IF_COLUMNS
-from eyenet.snmp.table import Index, Oid, Rows, text_of
+from eyenet.snmp.rows import Index, Rows, text_of
+from eyenet.snmp.values import Oid
 
 # Columns a row needs only where ifXTable does not cover it: the 32-bit octet counters where
 # a 64-bit one is missing, ifSpeed where ifHighSpeed is missing or 0. They are read for those

@@ -21,9 +21,9 @@ from typing import Any
 
 import attrs
 
-from eyenet.snmp import format_oid, parse_oid
 from eyenet.snmp.mib import IF_COLUMNS, SYS_NAME
-from eyenet.snmp.table import Index, Oid, Rows, int_value, text_of
+from eyenet.snmp.rows import Index, Rows, int_value, text_of
+from eyenet.snmp.values import Oid, format_oid, parse_oid
 
 # -- OIDs -------------------------------------------------------------------------
 
