@@ -5,7 +5,7 @@ read by the sans-io rows.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import trio
@@ -97,7 +97,7 @@ class snmp_nursery:
         self._cm = trio.open_nursery()
         return await self._cm.__aenter__()
 
-    async def __aexit__(self, *exc_info) -> bool:
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
         try:
             return await self._cm.__aexit__(*exc_info)
         except BaseExceptionGroup as group:
@@ -108,7 +108,7 @@ class snmp_nursery:
             raise
 
 
-def _leaves(group: BaseExceptionGroup):
+def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
     for exc in group.exceptions:
         if isinstance(exc, BaseExceptionGroup):
             yield from _leaves(exc)
