@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import attrs
 
-from eyenet.alerts.rules import Rule
-from eyenet.events import SYSTEM_USER, AlertNew, AlertUpdate, DeviceMetrics, DeviceStatus, rfc3339
+from eyenet.alerts.rules import Rule, Value
+from eyenet.events import SYSTEM_USER, AlertNew, AlertUpdate, DeviceMetrics, DeviceStatus, InterfaceMetrics, rfc3339
 
 # root_cause's answer when the device is cut off by a device whose own alert is still
 # pending: raise nothing yet, so the root cause's alert comes first and this one links to it.
@@ -78,7 +78,7 @@ class Alert:
     def key(self) -> tuple[str, str, str]:
         return (self.rule_id, self.device_id, self.interface or "")
 
-    def to_json(self, tz=None) -> dict[str, Any]:
+    def to_json(self, tz: tzinfo | None = None) -> dict[str, Any]:
         """The REST shape (events.md), also the webhook's `alert`."""
         return {
             "alertId": self.id, "ruleId": self.rule_id, "severity": self.severity, "deviceId": self.device_id,
@@ -108,6 +108,7 @@ class Change:
                 alert_id=a.id, severity=a.severity, device_id=a.device_id, message=a.message, timestamp=a.created_at,
                 value=a.value, threshold=a.threshold, rule_id=a.rule_id, metric=a.metric,
             )
+        assert self.by is not None, "acknowledged and resolved name who did it"
         return AlertUpdate(
             alert_id=a.id, status=a.status, updated_by=self.by, timestamp=self.at, device_id=a.device_id, severity=a.severity,
         )
@@ -129,7 +130,7 @@ class Window:
         return self.starts <= now < self.ends and (device_id in self.devices or any(t in self.tags for t in tags))
 
 
-def _interface_value(metric: str, itf) -> float | str | None:
+def _interface_value(metric: str, itf: InterfaceMetrics) -> Value | None:
     """An interface metric's value from device:metrics' interface row; None when not measured."""
     if metric == "interface.status":
         return itf.status
@@ -152,7 +153,7 @@ class _Tracker:
 
 
 # One value for one rule: (rule, interface name or None, value). A tuple: a poll makes dozens.
-_Sample = tuple
+_Sample = tuple[Rule, str | None, Value]
 
 
 class AlertEngine:
@@ -251,7 +252,7 @@ class AlertEngine:
 
     def observe_metrics(self, event: DeviceMetrics, now: datetime) -> list[Change]:
         device = event.device_id
-        values = []
+        values: list[tuple[str, Value]] = []
         if event.cpu is not None:
             values.append(("device.cpu", float(event.cpu)))
         if event.memory is not None:
@@ -278,7 +279,7 @@ class AlertEngine:
         rules = [r for r in self._rules.values() if r.enabled and r.subject == "interface" and r.applies_to(device, tags)]
         seen_up = self._seen_up.setdefault(device, set())
         present = set()
-        samples = []
+        samples: list[_Sample] = []
         for itf in event.interfaces:
             name = itf.name or str(itf.if_index)
             present.add(name)
@@ -349,17 +350,17 @@ class AlertEngine:
                 # raises a new one after its `for` (a device that comes back with its upstream, the
                 # usual case, raises nothing).
                 changes.append(self._resolve(alert, SYSTEM_USER, now))
-                tracker = self._trackers.get(alert.key)
-                rule = self._rules.get(alert.rule_id)
-                if tracker is not None and rule is not None and tracker.last_value is not None \
-                        and rule.firing(tracker.last_value, None):
-                    tracker.pending_since = now
+                condition = self._trackers.get(alert.key)
+                its_rule = self._rules.get(alert.rule_id)
+                if condition is not None and its_rule is not None and condition.last_value is not None \
+                        and its_rule.firing(condition.last_value, None):
+                    condition.pending_since = now
                     self._pending.add(alert.key)
         return changes
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def _raise(self, rule: Rule, device: str, interface: str | None, value, now: datetime) -> Change:
+    def _raise(self, rule: Rule, device: str, interface: str | None, value: Value | None, now: datetime) -> Change:
         numeric = float(value) if isinstance(value, (int, float)) else None
         cause = self.root_cause(device)
         cause = None if cause == HOLD else cause
@@ -373,7 +374,7 @@ class AlertEngine:
         self._active[alert.key] = alert.id
         return Change("new", alert, None, now, alert.notified)
 
-    def _resolve(self, alert: Alert, by: str, now: datetime, value=None) -> Change:
+    def _resolve(self, alert: Alert, by: str, now: datetime, value: Value | None = None) -> Change:
         if isinstance(value, (int, float)):
             alert = attrs.evolve(alert, value=float(value))
         alert = attrs.evolve(alert, status="resolved", updated_at=now, updated_by=by)

@@ -11,12 +11,15 @@ import fnmatch
 import math
 import re
 import string
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
 
 import attrs
 
 from eyenet.events import INTERFACE_STATUSES, SEVERITIES
+
+# A sample a rule compares: a number, or a state metric's value ("up", "down", ...).
+Value = float | str
 
 RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -94,26 +97,30 @@ class Rule:
     def watches_interface(self, name: str) -> bool:
         return not self.interfaces or any(fnmatch.fnmatchcase(name.lower(), p.lower()) for p in self.interfaces)
 
-    def firing(self, value, previous) -> bool:
+    def firing(self, value: Value, previous: Value | None) -> bool:
         """Whether the condition holds for this sample (previous: the sample before, for "decreased")."""
-        if self.op == "decreased":
-            return previous is not None and value < previous
         if self.op == "==":
             return value == self.threshold
         if self.op == "!=":
             return value != self.threshold
-        return _holds(self.op, value, self.threshold)
+        # The other ops compare numbers: parse_rule allows them on numeric metrics only, with a
+        # number for threshold, which the type of a sample cannot say.
+        number = cast(float, value)
+        if self.op == "decreased":
+            return previous is not None and number < cast(float, previous)
+        return _holds(self.op, number, cast(float, self.threshold))
 
-    def cleared(self, value, previous) -> bool:
+    def cleared(self, value: Value, previous: Value | None) -> bool:
         """Whether an open alert resolves on this sample: the value is back on the safe side of `clear`."""
         if self.op in STATE_OPS:
             return not self.firing(value, previous)
+        number = cast(float, value)  # numeric ops only: see firing
         if self.op == "decreased":
-            return value >= self.clear if self.clear is not None else not self.firing(value, previous)
-        clear = self.threshold if self.clear is None else self.clear
-        return not _holds(self.op, value, clear)
+            return number >= self.clear if self.clear is not None else not self.firing(value, previous)
+        clear = cast(float, self.threshold) if self.clear is None else self.clear
+        return not _holds(self.op, number, clear)
 
-    def text(self, device_id: str, interface: str | None, value) -> str:
+    def text(self, device_id: str, interface: str | None, value: Value | None) -> str:
         fields = {
             "device": device_id, "interface": interface or "", "value": _show(value), "metric": self.metric,
             "threshold": _show(self.threshold), "rule": self.name or self.id,
@@ -133,13 +140,13 @@ class Rule:
         }
 
 
-def _show(value) -> str:
+def _show(value: Value | None) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return "" if value is None else str(value)
 
 
-def default_message(rule: Rule, interface: str | None, value) -> str:
+def default_message(rule: Rule, interface: str | None, value: Value | None) -> str:
     """Messages read like the seed's: "CPU usage exceeded threshold"."""
     info = METRICS[rule.metric]
     if rule.metric == "device.uptime" and rule.op == "decreased":
@@ -158,7 +165,7 @@ def default_message(rule: Rule, interface: str | None, value) -> str:
 
 # -- parsing: one validator for the configuration file and the REST API -------------------------
 
-_RULE_KEYS = {
+_RULE_KEYS: dict[str, type | tuple[type, ...]] = {
     "id": str, "name": str, "metric": str, "op": str, "threshold": (int, float, str), "clear": (int, float),
     "for": (int, float), "severity": str, "devices": list, "tags": list, "interfaces": list, "message": str,
     "enabled": bool,
@@ -183,7 +190,7 @@ def parse_rule(data: Mapping[str, Any], *, rule_id: str | None = None) -> Rule:
             problem(key, f"must be {_type_name(want)}, not {type(value).__name__}")
     if problems:
         raise RuleError(problems)
-    get = data.get
+    get: Callable[..., Any] = data.get  # what a client sent: checked below
     rid = rule_id if rule_id is not None else get("id")
     if not isinstance(rid, str) or not RULE_ID.match(rid):
         problem("id", "required: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
@@ -254,7 +261,7 @@ def parse_rule(data: Mapping[str, Any], *, rule_id: str | None = None) -> Rule:
     )
 
 
-def _type_name(want) -> str:
+def _type_name(want: type | tuple[type, ...]) -> str:
     names = {str: "a string", int: "a number", float: "a number", bool: "true or false", list: "a list"}
     if isinstance(want, tuple):
         return " or ".join(dict.fromkeys(names[t] for t in want))

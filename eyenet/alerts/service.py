@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
+from typing import Any
 
 import trio
 
@@ -38,7 +39,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-Notify = Callable[[str, str, dict], None]  # (event type, severity, payload): never blocks
+Notify = Callable[[str, str, dict[str, Any]], None]  # (event type, severity, payload): never blocks
 
 
 class AlertService:
@@ -52,7 +53,7 @@ class AlertService:
         topology: Callable[[], Graph] | None = None,
         roots: tuple[str, ...] = (),
         clock: Callable[[], datetime] = _now,
-        tz=None,
+        tz: tzinfo | None = None,
     ) -> None:
         """topology: the current graph, for alerts of devices cut off by another's failure;
         roots: the devices nearest to EyeNet (default: the best-connected one)."""
@@ -76,28 +77,28 @@ class AlertService:
         over the store), load rules, windows and the alerts still open. devices: those monitored
         now; alerts of any other (taken out of the configuration meanwhile) resolve."""
         await self.store.seed_rules(list(DEFAULT_RULES))
-        configured = {r.id: r for r in configured}
-        for rule in configured.values():
+        from_config = {r.id: r for r in configured}
+        for rule in from_config.values():
             await self.store.put_rule(StoredRule(rule, "config"))
         defaults = {r.id: r for r in DEFAULT_RULES}
         for stored in await self.store.rules():
-            if stored.source == "config" and stored.rule.id not in configured:
+            if stored.source == "config" and stored.rule.id not in from_config:
                 # Taken out of the file: a shipped rule it overrode comes back, any other goes.
                 if stored.rule.id in defaults:
                     await self.store.put_rule(StoredRule(defaults[stored.rule.id], "default"))
                 else:
                     await self.store.delete_rule(stored.rule.id)
-        stored = await self.store.rules()
-        self.sources = {s.rule.id: s.source for s in stored}
+        rules = await self.store.rules()
+        self.sources = {s.rule.id: s.source for s in rules}
         self.engine.restore(await self.store.alerts(active_only=True))
         self.engine.set_windows(await self.store.windows())
-        await self._apply(self.engine.set_rules([s.rule for s in stored], self._clock()))
+        await self._apply(self.engine.set_rules([s.rule for s in rules], self._clock()))
         if devices is not None:
             gone = {a.device_id for a in self.engine.alerts.values()} - set(devices)
             for device_id in sorted(gone):
                 await self.forget_device(device_id)
 
-    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         with self.bus.subscribe(maxlen=QUEUE, types=(DeviceStatus, DeviceMetrics), name="alerts") as events:
             task_status.started()
             next_tick = trio.current_time() + TICK
@@ -120,7 +121,7 @@ class AlertService:
                     except Exception:  # a failing disk or a bug: logged, and evaluation goes on
                         log.exception("alert evaluation failed on %r", item if item is not None else "the clock tick")
 
-    async def observe(self, item) -> None:
+    async def observe(self, item: DeviceStatus | DeviceMetrics) -> None:
         now = self._clock()
         if isinstance(item, DeviceMetrics):
             changes = self.engine.observe_metrics(item, now)
@@ -161,10 +162,10 @@ class AlertService:
                     except Exception:
                         log.exception("notifying alert %s failed", a.id)
 
-    def _cut_off(self) -> dict[str, str]:
+    def _cut_off(self, graph: Graph) -> dict[str, str]:
         """topology.cut_off for the current graph and down devices, computed once per change of
         either: ticks ask for every held alert each second, and a failed core may hold hundreds."""
-        graph, down = self._topology(), frozenset(self._down)
+        down = frozenset(self._down)
         if self._cut is None or self._cut[0] is not graph or self._cut[1] != down:
             self._cut = (graph, down, cut_off(graph, self._roots or default_roots(graph), down))
         return self._cut[2]
@@ -174,7 +175,7 @@ class AlertService:
         alert is still waiting out its `for`), or None."""
         if self._topology is None or not self._down:
             return None
-        cause = self._cut_off().get(device_id)
+        cause = self._cut_off(self._topology()).get(device_id)
         if cause is None:
             return None
         found = next((
