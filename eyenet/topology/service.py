@@ -26,7 +26,7 @@ from eyenet.bus import Bus
 from eyenet.config import TopologySettings
 from eyenet.devices.inventory import Inventory, InventoryError
 from eyenet.devices.model import DEVICE_ID, DeviceConfig
-from eyenet.snmp import SnmpClient, SnmpError
+from eyenet.snmp import SnmpClient, SnmpError, Target
 from eyenet.store.db import Store
 from eyenet.topology.graph import Graph, build_graph, diff, endpoint_id
 from eyenet.topology.neighbours import DeviceNeighbours
@@ -46,7 +46,7 @@ class TopologyService:
         self,
         client: SnmpClient,
         inventory: Inventory,
-        target_for: Callable,
+        target_for: Callable[[DeviceConfig], Target],
         store: Store,
         bus: Bus,
         settings: TopologySettings = TopologySettings(),
@@ -74,7 +74,7 @@ class TopologyService:
             self.graph = Graph.from_json(graph)
             self.updated_at = datetime.fromtimestamp(ts, timezone.utc)
 
-    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
         while True:
             try:
