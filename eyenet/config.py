@@ -303,7 +303,7 @@ def _webhook_url(r: _Reader, key: str, url: str) -> None:
 
 
 def _webhooks(r: _Reader, raw: list) -> list[dict]:
-    fields = {
+    fields: dict[str, type | tuple[type, ...]] = {
         "url": str, "name": str, "headers": dict, "secret": str, "severities": list, "events": list,
         "timeout": (int, float), "max_attempts": int, "backoff": (int, float), "backoff_max": (int, float),
         "queue": int, "verify_tls": bool,
@@ -459,7 +459,7 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
             r.problem(f"snmp.{name}", "must be greater than 0")
     if snmp.get("retries", 0) < 0:
         r.problem("snmp.retries", "must be 0 or more")
-    device_fields = {
+    device_fields: dict[str, type | tuple[type, ...]] = {
         "id": str, "host": str, "port": int, "version": str, "community": str,
         "poll_interval": (int, float), "tags": list,
     }

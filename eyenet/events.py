@@ -236,7 +236,7 @@ class DeviceMetrics(_Event):
     uptime: int | None = attrs.field(default=None, validator=_non_negative)  # seconds; for the alert rules, not on the wire
 
     def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
-        d = {
+        d: dict[str, Any] = {
             "deviceId": self.device_id,
             "metrics": {
                 "cpu": _one_decimal(self.cpu),
@@ -370,7 +370,7 @@ class MlPrediction(_Event):
             raise ValueError("MlPrediction window needs both window_from and window_to, or neither")
 
     def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
-        d = {
+        d: dict[str, Any] = {
             "jobId": self.job_id,
             "status": self.status,
             "results": [{"label": p.label, "confidence": p.confidence} for p in self.results],
@@ -400,7 +400,7 @@ class Error(_Event):
     details: Mapping[str, Any] | None = attrs.field(default=None, converter=_freeze_mapping, eq=False, hash=False)
 
     def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
-        d = {"code": self.code, "message": self.message, "timestamp": rfc3339(self.timestamp, tz)}
+        d: dict[str, Any] = {"code": self.code, "message": self.message, "timestamp": rfc3339(self.timestamp, tz)}
         if self.details is not None:
             d["details"] = dict(self.details)
         return d

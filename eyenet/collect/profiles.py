@@ -217,7 +217,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         raise ProfileError([f"{source}: (syntax): {exc}"]) from None
     r = _Reader(source)
     profile = r.profile(data)
-    if r.problems:
+    if r.problems or profile is None:  # no profile comes with its problems
         raise ProfileError(r.problems)
     return profile
 
