@@ -18,7 +18,7 @@ from typing import Any
 
 import trio
 
-from eyenet.alerts.engine import HOLD, Alert, AlertEngine, Change, Window
+from eyenet.alerts.engine import HOLD, Alert, AlertEngine, Change, ChangeKind, Window
 from eyenet.alerts.rules import DEFAULT_RULES, Rule, StoredRule
 from eyenet.bus import Bus, Lagged
 from eyenet.events import DeviceMetrics, DeviceStatus
@@ -146,7 +146,7 @@ class AlertService:
             for change in changes:
                 a = change.alert
                 log.log(
-                    logging.WARNING if change.kind == "new" and a.severity != "info" else logging.INFO,
+                    logging.WARNING if change.kind == ChangeKind.NEW and a.severity != "info" else logging.INFO,
                     "alert %s %s: %s %s%s%s", a.id, change.kind, a.device_id, a.message,
                     f" (by {change.by})" if change.by else "", "" if change.push else " [maintenance: not pushed]",
                 )
