@@ -47,7 +47,7 @@ class AlertService:
         self,
         store: Store,
         bus: Bus,
-        device_tags: Callable[[str], Iterable[str]],
+        device_tags: Callable[[str], Iterable[str] | None],
         *,
         notify: Notify | None = None,
         topology: Callable[[], Graph] | None = None,
