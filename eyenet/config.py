@@ -8,6 +8,7 @@ keys or sections, and what needs the file's place (relative paths, files that mu
 import ipaddress
 import re
 import tomllib
+import typing
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -340,8 +341,9 @@ def _webhooks(r: Reader, raw: list) -> list[dict]:
                 r.problem(f"{key}.headers", f"{header!r} cannot be set ({how})")
             elif any(c in value for c in "\r\n\0"):
                 r.problem(f"{key}.headers.{header}", "must not contain line breaks or NUL")
-        backoff = hook.get("backoff", _WEBHOOK.backoff.default)
-        if backoff > hook.get("backoff_max", _WEBHOOK.backoff_max.default):
+        backoff = typing.cast(float, hook.get("backoff", _WEBHOOK.backoff.default))
+        backoff_max = typing.cast(float, hook.get("backoff_max", _WEBHOOK.backoff_max.default))
+        if backoff > backoff_max:
             r.problem(f"{key}.backoff_max", f"must be at least backoff ({backoff:g} seconds)")
         hooks.append(hook)
     # Names label logs and health counters, so they must tell webhooks apart. A name derived

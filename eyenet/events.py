@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import types
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, ClassVar
 
@@ -117,6 +117,24 @@ def _bps(value: float | None) -> int | None:
 def _per_second(value: float | None) -> float | None:
     """Error and discard rates: three decimals (one error a minute is 0.017)."""
     return None if value is None else round(float(value), 3)
+
+
+# Tuple converters, one per element type: a type checker cannot solve the element type of
+# `tuple` itself used as a converter, so every caller would fail the check.
+def _interface_rows(rows: Iterable[InterfaceMetrics]) -> tuple[InterfaceMetrics, ...]:
+    return tuple(rows)
+
+
+def _strings(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+def _topology_devices(devices: Iterable[TopologyDevice]) -> tuple[TopologyDevice, ...]:
+    return tuple(devices)
+
+
+def _predictions(results: Iterable[Prediction]) -> tuple[Prediction, ...]:
+    return tuple(results)
 
 
 def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -214,11 +232,11 @@ class DeviceMetrics(_Event):
     memory: float | None = attrs.field(default=None, validator=_percent)
     bandwidth_in: float | None = attrs.field(default=None, validator=_non_negative)
     bandwidth_out: float | None = attrs.field(default=None, validator=_non_negative)
-    interfaces: tuple[InterfaceMetrics, ...] = attrs.field(default=(), converter=tuple)
+    interfaces: tuple[InterfaceMetrics, ...] = attrs.field(default=(), converter=_interface_rows)
     uptime: int | None = attrs.field(default=None, validator=_non_negative)  # seconds; for the alert rules, not on the wire
 
     def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
-        d = {
+        d: dict[str, Any] = {
             "deviceId": self.device_id,
             "metrics": {
                 "cpu": _one_decimal(self.cpu),
@@ -298,7 +316,7 @@ class TopologyDevice:
     id: str = attrs.field(validator=_text)
     type: str = attrs.field(validator=_one_of(DEVICE_TYPES))
     connections: tuple[str, ...] = attrs.field(
-        default=(), converter=tuple, validator=attrs.validators.deep_iterable(attrs.validators.instance_of(str))
+        default=(), converter=_strings, validator=attrs.validators.deep_iterable(attrs.validators.instance_of(str))
     )
 
     def data(self) -> dict[str, Any]:
@@ -310,7 +328,7 @@ class TopologyUpdate(_Event):
     TYPE: ClassVar[str] = "topology:update"
 
     change_type: str = attrs.field(validator=_one_of(CHANGE_TYPES))
-    devices: tuple[TopologyDevice, ...] = attrs.field(converter=tuple)
+    devices: tuple[TopologyDevice, ...] = attrs.field(converter=_topology_devices)
     timestamp: datetime = attrs.field(validator=_aware)
 
     def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
@@ -340,7 +358,7 @@ class MlPrediction(_Event):
 
     job_id: str = attrs.field(validator=_text)
     status: str = attrs.field(validator=_one_of(ML_STATUSES))
-    results: tuple[Prediction, ...] = attrs.field(converter=tuple)
+    results: tuple[Prediction, ...] = attrs.field(converter=_predictions)
     timestamp: datetime = attrs.field(validator=_aware)
     device_id: str | None = attrs.field(default=None, validator=_optional_text)
     metric: str | None = attrs.field(default=None, validator=_optional_text)
@@ -352,7 +370,7 @@ class MlPrediction(_Event):
             raise ValueError("MlPrediction window needs both window_from and window_to, or neither")
 
     def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
-        d = {
+        d: dict[str, Any] = {
             "jobId": self.job_id,
             "status": self.status,
             "results": [{"label": p.label, "confidence": p.confidence} for p in self.results],
@@ -382,7 +400,7 @@ class Error(_Event):
     details: Mapping[str, Any] | None = attrs.field(default=None, converter=_freeze_mapping, eq=False, hash=False)
 
     def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
-        d = {"code": self.code, "message": self.message, "timestamp": rfc3339(self.timestamp, tz)}
+        d: dict[str, Any] = {"code": self.code, "message": self.message, "timestamp": rfc3339(self.timestamp, tz)}
         if self.details is not None:
             d["details"] = dict(self.details)
         return d

@@ -169,11 +169,11 @@ class Reader:
                 self.problem(join(key, name), "is required")
         out = {}
         for name, value in data.items():
-            check = spec.get(name)
-            if check is None:
+            found = spec.get(name)
+            if found is None:
                 self.problem(join(key, name), f"unknown key (expected one of: {', '.join(sorted(spec))})")
                 continue
-            value = self.value(join(key, name), value, check)
+            value = self.value(join(key, name), value, found)
             if value is not INVALID:
                 out[name] = value
         return out
@@ -269,7 +269,8 @@ def _bounds(check: Check, value: float) -> str | None:
     return f"must be {_num(ge)} or more{unit}"
 
 
-def _num(x: float) -> str:
+def _num(x: float | None) -> str:  # None only where no bound is set, which is never shown
+    assert x is not None
     return str(int(x)) if float(x).is_integer() else str(x)
 
 

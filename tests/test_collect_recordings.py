@@ -33,7 +33,7 @@ from eyenet.collect.profiles import load_profiles
 from eyenet.collect.read import DeviceReading, read_device
 from eyenet.snmp import SnmpClient, Target
 from eyenet.snmp.mib import HR_STORAGE_SIZE, HR_STORAGE_TYPE, IF_COLUMNS
-from eyenet.snmp.table import rows_of
+from eyenet.snmp.rows import rows_of
 
 # Every recording in tests/data/librenms/snmprec.
 ALL_RECORDINGS = agents.recording_names(agents.SNMPREC_DIR)

@@ -25,21 +25,39 @@ holds raises a new alert after its `for`.
 
 from __future__ import annotations
 
+import enum
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import attrs
 
-from eyenet.alerts.rules import Rule
-from eyenet.events import SYSTEM_USER, AlertNew, AlertUpdate, DeviceMetrics, DeviceStatus, rfc3339
+from eyenet.alerts.rules import Rule, Value
+from eyenet.events import SYSTEM_USER, AlertNew, AlertUpdate, DeviceMetrics, DeviceStatus, InterfaceMetrics, rfc3339
 
 # root_cause's answer when the device is cut off by a device whose own alert is still
 # pending: raise nothing yet, so the root cause's alert comes first and this one links to it.
 HOLD = "hold"
-ALERT_STATUSES = ("open", "acknowledged", "resolved")
-ACTIVE = ("open", "acknowledged")
+
+
+class AlertStatus(enum.StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+ALERT_STATUSES = tuple(s.value for s in AlertStatus)  # plain strings: for Literal types and messages
+ACTIVE = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
+
+
+class ChangeKind(enum.StrEnum):
+    """What happened to an alert (see Change)."""
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    NOTIFY = "notify"  # raised inside a maintenance window, pushed now that the window is over
 
 
 class AlertNotFound(LookupError):
@@ -62,7 +80,7 @@ class Alert:
     metric: str
     severity: str
     message: str
-    status: str
+    status: AlertStatus = attrs.field(converter=AlertStatus)  # the store gives a str
     value: float | None
     threshold: float | None
     created_at: datetime
@@ -78,7 +96,7 @@ class Alert:
     def key(self) -> tuple[str, str, str]:
         return (self.rule_id, self.device_id, self.interface or "")
 
-    def to_json(self, tz=None) -> dict[str, Any]:
+    def to_json(self, tz: tzinfo | None = None) -> dict[str, Any]:
         """The REST shape (events.md), also the webhook's `alert`."""
         return {
             "alertId": self.id, "ruleId": self.rule_id, "severity": self.severity, "deviceId": self.device_id,
@@ -90,11 +108,10 @@ class Alert:
 
 @attrs.frozen
 class Change:
-    """What happened to an alert: kind "new", "acknowledged", "resolved", or "notify"
-    (an alert raised inside a maintenance window, pushed now that the window is over).
-    `alert` is the alert after the change; `push` says whether dashboards hear of it."""
+    """What happened to an alert. `alert` is the alert after the change; `push` says
+    whether dashboards hear of it."""
 
-    kind: str
+    kind: ChangeKind = attrs.field(converter=ChangeKind)
     alert: Alert
     by: str | None
     at: datetime
@@ -103,11 +120,12 @@ class Change:
     def event(self) -> AlertNew | AlertUpdate:
         """The seed's event for this change."""
         a = self.alert
-        if self.kind in ("new", "notify"):
+        if self.kind in (ChangeKind.NEW, ChangeKind.NOTIFY):
             return AlertNew(
                 alert_id=a.id, severity=a.severity, device_id=a.device_id, message=a.message, timestamp=a.created_at,
                 value=a.value, threshold=a.threshold, rule_id=a.rule_id, metric=a.metric,
             )
+        assert self.by is not None, "acknowledged and resolved name who did it"
         return AlertUpdate(
             alert_id=a.id, status=a.status, updated_by=self.by, timestamp=self.at, device_id=a.device_id, severity=a.severity,
         )
@@ -129,7 +147,7 @@ class Window:
         return self.starts <= now < self.ends and (device_id in self.devices or any(t in self.tags for t in tags))
 
 
-def _interface_value(metric: str, itf) -> float | str | None:
+def _interface_value(metric: str, itf: InterfaceMetrics) -> Value | None:
     """An interface metric's value from device:metrics' interface row; None when not measured."""
     if metric == "interface.status":
         return itf.status
@@ -152,7 +170,7 @@ class _Tracker:
 
 
 # One value for one rule: (rule, interface name or None, value). A tuple: a poll makes dozens.
-_Sample = tuple
+_Sample = tuple[Rule, str | None, Value]
 
 
 class AlertEngine:
@@ -251,7 +269,7 @@ class AlertEngine:
 
     def observe_metrics(self, event: DeviceMetrics, now: datetime) -> list[Change]:
         device = event.device_id
-        values = []
+        values: list[tuple[str, Value]] = []
         if event.cpu is not None:
             values.append(("device.cpu", float(event.cpu)))
         if event.memory is not None:
@@ -278,7 +296,7 @@ class AlertEngine:
         rules = [r for r in self._rules.values() if r.enabled and r.subject == "interface" and r.applies_to(device, tags)]
         seen_up = self._seen_up.setdefault(device, set())
         present = set()
-        samples = []
+        samples: list[_Sample] = []
         for itf in event.interfaces:
             name = itf.name or str(itf.if_index)
             present.add(name)
@@ -339,48 +357,48 @@ class AlertEngine:
                 if key not in self._active:
                     changes.append(self._raise(rule, key[1], key[2] or None, tracker.last_value, now))
         for alert in list(self.alerts.values()):
-            if alert.notified or alert.status != "open" or self.silenced(alert.device_id, now):
+            if alert.notified or alert.status != AlertStatus.OPEN or self.silenced(alert.device_id, now):
                 continue
             if alert.suppressed_by is None:
                 alert = self.alerts[alert.id] = attrs.evolve(alert, notified=True)
-                changes.append(Change("notify", alert, None, now, True))
+                changes.append(Change(ChangeKind.NOTIFY, alert, None, now, True))
             elif self.root_cause(alert.device_id) is None:
                 # The cause is gone: this alert resolves unseen, and a condition that still holds
                 # raises a new one after its `for` (a device that comes back with its upstream, the
                 # usual case, raises nothing).
                 changes.append(self._resolve(alert, SYSTEM_USER, now))
-                tracker = self._trackers.get(alert.key)
-                rule = self._rules.get(alert.rule_id)
-                if tracker is not None and rule is not None and tracker.last_value is not None \
-                        and rule.firing(tracker.last_value, None):
-                    tracker.pending_since = now
+                condition = self._trackers.get(alert.key)
+                its_rule = self._rules.get(alert.rule_id)
+                if condition is not None and its_rule is not None and condition.last_value is not None \
+                        and its_rule.firing(condition.last_value, None):
+                    condition.pending_since = now
                     self._pending.add(alert.key)
         return changes
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def _raise(self, rule: Rule, device: str, interface: str | None, value, now: datetime) -> Change:
+    def _raise(self, rule: Rule, device: str, interface: str | None, value: Value | None, now: datetime) -> Change:
         numeric = float(value) if isinstance(value, (int, float)) else None
         cause = self.root_cause(device)
         cause = None if cause == HOLD else cause
         alert = Alert(
             id=self._new_id(now), rule_id=rule.id, device_id=device, interface=interface, metric=rule.metric,
-            severity=rule.severity, message=rule.text(device, interface, value), status="open", value=numeric,
+            severity=rule.severity, message=rule.text(device, interface, value), status=AlertStatus.OPEN, value=numeric,
             threshold=rule.wire_threshold(), created_at=now, updated_at=now,
             notified=cause is None and not self.silenced(device, now), suppressed_by=cause,
         )
         self.alerts[alert.id] = alert
         self._active[alert.key] = alert.id
-        return Change("new", alert, None, now, alert.notified)
+        return Change(ChangeKind.NEW, alert, None, now, alert.notified)
 
-    def _resolve(self, alert: Alert, by: str, now: datetime, value=None) -> Change:
+    def _resolve(self, alert: Alert, by: str, now: datetime, value: Value | None = None) -> Change:
         if isinstance(value, (int, float)):
             alert = attrs.evolve(alert, value=float(value))
-        alert = attrs.evolve(alert, status="resolved", updated_at=now, updated_by=by)
+        alert = attrs.evolve(alert, status=AlertStatus.RESOLVED, updated_at=now, updated_by=by)
         del self.alerts[alert.id]
         if self._active.get(alert.key) == alert.id:
             del self._active[alert.key]
-        return Change("resolved", alert, by, now, alert.notified)
+        return Change(ChangeKind.RESOLVED, alert, by, now, alert.notified)
 
     def get(self, alert_id: str) -> Alert:
         alert = self.alerts.get(alert_id)
@@ -391,10 +409,10 @@ class AlertEngine:
     def acknowledge(self, alert_id: str, user_id: str, now: datetime) -> Change:
         """An open alert -> acknowledged by user_id. InvalidTransition if it is not open."""
         alert = self.get(alert_id)
-        if alert.status != "open":
+        if alert.status != AlertStatus.OPEN:
             raise InvalidTransition(f"alert {alert_id} is {alert.status}: only an open alert can be acknowledged")
-        alert = self.alerts[alert_id] = attrs.evolve(alert, status="acknowledged", updated_at=now, updated_by=user_id)
-        return Change("acknowledged", alert, user_id, now, alert.notified)
+        alert = self.alerts[alert_id] = attrs.evolve(alert, status=AlertStatus.ACKNOWLEDGED, updated_at=now, updated_by=user_id)
+        return Change(ChangeKind.ACKNOWLEDGED, alert, user_id, now, alert.notified)
 
     def resolve(self, alert_id: str, user_id: str, now: datetime) -> Change:
         """An open or acknowledged alert -> resolved by user_id. If the condition still holds,
@@ -417,8 +435,8 @@ class AlertEngine:
 
 @attrs.frozen
 class AlertTransition:
-    change: str  # new, acknowledged, resolved, notify
-    status: str
+    change: ChangeKind = attrs.field(converter=ChangeKind)  # from the store: a str
+    status: AlertStatus = attrs.field(converter=AlertStatus)
     by: str | None
     at: datetime
     value: float | None

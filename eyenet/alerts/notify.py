@@ -105,6 +105,8 @@ async def post(
     parts = urlsplit(url)
     https = parts.scheme == "https"
     host = parts.hostname
+    if host is None:  # the configuration takes no such URL
+        raise ValueError("a webhook URL without a host")
     port = parts.port or (443 if https else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     authority = parts.netloc.rpartition("@")[2]
@@ -127,7 +129,7 @@ async def post(
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
-                conn.receive_data(await stream.receive_some(65536))
+                conn.receive_data(bytes(await stream.receive_some(65536)))  # h11 takes bytes; a stream may give a bytearray
             elif isinstance(event, h11.Response):
                 answer = event
             elif isinstance(event, h11.Data):
@@ -159,8 +161,8 @@ def _describe(exc: BaseException) -> str:
         if not exc.strerror and isinstance(cause, BaseExceptionGroup):
             # trio's "all attempts to connect to HOST:PORT failed": the errno is in the group.
             reasons = sorted({
-                os.strerror(e.errno) if e.errno else e.strerror
-                for e in cause.exceptions if isinstance(e, OSError) and (e.errno or e.strerror)
+                reason
+                for e in cause.exceptions if isinstance(e, OSError) and (reason := os.strerror(e.errno) if e.errno else e.strerror)
             })
             if reasons:
                 return f"cannot connect ({', '.join(reasons)})"
@@ -314,7 +316,7 @@ class Notifier:
             raise ValueError(f"webhook names must differ: {names}")
         self._webhooks = [_Webhook(w, sleep) for w in webhooks]
 
-    def notify(self, event_type: str, severity: str, payload: dict) -> None:
+    def notify(self, event_type: str, severity: str, payload: dict[str, Any]) -> None:
         """Queue `payload` for every webhook that wants this event type and severity.
         Never blocks and never raises: a payload that cannot be sent is logged."""
         try:

@@ -11,12 +11,15 @@ import fnmatch
 import re
 import string
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
 from eyenet.events import INTERFACE_STATUSES, SEVERITIES
 from eyenet.validate import Check, Invalid, Reader, join
+
+# A sample a rule compares: a number, or a state metric's value ("up", "down", ...).
+Value = float | str
 
 RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -92,26 +95,30 @@ class Rule:
     def watches_interface(self, name: str) -> bool:
         return not self.interfaces or any(fnmatch.fnmatchcase(name.lower(), p.lower()) for p in self.interfaces)
 
-    def firing(self, value, previous) -> bool:
+    def firing(self, value: Value, previous: Value | None) -> bool:
         """Whether the condition holds for this sample (previous: the sample before, for "decreased")."""
-        if self.op == "decreased":
-            return previous is not None and value < previous
         if self.op == "==":
             return value == self.threshold
         if self.op == "!=":
             return value != self.threshold
-        return _holds(self.op, value, self.threshold)
+        # The other ops compare numbers: parse_rule allows them on numeric metrics only, with a
+        # number for threshold, which the type of a sample cannot say.
+        number = cast(float, value)
+        if self.op == "decreased":
+            return previous is not None and number < cast(float, previous)
+        return _holds(self.op, number, cast(float, self.threshold))
 
-    def cleared(self, value, previous) -> bool:
+    def cleared(self, value: Value, previous: Value | None) -> bool:
         """Whether an open alert resolves on this sample: the value is back on the safe side of `clear`."""
         if self.op in STATE_OPS:
             return not self.firing(value, previous)
+        number = cast(float, value)  # numeric ops only: see firing
         if self.op == "decreased":
-            return value >= self.clear if self.clear is not None else not self.firing(value, previous)
-        clear = self.threshold if self.clear is None else self.clear
-        return not _holds(self.op, value, clear)
+            return number >= self.clear if self.clear is not None else not self.firing(value, previous)
+        clear = cast(float, self.threshold) if self.clear is None else self.clear
+        return not _holds(self.op, number, clear)
 
-    def text(self, device_id: str, interface: str | None, value) -> str:
+    def text(self, device_id: str, interface: str | None, value: Value | None) -> str:
         fields = {
             "device": device_id, "interface": interface or "", "value": _show(value), "metric": self.metric,
             "threshold": _show(self.threshold), "rule": self.name or self.id,
@@ -131,13 +138,13 @@ class Rule:
         }
 
 
-def _show(value) -> str:
+def _show(value: Value | None) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return "" if value is None else str(value)
 
 
-def default_message(rule: Rule, interface: str | None, value) -> str:
+def default_message(rule: Rule, interface: str | None, value: Value | None) -> str:
     """Messages read like the seed's: "CPU usage exceeded threshold"."""
     info = METRICS[rule.metric]
     if rule.metric == "device.uptime" and rule.op == "decreased":
@@ -197,6 +204,7 @@ def parse_rule(data: Mapping[str, Any], *, rule_id: str | None = None) -> Rule:
     r = Reader()
     rule = read_rule(r, data, rule_id=rule_id)
     r.raise_problems(RuleError)
+    assert rule is not None  # no rule comes only with problems, raised above
     return rule
 
 
@@ -213,11 +221,14 @@ def read_rule(r: Reader, data: Mapping[str, Any], key: str = "", *, rule_id: str
     def problem(name: str, reason: str) -> None:
         r.problem(join(key, name), reason)
 
-    metric, op, threshold, clear = v.get("metric"), v.get("op"), v.get("threshold"), v.get("clear")
+    # Checked against their choices by the table (an absent one is reported as required).
+    metric: str = v.get("metric", "")
+    op: str = v.get("op", "")
+    threshold, clear = v.get("threshold"), v.get("clear")
     info = METRICS.get(metric)
     # A threshold or clear of the wrong type is reported already: how they pair tells nothing more.
     paired = all(name in v or name not in data for name in ("threshold", "clear"))
-    if info is not None and op is not None and paired:
+    if info is not None and op and paired:
         if info.values:
             if op not in STATE_OPS:
                 problem("op", f"{metric} is a state: use == or !=")

@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
+from typing import Any
 
 import trio
 
-from eyenet.alerts.engine import HOLD, Alert, AlertEngine, Change, Window
+from eyenet.alerts.engine import HOLD, Alert, AlertEngine, Change, ChangeKind, Window
 from eyenet.alerts.rules import DEFAULT_RULES, Rule, RuleError, StoredRule, parse_rule
 from eyenet.bus import Bus, Lagged
 from eyenet.events import DeviceMetrics, DeviceStatus
@@ -40,7 +41,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-Notify = Callable[[str, str, dict], None]  # (event type, severity, payload): never blocks
+Notify = Callable[[str, str, dict[str, Any]], None]  # (event type, severity, payload): never blocks
 
 
 class AlertService:
@@ -48,13 +49,13 @@ class AlertService:
         self,
         store: Store,
         bus: Bus,
-        device_tags: Callable[[str], Iterable[str]],
+        device_tags: Callable[[str], Iterable[str] | None],
         *,
         notify: Notify | None = None,
         topology: Callable[[], Graph] | None = None,
         roots: tuple[str, ...] = (),
         clock: Callable[[], datetime] = _now,
-        tz=None,
+        tz: tzinfo | None = None,
     ) -> None:
         """topology: the current graph, for alerts of devices cut off by another's failure;
         roots: the devices nearest to EyeNet (default: the best-connected one)."""
@@ -80,28 +81,28 @@ class AlertService:
         over the store), load rules, windows and the alerts still open. devices: those monitored
         now; alerts of any other (taken out of the configuration meanwhile) resolve."""
         await self.store.seed_rules([r.to_json() for r in DEFAULT_RULES])
-        configured = {r.id: r for r in configured}
-        for rule in configured.values():
+        from_config = {r.id: r for r in configured}
+        for rule in from_config.values():
             await self.store.put_rule(rule.to_json(), "config")
         defaults = {r.id: r for r in DEFAULT_RULES}
         for stored in await self._stored_rules():
-            if stored.source == "config" and stored.rule.id not in configured:
+            if stored.source == "config" and stored.rule.id not in from_config:
                 # Taken out of the file: a shipped rule it overrode comes back, any other goes.
                 if stored.rule.id in defaults:
                     await self.store.put_rule(defaults[stored.rule.id].to_json(), "default")
                 else:
                     await self.store.delete_rule(stored.rule.id)
-        stored = await self._stored_rules()
-        self.sources = {s.rule.id: s.source for s in stored}
+        rules = await self._stored_rules()
+        self.sources = {s.rule.id: s.source for s in rules}
         self.engine.restore(await self.store.alerts(active_only=True))
         self.engine.set_windows(await self.store.windows())
-        await self._apply(self.engine.set_rules([s.rule for s in stored], self._clock()))
+        await self._apply(self.engine.set_rules([s.rule for s in rules], self._clock()))
         if devices is not None:
             gone = {a.device_id for a in self.engine.alerts.values()} - set(devices)
             for device_id in sorted(gone):
                 await self.forget_device(device_id)
 
-    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         with self.bus.subscribe(maxlen=QUEUE, types=(DeviceStatus, DeviceMetrics), name="alerts") as events:
             self._running = True
             task_status.started()
@@ -134,7 +135,7 @@ class AlertService:
             checks.degraded("alert evaluation failed lately (see the log)")
         return checks.health()
 
-    async def observe(self, item) -> None:
+    async def observe(self, item: DeviceStatus | DeviceMetrics) -> None:
         now = self._clock()
         if isinstance(item, DeviceMetrics):
             changes = self.engine.observe_metrics(item, now)
@@ -159,7 +160,7 @@ class AlertService:
             for change in changes:
                 a = change.alert
                 log.log(
-                    logging.WARNING if change.kind == "new" and a.severity != "info" else logging.INFO,
+                    logging.WARNING if change.kind == ChangeKind.NEW and a.severity != "info" else logging.INFO,
                     "alert %s %s: %s %s%s%s", a.id, change.kind, a.device_id, a.message,
                     f" (by {change.by})" if change.by else "", "" if change.push else " [maintenance: not pushed]",
                 )
@@ -175,10 +176,10 @@ class AlertService:
                     except Exception:
                         log.exception("notifying alert %s failed", a.id)
 
-    def _cut_off(self) -> dict[str, str]:
+    def _cut_off(self, graph: Graph) -> dict[str, str]:
         """topology.cut_off for the current graph and down devices, computed once per change of
         either: ticks ask for every held alert each second, and a failed core may hold hundreds."""
-        graph, down = self._topology(), frozenset(self._down)
+        down = frozenset(self._down)
         if self._cut is None or self._cut[0] is not graph or self._cut[1] != down:
             self._cut = (graph, down, cut_off(graph, self._roots or default_roots(graph), down))
         return self._cut[2]
@@ -188,7 +189,7 @@ class AlertService:
         alert is still waiting out its `for`), or None."""
         if self._topology is None or not self._down:
             return None
-        cause = self._cut_off().get(device_id)
+        cause = self._cut_off(self._topology()).get(device_id)
         if cause is None:
             return None
         found = next((

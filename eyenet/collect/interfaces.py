@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 import attrs
 
 from eyenet.snmp.mib import IF_COLUMNS
-from eyenet.snmp.table import Index, Oid, Rows, text_of
+from eyenet.snmp.rows import Index, Rows, text_of
+from eyenet.snmp.values import Oid
 
 # Columns a row needs only where ifXTable does not cover it: the 32-bit octet counters where
 # a 64-bit one is missing, ifSpeed where ifHighSpeed is missing or 0. They are read for those
@@ -30,8 +31,9 @@ IF_LABEL_COLUMNS = ("ifDescr", "ifType", "ifName", "ifAlias")
 _IF_ROW_COLUMNS = ("ifDescr", "ifType", "ifAdminStatus", "ifOperStatus")
 
 IF_SPEED_SATURATED = 4294967295  # ifSpeed's maximum: "look at ifHighSpeed"
-ADMIN_STATUS = {1: "up", 2: "down", 3: "testing"}
-OPER_STATUS = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent", 7: "lowerLayerDown"}
+# Keyed by whatever an agent sent (looked up with the raw value, not found when not an int).
+ADMIN_STATUS: dict[Any, str] = {1: "up", 2: "down", 3: "testing"}
+OPER_STATUS: dict[Any, str] = {1: "up", 2: "down", 3: "testing", 4: "unknown", 5: "dormant", 6: "notPresent", 7: "lowerLayerDown"}
 
 
 class InterfaceReading(NamedTuple):
@@ -101,9 +103,9 @@ class InterfaceLabels:
 def interface_labels(columns: Mapping[str, Rows], **state: Any) -> InterfaceLabels:
     """The labels of walked IF-MIB columns (keyed by column name, as interfaces_from_columns)."""
     empty: Rows = {}
-    texts = [{i: text_of(v) for i, v in columns.get(name, empty).items()} for name in ("ifName", "ifDescr", "ifAlias")]
+    names, descrs, aliases = ({i: text_of(v) for i, v in columns.get(name, empty).items()} for name in ("ifName", "ifDescr", "ifAlias"))
     return InterfaceLabels(
-        tuple(interface_rows(columns)), status_rows(columns), *texts, _int_rows(columns.get("ifType", empty)), **state
+        tuple(interface_rows(columns)), status_rows(columns), names, descrs, aliases, _int_rows(columns.get("ifType", empty)), **state
     )
 
 
@@ -122,6 +124,9 @@ def interfaces_from_columns(columns: Mapping[str, Rows], labels: InterfaceLabels
     name_of, descr_of, alias_of, type_of = labels.names.get, labels.descrs.get, labels.aliases.get, labels.types.get
     admin, oper = columns.get("ifAdminStatus", empty), columns.get("ifOperStatus", empty)
     out = []
+    in_octets: int | None
+    out_octets: int | None
+    bits: int | None
     for index in labels.rows:
         hc_in, hc_out = hc_in_of(index), hc_out_of(index)
         if hc_in is not None and hc_out is not None:

@@ -9,9 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from eyenet.collect.profiles import HR_STORAGE_RAM, Method
-from eyenet.snmp import format_oid
 from eyenet.snmp.mib import HR_STORAGE_DESCR, HR_STORAGE_SIZE, HR_STORAGE_TYPE, HR_STORAGE_UNITS, HR_STORAGE_USED
-from eyenet.snmp.table import Index, Oid, Rows, int_value, text_of
+from eyenet.snmp.rows import Index, Rows, int_value, text_of
+from eyenet.snmp.values import Oid, format_oid
 
 # -- pure: combining methods ----------------------------------------------------
 

@@ -214,6 +214,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     r = _Reader(source)
     profile = r.profile(data)
     r.raise_problems(ProfileError)
+    assert profile is not None  # no profile comes only with problems, raised above
     return profile
 
 
@@ -245,6 +246,7 @@ class _Reader(Reader):
 
     def __init__(self, source: str):
         super().__init__(source)
+        self.file = source  # a profile always comes from a file (Reader's source may be None)
         self.names: dict[str, Oid] = {}
 
     def each(self, raw: Any, key: str, what: str, item: str):
@@ -311,7 +313,7 @@ class _Reader(Reader):
             name=head.get("name", ""),
             vendor=head.get("vendor", ""),
             description=head.get("description", ""),
-            source=self.source,
+            source=self.file,
             matches=matches,
             cpu=cpu,
             memory=memory,
@@ -384,11 +386,11 @@ class _Reader(Reader):
                 self.problem(f"{where}{role}", f"not used by method {kind} (it reads: {', '.join(roles) or 'hrStorageTable'})")
         role_scale = {}
         for role in ("used", "free", "total"):
-            name = f"{role}_scale"
-            if name in entry:
+            scale_key = f"{role}_scale"
+            if scale_key in entry:
                 if role not in roles:
-                    self.problem(f"{where}{name}", f"method {kind} has no {role}")
-                role_scale[role] = v.get(name, 1.0)
+                    self.problem(f"{where}{scale_key}", f"method {kind} has no {role}")
+                role_scale[role] = v.get(scale_key, 1.0)
         where_filters = self.filters(entry.get("where", []), key, walk or kind == "hrstorage")
         regex = None
         if "regex" in entry:
@@ -400,7 +402,8 @@ class _Reader(Reader):
             if kind not in ("average", "percent", "100-minus") or not walk:
                 self.problem(f"{where}weight", "only an average over a walked column (average, percent, 100-minus with read = \"walk\") has weights")
             weight = self.oid(entry["weight"], f"{where}weight")
-        name = reclaimable = None
+        name: re.Pattern | None = None
+        reclaimable: re.Pattern | None = None
         for option in ("name", "reclaimable"):
             if option in entry:
                 if kind != "hrstorage":

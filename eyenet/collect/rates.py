@@ -62,7 +62,7 @@ import enum
 import functools
 import math
 from collections.abc import Hashable, Iterable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -90,12 +90,12 @@ class Reason(enum.StrEnum):
     OVER_SPEED = "over_speed"
 
 
-def _width(instance, attribute, value):
+def _width(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if value not in (32, 64):
         raise ValueError(f"counter width must be 32 or 64, not {value!r}")
 
 
-def _optional_non_negative(instance, attribute, value):
+def _optional_non_negative(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
     if value is not None and value < 0:
         raise ValueError(f"{attribute.name} must be >= 0, not {value!r}")
 
@@ -217,11 +217,17 @@ def counter_rate(
     elapsed, clock, broken = _continuity(prev, cur, max_elapsed)
     if broken is not None:
         return RateResult(None, broken, elapsed=elapsed, clock=clock)
-    rate, reason, delta = _advance(prev.value, cur.value, cur.width, elapsed, _top_speed(prev, cur), unit_bits, tolerance)
+    # elapsed is a float once broken is None, which mypy cannot tell from unpacked names;
+    # a check here would be one more on every counter of every poll.
+    rate, reason, delta = _advance(
+        prev.value, cur.value, cur.width, elapsed, _top_speed(prev, cur), unit_bits, tolerance  # type: ignore[arg-type]
+    )
     return RateResult(rate, reason, elapsed=elapsed, delta=delta, clock=clock)
 
 
-def _continuity(prev, cur, max_elapsed: float | None) -> tuple[float | None, str | None, Reason | None]:
+def _continuity(
+    prev: CounterSample | CounterSet, cur: CounterSample | CounterSet, max_elapsed: float | None
+) -> tuple[float | None, str | None, Reason | None]:
     """Rules 2 and 3, shared by every counter of a sample: (elapsed, clock, None), or what broke."""
     elapsed, clock = elapsed_between(prev, cur)
     if elapsed is None:
@@ -233,7 +239,7 @@ def _continuity(prev, cur, max_elapsed: float | None) -> tuple[float | None, str
     return elapsed, clock, None
 
 
-def _top_speed(prev, cur) -> int | None:
+def _top_speed(prev: CounterSample | CounterSet, cur: CounterSample | CounterSet) -> int | None:
     return max(prev.speed or 0, cur.speed or 0) or None
 
 
@@ -292,7 +298,7 @@ def counter_set_rates(
         if old is None or new is None or old_width != width or not (0 <= old < 1 << width and 0 <= new < 1 << width):
             out.append(None)
         else:
-            out.append(_advance(old, new, width, elapsed, speed, bits, tolerance)[0])
+            out.append(_advance(old, new, width, elapsed, speed, bits, tolerance)[0])  # type: ignore[arg-type]  # as in counter_rate
     return out
 
 
@@ -315,7 +321,7 @@ class RateTracker:
     later interface that reuses an ifIndex under another name starts afresh.
     """
 
-    def __init__(self, **rate_options) -> None:
+    def __init__(self, **rate_options: Any) -> None:
         self._last: dict[Hashable, CounterSet] = {}
         self._options = rate_options
 

@@ -27,7 +27,7 @@ from eyenet.collect.interfaces import (
 )
 from eyenet.collect.methods import evaluate, hrstorage_roles
 from eyenet.collect.profiles import Method, Profile, ProfileSet, match
-from eyenet.snmp import SnmpClient, Target, format_oid
+from eyenet.snmp import Oid, SnmpClient, Target, format_oid
 from eyenet.snmp.mib import (
     HR_STORAGE_COLUMNS,
     HR_STORAGE_DESCR,
@@ -43,7 +43,8 @@ from eyenet.snmp.mib import (
     SYS_OBJECT_ID,
     SYS_UPTIME,
 )
-from eyenet.snmp.table import Index, Oid, Rows, TableReader, by_table, int_value, snmp_nursery, text_of
+from eyenet.snmp.rows import Index, Rows, int_value, text_of
+from eyenet.snmp.table import TableReader, by_table, snmp_nursery
 
 
 @attrs.frozen

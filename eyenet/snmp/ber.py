@@ -5,6 +5,9 @@ decoder is one flat loop with the checks inline; every malformed input ends in
 SnmpDecodeError, with the offset and what was expected.
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from eyenet.snmp.errors import SnmpDecodeError
 from eyenet.snmp.values import Oid, Tag, VarBind
 
@@ -102,7 +105,7 @@ _EMPTY_VALUES = {int(t): bytes((t, 0)) for t in (Tag.NULL, Tag.NO_SUCH_OBJECT, T
 _BYTES_TAGS = frozenset(int(t) for t in (Tag.OCTET_STRING, Tag.OPAQUE, Tag.IPADDRESS))
 
 
-def encode_value(tag: int, value) -> bytes:
+def encode_value(tag: int, value: Any) -> bytes:
     """The TLV of one varbind value."""
     empty = _EMPTY_VALUES.get(tag)  # NULL first: every request carries it
     if empty is not None:
@@ -120,7 +123,7 @@ def encode_value(tag: int, value) -> bytes:
     raise ValueError(f"cannot encode a value with tag 0x{tag:02x}")
 
 
-def encode_varbinds(varbinds) -> bytes:
+def encode_varbinds(varbinds: Iterable[VarBind]) -> bytes:
     return tlv(
         SEQUENCE,
         b"".join(tlv(SEQUENCE, tlv(0x06, encode_oid(oid)) + encode_value(tag, value)) for oid, tag, value in varbinds),
@@ -209,11 +212,12 @@ def decode_oid(c: bytes, pos: int = 0) -> Oid:
 def decode_varbinds(data: bytes, pos: int, end: int) -> tuple[list[VarBind], int]:
     """The VarBindList SEQUENCE at pos -> (varbinds, position after it)."""
     start, stop = expect(data, pos, end, SEQUENCE, "variable-bindings")
-    out = []
+    out: list[VarBind] = []
     append = out.append
     known_oid = _OIDS.get
     known_varbind = _VARBINDS.get
     new_varbind = tuple.__new__  # VarBind's own __new__ adds a Python call per varbind
+    value: int | bytes | Oid | None  # by tag, as VarBind.value
     i = start
     try:
         while i < stop:

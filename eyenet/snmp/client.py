@@ -9,8 +9,9 @@ import operator
 import random
 import socket as _stdsocket
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any, NamedTuple, Self
 
 import attrs
 import trio
@@ -30,6 +31,9 @@ MAX_BURST = 64
 # that an agent answering one request at a time (most do) is not flooded into dropping some.
 PER_AGENT_IN_FLIGHT = 4
 _END_OF_MIB_VIEW = int(Tag.END_OF_MIB_VIEW)  # a plain int: compared once per varbind
+
+# A socket address as getaddrinfo gives it: (host, port), or (host, port, flowinfo, scope_id) for IPv6.
+SockAddr = tuple[Any, ...]
 
 
 @attrs.frozen
@@ -62,18 +66,30 @@ class ClientStats:
     malformed: int = 0
 
 
+class _Resolved(NamedTuple):
+    expires: float  # trio.current_time()
+    family: int
+    address: SockAddr
+
+
+class _Answer(NamedTuple):
+    pdu: Pdu
+    nbytes: int
+    rtt: float  # seconds from the send that was answered
+
+
 @attrs.define(eq=False)
 class _Pending:
-    addr: tuple
+    addr: SockAddr
     community: bytes
     event: trio.Event = attrs.Factory(trio.Event)
-    response: Message | None = None
+    response: Pdu | None = None
     nbytes: int = 0
     sent_at: float = 0.0
     rtt: float = 0.0
     # The semaphores held for it, released once (by _free) as soon as the answer arrives: the
     # agent is free then, not when the waiting task next runs, which on a busy loop is later.
-    held: tuple = ()
+    held: tuple[trio.Semaphore, ...] = ()
 
 
 class SnmpClient:
@@ -83,19 +99,19 @@ class SnmpClient:
         self._nursery = nursery
         self._slots = trio.Semaphore(max_in_flight)
         self._per_agent = per_agent
-        self._agent_slots: dict[tuple, trio.Semaphore] = {}
+        self._agent_slots: dict[SockAddr, trio.Semaphore] = {}
         self._sockets: dict[int, _stdsocket.socket] = {}
         self._pending: dict[int, _Pending] = {}
         self._recent: OrderedDict[int, bool] = OrderedDict()  # request-id -> answered?
         self._next_id = random.randrange(1, 2**31 - 1)
-        self._resolved: dict[tuple[str, int], tuple[float, int, tuple]] = {}
-        self._tuners: dict[tuple, BulkTuner] = {}
+        self._resolved: dict[tuple[str, int], _Resolved] = {}
+        self._tuners: dict[tuple[str, int], BulkTuner] = {}
         self.stats = ClientStats()
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, max_in_flight: int = 1000, per_agent: int = PER_AGENT_IN_FLIGHT):
-        error = None
+    async def open(cls, max_in_flight: int = 1000, per_agent: int = PER_AGENT_IN_FLIGHT) -> AsyncIterator[Self]:
+        error: Exception | None = None
         async with trio.open_nursery() as nursery:
             client = cls(nursery, max_in_flight, per_agent)
             try:
@@ -157,20 +173,20 @@ class SnmpClient:
         out: list[list[VarBind]] = [[] for _ in roots]
         current = [root if len(root) > 1 else root + (0,) for root in roots]  # BER cannot carry a one-arc OID
         active = list(range(len(roots)))  # columns still going, in request order
-        v1 = target.version == "1"
-        tuner = None if v1 else self.tuner(target)
+        # v1 has no GETBULK, so nothing to tune: GETNEXT then.
+        tuner = None if target.version == "1" else self.tuner(target)
         too_big = 0
         while active:
             n = len(active)
             request = tuple(VarBind.null(current[j]) for j in active)
-            if v1:
+            if tuner is None:
                 repetitions = 1
                 answer = await self._exchange_timed(target, Pdu(PduType.GET_NEXT, 0, 0, 0, request))
-                pdu = answer.response.pdu
+                pdu = answer.pdu
                 if pdu.error_status == ErrorStatus.NO_SUCH_NAME and (n == 1 or 0 < pdu.error_index <= n):
                     del active[pdu.error_index - 1 if n > 1 else 0]  # v1's end of the MIB view, for that column
                     continue
-                self._checked(target, answer.response)
+                self._checked(target, pdu)
                 if len(pdu.varbinds) != n:
                     raise SnmpError(f"{target.name}: GETNEXT answered with {len(pdu.varbinds)} varbinds for {n}")
             else:
@@ -190,7 +206,7 @@ class SnmpClient:
                         f"{target.name}: no response to GETBULK after {target.retries + 1} attempts "
                         f"of {target.timeout:g}s (walking {', '.join(format_oid(roots[j]) for j in active)})"
                     )
-                pdu = answer.response.pdu
+                pdu = answer.pdu
                 if pdu.error_status == ErrorStatus.TOO_BIG:
                     too_big += 1
                     if repetitions * n <= tuner.floor or repetitions == 1 or too_big > MAX_TOO_BIG:
@@ -202,7 +218,7 @@ class SnmpClient:
                     tuner.on_too_big(repetitions * n)
                     continue
                 too_big = 0
-                self._checked(target, answer.response)
+                self._checked(target, pdu)
                 if not pdu.varbinds:
                     raise SnmpWalkError(f"{target.name}: agent answered GETBULK at {format_oid(current[active[0]])} with no varbinds")
             varbinds = pdu.varbinds
@@ -261,8 +277,7 @@ class SnmpClient:
 
     # -- request / response -------------------------------------------------
 
-    def _checked(self, target: Target, resp: Message) -> Pdu:
-        pdu = resp.pdu
+    def _checked(self, target: Target, pdu: Pdu) -> Pdu:
         if pdu.error_status:
             where = ""
             if 0 < pdu.error_index <= len(pdu.varbinds):
@@ -272,11 +287,11 @@ class SnmpClient:
             )
         return pdu
 
-    async def _exchange(self, target: Target, pdu, attempts: int | None = None) -> Message:
-        """Send pdu (its request-id is replaced) and return the matching response."""
-        return (await self._exchange_timed(target, pdu, attempts)).response
+    async def _exchange(self, target: Target, pdu: Pdu | BulkPdu, attempts: int | None = None) -> Pdu:
+        """Send pdu (its request-id is replaced) and return the matching response's."""
+        return (await self._exchange_timed(target, pdu, attempts)).pdu
 
-    async def _exchange_timed(self, target: Target, pdu, attempts: int | None = None) -> "_Pending":
+    async def _exchange_timed(self, target: Target, pdu: Pdu | BulkPdu, attempts: int | None = None) -> _Answer:
         """As _exchange, with the response's size and round-trip time (from the send, not the queue)."""
         version = VERSIONS[target.version]
         family, addr = await self._resolve(target)
@@ -314,7 +329,7 @@ class SnmpClient:
                 with trio.move_on_after(target.timeout):
                     await pending.event.wait()
                 if pending.response is not None:
-                    return pending
+                    return _Answer(pending.response, pending.nbytes, pending.rtt)
         finally:
             _free(pending)
             del self._pending[rid]
@@ -323,7 +338,7 @@ class SnmpClient:
         raise SnmpTimeout(f"{target.name}: no response after {attempts} attempt(s) of {target.timeout:g}s")
 
     @staticmethod
-    async def _send(sock, data: bytes, addr: tuple, target: Target) -> None:
+    async def _send(sock: _stdsocket.socket, data: bytes, addr: SockAddr, target: Target) -> None:
         """A non-blocking send that waits only when the kernel's buffer is full."""
         while True:
             try:
@@ -345,13 +360,13 @@ class SnmpClient:
         if len(self._recent) > RECENT_IDS:
             self._recent.popitem(last=False)
 
-    def _deliver(self, data: bytes, addr: tuple) -> None:
+    def _deliver(self, data: bytes, addr: SockAddr) -> None:
         try:
             msg = decode_message(data)
         except SnmpDecodeError:
             self.stats.malformed += 1
             return
-        if not isinstance(msg, Message) or msg.pdu.type not in (PduType.RESPONSE, PduType.REPORT):
+        if not isinstance(msg, Message) or not isinstance(msg.pdu, Pdu) or msg.pdu.type not in (PduType.RESPONSE, PduType.REPORT):
             self.stats.foreign += 1
             return
         rid = msg.pdu.request_id
@@ -372,13 +387,13 @@ class SnmpClient:
             self.stats.duplicate += 1
             return
         self.stats.responses += 1
-        pending.response = msg
+        pending.response = msg.pdu
         pending.nbytes = len(data)
         pending.rtt = trio.current_time() - pending.sent_at
         _free(pending)
         pending.event.set()
 
-    async def _receive_loop(self, sock) -> None:
+    async def _receive_loop(self, sock: _stdsocket.socket) -> None:
         # Drain every queued datagram before sleeping: one wake-up serves a burst of answers.
         burst = 0
         while True:
@@ -399,7 +414,7 @@ class SnmpClient:
                 burst = 0
                 await trio.lowlevel.cancel_shielded_checkpoint()
 
-    def _socket(self, family: int):
+    def _socket(self, family: int) -> _stdsocket.socket:
         sock = self._sockets.get(family)
         if sock is None:
             sock = _stdsocket.socket(family, _stdsocket.SOCK_DGRAM)
@@ -413,12 +428,13 @@ class SnmpClient:
             self._nursery.start_soon(self._receive_loop, sock)
         return sock
 
-    async def _resolve(self, target: Target) -> tuple[int, tuple]:
+    async def _resolve(self, target: Target) -> tuple[int, SockAddr]:
+        """(address family, socket address) of the target."""
         key = (target.host, target.port)
         now = trio.current_time()
         hit = self._resolved.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1], hit[2]
+        if hit is not None and hit.expires > now:
+            return hit.family, hit.address
         host = target.host[1:-1] if target.host.startswith("[") and target.host.endswith("]") else target.host
         try:
             infos = await trio.socket.getaddrinfo(host, target.port, type=_stdsocket.SOCK_DGRAM)
@@ -427,7 +443,7 @@ class SnmpClient:
         if not infos:
             raise SnmpResolveError(f"{target.name}: host {host!r} has no address")
         family, _, _, _, sockaddr = infos[0]
-        self._resolved[key] = (now + RESOLVE_TTL, family, sockaddr)
+        self._resolved[key] = _Resolved(now + RESOLVE_TTL, family, sockaddr)
         return family, sockaddr
 
 

@@ -1,10 +1,11 @@
 """How an operator sees a varbind: net-snmp-style text and a JSON form."""
 
 import ipaddress
+from typing import Any
 
 from eyenet.snmp.values import TAG_NAMES, Tag, VarBind, format_oid
 
-_EXCEPTION_TEXT = {
+_EXCEPTION_TEXT: dict[int, str] = {  # by int: VarBind.tag is one
     Tag.NO_SUCH_OBJECT: "No Such Object available on this agent at this OID",
     Tag.NO_SUCH_INSTANCE: "No Such Instance currently exists at this OID",
     Tag.END_OF_MIB_VIEW: "No more variables left in this MIB View (It is past the end of the MIB tree)",
@@ -55,11 +56,12 @@ def format_varbind(vb: VarBind) -> str:
     return f"{oid} = {TAG_NAMES[tag]}: {value}"
 
 
-def varbind_json(vb: VarBind) -> dict:
+def varbind_json(vb: VarBind) -> dict[str, Any]:
     """{"oid", "type", "value"}: octet strings as {"hex"} plus "text" when printable UTF-8."""
     tag, value = vb.tag, vb.value
+    value_out: Any
     if tag in (Tag.OCTET_STRING, Tag.OPAQUE):
-        value_out: object = {"hex": value.hex()}
+        value_out = {"hex": value.hex()}
         text = printable_text(value) if tag == Tag.OCTET_STRING else None
         if text is not None:
             value_out["text"] = text

@@ -248,7 +248,7 @@ def decode_pdu(data: bytes, pos: int, end: int) -> tuple[AnyPdu, int]:
         if not 0 < e - s <= 5 or timestamp > 0xFFFFFFFF:
             raise SnmpDecodeError(f"time-stamp at offset {p} is not a 32-bit TimeTicks")
         varbinds, p = decode_varbinds(data, e, stop)
-        pdu = TrapV1Pdu(enterprise, agent_addr, generic, specific, timestamp, tuple(varbinds))
+        pdu: AnyPdu = TrapV1Pdu(enterprise, agent_addr, generic, specific, timestamp, tuple(varbinds))
     else:
         request_id, p = read_int(data, start, stop, "request-id")
         a, p = read_int(data, p, stop, "error-status" if kind != PduType.GET_BULK else "non-repeaters")

@@ -1,20 +1,19 @@
 """Reading SNMP tables from one device: columns walked side by side, instances got in
 batches, and what the agent did not answer kept as the read's problems rather than raised.
-Shared by the poller (collect) and neighbour discovery (topology)."""
+Shared by the poller (collect) and neighbour discovery (topology); what the rows mean is
+read by the sans-io rows.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import trio
 
 from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.errors import SnmpError, SnmpErrorStatus, SnmpTimeout, SnmpWalkError
+from eyenet.snmp.rows import Index, rows_of
 from eyenet.snmp.values import Oid, VarBind, format_oid
-
-Index = tuple[int, ...]
-Rows = Mapping[Index, Any]  # one walked column: row index -> value
 
 GET_BATCH = 20  # instances per GET request
 
@@ -98,7 +97,7 @@ class snmp_nursery:
         self._cm = trio.open_nursery()
         return await self._cm.__aenter__()
 
-    async def __aexit__(self, *exc_info) -> bool:
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
         try:
             return await self._cm.__aexit__(*exc_info)
         except BaseExceptionGroup as group:
@@ -109,7 +108,7 @@ class snmp_nursery:
             raise
 
 
-def _leaves(group: BaseExceptionGroup):
+def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
     for exc in group.exceptions:
         if isinstance(exc, BaseExceptionGroup):
             yield from _leaves(exc)
@@ -127,34 +126,3 @@ def by_table(columns: Iterable[Oid]) -> list[list[Oid]]:
 
 def _values(varbinds: Iterable[VarBind]) -> dict[Oid, Any]:
     return {tuple(vb.oid): vb.value for vb in varbinds}
-
-
-# -- pure: rows -> facts --------------------------------------------------------
-
-
-def rows_of(column: Oid, varbinds: Iterable[VarBind]) -> dict[Index, Any]:
-    """A walked column as {row index: value}. The varbinds must be what a walk of the column
-    returned (all under it, as the client guarantees): nothing here checks that again, once
-    per varbind of every poll."""
-    n = len(column)
-    return {oid[n:]: value for oid, _, value in varbinds if value is not None}
-
-
-def text_of(value: Any) -> str:
-    """An OCTET STRING as text: UTF-8 when it is, else Latin-1; trailing NULs dropped."""
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        try:
-            text = value.decode("utf-8")
-        except UnicodeDecodeError:
-            text = value.decode("latin-1")
-        return text.rstrip("\x00")
-    if isinstance(value, tuple):
-        return format_oid(value)
-    return str(value)
-
-
-def int_value(value: Any) -> int | None:
-    """An INTEGER/Counter/Gauge value, or None for anything else an agent sent instead."""
-    return value if type(value) is int else None

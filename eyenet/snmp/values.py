@@ -30,8 +30,8 @@ class Tag(IntEnum):
     END_OF_MIB_VIEW = 0x82
 
 
-# The names net-snmp and the JSON output use for each tag.
-TAG_NAMES = {
+# The names net-snmp and the JSON output use for each tag; by int, as VarBind.tag is one.
+TAG_NAMES: dict[int, str] = {
     Tag.INTEGER: "INTEGER",
     Tag.OCTET_STRING: "STRING",
     Tag.NULL: "NULL",

@@ -234,7 +234,7 @@ def _merge_links(seen: list[_Seen]) -> list[Link]:
     """Both ends' reports of one link become one link; each end names its own port."""
     by_pair: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
     for s in seen:
-        by_pair[tuple(sorted((s.device, s.peer)))].append(s)
+        by_pair[(s.device, s.peer) if s.device <= s.peer else (s.peer, s.device)].append(s)
     links = []
     for (a, b), reports in by_pair.items():
         from_a = [s for s in reports if s.device == a]
@@ -259,7 +259,7 @@ def _merge_links(seen: list[_Seen]) -> list[Link]:
             if i not in used_b:
                 links.append(_link(b, t.port, a, t.peer_port, t.protocol))
     # The same link over LLDP and CDP from one end: keep one.
-    unique: dict[tuple, Link] = {}
+    unique: dict[tuple[str, tuple[str, str] | None, str, tuple[str, str] | None], Link] = {}
     for link in links:
         key = (link.source, port_key(link.source_port), link.target, port_key(link.target_port))
         if key in unique:
@@ -298,7 +298,7 @@ def diff(old: Graph, new: Graph, now: datetime) -> list[TopologyUpdate]:
     return events
 
 
-def _ports(graph: Graph, device: str) -> set[tuple]:
+def _ports(graph: Graph, device: str) -> set[tuple[str, str | None, str, str | None]]:
     """A device's links with their ports: a link moved to another port is a link change too."""
     return {
         (link.source, link.source_port, link.target, link.target_port)

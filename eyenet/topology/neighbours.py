@@ -21,9 +21,9 @@ from typing import Any
 
 import attrs
 
-from eyenet.snmp import format_oid, parse_oid
 from eyenet.snmp.mib import IF_COLUMNS, SYS_NAME
-from eyenet.snmp.table import Index, Oid, Rows, int_value, text_of
+from eyenet.snmp.rows import Index, Rows, int_value, text_of
+from eyenet.snmp.values import Oid, format_oid, parse_oid
 
 # -- OIDs -------------------------------------------------------------------------
 
@@ -73,9 +73,13 @@ class LldpMib:
 
 def _lldp_mib(name: str, root: Oid, index_length: int, first_rem_column: int, man_addr_column: int) -> LldpMib:
     local, remote = root + (3,), root + (4, 1, 1)
-    rem = [remote + (first_rem_column + k,) for k in (0, 1, 2, 3, 4, 5, 6, 8)]  # k = 7: SysCapSupported
+
+    def rem(k: int) -> Oid:
+        return remote + (first_rem_column + k,)
+
     return LldpMib(
-        name, index_length, local + (1, 0), local + (2, 0), local + (3, 0), local + (6, 0), *rem,
+        name, index_length, local + (1, 0), local + (2, 0), local + (3, 0), local + (6, 0),
+        rem(0), rem(1), rem(2), rem(3), rem(4), rem(5), rem(6), rem(8),  # rem(7): SysCapSupported, not read
         root + (4, 2, 1, man_addr_column),
     )
 
@@ -236,7 +240,7 @@ def parse_neighbours(scalars: Mapping[Oid, Any], columns: Mapping[Oid, Rows]) ->
     if not found:
         found = lldp_neighbours(LLDP_V2, columns, ports, skipped)
     found += cdp_neighbours(columns, ports, skipped)
-    unique: dict[tuple, Neighbour] = {}
+    unique: dict[tuple[str, str, str | None, str | None], Neighbour] = {}
     for n in found:
         first = unique.get(n.key)
         if first is None:
@@ -247,7 +251,7 @@ def parse_neighbours(scalars: Mapping[Oid, Any], columns: Mapping[Oid, Rows]) ->
     return DeviceNeighbours(local_identity(scalars, columns), tuple(neighbours), tuple(skipped))
 
 
-def _neighbour_order(n: Neighbour) -> tuple:
+def _neighbour_order(n: Neighbour) -> tuple[str, int, str, str, str, str]:
     return (
         n.protocol, n.local_if_index if n.local_if_index is not None else 2**32, n.local_port,
         n.remote_name or "", n.remote_chassis_id or "", n.remote_port or "",
@@ -264,7 +268,7 @@ def local_identity(scalars: Mapping[Oid, Any], columns: Mapping[Oid, Rows]) -> L
     else:
         bridge = bool(num_ports) or bridge_address is not None
     forwarding = int_value(scalars.get(IP_FORWARDING))
-    capabilities = frozenset()
+    capabilities: frozenset[str] = frozenset()
     for m in (LLDP_V1, LLDP_V2):
         if scalars.get(m.loc_sys_cap_enabled) is not None:
             capabilities = lldp_capabilities(scalars[m.loc_sys_cap_enabled])
@@ -323,9 +327,8 @@ class Ports:
         self.by_name: dict[str, int] = {}
         indexes = sorted(i[0] for i in set(names) | set(descrs) if len(i) == 1)
         for index in indexes:
-            name, descr = _text(names.get((index,))), _text(descrs.get((index,)))
-            if name or descr:
-                self.names[index] = name or descr
+            if text := _text(names.get((index,))) or _text(descrs.get((index,))):
+                self.names[index] = text
         for texts in (names, descrs):  # ifName first: it wins a name both hold
             for index in indexes:
                 text = _text(texts.get((index,)))
@@ -333,11 +336,11 @@ class Ports:
                     self.by_name.setdefault(text, index)
         loc_ids, loc_descrs = columns.get(LLDP_LOC_PORT_ID, {}), columns.get(LLDP_LOC_PORT_DESC, {})
         self.loc: dict[int, tuple[str, ...]] = {}
-        for index in set(loc_ids) | set(loc_descrs):
-            if len(index) == 1:
-                texts = tuple(t for t in (_text(loc_ids.get(index)), _text(loc_descrs.get(index))) if t)
-                if texts:
-                    self.loc[index[0]] = texts
+        for row in set(loc_ids) | set(loc_descrs):
+            if len(row) == 1:
+                port = tuple(t for t in (_text(loc_ids.get(row)), _text(loc_descrs.get(row))) if t)
+                if port:
+                    self.loc[row[0]] = port
 
     def by_if_index(self, if_index: int) -> tuple[int, str] | None:
         name = self.names.get(if_index)

@@ -8,8 +8,9 @@ from typing import Any
 import attrs
 
 from eyenet.collect.interfaces import InterfaceReading
-from eyenet.snmp import SnmpClient, Target
-from eyenet.snmp.table import GET_BATCH, Index, Oid, Rows, TableReader, snmp_nursery
+from eyenet.snmp import Oid, SnmpClient, Target
+from eyenet.snmp.rows import Index, Rows
+from eyenet.snmp.table import GET_BATCH, TableReader, snmp_nursery
 from eyenet.topology.neighbours import (
     CDP_COLUMNS,
     IF_DESCR,

@@ -27,7 +27,7 @@ from eyenet.config import TopologySettings
 from eyenet.devices.inventory import Inventory, InventoryError
 from eyenet.devices.model import DEVICE_ID, DeviceConfig
 from eyenet.health import Checks, Health
-from eyenet.snmp import SnmpClient, SnmpError
+from eyenet.snmp import SnmpClient, SnmpError, Target
 from eyenet.store.db import Store
 from eyenet.topology.graph import Graph, build_graph, diff, endpoint_id
 from eyenet.topology.neighbours import DeviceNeighbours
@@ -47,7 +47,7 @@ class TopologyService:
         self,
         client: SnmpClient,
         inventory: Inventory,
-        target_for: Callable,
+        target_for: Callable[[DeviceConfig], Target],
         store: Store,
         bus: Bus,
         settings: TopologySettings = TopologySettings(),
@@ -78,7 +78,7 @@ class TopologyService:
             self.graph = Graph.from_json(graph)
             self.updated_at = datetime.fromtimestamp(ts, timezone.utc)
 
-    async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self._started = trio.current_time()
         task_status.started()
         while True:

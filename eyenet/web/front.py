@@ -21,7 +21,7 @@ import logging
 import socket
 import ssl
 import time
-from typing import Any
+from typing import Any, Awaitable, Callable, Protocol
 from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
 
 import h11
@@ -34,8 +34,21 @@ from wsproto.utilities import RemoteProtocolError as WsHandshakeError
 
 from eyenet.config import WebSettings
 from eyenet.web.conn import Connection
-from eyenet.web.http import App, Request, Response, WebSocketHandler, error_response
+from eyenet.web.http import Request, Response, error_response
 from eyenet.web.websocket import WebSocket, WebSocketClosed
+
+# An app's answer to a WebSocket upgrade: the coroutine that serves the connection.
+WebSocketHandler = Callable[[WebSocket], Awaitable[None]]
+
+
+class App(Protocol):
+    async def http(self, request: Request) -> Response: ...
+
+    def websocket(self, request: Request) -> WebSocketHandler | Response:
+        """For an upgrade request: a handler to accept (the connection closes when
+        it returns), or a Response to refuse with."""
+        ...
+
 
 logger = logging.getLogger(__name__)
 

@@ -1,19 +1,13 @@
-"""HTTP as the app sees it: a Request, the Response it gives back, and the App protocol the
-web front serves (shared by the front, the WebSocket layer, REST and push)."""
+"""HTTP as the app sees it: a Request and the Response it gives back (shared by the front,
+the WebSocket layer, REST and push)."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Protocol
+from typing import Any, Mapping
 
 import attrs
 import trio
-
-if TYPE_CHECKING:
-    from eyenet.web.websocket import WebSocket
-
-# An app's answer to a WebSocket upgrade: the coroutine that serves the connection.
-WebSocketHandler = Callable[["WebSocket"], Awaitable[None]]
 
 
 @attrs.frozen
@@ -75,11 +69,3 @@ def error_response(status: int, code: str, message: str, headers: tuple[tuple[st
     """The JSON error shape of the whole port: ``{"error": {"code", "message"}}``."""
     return Response.json({"error": {"code": code, "message": message}}, status=status, headers=headers)
 
-
-class App(Protocol):
-    async def http(self, request: Request) -> Response: ...
-
-    def websocket(self, request: Request) -> WebSocketHandler | Response:
-        """For an upgrade request: a handler to accept (the connection closes when
-        it returns), or a Response to refuse with."""
-        ...

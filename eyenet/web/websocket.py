@@ -10,7 +10,6 @@ bypass it, close and pong frames come from it so the wire stays consistent.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
 
 import trio
 from wsproto.connection import Connection as WsProtocol
@@ -18,9 +17,7 @@ from wsproto.connection import ConnectionState
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 
 from eyenet.web.conn import Connection
-
-if TYPE_CHECKING:
-    from eyenet.web.http import Request
+from eyenet.web.http import Request
 
 NORMAL_CLOSURE = 1000
 ABNORMAL_CLOSURE = 1006  # no close frame: the connection just ended
