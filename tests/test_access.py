@@ -1,6 +1,6 @@
-"""The access policy (eyenet.auth.access) from one table of cases, checked on its own and
-through the push path (hub and sessions); the REST path is checked from the same table in
-test_rest.py's scope tests.
+"""The access policy (eyenet.auth.access) from one table of cases, checked on its own, through
+the push path (hub and sessions) and through the REST path (a served API over a real store,
+inventory and topology graph).
 
 The fleet: r1 (core), s1 and s2 (access), lab1 (no tags), and x9, a neighbour EyeNet does
 not monitor, linked to s2.
@@ -9,13 +9,28 @@ not monitor, linked to s2.
 from datetime import datetime, timezone
 
 import pytest
+import trio
+from restclient import api
+from test_inventory import RecordingPoller
 from test_push_core import RecordingSink, StubAuthority, token
 
+from eyenet.alerts.service import AlertService
+from eyenet.anomaly.service import MlService
 from eyenet.auth.access import Access
+from eyenet.auth.model import User
+from eyenet.auth.tokens import TokenAuthority
 from eyenet.bus import Bus
-from eyenet.config import PushSettings
+from eyenet.config import AuthSettings, PushSettings, WebSettings
+from eyenet.devices.inventory import Inventory
+from eyenet.devices.model import DeviceConfig, StoredDevice
 from eyenet.events import DeviceMetrics, TopologyDevice, TopologyUpdate
+from eyenet.snmp.client import SnmpClient
+from eyenet.store.db import Store
+from eyenet.topology.graph import Graph, Link, Node
+from eyenet.topology.service import TopologyService
+from eyenet.web.front import serve
 from eyenet.web.push.hub import Hub
+from eyenet.web.rest.api import RestApi
 
 T0 = datetime(2025, 1, 3, 7, 12, 55, tzinfo=timezone.utc)
 TAGS = {"r1": ("core",), "s1": ("access",), "s2": ("access", "lab"), "lab1": ()}
@@ -90,3 +105,37 @@ async def test_push_path(scope):
     assert {d["id"] for d in topo[0]} == nodes if nodes else topo == []
     for device in topo[0] if topo else ():
         assert set(device["connections"]) <= nodes
+
+
+async def test_rest_path(tmp_path):
+    authority = TokenAuthority.from_settings(AuthSettings(secret_file=str(tmp_path / "jwt.secret")))
+    async with Store.open(tmp_path / "eyenet.db") as store, SnmpClient.open() as client:
+        for device_id, tags in TAGS.items():
+            await store.upsert_device(StoredDevice(DeviceConfig(device_id, "192.0.2.1", tags=tags)))
+        bus = Bus()
+        inventory = Inventory(store, bus, RecordingPoller())
+        await inventory.load()
+        alerts = AlertService(store, bus, inventory.device_tags)
+        await alerts.load()
+        topology = TopologyService(client, inventory, lambda device: None, store, bus)
+        kinds = {"r1": "router", "x9": "endpoint"}
+        topology.graph = Graph(
+            {n: Node(n, kinds.get(n, "switch"), n, n != "x9") for n in NODES},
+            frozenset(Link(*sorted((a, b)), None, None, "lldp") for a, b in LINKS),
+        )
+        rest = RestApi(inventory, store, alerts, topology, MlService(store, bus), authority)
+        async with trio.open_nursery() as nursery:
+            [(_, port)] = await nursery.start(serve, rest, WebSettings(host="127.0.0.1", port=0))
+            for n, scope in enumerate(CASES):
+                devices, nodes = CASES[scope]
+                user = User(f"u-{n:016x}", f"user{n}", "viewer", scope)
+                tok = authority.issue(user).token
+                status, listed = await api(port, "GET", "/api/devices", tok)
+                assert {d["id"] for d in listed["devices"]} == devices, scope
+                for device_id in TAGS:
+                    status, _ = await api(port, "GET", f"/api/devices/{device_id}", tok)
+                    assert status == (200 if device_id in devices else 404), (scope, device_id)
+                status, graph = await api(port, "GET", "/api/topology", tok)
+                assert {node["id"] for node in graph["nodes"]} == nodes, scope
+                assert all({link["source"], link["target"]} <= nodes for link in graph["links"])
+            nursery.cancel_scope.cancel()

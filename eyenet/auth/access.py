@@ -38,6 +38,10 @@ class Access:
     def role(self, role: str, needed: str) -> bool:
         return role_allows(role, needed)
 
+    def tags(self, scope: Collection[str], tags: Collection[str]) -> bool:
+        """May this scope see (and so manage) a device carrying these tags?"""
+        return scope_allows(scope, tags)
+
     def device(self, scope: Collection[str], device_id: str) -> bool:
         """May a principal with this scope see the device (and its metrics, alerts, jobs)?
         Unscoped: yes, also for a device no longer monitored (its history stays readable)."""

@@ -10,7 +10,6 @@ import attrs
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from eyenet.auth.model import scope_allows
 from eyenet.auth.tokens import Claims
 from eyenet.collect.history import HistoryPoint
 from eyenet.devices.inventory import (
@@ -166,9 +165,8 @@ class DeviceRoutes:
     def _visible(self, call: Call) -> Monitored:
         return self.services.visible_device(call.claims, call.params["id"])
 
-    @staticmethod
-    def _check_scope(claims: Claims, tags: tuple[str, ...]) -> None:
-        if not scope_allows(claims.scope, tags):
+    def _check_scope(self, claims: Claims, tags: tuple[str, ...]) -> None:
+        if not self.services.access.tags(claims.scope, tags):
             raise ApiError(
                 "FORBIDDEN", f"the device must carry one of your scope's tags ({', '.join(claims.scope)}), or you could not see it"
             )
@@ -190,7 +188,7 @@ class DeviceRoutes:
 
     async def devices(self, call: Call) -> Response:
         scope = call.claims.scope
-        return answer(DeviceList([self._view(m) for m in self.services.inventory.devices() if scope_allows(scope, m.config.tags)]))
+        return answer(DeviceList([self._view(m) for m in self.services.inventory.devices() if self.services.access.tags(scope, m.config.tags)]))
 
     async def device(self, call: Call) -> Response:
         return answer(self._view(self._visible(call)))

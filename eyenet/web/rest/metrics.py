@@ -11,7 +11,6 @@ import attrs
 from msgspec import Meta
 
 from eyenet import __version__
-from eyenet.auth.model import scope_allows
 from eyenet.devices.inventory import Monitored
 from eyenet.web.http import Response
 from eyenet.web.rest.openapi import Operation
@@ -35,7 +34,7 @@ class MetricsRoutes:
 
     async def metrics(self, call: Call) -> Response:
         scope = call.claims.scope if call.claims is not None else ()
-        devices = [m for m in self.services.inventory.devices() if scope_allows(scope, m.config.tags)]
+        devices = [m for m in self.services.inventory.devices() if self.services.access.tags(scope, m.config.tags)]
         out = Exposition()
         device_metrics(out, devices)
         if not scope:  # counts of all devices and requests are not for a scoped user

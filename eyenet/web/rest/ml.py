@@ -11,7 +11,6 @@ from msgspec import UNSET, Meta, UnsetType
 
 from eyenet.anomaly.model import MlJob as Job
 from eyenet.anomaly.service import QueueFull
-from eyenet.auth.model import scope_allows
 from eyenet.devices.model import DEVICE_ID
 from eyenet.web.http import Response
 from eyenet.web.rest.errors import ApiError
@@ -101,10 +100,6 @@ class MlRoutes:
 
     async def job(self, call: Call) -> Response:
         job = await self.services.store.ml_job(call.params["id"])
-        scope = call.claims.scope
-        visible = job is not None and (not scope or (
-            (tags := self.services.inventory.device_tags(job.device_id)) is not None and scope_allows(scope, tags)
-        ))
-        if not visible:
+        if job is None or not self.services.access.device(call.claims.scope, job.device_id):
             raise ApiError("NOT_FOUND", f"no job {call.params['id']!r}")
         return answer(self._view(job))

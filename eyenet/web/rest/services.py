@@ -1,8 +1,6 @@
 """What the REST resources share: EyeNet's services, the server's clock format, and the
-device scope of a user.
-
-Device scope: a scoped user sees only devices that carry one of its tags; any other
-device is answered 404, as if it did not exist, so ids do not leak.
+access policy (eyenet.auth.access) as REST applies it: what a user may not see is answered
+404, as if it did not exist, so ids do not leak.
 """
 
 from __future__ import annotations
@@ -15,7 +13,7 @@ import attrs
 
 from eyenet.alerts.service import AlertService
 from eyenet.anomaly.service import MlService
-from eyenet.auth.model import scope_allows
+from eyenet.auth.access import Access
 from eyenet.auth.tokens import Claims, TokenAuthority
 from eyenet.devices.inventory import Inventory, Monitored
 from eyenet.events import rfc3339
@@ -43,6 +41,7 @@ class Services:
     authority: TokenAuthority
     tz: tzinfo | None = None  # of the timestamps answered; None: the server's
     counters: Counters = attrs.Factory(Counters)
+    access: Access = attrs.field(init=False, default=attrs.Factory(lambda self: Access(self.inventory.device_tags), takes_self=True))
 
     def time(self, unix: int) -> str:
         return rfc3339(datetime.fromtimestamp(unix, timezone.utc), self.tz)
@@ -50,12 +49,10 @@ class Services:
     def visible_device(self, claims: Claims, device_id: str) -> Monitored:
         """The device, if the user may see it; NOT_FOUND either way otherwise."""
         monitored = self.inventory.get(device_id)
-        if monitored is None or not scope_allows(claims.scope, monitored.config.tags):
+        if monitored is None or not self.access.monitored_device(claims.scope, device_id):
             raise ApiError("NOT_FOUND", f"no device {device_id!r}")
         return monitored
 
     def scoped_devices(self, claims: Claims) -> list[str] | None:
         """The device ids a scoped user sees; None: every device, also those no longer monitored."""
-        if not claims.scope:
-            return None
-        return [m.id for m in self.inventory.devices() if scope_allows(claims.scope, m.config.tags)]
+        return self.access.device_ids(claims.scope, (m.id for m in self.inventory.devices()))

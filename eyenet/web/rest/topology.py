@@ -9,7 +9,6 @@ import attrs
 import msgspec
 from msgspec import Meta
 
-from eyenet.auth.model import scope_allows
 from eyenet.auth.tokens import Claims
 from eyenet.events import DEVICE_TYPES, rfc3339
 from eyenet.topology.graph import Graph, dot
@@ -71,18 +70,9 @@ class TopologyRoutes:
 
     def _scoped_graph(self, claims: Claims) -> Graph:
         graph = self.services.topology.graph
-        if not claims.scope:
+        visible = self.services.access.topology(claims.scope, graph.nodes, ((x.source, x.target) for x in graph.links))
+        if visible is None:
             return graph
-        inventory = self.services.inventory
-        managed = {
-            n.id for n in graph.nodes.values()
-            if n.managed and (tags := inventory.device_tags(n.id)) is not None and scope_allows(claims.scope, tags)
-        }
-        visible = set(managed)
-        for link in graph.links:  # unmonitored neighbours of visible devices
-            for a, b in ((link.source, link.target), (link.target, link.source)):
-                if a in managed and not graph.nodes[b].managed:
-                    visible.add(b)
         return Graph(
             {i: n for i, n in graph.nodes.items() if i in visible},
             frozenset(x for x in graph.links if x.source in visible and x.target in visible),

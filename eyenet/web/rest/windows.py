@@ -71,8 +71,7 @@ class WindowRoutes:
         )
 
     def _visible(self, claims: Claims, window: Window) -> bool:
-        devices = self.services.scoped_devices(claims)
-        return devices is None or (set(window.tags) <= set(claims.scope) and set(window.devices) <= set(devices))
+        return self.services.access.window(claims.scope, window.devices, window.tags)
 
     async def windows(self, call: Call) -> Response:
         return answer(WindowList([self._view(w) for w in self.services.alerts.windows() if self._visible(call.claims, w)]))
