@@ -12,7 +12,7 @@ the machine disturb least) gives varbinds_per_s and us_per_varbind, as timeit
 takes the best; wall-clock figures (best, median) are reported beside them:
 
   pyasn1   pyasn1.codec.ber.decoder.decode(data, asn1Spec=pysnmp.proto.api.v2c.Message())
-  eyenet   eyenet.snmp.decode_message(data)   (skipped with a message if the import fails)
+  eyenet   eyenet.snmp.message.decode_message(data)   (skipped with a message if the import fails)
 
 Both results are checked to agree (OIDs, tags' values) before timing. Prints one
 JSON line. No network, no root.
@@ -152,9 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     try:
-        from eyenet.snmp import decode_message
+        from eyenet.snmp.message import decode_message
     except Exception as exc:
-        msg = f"import eyenet.snmp.decode_message failed: {type(exc).__name__}: {exc}"
+        msg = f"import eyenet.snmp.message.decode_message failed: {type(exc).__name__}: {exc}"
         print(f"eyenet: skipped: {msg}", file=sys.stderr)
         report["eyenet"] = {"status": "skipped", "reason": msg}
         report["ratio_eyenet/pyasn1"] = None

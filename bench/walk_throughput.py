@@ -109,7 +109,7 @@ try:
     import attrs
     import trio
     import eyenet
-    from eyenet.snmp import SnmpClient, Target
+    from eyenet.snmp.client import SnmpClient, Target
 except Exception as exc:
     _say({"skip": f"import eyenet.snmp failed: {type(exc).__name__}: {exc}"}); sys.exit(0)
 

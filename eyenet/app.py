@@ -19,7 +19,7 @@ from eyenet.config import Config
 from eyenet.devices.inventory import Inventory
 from eyenet.devices.model import StoredDevice
 from eyenet.events import DeviceMetrics, DeviceStatus
-from eyenet.snmp import SnmpClient
+from eyenet.snmp.client import SnmpClient
 from eyenet.store.db import Store
 from eyenet.topology.service import TopologyService
 from eyenet.web.front import serve

@@ -15,8 +15,10 @@ from eyenet.auth.tokens import KeyFileError
 from eyenet.collect.profiles import ProfileError, load_profiles
 from eyenet.config import ConfigError, load_config
 from eyenet.demo.lab import LabError
-from eyenet.snmp import SnmpClient, SnmpError, Target, parse_oid
+from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.display import format_varbind, varbind_json
+from eyenet.snmp.errors import SnmpError
+from eyenet.snmp.values import parse_oid
 from eyenet.store.db import Store
 from eyenet.store.errors import StoreError
 

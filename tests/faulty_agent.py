@@ -34,7 +34,9 @@ from contextlib import asynccontextmanager
 import attrs
 import trio
 
-from eyenet.snmp import BulkPdu, ErrorStatus, Message, Pdu, PduType, SnmpDecodeError, Tag, VarBind, Version, decode_message, encode_message
+from eyenet.snmp.errors import SnmpDecodeError
+from eyenet.snmp.message import BulkPdu, ErrorStatus, Message, Pdu, PduType, Version, decode_message, encode_message
+from eyenet.snmp.values import Tag, VarBind
 
 GARBAGE = b"\x30\x82\xff\xff not SNMP at all"
 

@@ -11,19 +11,10 @@ import pytest
 import trio
 from faulty_agent import Faults, Gauge, faulty_agent
 
-from eyenet.snmp import (
-    ErrorStatus,
-    SnmpClient,
-    SnmpError,
-    SnmpErrorStatus,
-    SnmpResolveError,
-    SnmpTimeout,
-    SnmpWalkError,
-    Tag,
-    Target,
-    VarBind,
-    format_oid,
-)
+from eyenet.snmp.client import SnmpClient, Target
+from eyenet.snmp.errors import SnmpError, SnmpErrorStatus, SnmpResolveError, SnmpTimeout, SnmpWalkError
+from eyenet.snmp.message import ErrorStatus
+from eyenet.snmp.values import Tag, VarBind, format_oid
 
 SYSTEM = (1, 3, 6, 1, 2, 1, 1)
 IF_ENTRY = (1, 3, 6, 1, 2, 1, 2, 2, 1)

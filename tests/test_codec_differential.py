@@ -21,20 +21,8 @@ from pysnmp.proto import api, rfc1155, rfc1902, rfc1905
 from pysnmp.proto.api import v1, v2c
 from pysnmp.proto.mpmod import rfc3412
 
-from eyenet.snmp import (
-    BulkPdu,
-    Message,
-    MessageV3,
-    Pdu,
-    PduType,
-    ScopedPdu,
-    Tag,
-    TrapV1Pdu,
-    VarBind,
-    Version,
-    decode_message,
-    encode_message,
-)
+from eyenet.snmp.message import BulkPdu, Message, MessageV3, Pdu, PduType, ScopedPdu, TrapV1Pdu, Version, decode_message, encode_message
+from eyenet.snmp.values import Tag, VarBind
 
 SETTINGS = settings(
     max_examples=150,

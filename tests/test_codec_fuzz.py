@@ -17,22 +17,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from eyenet.snmp import (
-    BulkPdu,
-    Message,
-    MessageV3,
-    Pdu,
-    PduType,
-    ScopedPdu,
-    SnmpDecodeError,
-    Tag,
-    TrapV1Pdu,
-    VarBind,
-    Version,
-    decode_message,
-    encode_message,
-)
 from eyenet.snmp.ber import encode_oid, encode_value, tlv
+from eyenet.snmp.errors import SnmpDecodeError
+from eyenet.snmp.message import BulkPdu, Message, MessageV3, Pdu, PduType, ScopedPdu, TrapV1Pdu, Version, decode_message, encode_message
+from eyenet.snmp.values import Tag, VarBind
 
 H = bytes.fromhex
 

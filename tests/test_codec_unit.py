@@ -8,25 +8,10 @@ test_codec_differential.py, the hostile-input tests in test_codec_fuzz.py.
 
 import pytest
 
-from eyenet.snmp import (
-    BulkPdu,
-    Message,
-    MessageV3,
-    Pdu,
-    PduType,
-    ScopedPdu,
-    SnmpDecodeError,
-    SnmpError,
-    Tag,
-    TrapV1Pdu,
-    VarBind,
-    Version,
-    decode_message,
-    encode_message,
-    format_oid,
-    parse_oid,
-)
 from eyenet.snmp.ber import decode_oid, encode_length, encode_oid, encode_value, tlv
+from eyenet.snmp.errors import SnmpDecodeError, SnmpError
+from eyenet.snmp.message import BulkPdu, Message, MessageV3, Pdu, PduType, ScopedPdu, TrapV1Pdu, Version, decode_message, encode_message
+from eyenet.snmp.values import Tag, VarBind, format_oid, parse_oid
 
 H = bytes.fromhex
 

@@ -31,7 +31,7 @@ import trio
 from eyenet.collect.interfaces import interfaces_from_columns
 from eyenet.collect.profiles import load_profiles
 from eyenet.collect.read import DeviceReading, read_device
-from eyenet.snmp import SnmpClient, Target
+from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.mib import HR_STORAGE_SIZE, HR_STORAGE_TYPE, IF_COLUMNS
 from eyenet.snmp.rows import rows_of
 
@@ -345,7 +345,7 @@ async def test_silent_device_raises_a_plain_timeout():
     poller can mark the device down."""
     import agents
 
-    from eyenet.snmp import SnmpTimeout
+    from eyenet.snmp.errors import SnmpTimeout
 
     port = agents.free_udp_port()
     async with SnmpClient.open() as client:

@@ -18,7 +18,7 @@ from eyenet.demo import lab as lab_module
 from eyenet.demo.devices import LINKS, SCHEDULE
 from eyenet.demo.lab import LabError, start_lab, write_lab
 from eyenet.demo.variation import eyenet_lab as clock
-from eyenet.snmp import SnmpClient, Target
+from eyenet.snmp.client import SnmpClient, Target
 
 SYS_DESCR = (1, 3, 6, 1, 2, 1, 1, 1, 0)
 SYS_OBJECT_ID = (1, 3, 6, 1, 2, 1, 1, 2, 0)

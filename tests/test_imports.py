@@ -102,3 +102,13 @@ def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
             seen.add(imported)
             todo.append(imported)
     return seen
+
+
+def test_the_pure_cores_load_no_trio_when_run():
+    # The contract follows imports as written; this runs them, package __init__ files included.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (pure,) = [contract["source_modules"] for contract in config["contracts"] if contract["type"] == "forbidden"]
+    code = f"import sys\nfor m in {pure!r}: __import__(m)\nprint(sorted(m for m in sys.modules if m.split('.')[0] == 'trio'))"
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"

@@ -27,7 +27,9 @@ from hypothesis import strategies as st
 
 from eyenet.collect.profiles import load_profiles
 from eyenet.collect.read import read_device
-from eyenet.snmp import SnmpClient, SnmpTimeout, Target, VarBind, format_oid, parse_oid
+from eyenet.snmp.client import SnmpClient, Target
+from eyenet.snmp.errors import SnmpTimeout
+from eyenet.snmp.values import VarBind, format_oid, parse_oid
 from eyenet.topology.neighbours import (
     CDP_COLUMNS,
     COLUMNS,

@@ -15,7 +15,7 @@ from eyenet.demo.lab import start_lab
 from eyenet.demo.run import demo_config
 from eyenet.devices.model import DeviceConfig
 from eyenet.events import DeviceMetrics, DeviceStatus
-from eyenet.snmp import SnmpClient
+from eyenet.snmp.client import SnmpClient
 from eyenet.store.db import Store
 
 

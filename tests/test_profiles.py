@@ -9,9 +9,9 @@ import pytest
 from eyenet.collect.interfaces import interface_speed, interfaces_from_columns
 from eyenet.collect.methods import average, evaluate, free_total, hrstorage_percent, hundred_minus, number, used_free, used_total
 from eyenet.collect.profiles import HR_STORAGE_RAM, ProfileError, load_profiles, match, parse_profile
-from eyenet.snmp import Tag, VarBind
 from eyenet.snmp.mib import HR_STORAGE_DESCR, HR_STORAGE_SIZE, HR_STORAGE_TYPE, HR_STORAGE_UNITS, HR_STORAGE_USED
 from eyenet.snmp.rows import rows_of, text_of
+from eyenet.snmp.values import Tag, VarBind
 
 VENDORS = {
     "cisco-ios", "cisco-nxos", "juniper-junos", "arista-eos", "mikrotik-routeros", "hpe-procurve", "aruba-aoscx",

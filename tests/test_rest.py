@@ -34,7 +34,7 @@ from eyenet.config import AuthSettings, Config, SnmpSettings, WebSettings
 from eyenet.devices.inventory import Inventory
 from eyenet.devices.model import DeviceConfig, StoredDevice
 from eyenet.health import Health, Status
-from eyenet.snmp import SnmpClient
+from eyenet.snmp.client import SnmpClient
 from eyenet.store.db import Store
 from eyenet.topology.service import TopologyService
 from eyenet.web.front import serve

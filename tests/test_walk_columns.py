@@ -8,9 +8,11 @@ import trio
 from faulty_agent import Faults, faulty_agent
 from test_walk_real_agents import assert_between, plain
 
-from eyenet.snmp import SnmpClient, SnmpWalkError, Tag, Target, VarBind
+from eyenet.snmp.client import SnmpClient, Target
+from eyenet.snmp.errors import SnmpWalkError
 from eyenet.snmp.mib import HR_STORAGE_COLUMNS, IF_COLUMNS, IF_NUMBER
 from eyenet.snmp.table import by_table
+from eyenet.snmp.values import Tag, VarBind
 
 SYSTEM = (1, 3, 6, 1, 2, 1, 1)
 IF_ENTRY = (1, 3, 6, 1, 2, 1, 2, 2, 1)

@@ -18,7 +18,8 @@ from netsnmp_output import (
     without_counter64,
 )
 
-from eyenet.snmp import TAG_NAMES, SnmpClient, Target
+from eyenet.snmp.client import SnmpClient, Target
+from eyenet.snmp.values import TAG_NAMES
 
 NUMERIC = {"INTEGER", "Counter32", "Gauge32", "Timeticks", "Counter64"}
 

@@ -30,7 +30,8 @@ from eyenet.config import Config
 from eyenet.devices.model import DeviceConfig
 from eyenet.events import DeviceMetrics, DeviceStatus, InterfaceMetrics
 from eyenet.health import Checks, Health
-from eyenet.snmp import SnmpClient, SnmpError, SnmpResolveError, SnmpTimeout, Target
+from eyenet.snmp.client import SnmpClient, Target
+from eyenet.snmp.errors import SnmpError, SnmpResolveError, SnmpTimeout
 
 log = logging.getLogger("eyenet.poller")
 

@@ -27,7 +27,7 @@ from eyenet.collect.interfaces import (
 )
 from eyenet.collect.methods import evaluate, hrstorage_roles
 from eyenet.collect.profiles import Method, Profile, ProfileSet, match
-from eyenet.snmp import Oid, SnmpClient, Target, format_oid
+from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.mib import (
     HR_STORAGE_COLUMNS,
     HR_STORAGE_DESCR,
@@ -45,6 +45,7 @@ from eyenet.snmp.mib import (
 )
 from eyenet.snmp.rows import Index, Rows, int_value, text_of
 from eyenet.snmp.table import TableReader, by_table, snmp_nursery
+from eyenet.snmp.values import Oid, format_oid
 
 
 @attrs.frozen

@@ -8,9 +8,10 @@ from typing import Any
 import attrs
 
 from eyenet.collect.interfaces import InterfaceReading
-from eyenet.snmp import Oid, SnmpClient, Target
+from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.rows import Index, Rows
 from eyenet.snmp.table import GET_BATCH, TableReader, snmp_nursery
+from eyenet.snmp.values import Oid
 from eyenet.topology.neighbours import (
     CDP_COLUMNS,
     IF_DESCR,

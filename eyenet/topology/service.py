@@ -27,7 +27,8 @@ from eyenet.config import TopologySettings
 from eyenet.devices.inventory import Inventory, InventoryError
 from eyenet.devices.model import DEVICE_ID, DeviceConfig
 from eyenet.health import Checks, Health
-from eyenet.snmp import SnmpClient, SnmpError, Target
+from eyenet.snmp.client import SnmpClient, Target
+from eyenet.snmp.errors import SnmpError
 from eyenet.store.db import Store
 from eyenet.topology.graph import Graph, build_graph, diff, endpoint_id
 from eyenet.topology.neighbours import DeviceNeighbours
