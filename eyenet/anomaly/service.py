@@ -1,4 +1,4 @@
-"""Anomaly jobs: the Trio edge around anomaly.py, behind POST /api/ml/jobs and ml:prediction.
+"""Anomaly jobs: the Trio edge around eyenet.anomaly.detect, behind POST /api/ml/jobs and ml:prediction.
 
 A job is stored as soon as it is submitted (queued), run by a small pool of
 workers (history read from the store, detection in a worker thread: it is CPU
