@@ -97,7 +97,7 @@ def test_devices_take_their_defaults_and_every_problem_is_named():
             "devices": [{"id": "a", "host": "h"}, {"id": "b", "host": "", "community": 5}, {"id": "a", "host": "h2"}, 3],
         })
     assert exc.value.problems == [
-        "<config>: defaults.poll_interval: must be greater than 0 seconds",
+        "<config>: defaults.poll_interval: must be 1 to 86400 seconds",
         "<config>: defaults.id: unknown key (expected one of: community, poll_interval, port, tags, version)",
         "<config>: devices[1].host: must not be empty",
         "<config>: devices[1].community: must be str, not int",  # a credential: never quoted

@@ -140,7 +140,7 @@ async def test_live_state_follows_the_bus(store):
         ({"id": "a b", "host": "h"}, "id", "letters, digits"),
         ({"id": "a", "host": "h", "port": 70000}, "port", "not a UDP port"),
         ({"id": "a", "host": "h", "port": "161"}, "port", "must be int"),
-        ({"id": "a", "host": "h", "pollInterval": 0}, "pollInterval", "greater than 0"),
+        ({"id": "a", "host": "h", "pollInterval": 0}, "pollInterval", "1 to 86400 seconds"),
         ({"id": "a", "host": "h", "pollInterval": True}, "pollInterval", "not bool"),
         ({"id": "a", "host": "h", "version": "3"}, "version", "must be one of 1, 2c"),
         ({"id": "a", "host": "h", "tags": ["x", 1]}, "tags", "list of strings"),

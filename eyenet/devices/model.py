@@ -27,7 +27,8 @@ class DeviceConfig:
     port: int = field(161, test=port("UDP"))
     version: str = field("2c", choices=tuple(VERSIONS))
     community: str = field("public", repr=False)
-    poll_interval: float = field(60.0, gt=0, unit=" seconds")
+    # Within a second and a day: beyond, a typo polls a device flat out or never (REST says the same).
+    poll_interval: float = field(60.0, ge=1, le=86400, unit=" seconds")
     tags: tuple[str, ...] = ()
 
 
