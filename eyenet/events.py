@@ -21,6 +21,7 @@ uptime, an interface's speed and admin status) never reach the wire.
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import types
@@ -30,7 +31,16 @@ from typing import Any, ClassVar
 
 import attrs
 
-DEVICE_STATUSES = ("up", "down", "degraded")
+
+class Availability(enum.StrEnum):
+    """A device's status: answers and all is well, answers with something wrong, does not answer."""
+
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+
+
+DEVICE_STATUSES = ("up", "down", "degraded")  # as the contract lists them (plain strings: Literal types, messages)
 SEVERITIES = ("critical", "warning", "info")
 ALERT_UPDATE_STATUSES = ("acknowledged", "resolved")
 CHANGE_TYPES = ("device_added", "device_removed", "link_change")

@@ -1,6 +1,15 @@
 """An anomaly job as it is stored and served: one device metric's window, its baseline, its state and results."""
 
+import enum
+
 import attrs
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
 
 
 @attrs.frozen
@@ -14,7 +23,7 @@ class MlJob:
     start: int
     end: int
     baseline: int
-    status: str  # queued | running | completed | failed
+    status: JobStatus = attrs.field(converter=JobStatus)  # the store gives a str
     results: tuple[tuple[str, float], ...] = ()  # (label, confidence), most confident first
     reason: str | None = None
     created_by: str | None = None

@@ -19,7 +19,7 @@ import attrs
 import trio
 
 from eyenet.anomaly.detect import NotEnoughData, detect
-from eyenet.anomaly.model import MlJob
+from eyenet.anomaly.model import JobStatus, MlJob
 from eyenet.bus import Bus
 from eyenet.events import MlPrediction, Prediction
 from eyenet.health import Checks, Health
@@ -52,7 +52,7 @@ class MlService:
 
     async def load(self) -> None:
         """What a stop interrupted, to run again first."""
-        self._interrupted = [attrs.evolve(job, status="queued") for job in await self.store.unfinished_ml_jobs()]
+        self._interrupted = [attrs.evolve(job, status=JobStatus.QUEUED) for job in await self.store.unfinished_ml_jobs()]
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
@@ -77,7 +77,7 @@ class MlService:
         now = self.clock()
         job = MlJob(
             id=f"job-{secrets.token_hex(8)}", device_id=device_id, metric=metric, start=start, end=end,
-            baseline=baseline, status="queued", created_by=created_by, created_at=now, updated_at=now,
+            baseline=baseline, status=JobStatus.QUEUED, created_by=created_by, created_at=now, updated_at=now,
         )
         try:
             self._send.send_nowait(job)
@@ -92,10 +92,10 @@ class MlService:
                 await self._run_job(job)
             except Exception:  # a bug or the disk: this job fails, the worker goes on
                 log.exception("ml job %s failed", job.id)
-                await self._finish(job, "failed", (), "internal error (logged on the server)")
+                await self._finish(job, JobStatus.FAILED, (), "internal error (logged on the server)")
 
     async def _run_job(self, job: MlJob) -> None:
-        await self.store.put_ml_job(attrs.evolve(job, status="running", updated_at=self.clock()))
+        await self.store.put_ml_job(attrs.evolve(job, status=JobStatus.RUNNING, updated_at=self.clock()))
         span = job.end - job.start
         step = history_step(span + job.baseline)
         base = await self.store.history(job.device_id, job.metric, job.start - job.baseline, job.start, step)
@@ -103,9 +103,9 @@ class MlService:
         try:
             findings = await trio.to_thread.run_sync(detect, [p.avg for p in base], [p.avg for p in window])
         except NotEnoughData as exc:
-            await self._finish(job, "failed", (), f"not enough history of {job.metric}: {exc}")
+            await self._finish(job, JobStatus.FAILED, (), f"not enough history of {job.metric}: {exc}")
             return
-        await self._finish(job, "completed", tuple((f.label, f.confidence) for f in findings), None)
+        await self._finish(job, JobStatus.COMPLETED, tuple((f.label, f.confidence) for f in findings), None)
 
     async def _finish(self, job: MlJob, status: str, results: tuple, reason: str | None) -> None:
         done = attrs.evolve(job, status=status, results=results, reason=reason, updated_at=self.clock())

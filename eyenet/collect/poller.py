@@ -16,6 +16,7 @@ import random
 import zlib
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 import attrs
 import trio
@@ -28,7 +29,7 @@ from eyenet.collect.rates import OCTET_BITS, PACKET_BITS, CounterSet, InterfaceK
 from eyenet.collect.read import DeviceReading, MetricPlan, read_device
 from eyenet.config import Config
 from eyenet.devices.model import DeviceConfig
-from eyenet.events import DeviceMetrics, DeviceStatus, InterfaceMetrics
+from eyenet.events import Availability, DeviceMetrics, DeviceStatus, InterfaceMetrics
 from eyenet.health import Checks, Health
 from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.errors import SnmpError, SnmpResolveError, SnmpTimeout
@@ -73,7 +74,12 @@ def interface_key(itf: InterfaceReading) -> InterfaceKey:
     return (itf.if_index, itf.if_name or itf.if_descr)
 
 
-def assess(reading: DeviceReading, state: DeviceState, duration: float, slow_after: float) -> tuple[str, str | None]:
+class Assessment(NamedTuple):
+    status: Availability
+    reason: str | None  # what is wrong, when degraded
+
+
+def assess(reading: DeviceReading, state: DeviceState, duration: float, slow_after: float) -> Assessment:
     """up, or degraded with the reason: partial answers, slowness, monitored interfaces down."""
     down = [
         itf.if_name or itf.if_descr or str(itf.if_index)
@@ -81,13 +87,13 @@ def assess(reading: DeviceReading, state: DeviceState, duration: float, slow_aft
         if itf.admin_status == "up" and itf.oper_status != "up" and interface_key(itf) in state.seen_up
     ]
     if down:
-        return "degraded", "interfaces down: " + ", ".join(sorted(down))
+        return Assessment(Availability.DEGRADED, "interfaces down: " + ", ".join(sorted(down)))
     if reading.problems:
         more = f" (+{len(reading.problems) - 1} more)" if len(reading.problems) > 1 else ""
-        return "degraded", f"partial: {reading.problems[0]}{more}"
+        return Assessment(Availability.DEGRADED, f"partial: {reading.problems[0]}{more}")
     if duration > slow_after:
-        return "degraded", f"slow: answered in {duration:.1f} s"
-    return "up", None
+        return Assessment(Availability.DEGRADED, f"slow: answered in {duration:.1f} s")
+    return Assessment(Availability.UP, None)
 
 
 def failure_reason(exc: SnmpError) -> str:
@@ -256,7 +262,7 @@ class Poller:
                 self._client, target, self._profiles, state.labels, self._config.poller.interface_refresh, state.plan
             )
         except SnmpError as exc:
-            return self._publish_status(device, state, "down", failure_reason(exc), when)
+            return self._publish_status(device, state, Availability.DOWN, failure_reason(exc), when)
         duration = trio.current_time() - started
         state.labels, state.plan = reading.labels, reading.plan
         state.last_seen = when

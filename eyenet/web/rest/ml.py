@@ -9,6 +9,7 @@ import attrs
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from eyenet.anomaly.model import JobStatus
 from eyenet.anomaly.model import MlJob as Job
 from eyenet.anomaly.service import QueueFull
 from eyenet.devices.model import DEVICE_ID
@@ -48,7 +49,7 @@ class Span(msgspec.Struct):
 
 class MlJob(msgspec.Struct, rename="camel"):
     job_id: str
-    status: Literal["queued", "running", "completed", "failed"]
+    status: Literal[tuple(s.value for s in JobStatus)]
     results: Annotated[list[Finding], Meta(
         description="findings, most confident first: spike, drop, level_shift, flatline, or normal",
     )]
