@@ -133,7 +133,8 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status
                 web_app = WebApp(rest, socketio, PlainWsServer(hub, config.web))
                 addresses = await nursery.start(serve, web_app, config.web)
                 scheme = "https" if config.web.tls_cert else "http"
-                log.info("REST, /ws and Socket.IO on %s", ", ".join(f"{scheme}://{h}:{p}" for h, p in addresses))
+                shown = (f"[{h}]" if ":" in h else h for h, _ in addresses)
+                log.info("REST, /ws and Socket.IO on %s", ", ".join(f"{scheme}://{h}:{p}" for h, (_, p) in zip(shown, addresses)))
                 if not devices.configs():
                     log.warning("%s lists no devices and none were added: nothing to poll", config.path)
                 log.info("polling %d device(s); history in %s", len(devices.configs()), config.store.path)

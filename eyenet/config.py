@@ -79,7 +79,8 @@ class WebSettings:
     """[web]: the one port. The front serves it, the REST API, /ws and Socket.IO read
     their part of this same section."""
 
-    host: str = "0.0.0.0"
+    # "" (the default): every address, IPv4 and IPv6, so "localhost" works whichever it resolves to first.
+    host: str = ""
     port: int = field(5000, test=port("TCP", lowest=0))
     # PEM certificate (chain) and key for HTTPS/WSS; no TLS when unset.
     tls_cert: str | None = None

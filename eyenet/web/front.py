@@ -85,7 +85,8 @@ def tls_context(settings: WebSettings) -> ssl.SSLContext:
 
 
 def _listen(host: str, port: int) -> list[socket.socket]:
-    """Non-blocking listening sockets for every address of ``host``."""
+    """Non-blocking listening sockets for every address of ``host`` ("": every address of
+    every family the machine has; one without IPv6 just listens on IPv4)."""
     listeners: list[socket.socket] = []
     try:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -94,16 +95,29 @@ def _listen(host: str, port: int) -> list[socket.socket]:
             if address in seen:
                 continue
             seen.add(address)
-            sock = socket.socket(family, kind, proto)
+            try:
+                sock = socket.socket(family, kind, proto)
+            except OSError as exc:
+                if not host and exc.errno == errno.EAFNOSUPPORT:
+                    continue  # the wildcard offers a family this kernel has not got
+                raise
             listeners.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             if port == 0 and len(listeners) > 1:
                 address = (address[0], listeners[0].getsockname()[1], *address[2:])  # one port for all
-            sock.bind(address)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                if not host and family == socket.AF_INET6 and exc.errno == errno.EADDRNOTAVAIL:
+                    listeners.pop().close()  # IPv6 switched off on this host
+                    continue
+                raise
             sock.listen(4096)
             sock.setblocking(False)
+        if not listeners:
+            raise OSError(errno.EADDRNOTAVAIL, "no address to listen on")
     except OSError as exc:
         for sock in listeners:
             sock.close()
