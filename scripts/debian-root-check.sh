@@ -208,6 +208,11 @@ mount_in_root() {  # mount_in_root TARGET MOUNT-ARGS...: mount and remember it
 }
 
 mount_root() {
+    # The root a mount point of its own, as / is on a machine: `ip netns exec` and `ip -n`
+    # make / a slave mount in their mount namespace, which fails (EINVAL) on a plain directory.
+    mount --bind "$ROOT" "$ROOT"
+    mounted+=("$ROOT")
+    mount --make-private "$ROOT"
     mount_in_root /proc -t proc proc
     if ! mount_in_root /sys -t sysfs sysfs 2>/dev/null; then  # no sysfs of our own (a container)
         mount_in_root /sys --rbind /sys
@@ -478,7 +483,8 @@ fi
 cat /etc/resolv.conf >"$ROOT/etc/resolv.conf"
 echo "  /etc/resolv.conf" >>"$LOGS/carried.txt"
 if [ ! -s "$ROOT/etc/hosts" ]; then  # what Debian's installer writes
-    printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$(uname -n)" >"$ROOT/etc/hosts"
+    printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n' \
+        "$(uname -n)" >"$ROOT/etc/hosts"
 fi
 # No init in a chroot: packages' services must not start (they would run in the host's network).
 printf '#!/bin/sh\n# no services in this chroot (scripts/debian-root-check.sh)\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
@@ -613,7 +619,9 @@ if [ $run_tests -eq 1 ]; then
     in_root 'cd "$1" && shift && bash scripts/test.sh "$@"' "$REPO_IN_ROOT" "${pytest_args[@]}" 2>&1 | tee "$LOGS/test.log"
     status=${PIPESTATUS[0]}
     set -e
-    result=$(grep -E '^=+ .*(passed|failed|error|skipped|no tests ran).* in [0-9.]+s' "$LOGS/test.log" | tail -n1 | sed -E 's/^=+ //; s/ =+$//')
+    # pytest's last word: "3 failed, 200 passed in 61.2s", or "Interrupted: 1 error during collection".
+    result=$(grep -E '(passed|failed|errors?|skipped|deselected|no tests ran).* in [0-9.]+s|Interrupted: ' "$LOGS/test.log" \
+        | tail -n1 | sed -E 's/^[=!]+ //; s/ [=!]+$//' || true)
     [ "$status" -eq 0 ] && r=PASS || r=FAIL
     end_phase test.sh "$r" "exit $status${result:+; $result}${pytest_args[*]:+; pytest args: ${pytest_args[*]}}"
 else
