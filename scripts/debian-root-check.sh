@@ -39,6 +39,9 @@
 #   --demo-seconds N  how long the demo runs (default 20)
 #   --no-demo         skip step 3's demo (bootstrap.sh still runs)
 #   --no-tests        skip step 4
+#   --exec CMD        instead of steps 3 and 4, run the shell command CMD in the prepared
+#                     root (in /root/eyenet, mounts in place) and exit with its status: to look
+#                     into a failure, e.g. --keep-root --exec 'bash -i'
 #
 # Safety: touches nothing outside DIR but its own mounts under DIR/root, and refuses a DIR
 # it did not make. Processes left running in the root are ended on exit (by pid, only those
@@ -58,6 +61,7 @@ usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0
 DIR=/var/tmp/eyenet-debian-root
 recreate=0 keep_root=0 variant=minbase mirror="" demo_seconds=20 run_demo=1 run_tests=1
 pytest_args=()
+exec_cmd=""
 dir_given=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -68,6 +72,7 @@ while [ $# -gt 0 ]; do
         --demo-seconds) [ $# -ge 2 ] || die "--demo-seconds needs a value"; demo_seconds=$2; shift ;;
         --no-demo) run_demo=0 ;;
         --no-tests) run_tests=0 ;;
+        --exec) [ $# -ge 2 ] || die "--exec needs a command"; exec_cmd=$2; shift ;;
         -h|--help) usage; exit 0 ;;
         --) shift; pytest_args=("$@"); break ;;
         -*) die "unknown option $1 (see --help)" ;;
@@ -514,6 +519,12 @@ rm_tree "$dest"
 mv "$dest.new" "$dest"
 end_phase "prepare root" ok "$(git -C "$repo" rev-parse --short HEAD) at $REPO_IN_ROOT; carried: $(wc -l <"$LOGS/carried.txt") setting(s)"
 sed 's/^/debian-root-check: carried /' "$LOGS/carried.txt" >&2
+
+if [ -n "$exec_cmd" ]; then
+    set +e
+    env -i "${root_env[@]}" chroot "$ROOT" /bin/bash -c 'cd "$1" && eval "$2"' exec "$REPO_IN_ROOT" "$exec_cmd"
+    exit $?
+fi
 
 # -- 3. the README's first command ----------------------------------------------------------------
 
