@@ -258,6 +258,15 @@ end_phase() {  # end_phase NAME RESULT [NOTE]
     phases+=("$1"); results+=("$2"); times+=("$secs"); notes+=("${3:-}")
     say "$1: $2 in ${secs}s${3:+ ($3)}"
 }
+marks() {  # marks FILE: pass stdin through; FILE gets the scripts' own lines, each with its time in the phase
+    local line
+    while IFS= read -r line; do
+        printf '%s\n' "$line"
+        case "$line" in
+            bootstrap:*|test.sh:*) awk -v a="$t0" -v b="$EPOCHREALTIME" -v l="$line" 'BEGIN { printf "  +%6.1fs  %s\n", b - a, l }' >>"$1" ;;
+        esac
+    done
+}
 skip_phase() { phases+=("$1"); results+=("skipped"); times+=("-"); notes+=("${2:-}"); }
 
 summary() {
@@ -271,6 +280,9 @@ summary() {
             printf '%-16s %-8s %9s  %s\n' "${phases[i]}" "${results[i]}" "${times[i]}" "${notes[i]}"
         done
         echo "overall: $overall"
+        for i in bootstrap test; do
+            [ ! -s "$LOGS/$i.marks" ] || { echo "within $i phase:"; cat "$LOGS/$i.marks"; }
+        done
         echo "root: $ROOT (base: $BASE); logs: $LOGS"
     } | tee "$LOGS/summary.txt"
     [ "$overall" = PASS ]
@@ -530,9 +542,10 @@ fi
 
 start_phase "bootstrap.sh"
 set +e
-in_root 'cd "$1" && bash scripts/bootstrap.sh' "$REPO_IN_ROOT" 2>&1 | tee "$LOGS/bootstrap.log"
+in_root 'cd "$1" && bash scripts/bootstrap.sh' "$REPO_IN_ROOT" 2>&1 | marks "$LOGS/bootstrap.marks" | tee "$LOGS/bootstrap.log"
 status=${PIPESTATUS[0]}
 set -e
+echo "bootstrap: (exit $status)" | marks "$LOGS/bootstrap.marks" >/dev/null
 if [ "$status" -eq 0 ]; then
     end_phase bootstrap.sh PASS
 else
@@ -627,9 +640,10 @@ fi
 if [ $run_tests -eq 1 ]; then
     start_phase "test.sh ${pytest_args[*]}"
     set +e
-    in_root 'cd "$1" && shift && bash scripts/test.sh "$@"' "$REPO_IN_ROOT" "${pytest_args[@]}" 2>&1 | tee "$LOGS/test.log"
+    in_root 'cd "$1" && shift && bash scripts/test.sh "$@"' "$REPO_IN_ROOT" "${pytest_args[@]}" 2>&1 | marks "$LOGS/test.marks" | tee "$LOGS/test.log"
     status=${PIPESTATUS[0]}
     set -e
+    echo "test.sh: (exit $status)" | marks "$LOGS/test.marks" >/dev/null
     # pytest's last word: "3 failed, 200 passed in 61.2s", or "Interrupted: 1 error during collection".
     result=$(grep -E '(passed|failed|errors?|skipped|deselected|no tests ran).* in [0-9.]+s|Interrupted: ' "$LOGS/test.log" \
         | tail -n1 | sed -E 's/^[=!]+ //; s/ [=!]+$//' || true)
