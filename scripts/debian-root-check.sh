@@ -9,8 +9,9 @@
 #   DIR/root              this run's root: a fresh copy of DIR/base on every run
 #   DIR/logs/<time>/      each phase's log and the summary
 #
-# and then, in DIR/root with /proc, /sys, /dev, /dev/pts, a fresh /dev/shm and a
-# fresh /run mounted (all unmounted again on exit):
+# and then, in DIR/root (bind-mounted onto itself, so that / is a mount point as on a
+# machine) with /proc, /sys, /dev, /dev/pts, a fresh /dev/shm and a fresh /run mounted
+# (all unmounted again on exit):
 #
 #   1. clones the repository's HEAD (the commit, not the working tree) to /root/eyenet;
 #   2. carries over how this machine reaches the package registries, and nothing else:
@@ -208,7 +209,7 @@ trap 'exit 129' HUP
 mount_in_root() {  # mount_in_root TARGET MOUNT-ARGS...: mount and remember it
     local target=$ROOT$1; shift
     mkdir -p "$target"
-    mount "$@" "$target"
+    mount "$@" "$target" || return 1  # (set -e does not act in an `if !` condition)
     mounted+=("$target")
 }
 
