@@ -6,11 +6,11 @@
 # As root, installs the Debian packages the tests drive (snmpd, snmp, iproute2,
 # nodejs and npm for the stock socket.io-client, chromium for the browser test
 # that playwright-core drives, lldpd for the LLDP lab of network namespaces in
-# tests/lldp_lab.py) when they are missing, and
-# tests/js's npm packages. The Debian snmpd *service* does not matter: our
-# tests start their own snmpd processes on free loopback ports with their own
-# configuration and state directories, whether or not the packaged service
-# runs on port 161. Exits with pytest's status; "no tests collected" (5) is
+# tests/lldp_lab.py, git for tests/test_packaging.py, which builds from the
+# files git lists) when they are missing, and tests/js's npm packages. The
+# Debian snmpd *service* does not matter: our tests start their own snmpd
+# processes on free loopback ports with their own configuration and state
+# directories, whether or not the packaged service runs on port 161. Exits with pytest's status; "no tests collected" (5) is
 # reported as the failure it is.
 set -euo pipefail
 
@@ -20,11 +20,12 @@ cd "$repo"
 say() { echo "test.sh: $*" >&2; }
 die() { echo "test.sh: error: $*" >&2; exit 1; }
 
-packages=(snmpd snmp iproute2 nodejs npm chromium lldpd)
+packages=(snmpd snmp iproute2 nodejs npm chromium lldpd git)
 # A file each package must provide: a package can be "installed" with its
 # files removed, or the files can come from elsewhere; both count as present.
 declare -A provides=([snmpd]=/usr/sbin/snmpd [snmp]=/usr/bin/snmpbulkwalk [iproute2]=/usr/sbin/ip
-    [nodejs]=/usr/bin/node [npm]=/usr/bin/npm [chromium]=/usr/bin/chromium [lldpd]=/usr/sbin/lldpd)
+    [nodejs]=/usr/bin/node [npm]=/usr/bin/npm [chromium]=/usr/bin/chromium [lldpd]=/usr/sbin/lldpd
+    [git]=/usr/bin/git)
 
 missing=()
 for pkg in "${packages[@]}"; do
