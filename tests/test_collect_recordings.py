@@ -240,16 +240,20 @@ async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsi
             return reading, client.stats.requests - before
 
         with trio.fail_after(60):
+            timeouts = client.stats.timeouts
             first, full = await read_counting(None)
             again, reused = await read_counting(first.labels)
             assert again.labels is first.labels and again.interfaces == first.interfaces and again.problems == ()
-            assert reused < full if len(first.interfaces) > 25 else reused <= full, (reused, full)
             # With the plan too, CPU and memory come from the methods that gave them, and no other.
             before = client.stats.requests
             planned = await read_device(client, target, profiles, first.labels, 600.0, first.plan)
-            # Never more requests (the bulk tuner only grows between these reads; its state, not the
-            # plan, decides whether the walks take one request fewer, so no strict count here).
-            assert client.stats.requests - before <= reused
+            # Request counts compare only while no request timed out: the bulk tuner halves its size
+            # on a timeout (a busy machine can make snmpsim that slow), which costs requests; while
+            # none did, it only grows between these reads, so the later reads never need more. Its
+            # state, not the plan, decides whether the walks take one request fewer: no strict count.
+            if client.stats.timeouts == timeouts:
+                assert reused < full if len(first.interfaces) > 25 else reused <= full, (reused, full)
+                assert client.stats.requests - before <= reused
             assert planned.plan is first.plan and planned.plan.made
             # hrStorageTable's memory: its rows that count are pinned, only their size and used are got.
             hrstorage = first.plan.memory is not None and first.plan.memory.kind == "hrstorage"
