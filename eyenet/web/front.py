@@ -35,6 +35,7 @@ from wsproto.utilities import RemoteProtocolError as WsHandshakeError
 from eyenet.config import WebSettings
 from eyenet.web.conn import Connection
 from eyenet.web.http import Request, Response, error_response
+from eyenet.web.logsafe import LogThrottle, guarded_logger, redact_target
 from eyenet.web.websocket import WebSocket, WebSocketClosed
 
 # An app's answer to a WebSocket upgrade: the coroutine that serves the connection.
@@ -50,7 +51,7 @@ class App(Protocol):
         ...
 
 
-logger = logging.getLogger(__name__)
+logger = guarded_logger(__name__)
 
 SERVER_NAME = b"EyeNet"
 # After an error response, read and drop what the client still sends for this long
@@ -156,6 +157,11 @@ class _Front:
         self._nursery = nursery
         self._date_second = -1
         self._date = b""
+        # A failure a client can trigger, it can repeat: one traceback a minute per kind.
+        self._failures = LogThrottle()
+
+    def _failed(self, key: str, message: str, *args: Any, exc_info: Any = True) -> None:
+        self._failures.log(logger, trio.current_time(), key, message, *args, level=logging.ERROR, exc_info=exc_info)
 
     async def accept_loop(self, listener: socket.socket) -> None:
         while True:
@@ -195,7 +201,7 @@ class _Front:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
         except Exception:
-            logger.exception("connection from %s failed", client)
+            self._failed("connection", "connection from %s failed", client)
         finally:
             conn.abort()  # a no-op after a graceful close
 
@@ -287,7 +293,7 @@ class _Front:
                 if not isinstance(response, Response):
                     raise TypeError(f"the handler returned {type(response).__name__}, not a Response")
             except Exception:
-                logger.exception("handler for %s %s failed", request.method, request.target)
+                self._failed("http", "handler for %s %s failed", request.method, redact_target(request.target))
                 response = _internal_error()
             nursery.cancel_scope.cancel()
         return response
@@ -315,7 +321,7 @@ class _Front:
         try:
             data = self._encode(h, response, head_only, close)
         except Exception:
-            logger.exception("invalid response %r", response)
+            self._failed("response", "invalid response %r", response)
             data = self._encode(h, _internal_error(), head_only, close)
         with trio.move_on_after(self._settings.idle_timeout) as scope:
             await conn.send_all(data)
@@ -371,7 +377,7 @@ class _Front:
         try:
             outcome = self._app.websocket(request)
         except Exception:
-            logger.exception("websocket() for %s failed", request.target)
+            self._failed("upgrade", "websocket() for %s failed", redact_target(request.target))
             return _internal_error()
         if isinstance(outcome, Response):
             return outcome
@@ -390,7 +396,7 @@ class _Front:
             # a handler's nursery may wrap the WebSocketClosed that ended it in a group
             failure = exc.split(WebSocketClosed)[1] if isinstance(exc, ExceptionGroup) else exc
             if failure is not None:
-                logger.error("WebSocket handler for %s failed", request.target, exc_info=failure)
+                self._failed("websocket", "WebSocket handler for %s failed", redact_target(request.target), exc_info=failure)
                 await ws.aclose(1011, "internal error")
         await ws.aclose()
 

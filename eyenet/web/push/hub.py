@@ -36,6 +36,7 @@ from eyenet.config import PushSettings
 from eyenet.events import Error, TopologyUpdate, now, rfc3339, to_json
 from eyenet.health import Checks, Health
 from eyenet.web.conn import corked
+from eyenet.web.logsafe import LogThrottle, guarded_logger
 from eyenet.web.push.sessions import ClientError, Principal, Session, Sink
 from eyenet.web.push.wire import Wire
 
@@ -68,7 +69,8 @@ class Hub:
         self.access = Access(device_tags, settings.event_roles)
         self.settings = settings  # [push] of the configuration
         self.tz = tz
-        self.log = log or logging.getLogger("eyenet.push")
+        self.log = log or guarded_logger("eyenet.push")
+        self.failures = LogThrottle()  # a failure a client can trigger, it can repeat: a traceback a minute
         self._ids = itertools.count(time.time_ns() // 1000)
         self.ring: deque[Wire] = deque(maxlen=settings.replay_events)
         self._channels: dict[str, dict[Session, None]] = {}

@@ -29,6 +29,7 @@ from eyenet.auth.access import Access
 from eyenet.auth.tokens import jwe_encrypt
 from eyenet.config import PushSettings
 from eyenet.events import SEVERITIES, to_json
+from eyenet.web.logsafe import LogThrottle
 from eyenet.web.push.limits import SlidingWindow, TokenBucket
 from eyenet.web.push.wire import Wire
 
@@ -54,6 +55,7 @@ class SessionHost(Protocol):
     """What a session needs of the hub that routes events to it."""
 
     log: logging.Logger
+    failures: LogThrottle
     access: Access
 
     def authenticate(self, token: object) -> Principal: ...
@@ -174,7 +176,8 @@ class Session:
             self.fail(exc)
             return {"status": "error", "code": exc.code, "message": exc.message}
         except Exception:
-            self.hub.log.exception("session %s: %r failed", self.sid, name)
+            self.hub.failures.log(self.hub.log, now, "client event", "session %s: %s failed", self.sid, repr(name)[:80],
+                                  level=logging.ERROR, exc_info=True)
             self.fail(ClientError("INTERNAL", "the server failed to handle this event"))
             return {"status": "error", "code": "INTERNAL", "message": "the server failed to handle this event"}
 

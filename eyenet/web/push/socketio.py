@@ -25,6 +25,7 @@ import trio
 
 from eyenet.config import WebSettings
 from eyenet.web.http import Request, Response
+from eyenet.web.logsafe import guarded_logger
 from eyenet.web.push.hub import Hub
 from eyenet.web.push.sessions import ClientError, Session
 from eyenet.web.push.socketio_codec import (
@@ -44,7 +45,7 @@ from eyenet.web.push.socketio_codec import (
 from eyenet.web.push.wire import Wire
 from eyenet.web.websocket import WebSocket, WebSocketClosed, ws_frame
 
-log = logging.getLogger("eyenet.socketio")
+log = guarded_logger("eyenet.socketio")
 
 PATH = "/socket.io/"
 NAMESPACE = "/ws"
