@@ -80,6 +80,7 @@ class Router:
         self.authority = authority
         self.routes: list[Route] = []
         self._failures = LogThrottle()  # a failure a client can trigger, it can repeat
+        self._refusals = LogThrottle()  # bodies no honest client sends: a WARNING line a minute at most
 
     def add(self, method: str, path: str, handler: Handler, operation: Operation) -> None:
         self.routes.append(Route(method, path, handler, operation))
@@ -113,6 +114,9 @@ class Router:
             body = inputs.body(request, op.request) if op.request is not None else None
             return route, await route.handler(Call(request, params, claims, body, args))
         except ApiError as err:
+            if isinstance(err, inputs.BodyBeyondBounds):
+                self._refusals.log(log, time.monotonic(), "body", "refused a body from %s for %s %s: %s",
+                                   request.client, request.method, request.path, err.message)
             return route, err.response()
         except Exception:
             self._failures.log(log, time.monotonic(), "handler", "%s %s failed", request.method, request.path,
