@@ -61,6 +61,15 @@ ACCEPT_BATCH = 64  # connections accepted per wake-up of a listener
 _OUT_OF_FDS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 _NO_BODY_STATUSES = {204, 304}
 _FRAMING_HEADERS = {"content-length", "transfer-encoding"}
+HTTP_VERSIONS = (b"1.0", b"1.1")
+# On every answer: no MIME sniffing, no framing by another site, no Referer to follow a link
+# out of a dashboard. Under TLS also HSTS (a year; subdomains are not EyeNet's to speak for).
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+)
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 class _HttpError(Exception):
@@ -157,6 +166,7 @@ class _Front:
         self._nursery = nursery
         self._date_second = -1
         self._date = b""
+        self._security = SECURITY_HEADERS + ((HSTS,) if ssl_context is not None else ())
         # A failure a client can trigger, it can repeat: one traceback a minute per kind.
         self._failures = LogThrottle()
 
@@ -338,6 +348,8 @@ class _Front:
             for name, value in response.headers
             if name.lower() not in _FRAMING_HEADERS
         ]
+        given = {name.lower() for name, _ in response.headers}
+        headers += [header for header in self._security if header[0].decode() not in given]  # the app may say otherwise
         body = response.body
         has_body = status >= 200 and status not in _NO_BODY_STATUSES
         if has_body:
@@ -381,7 +393,8 @@ class _Front:
             return _internal_error()
         if isinstance(outcome, Response):
             return outcome
-        accept = handshake.send(AcceptConnection(extra_headers=[(b"date", self._http_date()), (b"server", SERVER_NAME)]))
+        extra = [(b"date", self._http_date()), (b"server", SERVER_NAME), *self._security]
+        accept = handshake.send(AcceptConnection(extra_headers=extra))
         return outcome, handshake.connection, accept
 
     async def _serve_websocket(
@@ -426,8 +439,20 @@ def _wants_websocket(request: Request) -> bool:
 
 
 def _check_head(event: h11.Request, settings: WebSettings) -> None:
-    """Refuse a head over the size limit (h11 alone only bounds an incomplete one)
-    and a declared body over the body limit, before reading that body."""
+    """Refuse an HTTP version other than 1.0 and 1.1 (h11 reads any 1-digit.1-digit one), a
+    request framed both by Content-Length and by Transfer-Encoding (RFC 9112, 6.3: a proxy
+    in front may have read it the other way, so what follows on the connection cannot be
+    trusted either), a head over the size limit (h11 alone only bounds an incomplete one),
+    and a declared body over the body limit, before reading that body. Every refusal closes
+    the connection."""
+    if event.http_version not in HTTP_VERSIONS:
+        version = event.http_version.decode("ascii", "replace")
+        raise _HttpError(505, "HTTP_VERSION_NOT_SUPPORTED", f"HTTP/{version} is not served: use HTTP/1.1 (or 1.0)")
+    names = {name for name, _ in event.headers}
+    if b"content-length" in names and b"transfer-encoding" in names:
+        raise _HttpError(
+            400, "BAD_REQUEST", "a request with both Content-Length and Transfer-Encoding is ambiguous (RFC 9112, 6.3)"
+        )
     size = len(event.method) + len(event.target) + 12 + sum(len(n) + len(v) + 4 for n, v in event.headers)
     if size > settings.max_header_bytes:
         raise _HttpError(
