@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="start a simulated lab of 8 devices on loopback and poll it")
     p.add_argument("--data-dir", default=".", help="where the lab and the database go (default: here)")
     p.add_argument("--port", type=int, default=5000, help="port of the REST API, /ws and Socket.IO (default 5000)")
+    p.add_argument(
+        "--host", default="localhost",
+        help="address to listen on (default localhost: 127.0.0.1 and ::1, this machine only; \"\" for every address)",
+    )
     p = sub.add_parser("check-config", help="report every error in a configuration file")
     p.add_argument("file")
     p = sub.add_parser("walk", help="walk a subtree of one agent")
@@ -190,7 +194,7 @@ def _main(args) -> int:
     if args.command == "demo":
         from eyenet.demo.run import demo
 
-        trio.run(demo, Path(args.data_dir), args.port)
+        trio.run(demo, Path(args.data_dir), args.port, args.host)
         return 0
     config = load_config(args.config if args.command == "run" else args.file)
     if args.command == "check-config":

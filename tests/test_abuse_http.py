@@ -1,5 +1,5 @@
 """HTTP on the real server's port: no smuggling, no other HTTP versions, the security headers on
-every answer.
+every answer, and a demo that listens on loopback only.
 
 EyeNet runs as `eyenet run` does (tests/abuse.py); raw requests are written by hand where a
 client library would refuse to misbehave. Each wait is bounded.
@@ -7,13 +7,20 @@ client library would refuse to misbehave. Each wait is bounded.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import ssl
+from pathlib import Path
 
 import pytest
 import trio
 from abuse import LIMIT, error_code, exchange, login, responses, running_eyenet
 from test_web_front import self_signed
+
+from eyenet import app
+from eyenet.cli import build_parser
+from eyenet.demo.run import demo_config
 
 SECURITY = {
     "x-content-type-options": "nosniff",
@@ -98,3 +105,49 @@ async def test_under_tls_every_answer_also_carries_hsts(tmp_path, monkeypatch):
             _, headers, _ = responses(raw.partition(b"\r\n\r\n")[0] + b"\r\n\r\n")[0]
             assert headers["strict-transport-security"] == "max-age=31536000"
             assert {name: headers.get(name) for name in SECURITY} == SECURITY
+
+
+class NoLab:
+    devices = ()
+
+
+async def test_the_demo_listens_on_loopback_unless_told_otherwise(tmp_path, monkeypatch):
+    assert build_parser().parse_args(["demo"]).host == "localhost"
+    assert build_parser().parse_args(["demo", "--host", ""]).host == ""
+    config = demo_config(NoLab(), Path(tmp_path), port=0)
+    assert config.web.host == "localhost" and config.web.cors_origins == ("*",)
+    monkeypatch.setenv("EYENET_ADMIN_PASSWORD", "demo-admin-password")
+    async with trio.open_nursery() as nursery:
+        services = await nursery.start(app.run, config)  # the demo's settings, served for real
+        addresses = [ipaddress.ip_address(host) for host, _ in services.addresses]
+        assert addresses and all(address.is_loopback for address in addresses), addresses
+        assert ipaddress.ip_address("127.0.0.1") in addresses
+        nursery.cancel_scope.cancel()
+
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback here")
+async def test_where_localhost_names_both_loopbacks_the_demo_listens_on_both(tmp_path, monkeypatch):
+    """As Debian 12's /etc/hosts has it: a client of ws://localhost that tries ::1 first finds the demo."""
+    resolve = socket.getaddrinfo
+
+    def both(host, *args, **kwargs):
+        if host == "localhost":
+            return resolve("::1", *args, **kwargs) + resolve("127.0.0.1", *args, **kwargs)
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", both)
+    monkeypatch.setenv("EYENET_ADMIN_PASSWORD", "demo-admin-password")
+    async with trio.open_nursery() as nursery:
+        services = await nursery.start(app.run, demo_config(NoLab(), Path(tmp_path), port=0))
+        assert sorted(host for host, _ in services.addresses) == ["127.0.0.1", "::1"]
+        assert len({port for _, port in services.addresses}) == 1
+        nursery.cancel_scope.cancel()

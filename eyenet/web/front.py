@@ -96,10 +96,13 @@ def tls_context(settings: WebSettings) -> ssl.SSLContext:
 
 def _listen(host: str, port: int) -> list[socket.socket]:
     """Non-blocking listening sockets for every address of ``host`` ("": every address of
-    every family the machine has; one without IPv6 just listens on IPv4)."""
+    every family the machine has; "localhost": 127.0.0.1 and ::1 where it names both). A
+    machine without IPv6 just listens on the IPv4 ones."""
     listeners: list[socket.socket] = []
     try:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        # A name for several addresses may offer one of a family this kernel has not got.
+        either = not host or len({info[4][0] for info in infos}) > 1
         seen = set()
         for family, kind, proto, _, address in infos:
             if address in seen:
@@ -108,7 +111,7 @@ def _listen(host: str, port: int) -> list[socket.socket]:
             try:
                 sock = socket.socket(family, kind, proto)
             except OSError as exc:
-                if not host and exc.errno == errno.EAFNOSUPPORT:
+                if either and exc.errno == errno.EAFNOSUPPORT:
                     continue  # the wildcard offers a family this kernel has not got
                 raise
             listeners.append(sock)
@@ -120,7 +123,7 @@ def _listen(host: str, port: int) -> list[socket.socket]:
             try:
                 sock.bind(address)
             except OSError as exc:
-                if not host and family == socket.AF_INET6 and exc.errno == errno.EADDRNOTAVAIL:
+                if either and family == socket.AF_INET6 and exc.errno == errno.EADDRNOTAVAIL:
                     listeners.pop().close()  # IPv6 switched off on this host
                     continue
                 raise
