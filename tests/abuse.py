@@ -15,20 +15,25 @@ import trio
 from restclient import api
 
 from eyenet import app
-from eyenet.config import Config, StoreSettings, WebSettings
+from eyenet.config import AuthSettings, Config, StoreSettings, WebSettings
 
 PASSWORD = "abuse-test-admin-password"
 LIMIT = 10.0  # seconds: a bound on every wait, never an expectation
 
 
-@asynccontextmanager
-async def running_eyenet(data_dir: Path, monkeypatch, **web):
-    """EyeNet serving on 127.0.0.1 (a free port): yields (port, services)."""
-    monkeypatch.setenv("EYENET_ADMIN_PASSWORD", PASSWORD)
-    config = Config(
-        path="abuse-test", store=StoreSettings(path=str(data_dir / "eyenet.db")),
+def config_for(data_dir: Path, auth: AuthSettings = AuthSettings(), **web) -> Config:
+    """EyeNet's settings with its database (and jwt.secret) in `data_dir`, on 127.0.0.1, no devices."""
+    return Config(
+        path="abuse-test", store=StoreSettings(path=str(data_dir / "eyenet.db")), auth=auth,
         web=WebSettings(**{"host": "127.0.0.1", "port": 0, **web}),
     )
+
+
+@asynccontextmanager
+async def running_eyenet(data_dir: Path, monkeypatch, *, auth: AuthSettings = AuthSettings(), **web):
+    """EyeNet serving on 127.0.0.1 (a free port): yields (port, services)."""
+    monkeypatch.setenv("EYENET_ADMIN_PASSWORD", PASSWORD)
+    config = config_for(data_dir, auth, **web)
     async with trio.open_nursery() as nursery:
         services = await nursery.start(app.run, config)
         yield services.addresses[0][1], services

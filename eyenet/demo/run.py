@@ -1,6 +1,7 @@
 """`eyenet demo`: the simulated lab and EyeNet polling it every 10 seconds, in one process tree."""
 
 import logging
+import os
 from pathlib import Path
 
 import attrs
@@ -10,6 +11,7 @@ from eyenet.alerts.rules import DEFAULT_RULES
 from eyenet.config import Config, StoreSettings, TopologySettings, WebSettings
 from eyenet.demo.lab import start_lab
 from eyenet.devices.model import DeviceConfig
+from eyenet.store.checks import DIR_MODE, UMASK
 
 log = logging.getLogger("eyenet.demo")
 
@@ -42,7 +44,8 @@ def demo_config(lab, data_dir: Path, port: int = 5000, host: str = DEMO_HOST) ->
 
 
 async def demo(data_dir: Path, port: int = 5000, host: str = DEMO_HOST) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    os.umask(UMASK)  # the lab's files too: they hold the devices' communities
+    data_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     async with start_lab(data_dir / "lab", distinct_hosts=True) as lab:
         log.info(
             "demo lab: %d devices on %s:%d (community = device id); the core router's CPU spikes "

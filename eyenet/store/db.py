@@ -6,10 +6,16 @@ worker thread, so the event loop never waits on disk. Readers use their own
 connection (WAL lets them run beside the writer). Configuration writes (devices,
 rules, windows), user writes and alert changes are awaited until committed (an
 acknowledged alert survives a kill -9); metric samples are queued and batched.
+
+The files are their owner's alone (0600, in a 0700 directory when the store creates it),
+and the EyeNet that serves a database holds an exclusive lock beside it (`exclusive`), so
+a second one on the same file stops with the first one's pid.
 """
 
+import fcntl
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -28,6 +34,7 @@ from eyenet.collect.history import HistoryPoint, Sample
 from eyenet.config import StoreSettings
 from eyenet.devices.model import DeviceConfig, StoredDevice
 from eyenet.health import Checks, Health, recently
+from eyenet.store import checks
 from eyenet.store.errors import AlreadyExists, LastAdmin, StoreError
 from eyenet.store.schema import ROLLUPS, connect, migrate
 
@@ -201,6 +208,63 @@ def _prune(conn: sqlite3.Connection, retention: StoreSettings, now: float) -> No
     )
 
 
+# -- the files: owner and lock -----------------------------------------------------------------
+
+
+def _claim(path: str) -> tuple[int, int]:
+    """Make this process the one EyeNet on the database at `path`: the umask that keeps what
+    it creates its owner's, its directory (created 0700 if missing), and the exclusive lock
+    (flock) on the lock file beside it, with our pid in it. Returns (lock fd, previous umask)."""
+    previous = os.umask(checks.UMASK)
+    lock_path = path + checks.LOCK_SUFFIX
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), mode=checks.DIR_MODE, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, checks.FILE_MODE)
+    except OSError as exc:
+        os.umask(previous)
+        raise StoreError(f"{lock_path}: cannot open the lock file: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError as exc:
+        held = isinstance(exc, BlockingIOError)
+        text = os.pread(fd, 64, 0).decode("ascii", "replace") if held else ""
+        os.close(fd)
+        os.umask(previous)
+        raise StoreError(checks.locked(path, text) if held else f"{lock_path}: cannot lock: {exc.strerror}") from None
+    return fd, previous
+
+
+def _release(claim: tuple[int, int]) -> None:
+    fd, previous = claim
+    os.close(fd)  # and with it the lock; the file stays (removing it would race the next start)
+    os.umask(previous)
+
+
+def _owner_only(path: str) -> None:
+    """The database and its companions: mode 0600 (a database made by an older EyeNet was 0644)."""
+    for name in (path, *(path + suffix for suffix in (*checks.COMPANIONS, checks.LOCK_SUFFIX))):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, checks.FILE_MODE)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # not ours: say so, the operator decides
+            log.warning("%s: cannot make it its owner's alone (chmod 600): %s", name, exc.strerror)
+
+
+def _prepare(path: str) -> None:
+    """Create the file when there is none, so that it is 0600 whatever the umask (SQLite gives
+    -wal and -shm the mode of the database); else make what is there its owner's."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, checks.FILE_MODE))
+    except FileExistsError:
+        _owner_only(path)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the database: {exc.strerror}") from None
+
+
 class Store:
     """Use as `async with Store.open(path) as store:`."""
 
@@ -218,10 +282,28 @@ class Store:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: str | Path, retention: StoreSettings = StoreSettings(), prune_every: float | None = 3600.0):
+    async def open(
+        cls, path: str | Path, retention: StoreSettings = StoreSettings(), prune_every: float | None = 3600.0,
+        *, exclusive: bool = False,
+    ):
         """retention: the *_days of StoreSettings (its path is not used: `path` is).
-        prune_every None: never prune (a command that may not know the configured retention)."""
+        prune_every None: never prune (a command that may not know the configured retention).
+        exclusive: this is the EyeNet that serves the database: lock it (StoreError naming the
+        holder's pid if another has it) and keep what the process creates its owner's (umask 077),
+        until closed."""
         path = str(path)
+        claim = await trio.to_thread.run_sync(_claim, path) if exclusive else None
+        try:
+            async with cls._opened(path, retention, prune_every) as store:
+                yield store
+        finally:
+            if claim is not None:
+                _release(claim)
+
+    @classmethod
+    @asynccontextmanager
+    async def _opened(cls, path: str, retention: StoreSettings, prune_every: float | None):
+        await trio.to_thread.run_sync(_prepare, path)
         try:
             store = cls(path, retention)
             await trio.to_thread.run_sync(migrate, store._writer)
