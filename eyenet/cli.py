@@ -5,6 +5,7 @@ import getpass
 import json
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -51,9 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eyenet", description="EyeNet network monitor")
     parser.add_argument("--version", action="version", version=f"eyenet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="poll the devices in a configuration file")
+    init = argparse.ArgumentParser(add_help=False)
+    init.add_argument(
+        "--init", action="store_true",
+        help="begin a new database if the file is empty or damaged (it is moved aside, never deleted)",
+    )
+    p = sub.add_parser("run", parents=[init], help="poll the devices in a configuration file")
     p.add_argument("-c", "--config", required=True, help="configuration file (TOML)")
-    p = sub.add_parser("demo", help="start a simulated lab of 8 devices on loopback and poll it")
+    p = sub.add_parser("demo", parents=[init], help="start a simulated lab of 8 devices on loopback and poll it")
     p.add_argument("--data-dir", default=".", help="where the lab and the database go (default: here)")
     p.add_argument("--port", type=int, default=5000, help="port of the REST API, /ws and Socket.IO (default 5000)")
     p.add_argument(
@@ -194,7 +200,7 @@ def _main(args) -> int:
     if args.command == "demo":
         from eyenet.demo.run import demo
 
-        trio.run(demo, Path(args.data_dir), args.port, args.host)
+        trio.run(demo, Path(args.data_dir), args.port, args.host, args.init)
         return 0
     config = load_config(args.config if args.command == "run" else args.file)
     if args.command == "check-config":
@@ -207,7 +213,7 @@ def _main(args) -> int:
         return 0
     from eyenet import app
 
-    trio.run(app.run, config)
+    trio.run(partial(app.run, config, init=args.init))
     return 0
 
 

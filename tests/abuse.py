@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -30,12 +31,12 @@ def config_for(data_dir: Path, auth: AuthSettings = AuthSettings(), **web) -> Co
 
 
 @asynccontextmanager
-async def running_eyenet(data_dir: Path, monkeypatch, *, auth: AuthSettings = AuthSettings(), **web):
+async def running_eyenet(data_dir: Path, monkeypatch, *, init: bool = False, auth: AuthSettings = AuthSettings(), **web):
     """EyeNet serving on 127.0.0.1 (a free port): yields (port, services)."""
     monkeypatch.setenv("EYENET_ADMIN_PASSWORD", PASSWORD)
     config = config_for(data_dir, auth, **web)
     async with trio.open_nursery() as nursery:
-        services = await nursery.start(app.run, config)
+        services = await nursery.start(partial(app.run, config, init=init))
         yield services.addresses[0][1], services
         nursery.cancel_scope.cancel()
 

@@ -1,4 +1,5 @@
-"""The real server's database on disk: its owner's alone, and one EyeNet at a time.
+"""The real server's database on disk: its owner's alone, one EyeNet at a time, and never
+started empty by accident.
 
 EyeNet runs as `eyenet run` does (tests/abuse.py), in this process where a test looks inside
 it, and as the `eyenet` command in a process of its own where what counts is what an operator
@@ -8,9 +9,12 @@ sees (one line, the exit status, no traceback). Each wait is bounded.
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,6 +25,7 @@ from restclient import api
 from eyenet import app
 from eyenet.config import AuthSettings
 from eyenet.store import checks
+from eyenet.store.checks import Found
 from eyenet.store.errors import StoreError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -127,3 +132,84 @@ def test_the_lock_holder_is_named_from_what_it_wrote():
     assert checks.holder("4242\n") == "pid 4242"
     assert checks.holder("") == "another process"  # caught between its truncate and its write
     assert checks.holder("\u0664\u0662") == "another process"
+
+
+# -- an emptied or damaged database is refused -------------------------------------------------------
+
+
+def test_what_is_made_of_the_file_found_at_start():
+    assert checks.first_look(None, None) is Found.NOTHING  # the first start
+    assert checks.first_look(None, 0) is Found.NOTHING  # an empty -wal alone holds nothing
+    assert checks.first_look(None, 4152) is Found.LOG_ONLY
+    assert checks.first_look(0, None) is checks.first_look(0, 4152) is Found.EMPTY
+    assert checks.first_look(4096, None) is checks.first_look(4096, 4152) is Found.FILE
+    assert checks.damage(["ok"]) is None
+    assert checks.damage([f"problem {i}" for i in range(5)]) == "problem 0; problem 1; problem 2 (and 2 more problems)"
+    assert checks.damage([]) == "the integrity check gave no answer"
+    assert checks.aside_name("/d/eyenet.db", datetime(2025, 1, 3, 7, 12, 55)) == "/d/eyenet.db.damaged-20250103T071255"
+
+
+async def make_database(data: Path, monkeypatch) -> None:
+    """A database with a user in it, EyeNet stopped cleanly (no -wal left)."""
+    async with running_eyenet(data, monkeypatch) as (port, _):
+        token = await login(port)
+        status, _ = await api(port, "POST", "/api/users", token, {"username": "ops", "password": "ops-password-123", "role": "operator"})
+        assert status == 201
+
+
+def garbage_pages(db: Path) -> None:
+    data = bytearray(db.read_bytes())
+    page = 4096
+    for start in range(2 * page, len(data), 3 * page):  # every third page from the third on
+        data[start + 100:start + page] = b"\xa5" * (page - 100)
+    db.write_bytes(bytes(data))
+
+
+def truncated_with_its_wal(db: Path) -> None:
+    """Writes left in the WAL, as after a kill -9, and the database file cut short."""
+    wal, kept = db.with_name(db.name + "-wal"), db.with_name("wal.copy")
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute("CREATE TABLE filler (x)")
+    conn.executemany("INSERT INTO filler VALUES (?)", ((b"x" * 500,) for _ in range(200)))
+    shutil.copy(wal, kept)
+    conn.close()  # its checkpoint empties the WAL: put the copy back
+    shutil.move(kept, wal)
+    os.truncate(db, 3 * 4096)  # the tables EyeNet made are past the cut, and not in the WAL
+
+
+@pytest.mark.parametrize("harm, says", [
+    (lambda db: os.truncate(db, 0), "is empty (0 bytes)"),
+    (garbage_pages, "is damaged"),
+    (truncated_with_its_wal, "is damaged"),
+    (lambda db: db.write_bytes(b"not a database" * 1000), "is damaged: cannot open the database: file is not a database"),
+])
+async def test_an_emptied_or_damaged_database_is_refused_and_init_begins_anew(tmp_path, monkeypatch, harm, says):
+    await make_database(tmp_path, monkeypatch)
+    harm(tmp_path / "eyenet.db")
+    before = {p.name: p.read_bytes() for p in tmp_path.glob("eyenet.db*") if p.suffix != ".lock" and p.name[-4:] != "-shm"}
+    err = refused(await eyenet("run", "-c", str(run_config(tmp_path)), data_dir=tmp_path), says, "--init")
+    assert "Restore a copy" in err
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before  # judged, not changed
+
+    async with running_eyenet(tmp_path, monkeypatch, init=True) as (port, _):  # `eyenet run --init`
+        await login(port)  # a new database: the first admin again
+        status, body = await api(port, "POST", "/api/auth/login", body={"username": "ops", "password": "ops-password-123"})
+        assert status == 401  # nothing of the old one
+    [aside] = tmp_path.glob("eyenet.db.damaged-*[0-9]")
+    assert aside.read_bytes() == before["eyenet.db"]  # kept, never deleted
+    for suffix in ("-wal", "-shm"):
+        if "eyenet.db" + suffix in before:
+            assert Path(str(aside) + suffix).read_bytes() == before["eyenet.db" + suffix]
+
+
+async def test_a_database_removed_without_its_wal_is_refused(tmp_path, monkeypatch):
+    await make_database(tmp_path, monkeypatch)
+    truncated_with_its_wal(tmp_path / "eyenet.db")
+    (tmp_path / "eyenet.db").unlink()
+    refused(await eyenet("run", "-c", str(run_config(tmp_path)), data_dir=tmp_path), "is missing, but its write-ahead log")
+
+
+async def test_no_file_at_all_is_a_first_start(tmp_path, monkeypatch):
+    async with running_eyenet(tmp_path, monkeypatch) as (port, _):
+        await login(port)

@@ -43,7 +43,7 @@ def demo_config(lab, data_dir: Path, port: int = 5000, host: str = DEMO_HOST) ->
     )
 
 
-async def demo(data_dir: Path, port: int = 5000, host: str = DEMO_HOST) -> None:
+async def demo(data_dir: Path, port: int = 5000, host: str = DEMO_HOST, init: bool = False) -> None:
     os.umask(UMASK)  # the lab's files too: they hold the devices' communities
     data_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     async with start_lab(data_dir / "lab", distinct_hosts=True) as lab:
@@ -52,4 +52,4 @@ async def demo(data_dir: Path, port: int = 5000, host: str = DEMO_HOST) -> None:
             "40-100 s after start, and acc-sw-02's uplink flaps 60-90 s after start",
             len(lab.devices), lab.devices[0].host, lab.devices[0].port,
         )
-        await app.run(demo_config(lab, data_dir, port, host), metrics_level=logging.INFO)
+        await app.run(demo_config(lab, data_dir, port, host), metrics_level=logging.INFO, init=init)

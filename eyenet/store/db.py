@@ -7,9 +7,11 @@ connection (WAL lets them run beside the writer). Configuration writes (devices,
 rules, windows), user writes and alert changes are awaited until committed (an
 acknowledged alert survives a kill -9); metric samples are queued and batched.
 
-The files are their owner's alone (0600, in a 0700 directory when the store creates it),
-and the EyeNet that serves a database holds an exclusive lock beside it (`exclusive`), so
-a second one on the same file stops with the first one's pid.
+Before SQLite opens the file, the store looks at it (store.checks says what to make of
+it): a missing file is created, an emptied or damaged one refused unless told to begin
+anew (`init`). The files are its owner's alone (0600, in a 0700 directory when the store
+creates it), and the EyeNet that serves a database holds an exclusive lock beside it
+(`exclusive`), so a second one on the same file stops with the first one's pid.
 """
 
 import fcntl
@@ -35,6 +37,7 @@ from eyenet.config import StoreSettings
 from eyenet.devices.model import DeviceConfig, StoredDevice
 from eyenet.health import Checks, Health, recently
 from eyenet.store import checks
+from eyenet.store.checks import Found
 from eyenet.store.errors import AlreadyExists, LastAdmin, StoreError
 from eyenet.store.schema import ROLLUPS, connect, migrate
 
@@ -208,7 +211,7 @@ def _prune(conn: sqlite3.Connection, retention: StoreSettings, now: float) -> No
     )
 
 
-# -- the files: owner and lock -----------------------------------------------------------------
+# -- the files: owner, lock, first look ------------------------------------------------------
 
 
 def _claim(path: str) -> tuple[int, int]:
@@ -242,6 +245,32 @@ def _release(claim: tuple[int, int]) -> None:
     os.umask(previous)
 
 
+def _size(path: str) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return None
+
+
+def _quick_check(path: str) -> str | None:
+    """What `PRAGMA quick_check` finds wrong with the database at `path` (None: nothing);
+    StoreError when it cannot tell (locked, unreadable). Read-only: a read-write connection
+    would write its WAL into a file being judged (the checkpoint on close), or create one."""
+    uri = Path(path).absolute().as_uri() + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=5000")
+            rows = [row[0] for row in conn.execute("PRAGMA quick_check")]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return f"cannot open the database: {exc}"
+        raise StoreError(f"{path}: cannot open the database to check it: {exc}") from None
+    return checks.damage(rows)
+
+
 def _owner_only(path: str) -> None:
     """The database and its companions: mode 0600 (a database made by an older EyeNet was 0644)."""
     for name in (path, *(path + suffix for suffix in (*checks.COMPANIONS, checks.LOCK_SUFFIX))):
@@ -254,13 +283,26 @@ def _owner_only(path: str) -> None:
             log.warning("%s: cannot make it its owner's alone (chmod 600): %s", name, exc.strerror)
 
 
-def _prepare(path: str) -> None:
-    """Create the file when there is none, so that it is 0600 whatever the umask (SQLite gives
-    -wal and -shm the mode of the database); else make what is there its owner's."""
-    try:
+def _prepare(path: str, init: bool) -> None:
+    """Look at the file before SQLite does (store.checks): create it when there is none,
+    refuse an emptied or damaged one, or with `init` move it aside and create a new one."""
+    found = checks.first_look(_size(path), _size(path + "-wal"))
+    problem = _quick_check(path) if found is Found.FILE else None
+    if found is Found.FILE and problem is None:
+        _owner_only(path)
+        return
+    if found is not Found.NOTHING:
+        if not init:
+            raise StoreError(checks.refusal(path, found, problem))
+        aside = checks.aside_name(path, datetime.now())
+        for suffix in ("", *checks.COMPANIONS):
+            if os.path.lexists(path + suffix):
+                os.replace(path + suffix, aside + suffix)
+        log.warning("%s %s; moved aside as %s, a new, empty database begins (--init)", path, checks.described(found, problem), aside)
+    try:  # created here, so that it is 0600 whatever the umask (SQLite gives -wal and -shm its mode)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, checks.FILE_MODE))
     except FileExistsError:
-        _owner_only(path)
+        pass  # another command created it just now (`eyenet user add` beside a first start)
     except OSError as exc:
         raise StoreError(f"{path}: cannot create the database: {exc.strerror}") from None
 
@@ -284,17 +326,17 @@ class Store:
     @asynccontextmanager
     async def open(
         cls, path: str | Path, retention: StoreSettings = StoreSettings(), prune_every: float | None = 3600.0,
-        *, exclusive: bool = False,
+        *, exclusive: bool = False, init: bool = False,
     ):
         """retention: the *_days of StoreSettings (its path is not used: `path` is).
         prune_every None: never prune (a command that may not know the configured retention).
         exclusive: this is the EyeNet that serves the database: lock it (StoreError naming the
         holder's pid if another has it) and keep what the process creates its owner's (umask 077),
-        until closed."""
+        until closed. init: begin a new database where the file is empty or damaged (moved aside)."""
         path = str(path)
         claim = await trio.to_thread.run_sync(_claim, path) if exclusive else None
         try:
-            async with cls._opened(path, retention, prune_every) as store:
+            async with cls._opened(path, retention, prune_every, init) as store:
                 yield store
         finally:
             if claim is not None:
@@ -302,8 +344,8 @@ class Store:
 
     @classmethod
     @asynccontextmanager
-    async def _opened(cls, path: str, retention: StoreSettings, prune_every: float | None):
-        await trio.to_thread.run_sync(_prepare, path)
+    async def _opened(cls, path: str, retention: StoreSettings, prune_every: float | None, init: bool):
+        await trio.to_thread.run_sync(_prepare, path, init)
         try:
             store = cls(path, retention)
             await trio.to_thread.run_sync(migrate, store._writer)
