@@ -1,4 +1,4 @@
-"""The `eyenet` command: run, demo, check-config, walk, get, user."""
+"""The `eyenet` command: run, demo, check-config, walk, get, user, backup."""
 
 import argparse
 import getpass
@@ -94,7 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p = users.add_parser("del", parents=[database], help="delete a user")
     p.add_argument("name")
+    p = sub.add_parser(
+        "backup", parents=[database], help="copy the database to a new file, while EyeNet runs (README: Backup and restore)",
+    )
+    p.add_argument("file", help="the backup to write (never an existing file)")
     return parser
+
+
+def _backup_command(args) -> int:
+    from eyenet.store.db import backup
+
+    db = args.db if args.db is not None else load_config(args.config).store.path
+    size = backup(db, args.file)
+    print(f"backed up {db} to {args.file} ({size / 2**20:.1f} MiB, checked)")
+    return 0
 
 
 async def _snmp_command(args) -> int:
@@ -197,6 +210,8 @@ def _main(args) -> int:
         return trio.run(_snmp_command, args)
     if args.command == "user":
         return trio.run(_user_command, args)
+    if args.command == "backup":
+        return _backup_command(args)
     if args.command == "demo":
         from eyenet.demo.run import demo
 

@@ -1,5 +1,5 @@
-"""The real server's database on disk: its owner's alone, one EyeNet at a time, and never
-started empty by accident.
+"""The real server's database on disk: its owner's alone, one EyeNet at a time, never started
+empty by accident, and backed up and restored while in use.
 
 EyeNet runs as `eyenet run` does (tests/abuse.py), in this process where a test looks inside
 it, and as the `eyenet` command in a process of its own where what counts is what an operator
@@ -189,7 +189,7 @@ async def test_an_emptied_or_damaged_database_is_refused_and_init_begins_anew(tm
     harm(tmp_path / "eyenet.db")
     before = {p.name: p.read_bytes() for p in tmp_path.glob("eyenet.db*") if p.suffix != ".lock" and p.name[-4:] != "-shm"}
     err = refused(await eyenet("run", "-c", str(run_config(tmp_path)), data_dir=tmp_path), says, "--init")
-    assert "Restore a copy" in err
+    assert "Restore a backup" in err
     assert {name: (tmp_path / name).read_bytes() for name in before} == before  # judged, not changed
 
     async with running_eyenet(tmp_path, monkeypatch, init=True) as (port, _):  # `eyenet run --init`
@@ -213,3 +213,45 @@ async def test_a_database_removed_without_its_wal_is_refused(tmp_path, monkeypat
 async def test_no_file_at_all_is_a_first_start(tmp_path, monkeypatch):
     async with running_eyenet(tmp_path, monkeypatch) as (port, _):
         await login(port)
+
+
+# -- backup and restore --------------------------------------------------------------------------------
+
+
+async def test_backup_while_running_and_restore_as_the_readme_says(tmp_path, monkeypatch, umask_022):
+    data, backups = tmp_path / "data", tmp_path / "backups"
+    data.mkdir()
+    backups.mkdir()
+    copy = backups / "eyenet-1.db"
+    async with running_eyenet(data, monkeypatch) as (port, _):
+        token = await login(port)
+        status, _ = await api(port, "POST", "/api/users", token, {"username": "ops", "password": "ops-password-123", "role": "operator"})
+        assert status == 201
+        result = await eyenet("backup", "--db", str(data / "eyenet.db"), str(copy), data_dir=tmp_path)
+        assert result.returncode == 0 and "checked" in result.stdout.decode(), result.stderr
+        refused(await eyenet("backup", "--db", str(data / "eyenet.db"), str(copy), data_dir=tmp_path), "exists")
+        status, _ = await api(port, "POST", "/api/users", token, {"username": "late", "password": "late-password-123", "role": "viewer"})
+        assert status == 201  # after the backup: not in it
+    assert mode(copy) == 0o600 and sorted(p.name for p in backups.iterdir()) == ["eyenet-1.db"]  # one file, no -wal
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        assert conn.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+
+    # Restore (README): with EyeNet stopped, the database and its -wal and -shm moved away,
+    # the backup put in its place.
+    for name in ("eyenet.db", "eyenet.db-wal", "eyenet.db-shm"):
+        if (data / name).exists():
+            (data / name).rename(tmp_path / name)
+    shutil.copyfile(copy, data / "eyenet.db")
+    os.chmod(data / "eyenet.db", 0o600)
+    async with running_eyenet(data, monkeypatch) as (port, _):
+        for user, password, expected in (("ops", "ops-password-123", 200), ("late", "late-password-123", 401)):
+            status, _ = await api(port, "POST", "/api/auth/login", body={"username": user, "password": password})
+            assert status == expected, user
+
+
+async def test_backup_refuses_what_is_not_a_database(tmp_path):
+    refused(await eyenet("backup", "--db", str(tmp_path / "none.db"), str(tmp_path / "b.db"), data_dir=tmp_path), "no database there")
+    (tmp_path / "junk.db").write_bytes(b"junk" * 1000)
+    refused(await eyenet("backup", "--db", str(tmp_path / "junk.db"), str(tmp_path / "b.db"), data_dir=tmp_path), "cannot back up")
+    assert not list(tmp_path.glob("b.db*"))  # no copy, no leftovers

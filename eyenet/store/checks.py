@@ -73,7 +73,7 @@ def refusal(path: str, found: Found, problem: str | None = None) -> str:
     """The message that stops EyeNet from starting on an emptied or damaged database."""
     return (
         f"{path} {described(found, problem)}. EyeNet will not start on it, as that would begin again with no users, "
-        "rules or history. Restore a copy of it, or start with --init to "
+        "rules or history. Restore a backup (README: Backup and restore), or start with --init to "
         f"move it aside ({path}.damaged-<time>) and begin a new, empty database"
     )
 

@@ -12,12 +12,14 @@ it): a missing file is created, an emptied or damaged one refused unless told to
 anew (`init`). The files are its owner's alone (0600, in a 0700 directory when the store
 creates it), and the EyeNet that serves a database holds an exclusive lock beside it
 (`exclusive`), so a second one on the same file stops with the first one's pid.
+`backup()` copies a database with SQLite's online backup, while EyeNet writes to it.
 """
 
 import fcntl
 import json
 import logging
 import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -211,7 +213,7 @@ def _prune(conn: sqlite3.Connection, retention: StoreSettings, now: float) -> No
     )
 
 
-# -- the files: owner, lock, first look ------------------------------------------------------
+# -- the files: owner, lock, first look, backup ----------------------------------------------
 
 
 def _claim(path: str) -> tuple[int, int]:
@@ -305,6 +307,49 @@ def _prepare(path: str, init: bool) -> None:
         pass  # another command created it just now (`eyenet user add` beside a first start)
     except OSError as exc:
         raise StoreError(f"{path}: cannot create the database: {exc.strerror}") from None
+
+
+def backup(source: str | Path, target: str | Path) -> int:
+    """Copy the database at `source` to the new file `target` (0600) with SQLite's online
+    backup, in one step: a consistent snapshot, taken while EyeNet goes on writing (WAL lets
+    a reader run beside the writer). The copy is a single file (no -wal), checked with
+    quick_check before it takes its name. Returns its size in bytes; StoreError otherwise."""
+    source, target = str(source), str(target)
+    if not _size(source):
+        raise StoreError(f"{source}: no database there" if _size(source) is None else f"{source} is empty (0 bytes)")
+    if os.path.lexists(target):
+        raise StoreError(f"{target} exists: give the backup a new name (a backup never replaces a file)")
+    tmp = f"{target}.{secrets.token_hex(4)}.tmp"
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, checks.FILE_MODE))
+        src = sqlite3.connect(Path(source).absolute().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+        try:
+            src.execute("PRAGMA busy_timeout=5000")
+            dst = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")
+                problem = checks.damage([row[0] for row in dst.execute("PRAGMA quick_check")])
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        if problem is not None:
+            raise StoreError(f"{source}: the copy does not pass its check ({problem}): is the database damaged?")
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.link(tmp, target)  # never over a file that appeared meanwhile
+    except sqlite3.Error as exc:
+        raise StoreError(f"{source}: cannot back up: {exc}") from None
+    except FileExistsError:
+        raise StoreError(f"{target} exists: give the backup a new name (a backup never replaces a file)") from None
+    except OSError as exc:
+        raise StoreError(f"cannot write the backup {target}: {exc.strerror}") from None
+    finally:
+        for name in (tmp, tmp + "-journal"):
+            if os.path.lexists(name):
+                os.unlink(name)
+    return os.stat(target).st_size
 
 
 class Store:
