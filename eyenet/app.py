@@ -92,11 +92,11 @@ async def first_admin(store: Store) -> None:
         )
 
 
-async def run(config: Config, *, metrics_level: int = logging.DEBUG, task_status=trio.TASK_STATUS_IGNORED) -> None:
+async def run(config: Config, *, metrics_level: int = logging.DEBUG, init: bool = False, task_status=trio.TASK_STATUS_IGNORED) -> None:
     profiles = load_profiles(config.profiles_dir)
     authority = TokenAuthority.from_settings(config.token_settings)  # key problems surface before anything starts
     bus = Bus()
-    async with Store.open(config.store.path, config.store) as store:
+    async with Store.open(config.store.path, config.store, exclusive=True, init=init) as store:
         await first_admin(store)
         await sync_configured_devices(store, config)
         async with SnmpClient.open(max_in_flight=config.snmp.max_in_flight) as client:

@@ -1,10 +1,11 @@
-"""The `eyenet` command: run, demo, check-config, walk, get, user."""
+"""The `eyenet` command: run, demo, check-config, walk, get, user, backup."""
 
 import argparse
 import getpass
 import json
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -51,11 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eyenet", description="EyeNet network monitor")
     parser.add_argument("--version", action="version", version=f"eyenet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="poll the devices in a configuration file")
+    init = argparse.ArgumentParser(add_help=False)
+    init.add_argument(
+        "--init", action="store_true",
+        help="begin a new database if the file is empty or damaged (it is moved aside, never deleted)",
+    )
+    p = sub.add_parser("run", parents=[init], help="poll the devices in a configuration file")
     p.add_argument("-c", "--config", required=True, help="configuration file (TOML)")
-    p = sub.add_parser("demo", help="start a simulated lab of 8 devices on loopback and poll it")
+    p = sub.add_parser("demo", parents=[init], help="start a simulated lab of 8 devices on loopback and poll it")
     p.add_argument("--data-dir", default=".", help="where the lab and the database go (default: here)")
     p.add_argument("--port", type=int, default=5000, help="port of the REST API, /ws and Socket.IO (default 5000)")
+    p.add_argument(
+        "--host", default="localhost",
+        help="address to listen on (default localhost: 127.0.0.1 and ::1, this machine only; \"\" for every address)",
+    )
     p = sub.add_parser("check-config", help="report every error in a configuration file")
     p.add_argument("file")
     p = sub.add_parser("walk", help="walk a subtree of one agent")
@@ -84,7 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p = users.add_parser("del", parents=[database], help="delete a user")
     p.add_argument("name")
+    p = sub.add_parser(
+        "backup", parents=[database], help="copy the database to a new file, while EyeNet runs (README: Backup and restore)",
+    )
+    p.add_argument("file", help="the backup to write (never an existing file)")
     return parser
+
+
+def _backup_command(args) -> int:
+    from eyenet.store.db import backup
+
+    db = args.db if args.db is not None else load_config(args.config).store.path
+    size = backup(db, args.file)
+    print(f"backed up {db} to {args.file} ({size / 2**20:.1f} MiB, checked)")
+    return 0
 
 
 async def _snmp_command(args) -> int:
@@ -187,10 +210,12 @@ def _main(args) -> int:
         return trio.run(_snmp_command, args)
     if args.command == "user":
         return trio.run(_user_command, args)
+    if args.command == "backup":
+        return _backup_command(args)
     if args.command == "demo":
         from eyenet.demo.run import demo
 
-        trio.run(demo, Path(args.data_dir), args.port)
+        trio.run(demo, Path(args.data_dir), args.port, args.host, args.init)
         return 0
     config = load_config(args.config if args.command == "run" else args.file)
     if args.command == "check-config":
@@ -203,7 +228,7 @@ def _main(args) -> int:
         return 0
     from eyenet import app
 
-    trio.run(app.run, config)
+    trio.run(partial(app.run, config, init=args.init))
     return 0
 
 

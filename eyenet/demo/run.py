@@ -1,6 +1,7 @@
 """`eyenet demo`: the simulated lab and EyeNet polling it every 10 seconds, in one process tree."""
 
 import logging
+import os
 from pathlib import Path
 
 import attrs
@@ -10,6 +11,7 @@ from eyenet.alerts.rules import DEFAULT_RULES
 from eyenet.config import Config, StoreSettings, TopologySettings, WebSettings
 from eyenet.demo.lab import start_lab
 from eyenet.devices.model import DeviceConfig
+from eyenet.store.checks import DIR_MODE, UMASK
 
 log = logging.getLogger("eyenet.demo")
 
@@ -21,25 +23,33 @@ DEMO_RULES = tuple(attrs.evolve(r, for_seconds=20.0) for r in DEFAULT_RULES if r
 DEMO_TOPOLOGY = TopologySettings(interval=20.0)
 
 
-def demo_config(lab, data_dir: Path, port: int = 5000) -> Config:
+# The demo serves plain HTTP with a known first user and CORS open to any origin: to this
+# machine only, unless told otherwise (`eyenet demo --host`). "localhost" is 127.0.0.1, and
+# ::1 too where the machine names it so: a client of ws://localhost:5000 (the contract's
+# snippet) that tries ::1 first, as Node 18 on Debian 12 does, then finds the demo there.
+DEMO_HOST = "localhost"
+
+
+def demo_config(lab, data_dir: Path, port: int = 5000, host: str = DEMO_HOST) -> Config:
     devices = tuple(
         DeviceConfig(id=d.id, host=d.host, port=d.port, community=d.community, poll_interval=DEMO_INTERVAL, tags=(d.role,))
         for d in lab.devices
     )
     # Any origin may poll: a demo is for trying dashboards served from anywhere.
-    web = WebSettings(port=port, cors_origins=("*",))
+    web = WebSettings(host=host, port=port, cors_origins=("*",))
     return Config(
         path="eyenet demo", store=StoreSettings(path=str(data_dir / "eyenet.db")), devices=devices, web=web, rules=DEMO_RULES,
         topology=DEMO_TOPOLOGY,
     )
 
 
-async def demo(data_dir: Path, port: int = 5000) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
+async def demo(data_dir: Path, port: int = 5000, host: str = DEMO_HOST, init: bool = False) -> None:
+    os.umask(UMASK)  # the lab's files too: they hold the devices' communities
+    data_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     async with start_lab(data_dir / "lab", distinct_hosts=True) as lab:
         log.info(
             "demo lab: %d devices on %s:%d (community = device id); the core router's CPU spikes "
             "40-100 s after start, and acc-sw-02's uplink flaps 60-90 s after start",
             len(lab.devices), lab.devices[0].host, lab.devices[0].port,
         )
-        await app.run(demo_config(lab, data_dir, port), metrics_level=logging.INFO)
+        await app.run(demo_config(lab, data_dir, port, host), metrics_level=logging.INFO, init=init)

@@ -6,10 +6,20 @@ worker thread, so the event loop never waits on disk. Readers use their own
 connection (WAL lets them run beside the writer). Configuration writes (devices,
 rules, windows), user writes and alert changes are awaited until committed (an
 acknowledged alert survives a kill -9); metric samples are queued and batched.
+
+Before SQLite opens the file, the store looks at it (store.checks says what to make of
+it): a missing file is created, an emptied or damaged one refused unless told to begin
+anew (`init`). The files are its owner's alone (0600, in a 0700 directory when the store
+creates it), and the EyeNet that serves a database holds an exclusive lock beside it
+(`exclusive`), so a second one on the same file stops with the first one's pid.
+`backup()` copies a database with SQLite's online backup, while EyeNet writes to it.
 """
 
+import fcntl
 import json
 import logging
+import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -28,6 +38,8 @@ from eyenet.collect.history import HistoryPoint, Sample
 from eyenet.config import StoreSettings
 from eyenet.devices.model import DeviceConfig, StoredDevice
 from eyenet.health import Checks, Health, recently
+from eyenet.store import checks
+from eyenet.store.checks import Found
 from eyenet.store.errors import AlreadyExists, LastAdmin, StoreError
 from eyenet.store.schema import ROLLUPS, connect, migrate
 
@@ -201,6 +213,145 @@ def _prune(conn: sqlite3.Connection, retention: StoreSettings, now: float) -> No
     )
 
 
+# -- the files: owner, lock, first look, backup ----------------------------------------------
+
+
+def _claim(path: str) -> tuple[int, int]:
+    """Make this process the one EyeNet on the database at `path`: the umask that keeps what
+    it creates its owner's, its directory (created 0700 if missing), and the exclusive lock
+    (flock) on the lock file beside it, with our pid in it. Returns (lock fd, previous umask)."""
+    previous = os.umask(checks.UMASK)
+    lock_path = path + checks.LOCK_SUFFIX
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), mode=checks.DIR_MODE, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, checks.FILE_MODE)
+    except OSError as exc:
+        os.umask(previous)
+        raise StoreError(f"{lock_path}: cannot open the lock file: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    except OSError as exc:
+        held = isinstance(exc, BlockingIOError)
+        text = os.pread(fd, 64, 0).decode("ascii", "replace") if held else ""
+        os.close(fd)
+        os.umask(previous)
+        raise StoreError(checks.locked(path, text) if held else f"{lock_path}: cannot lock: {exc.strerror}") from None
+    return fd, previous
+
+
+def _release(claim: tuple[int, int]) -> None:
+    fd, previous = claim
+    os.close(fd)  # and with it the lock; the file stays (removing it would race the next start)
+    os.umask(previous)
+
+
+def _size(path: str) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return None
+
+
+def _quick_check(path: str) -> str | None:
+    """What `PRAGMA quick_check` finds wrong with the database at `path` (None: nothing);
+    StoreError when it cannot tell (locked, unreadable). Read-only: a read-write connection
+    would write its WAL into a file being judged (the checkpoint on close), or create one."""
+    uri = Path(path).absolute().as_uri() + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=5000")
+            rows = [row[0] for row in conn.execute("PRAGMA quick_check")]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return f"cannot open the database: {exc}"
+        raise StoreError(f"{path}: cannot open the database to check it: {exc}") from None
+    return checks.damage(rows)
+
+
+def _owner_only(path: str) -> None:
+    """The database and its companions: mode 0600 (a database made by an older EyeNet was 0644)."""
+    for name in (path, *(path + suffix for suffix in (*checks.COMPANIONS, checks.LOCK_SUFFIX))):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, checks.FILE_MODE)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # not ours: say so, the operator decides
+            log.warning("%s: cannot make it its owner's alone (chmod 600): %s", name, exc.strerror)
+
+
+def _prepare(path: str, init: bool) -> None:
+    """Look at the file before SQLite does (store.checks): create it when there is none,
+    refuse an emptied or damaged one, or with `init` move it aside and create a new one."""
+    found = checks.first_look(_size(path), _size(path + "-wal"))
+    problem = _quick_check(path) if found is Found.FILE else None
+    if found is Found.FILE and problem is None:
+        _owner_only(path)
+        return
+    if found is not Found.NOTHING:
+        if not init:
+            raise StoreError(checks.refusal(path, found, problem))
+        aside = checks.aside_name(path, datetime.now())
+        for suffix in ("", *checks.COMPANIONS):
+            if os.path.lexists(path + suffix):
+                os.replace(path + suffix, aside + suffix)
+        log.warning("%s %s; moved aside as %s, a new, empty database begins (--init)", path, checks.described(found, problem), aside)
+    try:  # created here, so that it is 0600 whatever the umask (SQLite gives -wal and -shm its mode)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, checks.FILE_MODE))
+    except FileExistsError:
+        pass  # another command created it just now (`eyenet user add` beside a first start)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create the database: {exc.strerror}") from None
+
+
+def backup(source: str | Path, target: str | Path) -> int:
+    """Copy the database at `source` to the new file `target` (0600) with SQLite's online
+    backup, in one step: a consistent snapshot, taken while EyeNet goes on writing (WAL lets
+    a reader run beside the writer). The copy is a single file (no -wal), checked with
+    quick_check before it takes its name. Returns its size in bytes; StoreError otherwise."""
+    source, target = str(source), str(target)
+    if not _size(source):
+        raise StoreError(f"{source}: no database there" if _size(source) is None else f"{source} is empty (0 bytes)")
+    if os.path.lexists(target):
+        raise StoreError(f"{target} exists: give the backup a new name (a backup never replaces a file)")
+    tmp = f"{target}.{secrets.token_hex(4)}.tmp"
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, checks.FILE_MODE))
+        src = sqlite3.connect(Path(source).absolute().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+        try:
+            src.execute("PRAGMA busy_timeout=5000")
+            dst = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")
+                problem = checks.damage([row[0] for row in dst.execute("PRAGMA quick_check")])
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        if problem is not None:
+            raise StoreError(f"{source}: the copy does not pass its check ({problem}): is the database damaged?")
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.link(tmp, target)  # never over a file that appeared meanwhile
+    except sqlite3.Error as exc:
+        raise StoreError(f"{source}: cannot back up: {exc}") from None
+    except FileExistsError:
+        raise StoreError(f"{target} exists: give the backup a new name (a backup never replaces a file)") from None
+    except OSError as exc:
+        raise StoreError(f"cannot write the backup {target}: {exc.strerror}") from None
+    finally:
+        for name in (tmp, tmp + "-journal"):
+            if os.path.lexists(name):
+                os.unlink(name)
+    return os.stat(target).st_size
+
+
 class Store:
     """Use as `async with Store.open(path) as store:`."""
 
@@ -218,10 +369,28 @@ class Store:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: str | Path, retention: StoreSettings = StoreSettings(), prune_every: float | None = 3600.0):
+    async def open(
+        cls, path: str | Path, retention: StoreSettings = StoreSettings(), prune_every: float | None = 3600.0,
+        *, exclusive: bool = False, init: bool = False,
+    ):
         """retention: the *_days of StoreSettings (its path is not used: `path` is).
-        prune_every None: never prune (a command that may not know the configured retention)."""
+        prune_every None: never prune (a command that may not know the configured retention).
+        exclusive: this is the EyeNet that serves the database: lock it (StoreError naming the
+        holder's pid if another has it) and keep what the process creates its owner's (umask 077),
+        until closed. init: begin a new database where the file is empty or damaged (moved aside)."""
         path = str(path)
+        claim = await trio.to_thread.run_sync(_claim, path) if exclusive else None
+        try:
+            async with cls._opened(path, retention, prune_every, init) as store:
+                yield store
+        finally:
+            if claim is not None:
+                _release(claim)
+
+    @classmethod
+    @asynccontextmanager
+    async def _opened(cls, path: str, retention: StoreSettings, prune_every: float | None, init: bool):
+        await trio.to_thread.run_sync(_prepare, path, init)
         try:
             store = cls(path, retention)
             await trio.to_thread.run_sync(migrate, store._writer)

@@ -35,6 +35,7 @@ from wsproto.utilities import RemoteProtocolError as WsHandshakeError
 from eyenet.config import WebSettings
 from eyenet.web.conn import Connection
 from eyenet.web.http import Request, Response, error_response
+from eyenet.web.logsafe import LogThrottle, guarded_logger, redact_target
 from eyenet.web.websocket import WebSocket, WebSocketClosed
 
 # An app's answer to a WebSocket upgrade: the coroutine that serves the connection.
@@ -50,7 +51,7 @@ class App(Protocol):
         ...
 
 
-logger = logging.getLogger(__name__)
+logger = guarded_logger(__name__)
 
 SERVER_NAME = b"EyeNet"
 # After an error response, read and drop what the client still sends for this long
@@ -60,6 +61,15 @@ ACCEPT_BATCH = 64  # connections accepted per wake-up of a listener
 _OUT_OF_FDS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 _NO_BODY_STATUSES = {204, 304}
 _FRAMING_HEADERS = {"content-length", "transfer-encoding"}
+HTTP_VERSIONS = (b"1.0", b"1.1")
+# On every answer: no MIME sniffing, no framing by another site, no Referer to follow a link
+# out of a dashboard. Under TLS also HSTS (a year; subdomains are not EyeNet's to speak for).
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+)
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 class _HttpError(Exception):
@@ -86,10 +96,13 @@ def tls_context(settings: WebSettings) -> ssl.SSLContext:
 
 def _listen(host: str, port: int) -> list[socket.socket]:
     """Non-blocking listening sockets for every address of ``host`` ("": every address of
-    every family the machine has; one without IPv6 just listens on IPv4)."""
+    every family the machine has; "localhost": 127.0.0.1 and ::1 where it names both). A
+    machine without IPv6 just listens on the IPv4 ones."""
     listeners: list[socket.socket] = []
     try:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        # A name for several addresses may offer one of a family this kernel has not got.
+        either = not host or len({info[4][0] for info in infos}) > 1
         seen = set()
         for family, kind, proto, _, address in infos:
             if address in seen:
@@ -98,7 +111,7 @@ def _listen(host: str, port: int) -> list[socket.socket]:
             try:
                 sock = socket.socket(family, kind, proto)
             except OSError as exc:
-                if not host and exc.errno == errno.EAFNOSUPPORT:
+                if either and exc.errno == errno.EAFNOSUPPORT:
                     continue  # the wildcard offers a family this kernel has not got
                 raise
             listeners.append(sock)
@@ -110,7 +123,7 @@ def _listen(host: str, port: int) -> list[socket.socket]:
             try:
                 sock.bind(address)
             except OSError as exc:
-                if not host and family == socket.AF_INET6 and exc.errno == errno.EADDRNOTAVAIL:
+                if either and family == socket.AF_INET6 and exc.errno == errno.EADDRNOTAVAIL:
                     listeners.pop().close()  # IPv6 switched off on this host
                     continue
                 raise
@@ -156,6 +169,12 @@ class _Front:
         self._nursery = nursery
         self._date_second = -1
         self._date = b""
+        self._security = SECURITY_HEADERS + ((HSTS,) if ssl_context is not None else ())
+        # A failure a client can trigger, it can repeat: one traceback a minute per kind.
+        self._failures = LogThrottle()
+
+    def _failed(self, key: str, message: str, *args: Any, exc_info: Any = True) -> None:
+        self._failures.log(logger, trio.current_time(), key, message, *args, level=logging.ERROR, exc_info=exc_info)
 
     async def accept_loop(self, listener: socket.socket) -> None:
         while True:
@@ -195,7 +214,7 @@ class _Front:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
         except Exception:
-            logger.exception("connection from %s failed", client)
+            self._failed("connection", "connection from %s failed", client)
         finally:
             conn.abort()  # a no-op after a graceful close
 
@@ -287,7 +306,7 @@ class _Front:
                 if not isinstance(response, Response):
                     raise TypeError(f"the handler returned {type(response).__name__}, not a Response")
             except Exception:
-                logger.exception("handler for %s %s failed", request.method, request.target)
+                self._failed("http", "handler for %s %s failed", request.method, redact_target(request.target))
                 response = _internal_error()
             nursery.cancel_scope.cancel()
         return response
@@ -315,7 +334,7 @@ class _Front:
         try:
             data = self._encode(h, response, head_only, close)
         except Exception:
-            logger.exception("invalid response %r", response)
+            self._failed("response", "invalid response %r", response)
             data = self._encode(h, _internal_error(), head_only, close)
         with trio.move_on_after(self._settings.idle_timeout) as scope:
             await conn.send_all(data)
@@ -332,6 +351,8 @@ class _Front:
             for name, value in response.headers
             if name.lower() not in _FRAMING_HEADERS
         ]
+        given = {name.lower() for name, _ in response.headers}
+        headers += [header for header in self._security if header[0].decode() not in given]  # the app may say otherwise
         body = response.body
         has_body = status >= 200 and status not in _NO_BODY_STATUSES
         if has_body:
@@ -371,11 +392,12 @@ class _Front:
         try:
             outcome = self._app.websocket(request)
         except Exception:
-            logger.exception("websocket() for %s failed", request.target)
+            self._failed("upgrade", "websocket() for %s failed", redact_target(request.target))
             return _internal_error()
         if isinstance(outcome, Response):
             return outcome
-        accept = handshake.send(AcceptConnection(extra_headers=[(b"date", self._http_date()), (b"server", SERVER_NAME)]))
+        extra = [(b"date", self._http_date()), (b"server", SERVER_NAME), *self._security]
+        accept = handshake.send(AcceptConnection(extra_headers=extra))
         return outcome, handshake.connection, accept
 
     async def _serve_websocket(
@@ -390,7 +412,7 @@ class _Front:
             # a handler's nursery may wrap the WebSocketClosed that ended it in a group
             failure = exc.split(WebSocketClosed)[1] if isinstance(exc, ExceptionGroup) else exc
             if failure is not None:
-                logger.error("WebSocket handler for %s failed", request.target, exc_info=failure)
+                self._failed("websocket", "WebSocket handler for %s failed", redact_target(request.target), exc_info=failure)
                 await ws.aclose(1011, "internal error")
         await ws.aclose()
 
@@ -420,8 +442,20 @@ def _wants_websocket(request: Request) -> bool:
 
 
 def _check_head(event: h11.Request, settings: WebSettings) -> None:
-    """Refuse a head over the size limit (h11 alone only bounds an incomplete one)
-    and a declared body over the body limit, before reading that body."""
+    """Refuse an HTTP version other than 1.0 and 1.1 (h11 reads any 1-digit.1-digit one), a
+    request framed both by Content-Length and by Transfer-Encoding (RFC 9112, 6.3: a proxy
+    in front may have read it the other way, so what follows on the connection cannot be
+    trusted either), a head over the size limit (h11 alone only bounds an incomplete one),
+    and a declared body over the body limit, before reading that body. Every refusal closes
+    the connection."""
+    if event.http_version not in HTTP_VERSIONS:
+        version = event.http_version.decode("ascii", "replace")
+        raise _HttpError(505, "HTTP_VERSION_NOT_SUPPORTED", f"HTTP/{version} is not served: use HTTP/1.1 (or 1.0)")
+    names = {name for name, _ in event.headers}
+    if b"content-length" in names and b"transfer-encoding" in names:
+        raise _HttpError(
+            400, "BAD_REQUEST", "a request with both Content-Length and Transfer-Encoding is ambiguous (RFC 9112, 6.3)"
+        )
     size = len(event.method) + len(event.target) + 12 + sum(len(n) + len(v) + 4 for n, v in event.headers)
     if size > settings.max_header_bytes:
         raise _HttpError(

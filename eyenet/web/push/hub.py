@@ -35,7 +35,9 @@ from eyenet.bus import Bus, Lagged
 from eyenet.config import PushSettings
 from eyenet.events import Error, TopologyUpdate, now, rfc3339, to_json
 from eyenet.health import Checks, Health
+from eyenet.web import inbound
 from eyenet.web.conn import corked
+from eyenet.web.logsafe import LogThrottle, guarded_logger
 from eyenet.web.push.sessions import ClientError, Principal, Session, Sink
 from eyenet.web.push.wire import Wire
 
@@ -68,7 +70,8 @@ class Hub:
         self.access = Access(device_tags, settings.event_roles)
         self.settings = settings  # [push] of the configuration
         self.tz = tz
-        self.log = log or logging.getLogger("eyenet.push")
+        self.log = log or guarded_logger("eyenet.push")
+        self.failures = LogThrottle()  # a failure a client can trigger, it can repeat: a traceback a minute
         self._ids = itertools.count(time.time_ns() // 1000)
         self.ring: deque[Wire] = deque(maxlen=settings.replay_events)
         self._channels: dict[str, dict[Session, None]] = {}
@@ -203,12 +206,12 @@ class Hub:
         its subscriptions restored and every event after `offset` replayed, or
         None when that is not possible (unknown or stale pid, another user,
         events already gone from the ring)."""
-        if not isinstance(pid, str) or not isinstance(offset, str) or not offset.isdigit():
+        after = inbound.event_id(offset) if isinstance(offset, str) else None  # the client sends it as a string
+        if not isinstance(pid, str) or after is None:
             return None
         rec = self._recoverable.get(pid)
         if rec is None or rec.user_id != principal.user_id:
             return None
-        after = int(offset)
         if self.ring and after < self.ring[0].id - 1:
             return None
         del self._recoverable[pid]

@@ -15,16 +15,20 @@ same as any limit breach or token expiry.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 import trio
 
 from eyenet.config import WebSettings
+from eyenet.web import inbound
 from eyenet.web.http import Request, Response
+from eyenet.web.logsafe import LogThrottle, guarded_logger
 from eyenet.web.push.hub import Hub
 from eyenet.web.push.sessions import ClientError, Session
 from eyenet.web.push.wire import Wire
 from eyenet.web.websocket import MessageTooBig, WebSocket, WebSocketClosed, ws_frame
+
+log = guarded_logger("eyenet.push")
 
 POLICY_VIOLATION = 1008  # RFC 6455: the server ends the session for a reason of policy
 NORMAL = 1000
@@ -64,16 +68,26 @@ def bearer_token(request: Request) -> str | None:
     return request.arg("token")
 
 
-def _message(text: str | bytes) -> tuple[str, Any, Any] | str:
+class Unreadable(NamedTuple):
+    """What is wrong with a client message; `hostile` when no honest client sends it
+    (nested too deeply, a number too long: inbound.BeyondBounds)."""
+
+    reason: str
+    hostile: bool = False
+
+
+def _message(text: str | bytes) -> tuple[str, Any, Any] | Unreadable:
     """(type, ref, data) of a client message, or what is wrong with it."""
     if isinstance(text, bytes):
-        return "binary frames are not accepted: send JSON text"
+        return Unreadable("binary frames are not accepted: send JSON text")
     try:
-        msg = json.loads(text)
+        msg = inbound.loads(text)
+    except inbound.BeyondBounds as exc:
+        return Unreadable(f"not JSON we accept: it {exc}", hostile=True)
     except ValueError as exc:
-        return f"not valid JSON: {exc}"
+        return Unreadable(f"not valid JSON: {exc}")
     if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
-        return 'a message must be a JSON object with a string "type"'
+        return Unreadable('a message must be a JSON object with a string "type"')
     return msg["type"], msg.get("ref"), msg.get("data")
 
 
@@ -81,19 +95,29 @@ class PlainWsServer:
     def __init__(self, hub: Hub, web: WebSettings = WebSettings()) -> None:
         self.hub = hub
         self.max_message = web.ws_max_message  # the front enforces it; the error names it
+        self._refusals = LogThrottle()
 
     def websocket(self, request: Request):
-        last = request.arg("lastEventId")
-        if last is not None and not last.isdigit():
+        given = request.arg("lastEventId")
+        last = None if given is None else inbound.event_id(given)
+        if given is not None and last is None:
             return Response.json(
-                {"error": {"code": "INVALID_MESSAGE", "message": "lastEventId must be an event id (digits)"}}, status=400
+                {"error": {"code": "INVALID_MESSAGE", "message": "lastEventId must be an event id (up to 16 digits, below 2^53)"}},
+                status=400,
             )
 
         async def handler(ws: WebSocket) -> None:
             async with trio.open_nursery() as nursery:
-                await self._serve(ws, WsSink(ws, nursery), request, None if last is None else int(last))
+                await self._serve(ws, WsSink(ws, nursery), request, last)
 
         return handler
+
+    def _unreadable(self, ws: WebSocket, problem: Unreadable) -> None:
+        """A hostile message: one WARNING line a minute at most, with how many more came."""
+        if problem.hostile:
+            self._refusals.log(
+                log, trio.current_time(), "/ws", "refused a /ws message from %s: %s", ws.request.client, problem.reason
+            )
 
     async def _serve(self, ws: WebSocket, sink: WsSink, request: Request, last_event_id: int | None) -> None:
         try:
@@ -115,7 +139,9 @@ class PlainWsServer:
         if from_message:
             with trio.move_on_after(self.hub.settings.auth_timeout):
                 parsed = _message(await ws.receive())
-                if isinstance(parsed, tuple) and parsed[0] == "auth":
+                if isinstance(parsed, Unreadable):
+                    self._unreadable(ws, parsed)
+                elif parsed[0] == "auth":
                     _, ref, data = parsed
                     token = (data.get("token") if isinstance(data, dict) else None) or ""
         try:
@@ -140,8 +166,9 @@ class PlainWsServer:
                 return
             parsed = _message(received)
             now = trio.current_time()
-            if isinstance(parsed, str):
-                session.invalid(parsed, now)
+            if isinstance(parsed, Unreadable):
+                self._unreadable(ws, parsed)
+                session.invalid(parsed.reason, now)
                 continue
             kind, ref, data = parsed
             if kind == "auth":

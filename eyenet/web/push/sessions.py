@@ -29,6 +29,8 @@ from eyenet.auth.access import Access
 from eyenet.auth.tokens import jwe_encrypt
 from eyenet.config import PushSettings
 from eyenet.events import SEVERITIES, to_json
+from eyenet.web import inbound
+from eyenet.web.logsafe import LogThrottle
 from eyenet.web.push.limits import SlidingWindow, TokenBucket
 from eyenet.web.push.wire import Wire
 
@@ -54,6 +56,7 @@ class SessionHost(Protocol):
     """What a session needs of the hub that routes events to it."""
 
     log: logging.Logger
+    failures: LogThrottle
     access: Access
 
     def authenticate(self, token: object) -> Principal: ...
@@ -174,7 +177,8 @@ class Session:
             self.fail(exc)
             return {"status": "error", "code": exc.code, "message": exc.message}
         except Exception:
-            self.hub.log.exception("session %s: %r failed", self.sid, name)
+            self.hub.failures.log(self.hub.log, now, "client event", "session %s: %s failed", self.sid, repr(name)[:80],
+                                  level=logging.ERROR, exc_info=True)
             self.fail(ClientError("INTERNAL", "the server failed to handle this event"))
             return {"status": "error", "code": "INTERNAL", "message": "the server failed to handle this event"}
 
@@ -230,11 +234,9 @@ class Session:
         return {"status": "refreshed", "expiresAt": self.hub.timestamp(principal.expires_at)}
 
     def resume(self, data: Any, now: float) -> dict:
-        after = data.get("lastEventId") if isinstance(data, Mapping) else None
-        if isinstance(after, str) and after.isdigit():
-            after = int(after)
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise ClientError("INVALID_MESSAGE", "resume needs {\"lastEventId\": <event id>}")
+        after = inbound.event_id(data.get("lastEventId")) if isinstance(data, Mapping) else None
+        if after is None:
+            raise ClientError("INVALID_MESSAGE", "resume needs {\"lastEventId\": <event id>} (an integer from 0 to below 2^53)")
         self._replay, complete = self.hub.missed(self, after)
         self.resume_after = after
         return {"status": "resumed", "replayed": len(self._replay), "complete": complete}

@@ -24,7 +24,9 @@ from typing import Any
 import trio
 
 from eyenet.config import WebSettings
+from eyenet.web import inbound
 from eyenet.web.http import Request, Response
+from eyenet.web.logsafe import LogThrottle, guarded_logger
 from eyenet.web.push.hub import Hub
 from eyenet.web.push.sessions import ClientError, Session
 from eyenet.web.push.socketio_codec import (
@@ -44,7 +46,7 @@ from eyenet.web.push.socketio_codec import (
 from eyenet.web.push.wire import Wire
 from eyenet.web.websocket import WebSocket, WebSocketClosed, ws_frame
 
-log = logging.getLogger("eyenet.socketio")
+log = guarded_logger("eyenet.socketio")
 
 PATH = "/socket.io/"
 NAMESPACE = "/ws"
@@ -185,6 +187,7 @@ class SocketIOServer:
         self.settings = settings  # [web] of the configuration: its Socket.IO keys
         self.sessions: dict[str, EngineSession] = {}
         self._nursery: trio.Nursery | None = None
+        self._refusals = LogThrottle()  # payloads no honest client sends: a WARNING line a minute at most
 
     async def run(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -375,6 +378,9 @@ class SocketIOServer:
         try:
             packet = decode_sio(text)
         except ProtocolError as exc:
+            if exc.hostile:
+                self._refusals.log(log, trio.current_time(), "packet", "refused a Socket.IO packet of session %s: %s",
+                                   session.sid, exc)
             if session.socket is None:
                 session.close(f"parse error: {exc}", fault=True)
             else:
@@ -507,13 +513,12 @@ class SocketIOServer:
 
 def _resume_after(socket: Session, auth: dict) -> None:
     """auth.lastEventId: replay after that id on each later subscribe."""
-    last = auth.get("lastEventId")
-    if isinstance(last, str) and last.isdigit():
-        last = int(last)
-    if isinstance(last, int) and not isinstance(last, bool) and last >= 0:
+    given = auth.get("lastEventId")
+    last = inbound.event_id(given)
+    if last is not None:
         socket.resume_after = last
-    elif last is not None:
-        socket.invalid("auth.lastEventId must be an event id (a non-negative integer)", trio.current_time())
+    elif given is not None:
+        socket.invalid("auth.lastEventId must be an event id (an integer from 0 to below 2^53)", trio.current_time())
 
 
 def _error_ack(code: str, message: str) -> dict:

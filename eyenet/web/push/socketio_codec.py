@@ -21,8 +21,11 @@ from typing import Any
 
 import attrs
 
+from eyenet.web import inbound
+
 RS = "\x1e"  # joins the packets of a polling body; JSON escapes it, so splitting is safe
 MAX_ACK_ID = 2**53 - 1  # the client counts ack ids in a JS number
+MAX_ATTACHMENTS_DIGITS = 6  # binary packets are refused anyway: their count is only read so far
 # Event names the client reserves (socket.io-parser RESERVED_EVENTS).
 RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"})
 # The error bodies of Engine.IO's HTTP 400/403 answers, by code.
@@ -37,7 +40,12 @@ ENGINE_ERRORS = {
 
 
 class ProtocolError(ValueError):
-    """A malformed Engine.IO or Socket.IO packet; str() says what is wrong."""
+    """A malformed Engine.IO or Socket.IO packet; str() says what is wrong. `hostile`: its
+    payload is beyond the bounds no honest client reaches (inbound.BeyondBounds)."""
+
+    def __init__(self, message: str, *, hostile: bool = False) -> None:
+        super().__init__(message)
+        self.hostile = hostile
 
 
 def _quote(text: str | bytes, limit: int = 60) -> str:
@@ -156,10 +164,6 @@ def encode_sio(packet: SioPacket) -> str:
     return out
 
 
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")  # JSON.parse refuses NaN and Infinity
-
-
 def _digits(text: str, start: int) -> int:
     """Index just past the run of ASCII digits at `start`."""
     end = start
@@ -179,6 +183,8 @@ def decode_sio(text: str) -> SioPacket:
         end = _digits(text, i)
         if end == i or end >= len(text) or text[end] != "-":
             raise ProtocolError(f"Socket.IO binary packet {_quote(text)} lacks its attachment count ('<n>-')")
+        if end - i > MAX_ATTACHMENTS_DIGITS:
+            raise ProtocolError(f"Socket.IO binary packet {_quote(text)} has an attachment count of {end - i} digits")
         attachments, i = int(text[i:end]), end + 1
     nsp = "/"
     if text.startswith("/", i):
@@ -194,11 +200,11 @@ def decode_sio(text: str) -> SioPacket:
     data = None
     if i < len(text):
         try:
-            data = json.loads(text[i:], parse_constant=_refuse_constant)
+            data = inbound.loads(text[i:])
+        except inbound.BeyondBounds as exc:
+            raise ProtocolError(f"Socket.IO packet {_quote(text)}: the payload {exc}", hostile=True) from None
         except ValueError as exc:
             raise ProtocolError(f"Socket.IO packet {_quote(text)}: the payload is not valid JSON ({exc})") from None
-        except RecursionError:
-            raise ProtocolError(f"Socket.IO packet {_quote(text)}: the payload is nested too deeply") from None
         _check_payload(ptype, data, text)
     elif ptype not in (SioType.CONNECT, SioType.DISCONNECT, SioType.CONNECT_ERROR):
         raise ProtocolError(f"Socket.IO {ptype.name} packet {_quote(text)} has no payload (an array is required)")

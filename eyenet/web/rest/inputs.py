@@ -2,7 +2,8 @@
 or an ApiError that names the field or parameter and what is wrong with it.
 
 Bodies are decoded by msgspec against the Struct (types, patterns, ranges, unknown
-fields). Only when that fails is the body parsed again with the json module, to
+fields), once their nesting is known to be shallow (inbound.check_depth: a body nested
+deeper than any shape is refused before a parser recurses into it). Only when that fails is the body parsed again with the json module, to
 tell a body that is not JSON we accept (400 INVALID_BODY: not UTF-8, empty, a
 syntax error, NaN, 1e999, nested too deeply, not an object, a lone surrogate)
 from a JSON object with a wrong field (422 VALIDATION_FAILED), and to take 161.0
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 import msgspec
 from msgspec import inspect
 
-from eyenet.events import to_json
+from eyenet.web import inbound
 from eyenet.web.http import Request
 from eyenet.web.rest.errors import ApiError
 from eyenet.web.rest.shapes import ecma
@@ -43,6 +44,10 @@ def body(request: Request, shape: type[Shape]) -> Shape:
         given = f", not {media_type}" if media_type else " (no Content-Type was sent)"
         raise ApiError("UNSUPPORTED_MEDIA_TYPE", f"send the body as Content-Type: application/json{given}")
     try:
+        inbound.check_depth(request.body)
+    except inbound.BeyondBounds as exc:
+        raise BodyBeyondBounds(f"the body {exc}") from None
+    try:
         return msgspec.json.decode(request.body, type=shape)
     except msgspec.MsgspecError:
         pass
@@ -57,8 +62,11 @@ def body(request: Request, shape: type[Shape]) -> Shape:
         raise ApiError("VALIDATION_FAILED", _field_problem(str(exc), shape)) from None
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+class BodyBeyondBounds(ApiError):
+    """INVALID_BODY for a body no honest client sends (nested too deeply, too long a number)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("INVALID_BODY", message)
 
 
 def _number(text: str) -> float | int:
@@ -78,20 +86,15 @@ def _parsed(data: bytes) -> tuple[str | None, Any]:
     if not text.strip():
         return "the body is empty: send a JSON object", None
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_number)
+        value = inbound.loads(text, parse_float=_number)
+    except inbound.BeyondBounds as exc:  # a 5000-digit integer
+        raise BodyBeyondBounds(f"the body {exc}") from None
     except json.JSONDecodeError as exc:
         return f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", None
-    except ValueError as exc:  # NaN, 1e999, a 5000-digit integer
+    except ValueError as exc:  # NaN, 1e999, a lone surrogate (valid syntax, but not text the database can store)
         return f"the body is not JSON we accept: {exc}", None
-    except RecursionError:
-        return "the body is nested too deeply", None
     if not isinstance(value, dict):
         return f"the body must be a JSON object, not {_json_type(value)}", None
-    try:
-        to_json(value)
-    except UnicodeEncodeError:
-        # A lone \ud800-\udfff escape: valid JSON syntax, but not text the database can store.
-        return "the body holds an unpaired surrogate escape (\\ud800-\\udfff)", None
     return None, value
 
 

@@ -19,6 +19,7 @@ statuses are openapi.ERRORS.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -28,11 +29,12 @@ import msgspec
 from eyenet.auth.model import role_allows
 from eyenet.auth.tokens import Claims, TokenAuthority, TokenError
 from eyenet.web.http import Request, Response
+from eyenet.web.logsafe import LogThrottle, guarded_logger
 from eyenet.web.rest import inputs
 from eyenet.web.rest.errors import ApiError
 from eyenet.web.rest.openapi import Operation
 
-log = logging.getLogger("eyenet.rest")
+log = guarded_logger("eyenet.rest")
 
 JSON = "application/json"
 
@@ -77,6 +79,8 @@ class Router:
     def __init__(self, authority: TokenAuthority) -> None:
         self.authority = authority
         self.routes: list[Route] = []
+        self._failures = LogThrottle()  # a failure a client can trigger, it can repeat
+        self._refusals = LogThrottle()  # bodies no honest client sends: a WARNING line a minute at most
 
     def add(self, method: str, path: str, handler: Handler, operation: Operation) -> None:
         self.routes.append(Route(method, path, handler, operation))
@@ -110,9 +114,13 @@ class Router:
             body = inputs.body(request, op.request) if op.request is not None else None
             return route, await route.handler(Call(request, params, claims, body, args))
         except ApiError as err:
+            if isinstance(err, inputs.BodyBeyondBounds):
+                self._refusals.log(log, time.monotonic(), "body", "refused a body from %s for %s %s: %s",
+                                   request.client, request.method, request.path, err.message)
             return route, err.response()
         except Exception:
-            log.exception("%s %s failed", request.method, request.path)
+            self._failures.log(log, time.monotonic(), "handler", "%s %s failed", request.method, request.path,
+                               level=logging.ERROR, exc_info=True)
             return route, ApiError("INTERNAL", "internal error (logged on the server)").response()
 
     def authorize(self, request: Request, op: Operation) -> Claims | None:
