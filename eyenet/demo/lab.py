@@ -25,10 +25,13 @@ from typing import AsyncIterator, Sequence
 import attrs
 import trio
 
+from eyenet.daemon import child
 from eyenet.demo.devices import SCHEDULE, build_devices, device_list
 from eyenet.demo.records import MODULE, device_records
 
 __all__ = ["LabDevice", "LabError", "RunningLab", "write_lab", "start_lab", "SCHEDULE"]
+# snmpsim leaves at once on SIGTERM; this bounds a stuck one (EyeNet stops within 5 s in all).
+STOP_GRACE = 2.0
 VARIATION_SOURCE = Path(__file__).resolve().parent / "variation" / f"{MODULE}.py"
 
 
@@ -107,7 +110,7 @@ class RunningLab:
     devices: tuple[LabDevice, ...]
     directory: Path
     start_time: float
-    process: trio.Process = attrs.field(repr=False)
+    process: child.Child = attrs.field(repr=False)
     log_path: Path
 
     def elapsed(self) -> float:
@@ -216,8 +219,7 @@ async def start_lab(
         *[f"--agent-udpv4-endpoint={h}:{chosen}" for h in hosts],
     ]
     with open(log_path, "wb") as log:
-        process = await trio.lowlevel.open_process(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                                   stdin=subprocess.DEVNULL)
+        process = child.spawn(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL)
         try:
             deadline = trio.current_time() + start_timeout
             pending = list(devices)
@@ -236,17 +238,7 @@ async def start_lab(
             yield RunningLab(tuple(devices), directory, start, process, log_path)
         finally:
             with trio.CancelScope(shield=True):
-                await _stop(process)
-
-
-async def _stop(process: trio.Process) -> None:
-    if process.returncode is None:
-        process.terminate()
-        with trio.move_on_after(5):
-            await process.wait()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+                await child.stop(process, STOP_GRACE)
 
 
 def _tail(path: Path, size: int = 3000) -> str:

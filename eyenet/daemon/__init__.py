@@ -1,0 +1,1 @@
+"""EyeNet as a service: signals, systemd's notifications, logs, child processes, reloads."""
