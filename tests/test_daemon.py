@@ -1,0 +1,60 @@
+"""The service's parts alone: sd_notify messages and environment, log formats."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from eyenet.daemon import logs, notify
+from eyenet.daemon.systemd import Notifier
+
+
+def test_messages():
+    assert notify.ready("8 devices") == b"READY=1\nSTATUS=8 devices"
+    assert notify.stopping("stopping on SIGTERM") == b"STOPPING=1\nSTATUS=stopping on SIGTERM"
+    assert notify.heartbeat("ok", alive=True) == b"WATCHDOG=1\nSTATUS=ok"
+    assert notify.heartbeat("ok", alive=False) == b"STATUS=ok"
+    assert notify.reloading(123456) == b"RELOADING=1\nMONOTONIC_USEC=123456"
+    assert notify.status("two\nlines  here") == "STATUS=two lines here"  # a line break would end the assignment
+
+
+def test_environment():
+    assert notify.socket_address("/run/systemd/notify") == "/run/systemd/notify"
+    assert notify.socket_address("@abstract") == "\0abstract"
+    assert notify.socket_address("") is None and notify.socket_address(None) is None
+    assert notify.socket_address("vsock:2:1234") is None
+    assert notify.watchdog_period({"WATCHDOG_USEC": "30000000"}, 42) == 15.0
+    assert notify.watchdog_period({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "42"}, 42) == 15.0
+    assert notify.watchdog_period({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "7"}, 42) is None
+    assert notify.watchdog_period({"WATCHDOG_USEC": "0"}, 42) is None
+    assert notify.watchdog_period({}, 42) is None
+
+
+def test_the_notifier_takes_its_variables_out_of_the_environment():
+    environ = {"NOTIFY_SOCKET": "@x", "WATCHDOG_USEC": "4000000", "PATH": "/bin"}
+    notifier = Notifier.from_environ(environ)
+    assert environ == {"PATH": "/bin"}  # child processes do not inherit them
+    assert notifier.address == "\0x" and notifier.watchdog == 2.0
+    assert not Notifier.from_environ({}).enabled
+    assert not Notifier(None).send(b"READY=1")
+
+
+def test_status_line():
+    assert notify.status_line(8, 5, 1, 1, 3) == "8 devices (5 up, 1 degraded, 1 down, 1 not polled yet); 3 push clients"
+    assert notify.status_line(1, 1, 0, 0, 1) == "1 device (1 up, 0 degraded, 0 down); 1 push client"
+
+
+def test_journal_lines_carry_priorities():
+    record = logging.LogRecord("eyenet.poller", logging.WARNING, __file__, 1, "two\nlines", None, None)
+    assert logs.formatter("text", journal=True).format(record) == "<4>WARNING eyenet.poller: two\n<4>lines"
+    line = logs.formatter("json", journal=True).format(record)
+    assert line.startswith("<4>{") and json.loads(line[3:])["message"] == "two\nlines"
+    assert [logs.priority(level) for level in (10, 20, 30, 40, 50)] == [7, 6, 4, 3, 2]
+    plain = json.loads(logs.formatter("json", journal=False).format(record))
+    assert plain["level"] == "warning" and plain["logger"] == "eyenet.poller" and plain["time"].endswith("Z")
+
+
+def test_journal_stream_is_recognised_by_device_and_inode():
+    assert logs.on_journal("8:1234", 8, 1234)
+    assert not logs.on_journal("8:1234", 8, 999)
+    assert not logs.on_journal(None, 8, 1234) and not logs.on_journal("junk", 8, 1234)
