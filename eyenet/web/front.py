@@ -21,6 +21,7 @@ import logging
 import socket
 import ssl
 import time
+from contextlib import contextmanager
 from typing import Any, Awaitable, Callable, Protocol
 from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
 
@@ -138,22 +139,38 @@ def _listen(host: str, port: int) -> list[socket.socket]:
     return listeners
 
 
-async def serve(app: App, settings: WebSettings, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+async def serve(
+    app: App, settings: WebSettings, *, stop: trio.Event | None = None, task_status=trio.TASK_STATUS_IGNORED
+) -> None:
     """Serve HTTP and WebSocket on ``settings.host:port`` until cancelled.
 
     ``task_status.started`` gets the (host, port) pairs actually bound (port 0
-    picks a free port).
+    picks a free port). Once ``stop`` is set (a shut-down): the listeners close, so new
+    connections are refused; idle keep-alive connections close, and one with a request
+    in progress closes after its response (``Connection: close``). WebSockets are the
+    app's to end. serve returns when the last connection has ended.
     """
     ssl_context = tls_context(settings) if settings.tls_cert else None
     listeners = _listen(settings.host, settings.port)
     try:
         async with trio.open_nursery() as nursery:
             front = _Front(app, settings, ssl_context, nursery)
-            for listener in listeners:
-                nursery.start_soon(front.accept_loop, listener)
-            task_status.started([listener.getsockname()[:2] for listener in listeners])
+            async with trio.open_nursery() as accepting:
+                for listener in listeners:
+                    accepting.start_soon(front.accept_loop, listener)
+                task_status.started([listener.getsockname()[:2] for listener in listeners])
+                if stop is not None:
+                    await stop.wait()
+                    accepting.cancel_scope.cancel()
+            _close_listeners(listeners)
+            front.stop()
     finally:
-        for listener in listeners:
+        _close_listeners(listeners)
+
+
+def _close_listeners(listeners: list[socket.socket]) -> None:
+    for listener in listeners:
+        if listener.fileno() != -1:
             trio.lowlevel.notify_closing(listener)
             listener.close()
 
@@ -172,9 +189,29 @@ class _Front:
         self._security = SECURITY_HEADERS + ((HSTS,) if ssl_context is not None else ())
         # A failure a client can trigger, it can repeat: one traceback a minute per kind.
         self._failures = LogThrottle()
+        self._stopping = False
+        self._idle: set[trio.CancelScope] = set()  # connections waiting for a request's first byte
 
     def _failed(self, key: str, message: str, *args: Any, exc_info: Any = True) -> None:
         self._failures.log(logger, trio.current_time(), key, message, *args, level=logging.ERROR, exc_info=exc_info)
+
+    def stop(self) -> None:
+        """Shut-down: idle connections close now, the others after their current response."""
+        self._stopping = True
+        for scope in self._idle:
+            scope.cancel()
+
+    @contextmanager
+    def _idle_while(self, scope: trio.CancelScope, started: bool):
+        """While no byte of the next request is in, a shut-down ends the wait (scope)."""
+        if not started:
+            self._idle.add(scope)
+            if self._stopping:
+                scope.cancel()
+        try:
+            yield
+        finally:
+            self._idle.discard(scope)
 
     async def accept_loop(self, listener: socket.socket) -> None:
         while True:
@@ -246,7 +283,7 @@ class _Front:
                 response = outcome
             else:
                 response = await self._call_app(conn, h, request)
-            if not await self._send(conn, h, response, head_only=request.method == "HEAD", close=False):
+            if not await self._send(conn, h, response, head_only=request.method == "HEAD", close=self._stopping):
                 return None
             if h.our_state is not h11.DONE or h.their_state is not h11.DONE:
                 await conn.aclose()
@@ -262,7 +299,7 @@ class _Front:
         settings = self._settings
         started = bool(h.trailing_data[0])
         wait = settings.header_timeout if first or started else settings.idle_timeout
-        with trio.CancelScope(deadline=trio.current_time() + wait) as scope:
+        with trio.CancelScope(deadline=trio.current_time() + wait) as scope, self._idle_while(scope, started):
 
             async def next_event():
                 nonlocal started
@@ -276,6 +313,7 @@ class _Front:
                     data = await conn.receive_some()
                     if data and not started:
                         started = True
+                        self._idle.discard(scope)
                         scope.deadline = trio.current_time() + settings.header_timeout
                     h.receive_data(data)
 

@@ -20,6 +20,7 @@ from eyenet.web.conn import Connection
 from eyenet.web.http import Request
 
 NORMAL_CLOSURE = 1000
+GOING_AWAY = 1001  # the server is shutting down
 ABNORMAL_CLOSURE = 1006  # no close frame: the connection just ended
 MESSAGE_TOO_BIG = 1009
 # How long aclose() waits for the client's answering close frame.

@@ -9,7 +9,8 @@ the auth timeout; ``?lastEventId=N`` asks for what was missed since event N.
 
 A refused token still completes the upgrade so the client can read why: it
 gets an ``error`` event and a close with code 1008 (policy violation), the
-same as any limit breach or token expiry.
+same as any limit breach or token expiry. At a shut-down every client gets a
+close with code 1001 (going away).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from eyenet.web.logsafe import LogThrottle, guarded_logger
 from eyenet.web.push.hub import Hub
 from eyenet.web.push.sessions import ClientError, Session
 from eyenet.web.push.wire import Wire
-from eyenet.web.websocket import MessageTooBig, WebSocket, WebSocketClosed, ws_frame
+from eyenet.web.websocket import GOING_AWAY, MessageTooBig, WebSocket, WebSocketClosed, ws_frame
 
 log = guarded_logger("eyenet.push")
 
@@ -56,7 +57,11 @@ class WsSink:
         return self.ws.send_frame_nowait(ws_frame(json.dumps(obj, separators=(",", ":"), ensure_ascii=False)))
 
     def disconnect(self) -> None:
-        self._nursery.start_soon(self.ws.aclose, POLICY_VIOLATION, "")
+        self.close(POLICY_VIOLATION)
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Start the close handshake; the receiving task then sees it end."""
+        self._nursery.start_soon(self.ws.aclose, code, reason)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -96,6 +101,7 @@ class PlainWsServer:
         self.hub = hub
         self.max_message = web.ws_max_message  # the front enforces it; the error names it
         self._refusals = LogThrottle()
+        self._open: set[WsSink] = set()  # every connected client, signed in or not yet
 
     def websocket(self, request: Request):
         given = request.arg("lastEventId")
@@ -108,9 +114,20 @@ class PlainWsServer:
 
         async def handler(ws: WebSocket) -> None:
             async with trio.open_nursery() as nursery:
-                await self._serve(ws, WsSink(ws, nursery), request, last)
+                sink = WsSink(ws, nursery)
+                self._open.add(sink)
+                try:
+                    await self._serve(ws, sink, request, last)
+                finally:
+                    self._open.discard(sink)
 
         return handler
+
+    def going_away(self) -> int:
+        """Shut-down: every client gets a close with 1001 (going away); how many."""
+        for sink in self._open:
+            sink.close(GOING_AWAY, "server shutting down")
+        return len(self._open)
 
     def _unreadable(self, ws: WebSocket, problem: Unreadable) -> None:
         """A hostile message: one WARNING line a minute at most, with how many more came."""

@@ -44,7 +44,7 @@ from eyenet.web.push.socketio_codec import (
     open_packet,
 )
 from eyenet.web.push.wire import Wire
-from eyenet.web.websocket import WebSocket, WebSocketClosed, ws_frame
+from eyenet.web.websocket import GOING_AWAY, WebSocket, WebSocketClosed, ws_frame
 
 log = guarded_logger("eyenet.socketio")
 
@@ -199,6 +199,24 @@ class SocketIOServer:
             self._nursery = None
             for session in list(self.sessions.values()):
                 session.close("server shutdown")
+
+    def going_away(self) -> int:
+        """Shut-down: every client gets a DISCONNECT (it sees "io server disconnect", and does not
+        reconnect by itself into a server that is stopping) and closes the transport itself; a
+        WebSocket is closed with 1001 besides. How many sessions.
+
+        Not an Engine.IO close in the same polling answer: the client reads a payload's packets
+        at once but hands Socket.IO packets on later, so it would see "transport close" first."""
+        sessions = list(self.sessions.values())
+        for session in sessions:
+            joined = session.socket is not None
+            if session.socket is not None:
+                session.socket.disconnect()
+            if not session.polling and session.ws is not None and self._nursery is not None:
+                self._nursery.start_soon(session.ws.aclose, GOING_AWAY, "server shutting down")
+            elif not joined:
+                session.send(b"1")  # an Engine.IO close: no DISCONNECT to overtake
+        return len(sessions)
 
     # -- HTTP: handshake and long-polling
 
