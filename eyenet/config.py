@@ -416,3 +416,14 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
         rules=tuple(rules),
         **{name: SECTIONS[name](**values) for name, values in sections.items()},
     )
+
+
+# What a reload (SIGHUP) applies; every other part of the file is read at start only.
+RELOADED = ("devices", "rules", "profiles_dir")
+
+
+def restart_needed(old: Config, new: Config) -> list[str]:
+    """The parts of the configuration that changed but take effect at the next start only."""
+    return [
+        f.name for f in attrs.fields(Config) if f.name not in (*RELOADED, "path") and getattr(old, f.name) != getattr(new, f.name)
+    ]

@@ -204,3 +204,26 @@ async def test_a_failure_behind_another_raises_only_the_root_cause(tmp_path):
             assert (new.device_id, new.message) == ("dist", "Device is down")
             [acc] = await store.alerts(device_id="acc")
             assert acc.suppressed_by == new.alert_id and not acc.notified
+
+
+async def test_a_reload_applies_the_files_rules_and_resolves_alerts_of_those_gone(tmp_path):
+    clock, bus = Clock(), Bus()
+    hot = attrs.evolve(CPU, id="hot")
+    async with Store.open(tmp_path / "db") as store:
+        svc = await service(store, bus, clock, rules=(hot,))
+        await svc.put_rule(attrs.evolve(CPU, id="mine", threshold=99.0))
+        await svc.observe(cpu("r1", 95, clock))
+        faster = attrs.evolve(next(r for r in DEFAULT_RULES if r.id == "cpu-high"), for_seconds=20.0)
+        with bus.subscribe(types=(AlertUpdate,)) as seen:
+            changes = await svc.reload_rules([faster, attrs.evolve(CPU, id="cold", op="<", threshold=5.0)])
+            gone = seen.receive_nowait()
+        assert (gone.status, gone.updated_by) == ("resolved", "system")  # hot's alert: its rule is gone
+        assert changes.added == ("cold",) and changes.removed == ("hot",)
+        assert changes.changed == ("cpu-high (for_seconds)",)
+        sources = {r.id: s for r, s in svc.rules()}
+        assert (sources["cold"], sources["cpu-high"], sources["mine"]) == ("config", "config", "api")
+        assert "hot" not in sources
+        # Out of the file again: the shipped rule comes back.
+        changes = await svc.reload_rules([])
+        assert changes.removed == ("cold",) and changes.changed == ("cpu-high (for_seconds)",)
+        assert {r.id: s for r, s in svc.rules()}["cpu-high"] == "default"

@@ -1,12 +1,17 @@
-"""The service's parts alone: sd_notify messages and environment, log formats."""
+"""The service's parts alone: sd_notify messages and environment, log formats, what a reload
+reports as changed."""
 
 from __future__ import annotations
 
 import json
 import logging
 
+import attrs
+
 from eyenet.daemon import logs, notify
+from eyenet.daemon.changes import diff
 from eyenet.daemon.systemd import Notifier
+from eyenet.devices.model import DeviceConfig
 
 
 def test_messages():
@@ -58,3 +63,13 @@ def test_journal_stream_is_recognised_by_device_and_inode():
     assert logs.on_journal("8:1234", 8, 1234)
     assert not logs.on_journal("8:1234", 8, 999)
     assert not logs.on_journal(None, 8, 1234) and not logs.on_journal("junk", 8, 1234)
+
+
+def test_changes_name_fields_never_values():
+    a = DeviceConfig(id="a", host="10.0.0.1", community="s3cret")
+    old = {"a": a, "b": DeviceConfig(id="b", host="10.0.0.2")}
+    new = {"a": attrs.evolve(a, community="0ther", poll_interval=30.0), "c": DeviceConfig(id="c", host="10.0.0.3")}
+    changes = diff(old, new)
+    assert changes.describe("devices") == "devices: added c; removed b; changed a (community, poll_interval)"
+    assert "s3cret" not in repr(changes) and "0ther" not in repr(changes)
+    assert not diff(old, dict(old)) and diff(old, dict(old)).describe("devices") == ""

@@ -168,3 +168,28 @@ def test_changed_device_keeps_what_is_not_changed():
     with pytest.raises(InvalidDevice) as caught:
         changed_device(device, {"id": "sw-2"})
     assert caught.value.field == "id" and "add it again" in caught.value.reason
+
+
+async def test_a_reload_makes_the_configured_devices_those_of_the_file(inventory, store):
+    core = inventory.get("core-1")
+    core.live.status = "up"
+    changes = await inventory.sync_configured([
+        DeviceConfig("core-1", "192.0.2.1", tags=("core", "dc1")),  # tags only: its polls go on
+        DeviceConfig("edge-9", "192.0.2.9", community="edge-secret"),  # added through the API: now configured
+        DeviceConfig("new-2", "192.0.2.2", poll_interval=30.0),
+    ])
+    assert (changes.added, changes.removed) == (("new-2",), ())
+    assert changes.changed == ("core-1 (tags)", "edge-9 (now from the configuration file)")
+    assert "edge-secret" not in repr(changes)
+    assert [c[0] + ":" + (c[1] if isinstance(c[1], str) else c[1].id) for c in inventory._poller.calls] == ["add:new-2"]
+    assert inventory.get("core-1").live.status == "up" and inventory.device_tags("core-1") == ("core", "dc1")
+    assert [(s.device.id, s.source) for s in await store.devices()] == [
+        ("core-1", "config"), ("edge-9", "config"), ("new-2", "config"),
+    ]
+    inventory._poller.calls.clear()
+    changes = await inventory.sync_configured([DeviceConfig("new-2", "192.0.2.22", poll_interval=30.0)])
+    assert changes.removed == ("core-1", "edge-9") and changes.changed == ("new-2 (host)",)
+    assert inventory._poller.calls[:2] == [("remove", "core-1"), ("remove", "edge-9")]
+    assert inventory._poller.calls[2][0] == "add" and inventory._poller.calls[2][1].host == "192.0.2.22"
+    assert [s.device.id for s in await store.devices()] == ["new-2"]
+    assert not await inventory.sync_configured([DeviceConfig("new-2", "192.0.2.22", poll_interval=30.0)])

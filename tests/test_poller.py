@@ -4,18 +4,20 @@ import time
 
 import attrs
 import trio
+from faulty_agent import Faults, faulty_agent
 
 from eyenet.bus import Bus
 from eyenet.collect.interfaces import InterfaceReading
 from eyenet.collect.poller import DeviceState, Poller, assess, interface_key, interface_rates
 from eyenet.collect.profiles import load_profiles
 from eyenet.collect.read import DeviceReading
-from eyenet.config import Config, StoreSettings
+from eyenet.config import Config, SnmpSettings, StoreSettings
 from eyenet.demo.lab import start_lab
 from eyenet.demo.run import demo_config
 from eyenet.devices.model import DeviceConfig
 from eyenet.events import DeviceMetrics, DeviceStatus
 from eyenet.snmp.client import SnmpClient
+from eyenet.snmp.values import Tag, VarBind
 from eyenet.store.db import Store
 
 
@@ -134,3 +136,35 @@ def test_devices_poll_in_slots_spread_over_the_interval():
     assert next_slot(1050.0, 1050.5, 60, 7) == 1087
     assert next_slot(1047.0, 1048.0, 60, 7) == 1087  # started 20 s late (waited for a free poll slot): keeps its phase
     assert next_slot(1027.0, 1157.0, 60, 7) == 1207  # overran two slots: skips them, no burst of catch-up polls
+
+
+async def test_stop_lets_polls_in_flight_finish_and_cancels_those_that_do_not_in_time(tmp_path):
+    system = (1, 3, 6, 1, 2, 1, 1)
+    table = [
+        VarBind(system + (1, 0), Tag.OCTET_STRING, b"Test agent"),
+        VarBind(system + (2, 0), Tag.OBJECT_IDENTIFIER, (1, 3, 6, 1, 4, 1, 99999)),
+        VarBind(system + (3, 0), Tag.TIMETICKS, 100), VarBind(system + (5, 0), Tag.OCTET_STRING, b"test"),
+    ]
+    bus = Bus()
+    # Each of the slow agent's answers takes 0.3 s (a poll, several); the stuck one never answers in time.
+    async with faulty_agent(table, Faults(delay=0.3)) as slow, faulty_agent(table, Faults(delay=60.0)) as stuck:
+        devices = (
+            DeviceConfig("slow", "127.0.0.1", port=slow.port, community="public", poll_interval=1.0),
+            DeviceConfig("stuck", "127.0.0.1", port=stuck.port, community="public", poll_interval=1.0),
+        )
+        config = Config(path="t", snmp=SnmpSettings(timeout=30.0, retries=0), devices=devices)
+        with bus.subscribe(types=(DeviceMetrics,)) as events:
+            async with SnmpClient.open() as client, trio.open_nursery() as nursery:
+                poller = Poller(client, bus, None, load_profiles(), config)
+                await nursery.start(poller.run, list(devices))
+                with trio.fail_after(10):
+                    while poller._in_flight < 2 or slow.requests < 1:
+                        await trio.sleep(0.01)
+                started = slow.requests
+                while len(events):
+                    events.receive_nowait()  # what polls before the stop published
+                finished, cancelled = await poller.stop(grace=3.0)
+            # poller.run returned by itself: the nursery closed
+            assert (finished, cancelled) == (1, 1)
+            assert slow.requests > started  # the slow poll went on to its end ...
+            assert [events.receive_nowait().device_id for _ in range(len(events))] == ["slow"]  # ... and published it

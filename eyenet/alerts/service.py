@@ -22,6 +22,7 @@ import trio
 from eyenet.alerts.engine import HOLD, Alert, AlertEngine, Change, ChangeKind, Window
 from eyenet.alerts.rules import DEFAULT_RULES, Rule, RuleError, StoredRule, parse_rule
 from eyenet.bus import Bus, Lagged
+from eyenet.daemon.changes import Changes, diff
 from eyenet.events import DeviceMetrics, DeviceStatus
 from eyenet.health import Checks, Health, recently
 from eyenet.store.db import Store
@@ -81,6 +82,28 @@ class AlertService:
         over the store), load rules, windows and the alerts still open. devices: those monitored
         now; alerts of any other (taken out of the configuration meanwhile) resolve."""
         await self.store.seed_rules([r.to_json() for r in DEFAULT_RULES])
+        rules = await self._store_configured(configured)
+        self.engine.restore(await self.store.alerts(active_only=True))
+        self.engine.set_windows(await self.store.windows())
+        await self._apply(self.engine.set_rules([s.rule for s in rules], self._clock()))
+        if devices is not None:
+            gone = {a.device_id for a in self.engine.alerts.values()} - set(devices)
+            for device_id in sorted(gone):
+                await self.forget_device(device_id)
+
+    async def reload_rules(self, configured: Iterable[Rule]) -> Changes:
+        """The configuration file's rules again (a reload), as load() writes them: alerts of a
+        rule gone or changed resolve or re-evaluate as after a change through the API.
+        Returns what changed among the rules in effect."""
+        before = self.engine.rules
+        async with self._lock:  # no change is stored or announced while the rules are rewritten
+            rules = await self._store_configured(configured)
+        await self._apply(self.engine.set_rules([s.rule for s in rules], self._clock()))
+        return diff(before, self.engine.rules)
+
+    async def _store_configured(self, configured: Iterable[Rule]) -> list[StoredRule]:
+        """Write the configured rules (the file wins over the store) and take out those no longer
+        in it; every stored rule, whose sources are now self.sources."""
         from_config = {r.id: r for r in configured}
         for rule in from_config.values():
             await self.store.put_rule(rule.to_json(), "config")
@@ -94,13 +117,7 @@ class AlertService:
                     await self.store.delete_rule(stored.rule.id)
         rules = await self._stored_rules()
         self.sources = {s.rule.id: s.source for s in rules}
-        self.engine.restore(await self.store.alerts(active_only=True))
-        self.engine.set_windows(await self.store.windows())
-        await self._apply(self.engine.set_rules([s.rule for s in rules], self._clock()))
-        if devices is not None:
-            gone = {a.device_id for a in self.engine.alerts.values()} - set(devices)
-            for device_id in sorted(gone):
-                await self.forget_device(device_id)
+        return rules
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         with self.bus.subscribe(maxlen=QUEUE, types=(DeviceStatus, DeviceMetrics), name="alerts") as events:

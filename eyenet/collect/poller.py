@@ -176,6 +176,9 @@ class Poller:
         # Devices waiting for their next poll: device id -> (when it is due, its interval, its loop's scope).
         self._due: dict[str, tuple[float, float, trio.CancelScope]] = {}
         self._running = False
+        self._stopping = False  # stop() was called: no poll starts any more
+        self._in_flight = 0
+        self._drained = trio.Event()  # set once stopping with no poll in flight
         self.polls = 0
         self.late_polls = 0  # polls that started later than late_after(interval) past their slot
 
@@ -193,6 +196,29 @@ class Poller:
         finally:
             self._running = False
             gc.set_threshold(*threshold)
+
+    async def stop(self, grace: float) -> tuple[int, int]:
+        """Shut-down: no poll starts any more, those in flight get `grace` seconds to finish
+        (their samples and events go out as usual), then the rest is cancelled. Returns how
+        many polls (finished, cancelled); `run` then returns."""
+        self._stopping = True
+        for _, _, scope in list(self._due.values()):
+            scope.cancel()  # waiting for their slot, or for a free one
+        in_flight = self._in_flight
+        if in_flight == 0:
+            self._drained.set()
+        with trio.move_on_after(grace):
+            await self._drained.wait()
+        cancelled = self._in_flight
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+        return in_flight - cancelled, cancelled
+
+    def set_profiles(self, profiles: ProfileSet) -> None:
+        """Use these device profiles from the next poll on (a reload): each device matches them again."""
+        self._profiles = profiles
+        for state in self.states.values():
+            state.plan = None
 
     def health(self) -> Health:
         now = trio.current_time()
@@ -238,7 +264,7 @@ class Poller:
                 target = self.target(device)
                 due = trio.current_time() + random.uniform(0, min(interval, FIRST_POLL_SPREAD))
                 phase = poll_phase(device.id, interval)
-                while True:
+                while not self._stopping:
                     self._due[device.id] = (due, interval, scope)
                     await trio.sleep_until(due)
                     async with self._slots:
@@ -247,7 +273,13 @@ class Poller:
                         self.polls += 1
                         if started - due > late_after(interval):
                             self.late_polls += 1
-                        await self.poll(device, target, state)
+                        self._in_flight += 1
+                        try:
+                            await self.poll(device, target, state)
+                        finally:
+                            self._in_flight -= 1
+                            if self._stopping and self._in_flight == 0:
+                                self._drained.set()
                     due = next_slot(started, trio.current_time(), interval, phase)
         finally:
             # Only this loop's entry: add() may already have started the device's next loop.

@@ -9,7 +9,7 @@ answers "how is it now" without a query.
 
 Changes through the API write the store first, then tell the poller. Configured
 devices cannot be changed or deleted that way: the configuration file is their
-source, and the next start would undo the change.
+source, and the next start or reload (SIGHUP: sync_configured) would undo the change.
 
 SNMP credentials (the community, later SNMPv3 keys) are write-only: they live in
 DeviceConfig (repr=False) for the poller and never appear in a log line here.
@@ -18,7 +18,7 @@ DeviceConfig (repr=False) for the poller and never appear in a log line here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ import attrs
 import trio
 
 from eyenet.bus import Bus, Lagged
+from eyenet.daemon.changes import Changes, diff
 from eyenet.devices.model import DeviceConfig, StoredDevice
 from eyenet.events import DeviceMetrics, DeviceStatus
 from eyenet.store.db import Store
@@ -183,6 +184,35 @@ class Inventory:
         monitored = self._devices.get(device_id)
         return None if monitored is None else monitored.config.tags
 
+    # -- changes of the configuration file (a reload) -----------------------------------------
+
+    async def sync_configured(self, devices: Sequence[DeviceConfig]) -> Changes:
+        """Make the configured devices those of the file, as a start does: new ones are polled,
+        those taken out of it are no longer (their history stays), changed ones keep their live
+        state and restart their polls if a polled field changed. A device the API added that the
+        file now lists becomes a configured one. Returns what changed."""
+        wanted = {d.id: d for d in devices}
+        async with self._lock:
+            before = {m.id: m for m in self._devices.values() if m.source == "config" or m.id in wanted}
+            changes = diff({i: m.config for i, m in before.items()}, wanted)
+            taken_over = tuple(
+                f"{i} (now from the configuration file)" for i, m in sorted(before.items())
+                if m.source != "config" and m.config == wanted[i]
+            )
+            for device_id in changes.removed:
+                await self._store.delete_device(device_id)
+                del self._devices[device_id]
+                self._poller.remove(device_id)
+            for device in devices:
+                old = before.get(device.id)
+                if old is not None and old.config == device and old.source == "config":
+                    continue
+                await self._store.upsert_device(StoredDevice(device, source="config"))
+                self._devices[device.id] = Monitored(device, "config", old.live if old is not None else LiveState())
+                if old is None or any(getattr(old.config, f) != getattr(device, f) for f in POLLED_FIELDS):
+                    self._poller.add(device)
+        return attrs.evolve(changes, changed=changes.changed + taken_over)
+
     # -- changes (through the API) ---------------------------------------------------------------
 
     async def add(self, device: DeviceConfig) -> Monitored:
@@ -221,6 +251,6 @@ class Inventory:
             raise UnknownDevice(f"no device with id {device_id!r}")
         if monitored.source == "config":
             raise ConfiguredDevice(
-                f"device {device_id!r} comes from the configuration file: change or remove it there and restart EyeNet"
+                f"device {device_id!r} comes from the configuration file: change or remove it there, then reload EyeNet (SIGHUP)"
             )
         return monitored
