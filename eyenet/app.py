@@ -14,11 +14,15 @@ from eyenet.auth.tokens import TokenAuthority
 from eyenet.auth.users import ensure_admin
 from eyenet.bus import Bus
 from eyenet.collect.poller import Poller
-from eyenet.collect.profiles import load_profiles
-from eyenet.config import Config
+from eyenet.collect.profiles import ProfileError, ProfileSet, load_profiles
+from eyenet.config import Config, ConfigError, load_config, restart_needed
+from eyenet.daemon.changes import diff
+from eyenet.daemon.control import Control
+from eyenet.daemon.notify import status_line
 from eyenet.devices.inventory import Inventory
 from eyenet.devices.model import StoredDevice
 from eyenet.events import DeviceMetrics, DeviceStatus
+from eyenet.health import Health, overall
 from eyenet.snmp.client import SnmpClient
 from eyenet.store.db import Store
 from eyenet.topology.service import TopologyService
@@ -92,7 +96,17 @@ async def first_admin(store: Store) -> None:
         )
 
 
-async def run(config: Config, *, metrics_level: int = logging.DEBUG, init: bool = False, task_status=trio.TASK_STATUS_IGNORED) -> None:
+# At a shut-down, how long clients get to take their goodbye and polls in flight to finish
+# (both at once); then the rest is cancelled. With the store's flush and the demo lab's stop,
+# EyeNet is gone within 5 s.
+STOP_GRACE = 2.0
+
+
+async def run(
+    config: Config, *, metrics_level: int = logging.DEBUG, init: bool = False, control: Control | None = None,
+    task_status=trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run until cancelled; with a `control`, until it asks to stop (then in order: see stop_in_order)."""
     profiles = load_profiles(config.profiles_dir)
     authority = TokenAuthority.from_settings(config.token_settings)  # key problems surface before anything starts
     bus = Bus()
@@ -123,15 +137,20 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, init: bool 
                 await nursery.start(hub.run)
                 socketio = SocketIOServer(hub, config.web)
                 await nursery.start(socketio.run)
-                rest = RestApi(
-                    devices, store, alerts, topology, ml, authority, settings=config.web,
-                    health_fn=lambda: {
+
+                def health_components() -> dict[str, Health]:
+                    return {
                         "store": store.health(), "poller": poller.health(), "bus": bus.health(), "alerts": alerts.health(),
                         "topology": topology.health(), "ml": ml.health(), "push": hub.health(),
-                    },
+                    }
+
+                rest = RestApi(
+                    devices, store, alerts, topology, ml, authority, settings=config.web, health_fn=health_components,
                 )
-                web_app = WebApp(rest, socketio, PlainWsServer(hub, config.web))
-                addresses = await nursery.start(serve, web_app, config.web)
+                plain_ws = PlainWsServer(hub, config.web)
+                web_app = WebApp(rest, socketio, plain_ws)
+                stop_web, web_done = trio.Event(), trio.Event()
+                addresses = await nursery.start(_serve, web_app, config.web, stop_web, web_done)
                 scheme = "https" if config.web.tls_cert else "http"
                 shown = (f"[{h}]" if ":" in h else h for h, _ in addresses)
                 log.info("REST, /ws and Socket.IO on %s", ", ".join(f"{scheme}://{h}:{p}" for h, (_, p) in zip(shown, addresses)))
@@ -141,3 +160,91 @@ async def run(config: Config, *, metrics_level: int = logging.DEBUG, init: bool 
                 await nursery.start(poller.run, devices.configs())
                 await nursery.start(topology.run)
                 task_status.started(Services(poller, devices, alerts, topology, hub, addresses))
+                if control is None:
+                    return  # the services run until cancelled
+
+                def summary() -> str:
+                    counts = poller.health().details
+                    return status_line(
+                        len(devices.configs()), int(counts["up"] or 0), int(counts["degraded"] or 0),
+                        int(counts["down"] or 0), len(hub.sessions),
+                    )
+
+                reloader = Reloader(config, profiles, devices, poller, alerts)
+                control.ready(summary)
+                nursery.start_soon(control.heartbeat, lambda: overall(health_components()))
+                nursery.start_soon(control.reloads, reloader.reload)
+                await control.stop_requested.wait()
+                await stop_in_order(control, stop_web, web_done, (socketio, plain_ws), poller)
+                nursery.cancel_scope.cancel()
+        if control is not None:
+            queued = store.health().details["queued"]
+            await store.flush()
+            control.note(f"the store's queue flushed ({queued} writes)")
+
+
+async def _serve(web_app: WebApp, settings, stop: trio.Event, done: trio.Event, *, task_status=trio.TASK_STATUS_IGNORED):
+    try:
+        await serve(web_app, settings, stop=stop, task_status=task_status)
+    finally:
+        done.set()
+
+
+async def stop_in_order(control: Control, stop_web: trio.Event, web_done: trio.Event, push, poller: Poller) -> None:
+    """The first steps of a shut-down: stop accepting, say goodbye to the push clients (WebSocket
+    close 1001, Socket.IO DISCONNECT) and let the polls in flight finish, at once and for
+    STOP_GRACE seconds at most. The caller then cancels the rest, and the store flushes its queue."""
+    stop_web.set()
+    clients = sum(server.going_away() for server in push)
+
+    async def connections_end() -> None:
+        with trio.move_on_after(STOP_GRACE) as waited:
+            await web_done.wait()
+        if waited.cancelled_caught:
+            control.note(f"connections still open after {STOP_GRACE:g} s cut")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(connections_end)
+        finished, cancelled = await poller.stop(STOP_GRACE)
+    control.note(f"{clients} push client{'s' if clients != 1 else ''} closed")
+    control.note(f"{finished} poll{'s' if finished != 1 else ''} in flight finished, {cancelled} cancelled")
+
+
+class Reloader:
+    """SIGHUP: the devices, rules and device profiles of the configuration file again, without a
+    restart (clients stay connected); what else changed in the file waits for the next start."""
+
+    def __init__(self, config: Config, profiles: ProfileSet, devices: Inventory, poller: Poller, alerts: AlertService) -> None:
+        self.config = config
+        self.devices = devices
+        self.poller = poller
+        self.alerts = alerts
+        self.profiles = {p.name: p for p in profiles.profiles}
+
+    async def reload(self) -> None:
+        path = self.config.path
+        try:
+            new = load_config(path)
+            profiles = load_profiles(new.profiles_dir)
+        except (ConfigError, ProfileError) as exc:
+            log.error("reload: %s is not valid, nothing changed:\n%s", path, exc)
+            return
+        found = []
+        by_name = {p.name: p for p in profiles.profiles}
+        changed = diff(self.profiles, by_name)
+        if changed:
+            self.poller.set_profiles(profiles)
+            self.profiles = by_name
+            found.append(changed.describe("profiles"))
+        changed = await self.devices.sync_configured(new.devices)
+        for device_id in changed.removed:
+            await self.alerts.forget_device(device_id)  # its open alerts resolve, as at a start
+        if changed:
+            found.append(changed.describe("devices"))
+        changed = await self.alerts.reload_rules(new.rules)
+        if changed:
+            found.append(changed.describe("rules"))
+        log.info("reloaded %s: %s", path, "; ".join(found) if found else "no change to devices, rules or profiles")
+        if later := restart_needed(self.config, new):
+            log.warning("reload: %s changed too, which takes a restart", ", ".join(later))
+        self.config = attrs.evolve(self.config, devices=new.devices, rules=new.rules, profiles_dir=new.profiles_dir)

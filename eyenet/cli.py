@@ -4,8 +4,8 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import sys
-from functools import partial
 from pathlib import Path
 
 import trio
@@ -15,6 +15,9 @@ from eyenet.auth.model import ROLES, AuthError
 from eyenet.auth.tokens import KeyFileError
 from eyenet.collect.profiles import ProfileError, load_profiles
 from eyenet.config import ConfigError, load_config
+from eyenet.daemon import logs
+from eyenet.daemon.control import Control
+from eyenet.daemon.systemd import Notifier
 from eyenet.demo.lab import LabError
 from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.display import format_varbind, varbind_json
@@ -57,9 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--init", action="store_true",
         help="begin a new database if the file is empty or damaged (it is moved aside, never deleted)",
     )
-    p = sub.add_parser("run", parents=[init], help="poll the devices in a configuration file")
-    p.add_argument("-c", "--config", required=True, help="configuration file (TOML)")
-    p = sub.add_parser("demo", parents=[init], help="start a simulated lab of 8 devices on loopback and poll it")
+    service = argparse.ArgumentParser(add_help=False)
+    service.add_argument("--log-level", choices=list(logs.LEVELS), default="info", help="the least level logged (default info)")
+    service.add_argument(
+        "--log-format", choices=logs.FORMATS, default="text",
+        help="text (default), or json: one JSON object a line. Under systemd either carries the journal's priority prefix",
+    )
+    p = sub.add_parser("run", parents=[init, service], help="poll the devices in a configuration file")
+    p.add_argument("-c", "--config", required=True, help="configuration file (TOML); SIGHUP reloads its devices, rules and profiles")
+    p = sub.add_parser("demo", parents=[init, service], help="start a simulated lab of 8 devices on loopback and poll it")
     p.add_argument("--data-dir", default=".", help="where the lab and the database go (default: here)")
     p.add_argument("--port", type=int, default=5000, help="port of the REST API, /ws and Socket.IO (default 5000)")
     p.add_argument(
@@ -190,14 +199,36 @@ def _operator_error(exc: BaseException) -> BaseException | None:
     return exc if isinstance(exc, OPERATOR_ERRORS) else None
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """A Ctrl-C before the signals were ours (or in a command that does not take them): a
+    KeyboardInterrupt, maybe in the exception groups of the nurseries it went through."""
+    if isinstance(exc, BaseExceptionGroup):
+        match, rest = exc.split(KeyboardInterrupt)
+        return match is not None and rest is None
+    return isinstance(exc, KeyboardInterrupt)
+
+
+def _configure_logging(level: str, fmt: str) -> None:
+    """Under systemd (stderr is $JOURNAL_STREAM) each line starts with its syslog priority."""
+    try:
+        st = os.fstat(sys.stderr.fileno())
+        journal = logs.on_journal(os.environ.get("JOURNAL_STREAM"), st.st_dev, st.st_ino)
+    except (OSError, ValueError, AttributeError):  # no stderr, or not a file
+        journal = False
+    logs.configure(level, fmt, journal, sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command in ("run", "demo"):
+        _configure_logging(args.log_level, args.log_format)
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return _main(args)
-    except KeyboardInterrupt:
-        return 130
     except BaseException as caught:
+        if _interrupted(caught):
+            return 130
         exc = _operator_error(caught)
         if exc is None:
             raise
@@ -215,8 +246,8 @@ def _main(args) -> int:
     if args.command == "demo":
         from eyenet.demo.run import demo
 
-        trio.run(demo, Path(args.data_dir), args.port, args.host, args.init)
-        return 0
+        control = Control(Notifier.from_environ())
+        return trio.run(control.run, lambda control: demo(Path(args.data_dir), args.port, args.host, args.init, control))
     config = load_config(args.config if args.command == "run" else args.file)
     if args.command == "check-config":
         from eyenet.auth.tokens import check_settings
@@ -228,8 +259,8 @@ def _main(args) -> int:
         return 0
     from eyenet import app
 
-    trio.run(partial(app.run, config, init=args.init))
-    return 0
+    control = Control(Notifier.from_environ(), config_file=config.path)
+    return trio.run(control.run, lambda control: app.run(config, init=args.init, control=control))
 
 
 if __name__ == "__main__":

@@ -1,17 +1,21 @@
-"""The service's parts alone: sd_notify messages and environment, log formats, what a reload
-reports as changed."""
+"""The service's parts alone: sd_notify messages and environment, the watchdog kept only while
+healthy (over a real datagram socket), log formats, what a reload reports as changed."""
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
 
 import attrs
+import trio
 
 from eyenet.daemon import logs, notify
 from eyenet.daemon.changes import diff
+from eyenet.daemon.control import Control
 from eyenet.daemon.systemd import Notifier
 from eyenet.devices.model import DeviceConfig
+from eyenet.health import Health, Status
 
 
 def test_messages():
@@ -47,6 +51,30 @@ def test_the_notifier_takes_its_variables_out_of_the_environment():
 def test_status_line():
     assert notify.status_line(8, 5, 1, 1, 3) == "8 devices (5 up, 1 degraded, 1 down, 1 not polled yet); 3 push clients"
     assert notify.status_line(1, 1, 0, 0, 1) == "1 device (1 up, 0 degraded, 0 down); 1 push client"
+
+
+async def test_watchdog_only_while_not_down(tmp_path):
+    path = str(tmp_path / "notify")
+    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    await sock.bind(path)
+    status = Status.OK
+    control = Control(Notifier(path, watchdog=0.02))
+    control.ready(lambda: "summary")
+    received = []
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(control.heartbeat, lambda: Health(status, ("store: writes fail",)))
+            for want in (True, True, False, False, True):
+                status = Status.OK if want else Status.DOWN
+                while True:  # the first heartbeat read with this status
+                    message = (await sock.recv(100)).decode()
+                    received.append(message)
+                    if message != "READY=1\nSTATUS=summary" and ("WATCHDOG=1" in message) == want:
+                        break
+            nursery.cancel_scope.cancel()
+    sock.close()
+    assert received[0] == "READY=1\nSTATUS=summary"
+    assert set(received[1:]) == {"WATCHDOG=1\nSTATUS=summary", "STATUS=summary"}
 
 
 def test_journal_lines_carry_priorities():

@@ -1,14 +1,210 @@
-"""EyeNet as a service: a shut-down of the web front (in process).
+"""EyeNet as a service, run as systemd runs it: the real `eyenet` process with a notify
+socket of the test's own, stopped with SIGTERM and SIGINT, reloaded with SIGHUP and
+killed with SIGKILL, against snmpsim replaying device recordings (and the demo lab).
+
+The only time bounds are timeouts: "exits within 5 s", "a WATCHDOG=1 before the
+watchdog would fire".
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import sys
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
 import pytest
 import trio
+from jsclient import js_client
+from restclient import api
+from trio_websocket import ConnectionClosed, open_websocket_url
 
 from eyenet.config import WebSettings
 from eyenet.web.front import serve
 from eyenet.web.http import Response
+
+REPO = Path(__file__).resolve().parents[1]
+PASSWORD = "service-test-password"
+# Small recordings: six devices polled every second keep polls in flight at any moment.
+RECORDINGS = ("sonicwall_sonicos7", "routeros_crs317", "fortigate_60f3g4g", "vmware-esxi", "routeros_rb750gr3", "gaia_15600")
+STOP_WITHIN = 5.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def device_toml(device_id: str, agent, recording: str, interval: float = 1.0) -> str:
+    return (
+        f'[[devices]]\nid = "{device_id}"\nhost = "{agent.host}"\nport = {agent.port}\ncommunity = "{recording}"\n'
+        f"poll_interval = {interval}\n\n"
+    )
+
+
+def rule_toml(rule_id: str, threshold: int = 99) -> str:
+    return f'[[rules]]\nid = "{rule_id}"\nmetric = "device.cpu"\nop = ">"\nthreshold = {threshold}\nseverity = "warning"\n\n'
+
+
+def write_config(path: Path, port: int, body: str, web_extra: str = "") -> Path:
+    path.write_text(f'[store]\npath = "eyenet.db"\n\n[web]\nhost = "127.0.0.1"\nport = {port}\n{web_extra}\n{body}')
+    return path
+
+
+class Service:
+    """One `eyenet` process: its sd_notify messages (trio time, text) and its log."""
+
+    def __init__(self, process: trio.Process, log: Path, port: int | None) -> None:
+        self.process = process
+        self.log_path = log
+        self.port = port
+        self.messages: list[tuple[float, str]] = []
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    async def message(self, needle: str, after: int = 0, wait: float = 60.0) -> int:
+        """The index of the first notify message from index `after` on that contains `needle`."""
+        with trio.fail_after(wait):
+            while True:
+                for i in range(after, len(self.messages)):
+                    if needle in self.messages[i][1]:
+                        return i
+                if self.process.poll() is not None:
+                    raise AssertionError(f"eyenet exited ({self.process.returncode}) before {needle!r}:\n{self.log()[-3000:]}")
+                await trio.sleep(0.02)
+
+    async def stop(self, signum: int) -> tuple[int, float]:
+        """Send the signal; (exit status, seconds it took), failing after STOP_WITHIN seconds."""
+        sent = trio.current_time()
+        self.process.send_signal(signum)
+        with trio.fail_after(STOP_WITHIN):
+            code = await self.process.wait()
+        return code, trio.current_time() - sent
+
+    async def token(self) -> str:
+        status, body = await api(self.port, "POST", "/api/auth/login", body={"username": "admin", "password": PASSWORD})
+        assert status == 200, body
+        return body["token"]
+
+
+@asynccontextmanager
+async def eyenet(tmp_path: Path, *args: str, watchdog_usec: int | None = None, env: dict | None = None,
+                 notify_address: str | None = None, port: int | None = None):
+    """`eyenet ARGS` started as systemd would (NOTIFY_SOCKET, WATCHDOG_USEC), in a session of its own."""
+    path = notify_address or str(tmp_path / "notify.sock")
+    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    await sock.bind("\0" + path[1:] if path.startswith("@") else path)
+    environment = {
+        **os.environ, "PYTHONPATH": str(REPO), "EYENET_ADMIN_PASSWORD": PASSWORD, "NOTIFY_SOCKET": path, **(env or {}),
+    }
+    if watchdog_usec is not None:
+        environment["WATCHDOG_USEC"] = str(watchdog_usec)
+    log = tmp_path / "eyenet.log"
+    with open(log, "wb") as out:
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-m", "eyenet.cli", *args], stdout=out, stderr=out, env=environment, cwd=tmp_path,
+            start_new_session=True,
+        )
+    service = Service(process, log, port)
+
+    async def receive() -> None:
+        while True:
+            data = await sock.recv(4096)
+            service.messages.append((trio.current_time(), data.decode()))
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(receive)
+            yield service
+            nursery.cancel_scope.cancel()
+    finally:
+        sock.close()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            with trio.move_on_after(5):
+                await process.wait()
+
+
+def children(pid: int) -> dict[int, str]:
+    """The processes whose parent is pid: their command lines."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(stat.rpartition(")")[2].split()[1]) == pid:
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def running(pid: int) -> bool:
+    """In the process table and not a zombie waiting for its reaper."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def stopped_lines(log: str) -> list[str]:
+    return [line for line in log.splitlines() if re.search(r" INFO eyenet: stopped on SIG", line)]
+
+
+# -- sd_notify ------------------------------------------------------------------------------------
+
+
+async def test_ready_then_watchdog_at_half_its_period_then_stopping(tmp_path, snmpsim_agent):
+    port = free_port()
+    conf = write_config(tmp_path / "eyenet.toml", port, device_toml("fw-1", snmpsim_agent, RECORDINGS[0]))
+    async with eyenet(tmp_path, "run", "-c", str(conf), watchdog_usec=1_000_000, port=port) as service:
+        ready = await service.message("READY=1")
+        # The web front listens and the store is open: the API answers at once.
+        status, health = await api(port, "GET", "/api/health")
+        assert status == 200 and health["components"]["store"]["status"] == "ok", health
+        assert "STATUS=1 device (" in service.messages[ready][1]
+        assert not any("WATCHDOG=1" in m for _, m in service.messages[:ready])
+        last = await service.message("WATCHDOG=1", after=ready)
+        for _ in range(8):
+            last = await service.message("WATCHDOG=1", after=last + 1)
+        pings = [t for t, m in service.messages[ready:] if "WATCHDOG=1" in m]
+        gaps = [b - a for a, b in zip(pings, pings[1:])]
+        assert max(gaps) < 1.0, gaps  # always before the 1 s watchdog would run out
+        assert all(m.startswith("WATCHDOG=1\nSTATUS=1 device (") for _, m in service.messages[ready + 1:])
+        await service.message("1 up, 0 degraded, 0 down); 0 push clients")
+        count = len(service.messages)
+        code, _ = await service.stop(signal.SIGTERM)
+        stopping = await service.message("STOPPING=1", after=count, wait=1)
+        assert not any("WATCHDOG=1" in m for _, m in service.messages[stopping:])
+    assert code == 0, service.log()
+    assert len(stopped_lines(service.log())) == 1, service.log()
+
+
+async def test_no_watchdog_keepalive_for_another_pid_and_an_abstract_notify_socket(tmp_path):
+    port = free_port()
+    conf = write_config(tmp_path / "eyenet.toml", port, "")
+    address = f"@eyenet-test-{os.getpid()}-{port}"
+    async with eyenet(tmp_path, "run", "-c", str(conf), watchdog_usec=200_000, notify_address=address,
+                      env={"WATCHDOG_PID": "1"}) as service:
+        await service.message("READY=1")
+        await trio.sleep(0.5)
+        code, _ = await service.stop(signal.SIGTERM)
+        await service.message("STOPPING=1", wait=1)
+    assert code == 0
+    assert not any("WATCHDOG=1" in m for _, m in service.messages)
+
+
+# -- SIGTERM and SIGINT ----------------------------------------------------------------------------
 
 
 class SlowApp:
@@ -59,3 +255,211 @@ async def test_a_stopping_web_front_refuses_new_connections_closes_idle_ones_and
             assert answer.startswith(b"HTTP/1.1 200 ") and b"connection: close" in answer.lower()
             assert await busy.receive_some() == b""
         # serve returned by itself: the last connection ended
+
+
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_a_stop_signal_closes_clients_finishes_polls_and_loses_no_sample(tmp_path, snmpsim_agent, signum):
+    port = free_port()
+    devices = "".join(device_toml(f"dev-{n}", snmpsim_agent, name) for n, name in enumerate(RECORDINGS))
+    conf = write_config(tmp_path / "eyenet.toml", port, devices)
+    seen: set[tuple[str, int]] = set()
+    async with eyenet(tmp_path, "run", "-c", str(conf), port=port) as service:
+        await service.message("READY=1")
+        token = await service.token()
+        async with js_client(port, token, transports="websocket") as sio_ws, js_client(port, token, transports="polling") as sio_poll, \
+                open_websocket_url(f"ws://127.0.0.1:{port}/ws?token={token}") as ws:
+            await sio_ws.expect("connect")
+            await sio_poll.expect("connect")
+            await ws.send_message(json.dumps({"type": "subscribe", "ref": 1, "data": {"type": "devices"}}))
+
+            async def metrics_until_closed() -> int:
+                while True:
+                    try:
+                        msg = json.loads(await ws.get_message())
+                    except ConnectionClosed as closed:
+                        return closed.reason.code
+                    if msg["type"] == "device:metrics":
+                        data = msg["data"]
+                        seen.add((data["deviceId"], int(datetime.fromisoformat(data["timestamp"]).timestamp())))
+
+            with trio.fail_after(30):
+                while len({device for device, _ in seen}) < len(RECORDINGS) or len(seen) < 3 * len(RECORDINGS):
+                    msg = json.loads(await ws.get_message())
+                    if msg["type"] == "device:metrics":
+                        data = msg["data"]
+                        seen.add((data["deviceId"], int(datetime.fromisoformat(data["timestamp"]).timestamp())))
+            async with trio.open_nursery() as nursery:
+                closed: list[int] = []
+
+                async def follow() -> None:
+                    closed.append(await metrics_until_closed())
+
+                nursery.start_soon(follow)
+                code, _ = await service.stop(signum)
+            assert closed == [1001]
+            for client in (sio_ws, sio_poll):
+                report = await client.expect("disconnect", wait=5)
+                assert report["reason"] == "io server disconnect", client.seen
+    log = service.log()
+    assert code == 0, log
+    assert "Traceback" not in log, log
+    (line,) = stopped_lines(log)
+    assert f"stopped on {signal.Signals(signum).name} in " in line and "3 push clients closed" in line, line
+    # Every poll whose metrics a client saw has its samples on disk, the last ones included.
+    with sqlite3.connect(tmp_path / "eyenet.db") as db:
+        stored = set(db.execute("SELECT DISTINCT device_id, ts FROM metrics_raw"))
+    assert seen - stored == set(), f"{len(seen - stored)} polls' samples lost of {len(seen)}"
+
+
+async def test_ctrl_c_during_start_up_is_one_quiet_line(tmp_path):
+    async with eyenet(tmp_path, "demo", "--data-dir", str(tmp_path / "demo"), "--port", str(free_port())) as service:
+        with trio.fail_after(30):
+            while not children(service.process.pid):  # the lab is starting
+                await trio.sleep(0.02)
+        lab = list(children(service.process.pid))
+        code, _ = await service.stop(signal.SIGINT)
+    log = service.log()
+    assert code == 0, log
+    assert "Traceback" not in log and "stopped on SIGINT during start-up" in log, log
+    assert not any(running(pid) for pid in lab)
+
+
+# -- no orphan -------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_the_demo_lab_dies_with_eyenet_even_on_sigkill(tmp_path):
+    port = free_port()
+    async with eyenet(tmp_path, "demo", "--data-dir", str(tmp_path / "demo"), "--port", str(port), port=port) as service:
+        await service.message("READY=1")
+        lab = children(service.process.pid)
+        assert len(lab) == 1 and "snmpsim-command-responder" in next(iter(lab.values())), lab
+        (snmpsim,) = lab
+        # A parent-death signal is tied to the thread that forked: one from a worker thread
+        # that exits when idle (after 10 s in Trio's cache) would take the lab down with it.
+        await trio.sleep(12)
+        assert running(snmpsim)
+        status, health = await api(port, "GET", "/api/health")
+        assert health["components"]["poller"]["down"] == 0, health
+        os.kill(service.process.pid, signal.SIGKILL)  # the process alone: its group would take the lab too
+        with trio.fail_after(5):
+            await service.process.wait()
+            while running(snmpsim):
+                await trio.sleep(0.05)
+
+
+async def test_the_demo_stops_its_lab_on_sigterm(tmp_path):
+    port = free_port()
+    async with eyenet(tmp_path, "demo", "--data-dir", str(tmp_path / "demo"), "--port", str(port), port=port) as service:
+        await service.message("READY=1")
+        lab = list(children(service.process.pid))
+        code, _ = await service.stop(signal.SIGTERM)
+    assert code == 0, service.log()
+    assert lab and not any(running(pid) for pid in lab)
+    (line,) = stopped_lines(service.log())
+    assert line.endswith("the demo lab stopped"), line
+
+
+# -- SIGHUP ----------------------------------------------------------------------------------------
+
+PROFILE = """[profile]
+name = "acme-os"
+vendor = "Acme"
+
+[[match]]
+sys_descr = '^Acme Networks'
+
+[[cpu]]
+method = "average"
+oid = "1.3.6.1.4.1.99999.1.2.1.3"
+"""
+
+
+async def test_sighup_reloads_devices_rules_and_profiles_keeping_clients(tmp_path, snmpsim_agent):
+    port = free_port()
+    (tmp_path / "profiles").mkdir()
+    conf = tmp_path / "eyenet.toml"
+    first = device_toml("keep", snmpsim_agent, RECORDINGS[0], 5) + device_toml("gone", snmpsim_agent, RECORDINGS[1], 5)
+    write_config(conf, port, '[profiles]\ndir = "profiles"\n\n' + first + rule_toml("old-rule"))
+    async with eyenet(tmp_path, "run", "-c", str(conf), port=port) as service:
+        await service.message("READY=1")
+        token = await service.token()
+        async with open_websocket_url(f"ws://127.0.0.1:{port}/ws?token={token}") as ws, js_client(port, token) as sio:
+            await sio.expect("connect")
+            second = device_toml("keep", snmpsim_agent, RECORDINGS[0], 5) + device_toml("new", snmpsim_agent, RECORDINGS[2], 5)
+            (tmp_path / "profiles" / "acme.toml").write_text(PROFILE)
+            write_config(conf, port, '[profiles]\ndir = "profiles"\n\n' + second + rule_toml("new-rule"), web_extra="idle_timeout = 7\n")
+            count = len(service.messages)
+            service.process.send_signal(signal.SIGHUP)
+            reloading = await service.message("RELOADING=1", after=count, wait=10)
+            assert re.search(r"MONOTONIC_USEC=\d+", service.messages[reloading][1])
+            await service.message("READY=1", after=reloading, wait=10)
+
+            status, devices = await api(port, "GET", "/api/devices", token)
+            assert status == 200 and {d["id"] for d in devices["devices"]} == {"keep", "new"}, devices
+            status, rules = await api(port, "GET", "/api/rules", token)
+            ids = {r["id"]: r for r in rules["rules"]}
+            assert "old-rule" not in ids and ids["new-rule"]["source"] == "config", rules
+            log = service.log()
+            assert "devices: added new; removed gone" in log and "rules: added new-rule; removed old-rule" in log, log
+            assert "profiles: added acme-os" in log, log
+            assert re.search(r"WARNING eyenet: reload: web changed too, which takes a restart", log), log
+
+            # A file that does not check changes nothing and says why.
+            conf.write_text(conf.read_text() + '\n[[devices]]\nid = "bad id"\nhost = "x"\n')
+            count = len(service.messages)
+            service.process.send_signal(signal.SIGHUP)
+            await service.message("READY=1", after=count, wait=10)
+            assert "reload: " in service.log() and "is not valid, nothing changed" in service.log()
+            status, devices = await api(port, "GET", "/api/devices", token)
+            assert {d["id"] for d in devices["devices"]} == {"keep", "new"}
+
+            # Both clients are still connected and served.
+            await ws.send_message(json.dumps({"type": "subscribe", "ref": 7, "data": {"type": "device", "id": "new"}}))
+            with trio.fail_after(10):
+                while (msg := json.loads(await ws.get_message()))["type"] != "ack":
+                    pass
+            assert msg["ref"] == 7 and msg["data"]["status"] == "subscribed", msg
+            assert await sio.emit("subscribe", {"type": "device", "id": "new"}) == [
+                {"status": "subscribed", "channel": "device:new"}
+            ]
+            assert not sio.saw("disconnect")
+        code, _ = await service.stop(signal.SIGTERM)
+    assert code == 0
+
+
+# -- logs ------------------------------------------------------------------------------------------
+
+
+async def test_json_log_lines_with_journal_priorities(tmp_path):
+    port = free_port()
+    conf = write_config(tmp_path / "eyenet.toml", port, "")
+    log = tmp_path / "eyenet.log"
+    log.touch()
+    st = os.stat(log)  # eyenet's stderr is this file: "the journal" for the test
+    async with eyenet(tmp_path, "run", "-c", str(conf), "--log-format", "json", "--log-level", "debug",
+                      env={"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}) as service:
+        await service.message("READY=1")
+        code, _ = await service.stop(signal.SIGTERM)
+    assert code == 0
+    lines = [line for line in service.log().splitlines() if line.startswith("<")]
+    assert lines and len(lines) == len(service.log().splitlines()), service.log()
+    parsed = [(int(line[1:line.index(">")]), json.loads(line[line.index(">") + 1:])) for line in lines]
+    assert {"time", "level", "logger", "message"} <= set(parsed[0][1])
+    priorities = {record["level"]: p for p, record in parsed}
+    assert priorities["info"] == 6 and priorities["warning"] == 4, priorities  # "lists no devices" is a warning
+    assert any(r["message"].startswith("stopped on SIGTERM") for _, r in parsed)
+
+
+async def test_text_logs_without_journal_and_a_log_level(tmp_path):
+    port = free_port()
+    conf = write_config(tmp_path / "eyenet.toml", port, "")
+    async with eyenet(tmp_path, "run", "-c", str(conf), "--log-level", "warning",
+                      env={"JOURNAL_STREAM": "1:1"}) as service:  # another stream: a redirection by hand
+        await service.message("READY=1")
+        code, _ = await service.stop(signal.SIGTERM)
+    assert code == 0
+    lines = service.log().splitlines()
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ WARNING ", line) for line in lines), lines

@@ -9,6 +9,7 @@ import attrs
 from eyenet import app
 from eyenet.alerts.rules import DEFAULT_RULES
 from eyenet.config import Config, StoreSettings, TopologySettings, WebSettings
+from eyenet.daemon.control import Control
 from eyenet.demo.lab import start_lab
 from eyenet.devices.model import DeviceConfig
 from eyenet.store.checks import DIR_MODE, UMASK
@@ -43,7 +44,10 @@ def demo_config(lab, data_dir: Path, port: int = 5000, host: str = DEMO_HOST) ->
     )
 
 
-async def demo(data_dir: Path, port: int = 5000, host: str = DEMO_HOST, init: bool = False) -> None:
+async def demo(
+    data_dir: Path, port: int = 5000, host: str = DEMO_HOST, init: bool = False, control: Control | None = None
+) -> None:
+    """control: as app.run's; the lab's snmpsim stops after EyeNet (and dies with it if it is killed)."""
     os.umask(UMASK)  # the lab's files too: they hold the devices' communities
     data_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     async with start_lab(data_dir / "lab", distinct_hosts=True) as lab:
@@ -52,4 +56,6 @@ async def demo(data_dir: Path, port: int = 5000, host: str = DEMO_HOST, init: bo
             "40-100 s after start, and acc-sw-02's uplink flaps 60-90 s after start",
             len(lab.devices), lab.devices[0].host, lab.devices[0].port,
         )
-        await app.run(demo_config(lab, data_dir, port, host), metrics_level=logging.INFO, init=init)
+        await app.run(demo_config(lab, data_dir, port, host), metrics_level=logging.INFO, init=init, control=control)
+    if control is not None:
+        control.note("the demo lab stopped")

@@ -1,0 +1,158 @@
+"""How the outside steers a running EyeNet: signals in, systemd's notifications out.
+
+SIGTERM (how systemd stops a service) and SIGINT (Ctrl-C) ask the app to stop in order:
+it stops accepting, says goodbye to its clients, lets the polls in flight finish (or
+cancels them), flushes the store and stops its child processes, and the process exits 0
+with one INFO line saying what was done. Before the app is up there is nothing to do in
+order: the start is cancelled. A second SIGTERM or SIGINT, or STOP_DEADLINE seconds,
+cancels whatever is left. SIGHUP asks the app to reload its configuration file.
+
+systemd hears READY=1 once the app serves, a STATUS= line, WATCHDOG=1 while the app's
+health is not down, RELOADING=1 around a reload and STOPPING=1 (eyenet.daemon.notify).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import trio
+
+from eyenet.daemon import notify
+from eyenet.daemon.systemd import Notifier, monotonic_usec
+from eyenet.health import Health, Status
+
+log = logging.getLogger("eyenet")
+
+# An orderly stop takes well under this; it bounds one that hangs (a disk that does not answer).
+STOP_DEADLINE = 15.0
+# Seconds between two STATUS= lines when the watchdog does not ask for more often.
+STATUS_EVERY = 10.0
+
+Main = Callable[["Control"], Awaitable[None]]
+
+
+class Control:
+    """Made by the command line; the app it runs calls ready(), heartbeat(), reloads() and note()."""
+
+    def __init__(self, notifier: Notifier | None = None, *, config_file: str | None = None) -> None:
+        """config_file: what SIGHUP reloads (None: there is none, as in the demo)."""
+        self.notifier = notifier if notifier is not None else Notifier(None)
+        self.config_file = config_file
+        self.stop_requested = trio.Event()
+        self.stopped_by: str | None = None  # the signal's name
+        self.forced = False  # the stop did not complete in order
+        self._notes: list[str] = []
+        self._orderly = False  # the app stops in order from ready() on
+        self._scope = trio.CancelScope()  # around the app
+        self._stop_asked_at = 0.0
+        self._summary: Callable[[], str] = lambda: ""
+        self._reload_send, self._reload_receive = trio.open_memory_channel[None](1)
+        self._reloading = False  # the app takes reloads
+
+    async def run(self, main: Main) -> int:
+        """Run main(self) watching the signals; the exit status once it has returned."""
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._watch, signals)
+                with self._scope:
+                    await main(self)
+                nursery.cancel_scope.cancel()
+        self.notifier.close()
+        if self.stopped_by is None:
+            return 0
+        if self._scope.cancelled_caught and self._orderly and not self.forced:
+            log.error("did not stop within %g s: the rest was cancelled", STOP_DEADLINE)
+            self.forced = True
+        took = trio.current_time() - self._stop_asked_at
+        if self.forced:
+            log.warning("stopped on %s in %.2f s, not in order", self.stopped_by, took)
+            return 1
+        if not self._orderly:
+            log.info("stopped on %s during start-up in %.2f s", self.stopped_by, took)
+        else:
+            log.info("stopped on %s in %.2f s: %s", self.stopped_by, took, ", ".join(self._notes) or "nothing was running")
+        return 0
+
+    async def _watch(self, signals: AsyncIterator[int]) -> None:
+        async for signum in signals:
+            name = signal.Signals(signum).name
+            if signum == signal.SIGHUP:
+                self._hangup()
+            elif self.stopped_by is None:
+                self.stopped_by = name
+                self._stop_asked_at = trio.current_time()
+                self.notifier.send(notify.stopping(f"stopping on {name}"))
+                self.stop_requested.set()
+                if self._orderly:
+                    self._scope.deadline = self._stop_asked_at + STOP_DEADLINE
+                else:
+                    self._scope.cancel()  # still starting: nothing to stop in order
+            else:
+                log.warning("%s again: stopping now, without waiting for the rest", name)
+                self.forced = True
+                self._scope.cancel()
+
+    def _hangup(self) -> None:
+        if self.stopped_by is not None:
+            return
+        if self.config_file is None:
+            log.warning("SIGHUP: there is no configuration file to reload")
+        elif not self._reloading:
+            log.warning("SIGHUP during start-up is ignored: send it again once EyeNet is up")
+        else:
+            try:
+                self._reload_send.send_nowait(None)
+            except trio.WouldBlock:
+                pass  # one is waiting already, and will read the file as it is then
+
+    # -- what the app calls ---------------------------------------------------------------------
+
+    def ready(self, summary: Callable[[], str]) -> None:
+        """The app serves: READY=1 to systemd, and from now on a stop is made in order.
+        summary: the one line STATUS= shows."""
+        self._summary = summary
+        self._orderly = True
+        self.notifier.send(notify.ready(summary()))
+
+    def note(self, done: str) -> None:
+        """A part of the orderly stop, for the line logged at its end."""
+        self._notes.append(done)
+
+    async def heartbeat(self, health: Callable[[], Health]) -> None:
+        """STATUS= every STATUS_EVERY seconds, and with a watchdog WATCHDOG=1 at half its
+        period, only while health() is not down. Run it in the app's nursery."""
+        period = self.notifier.watchdog
+        if not self.notifier.enabled:
+            return
+        every = min(period, STATUS_EVERY) if period is not None else STATUS_EVERY
+        unwell = False
+        while True:
+            whole = health()
+            alive = whole.status is not Status.DOWN
+            if period is not None and not alive and not unwell:
+                log.error(
+                    "health is down (%s): the watchdog is no longer told EyeNet is alive, and systemd restarts it",
+                    "; ".join(whole.reasons),
+                )
+            elif period is not None and alive and unwell:
+                log.warning("health is no longer down: the watchdog is told EyeNet is alive again")
+            unwell = not alive
+            self.notifier.send(notify.heartbeat(self._summary(), alive and period is not None))
+            await trio.sleep(every)
+
+    async def reloads(self, reload: Callable[[], Awaitable[None]]) -> None:
+        """Call reload() for each SIGHUP, one at a time. Run it in the app's nursery, so that a
+        reload never outlives the services it changes."""
+        if self.config_file is None:
+            return
+        self._reloading = True
+        async for _ in self._reload_receive:
+            self.notifier.send(notify.reloading(monotonic_usec()))
+            try:
+                await reload()
+            except Exception:  # the store failing, or a bug: EyeNet goes on as it was
+                log.exception("reloading %s failed", self.config_file)
+            finally:
+                self.notifier.send(notify.ready(self._summary()))
