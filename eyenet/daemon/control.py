@@ -122,13 +122,14 @@ class Control:
 
     async def heartbeat(self, health: Callable[[], Health]) -> None:
         """STATUS= every STATUS_EVERY seconds, and with a watchdog WATCHDOG=1 at half its
-        period, only while health() is not down. Run it in the app's nursery."""
+        period, only while health() is not down; until a stop is asked for (the services
+        then stop, and their health with them). Run it in the app's nursery."""
         period = self.notifier.watchdog
         if not self.notifier.enabled:
             return
         every = min(period, STATUS_EVERY) if period is not None else STATUS_EVERY
         unwell = False
-        while True:
+        while not self.stop_requested.is_set():
             whole = health()
             alive = whole.status is not Status.DOWN
             if period is not None and not alive and not unwell:
@@ -140,7 +141,8 @@ class Control:
                 log.warning("health is no longer down: the watchdog is told EyeNet is alive again")
             unwell = not alive
             self.notifier.send(notify.heartbeat(self._summary(), alive and period is not None))
-            await trio.sleep(every)
+            with trio.move_on_after(every):
+                await self.stop_requested.wait()
 
     async def reloads(self, reload: Callable[[], Awaitable[None]]) -> None:
         """Call reload() for each SIGHUP, one at a time. Run it in the app's nursery, so that a
