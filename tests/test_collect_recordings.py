@@ -247,13 +247,14 @@ async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsi
             # With the plan too, CPU and memory come from the methods that gave them, and no other.
             before = client.stats.requests
             planned = await read_device(client, target, profiles, first.labels, 600.0, first.plan)
-            # Request counts compare only while no request timed out: the bulk tuner halves its size
-            # on a timeout (a busy machine can make snmpsim that slow), which costs requests; while
-            # none did, it only grows between these reads, so the later reads never need more. Its
-            # state, not the plan, decides whether the walks take one request fewer: no strict count.
+            # Request counts compare only while no request timed out (the bulk tuner halves its size on
+            # a timeout, a busy machine can make snmpsim that slow). The planned read asks for less,
+            # but in other groupings: the walks it shares requests with differ from the unplanned
+            # read's, so with the tuner's size at some values it takes one request more (seen in full
+            # runs, junos_qfx5100: 13 against 12). What it must not do is read what the plan left out.
             if client.stats.timeouts == timeouts:
                 assert reused < full if len(first.interfaces) > 25 else reused <= full, (reused, full)
-                assert client.stats.requests - before <= reused
+                assert client.stats.requests - before <= reused + 1
             assert planned.plan is first.plan and planned.plan.made
             # hrStorageTable's memory: its rows that count are pinned, only their size and used are got.
             hrstorage = first.plan.memory is not None and first.plan.memory.kind == "hrstorage"

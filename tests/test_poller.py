@@ -160,11 +160,11 @@ async def test_stop_lets_polls_in_flight_finish_and_cancels_those_that_do_not_in
                 with trio.fail_after(10):
                     while poller._in_flight < 2 or slow.requests < 1:
                         await trio.sleep(0.01)
-                started = slow.requests
                 while len(events):
                     events.receive_nowait()  # what polls before the stop published
                 finished, cancelled = await poller.stop(grace=3.0)
             # poller.run returned by itself: the nursery closed
+            # The slow poll was in flight at the stop and went on to its end (it may have sent its last
+            # request before the stop: counting its requests would race), and published it.
             assert (finished, cancelled) == (1, 1)
-            assert slow.requests > started  # the slow poll went on to its end ...
-            assert [events.receive_nowait().device_id for _ in range(len(events))] == ["slow"]  # ... and published it
+            assert [events.receive_nowait().device_id for _ in range(len(events))] == ["slow"]
