@@ -13,6 +13,7 @@ import socket
 import ssl
 from pathlib import Path
 
+import agents
 import pytest
 import trio
 from abuse import LIMIT, error_code, exchange, login, responses, running_eyenet
@@ -125,16 +126,7 @@ async def test_the_demo_listens_on_loopback_unless_told_otherwise(tmp_path, monk
         nursery.cancel_scope.cancel()
 
 
-def _has_ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as probe:
-            probe.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback here")
+@pytest.mark.skipif(not agents.ipv6_available(), reason="no IPv6 loopback here")
 async def test_where_localhost_names_both_loopbacks_the_demo_listens_on_both(tmp_path, monkeypatch):
     """As Debian 12's /etc/hosts has it: a client of ws://localhost that tries ::1 first finds the demo."""
     resolve = socket.getaddrinfo

@@ -14,6 +14,7 @@ import json
 import logging
 import ssl
 
+import agents
 import pytest
 import trio
 from cryptography import x509
@@ -372,24 +373,13 @@ async def test_bad_tls_files_are_named(tmp_path):
         await serve(TinyApp(), WebSettings(host="127.0.0.1", port=0, tls_cert=missing))
 
 
-def _has_ipv6_loopback() -> bool:
-    import socket
-
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
 async def test_the_default_host_listens_on_ipv4_and_ipv6_alike(nursery):
     """A client that resolves localhost to ::1 first (Node 18 on Debian 12 does) must get in."""
     bound = await nursery.start(serve, TinyApp(), WebSettings(port=0))
     hosts = {host for host, _ in bound}
     assert "0.0.0.0" in hosts and len({port for _, port in bound}) == 1
     port = bound[0][1]
-    for address in ("127.0.0.1", "::1") if _has_ipv6_loopback() else ("127.0.0.1",):
+    for address in ("127.0.0.1", "::1") if agents.ipv6_available() else ("127.0.0.1",):
         def get(address=address) -> int:
             conn = http.client.HTTPConnection(address, port, timeout=LIMIT)
             try:
