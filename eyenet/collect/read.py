@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 import trio
 
+from eyenet.collect.identity import display_text
 from eyenet.collect.interfaces import (
     IF_FALLBACK_COLUMNS,
     IF_LABEL_COLUMNS,
@@ -43,7 +44,7 @@ from eyenet.snmp.mib import (
     SYS_OBJECT_ID,
     SYS_UPTIME,
 )
-from eyenet.snmp.rows import Index, Rows, int_value, text_of
+from eyenet.snmp.rows import Index, Rows, int_value
 from eyenet.snmp.table import TableReader, by_table, snmp_nursery
 from eyenet.snmp.values import Oid, format_oid
 
@@ -106,7 +107,7 @@ async def read_device(
     }
     sys_object_id = system.get(SYS_OBJECT_ID)
     oid = tuple(sys_object_id) if isinstance(sys_object_id, tuple) else ()
-    descr = text_of(system.get(SYS_DESCR))
+    descr = display_text(system.get(SYS_DESCR))
     if labels is not None and not labels.current(**table, now=now, refresh=refresh):
         labels = None
     # The plan is made again with the labels (a reboot, the refresh), and for another device.
@@ -153,7 +154,7 @@ async def read_device(
     return DeviceReading(
         sys_descr=descr,
         sys_object_id=format_oid(oid),
-        sys_name=text_of(system.get(SYS_NAME)),
+        sys_name=display_text(system.get(SYS_NAME)),
         uptime_ticks=table["uptime"],
         vendor=first.vendor if first else "",
         profile=first.name if first else "",
