@@ -45,6 +45,8 @@ SEVERITIES = ("critical", "warning", "info")
 ALERT_UPDATE_STATUSES = ("acknowledged", "resolved")
 CHANGE_TYPES = ("device_added", "device_removed", "link_change")
 DEVICE_TYPES = ("router", "switch", "endpoint")
+# What a device is as hardware (the REST API's device type), from its profile.
+HARDWARE_TYPES = ("router", "switch", "firewall", "server", "wireless", "load-balancer", "storage", "endpoint")
 ML_STATUSES = ("completed", "failed")
 ERROR_CODES = (
     "AUTH_REQUIRED", "AUTH_INVALID", "TOKEN_EXPIRED", "FORBIDDEN", "INVALID_MESSAGE",
@@ -215,6 +217,10 @@ class InterfaceMetrics:
     # For the alert rules (utilisation, interfaces shut on purpose); not on the wire.
     speed: float | None = attrs.field(default=None, validator=_non_negative)  # bit/s
     admin_status: str | None = attrs.field(default=None, validator=_optional_text)
+    # For the REST API's port table, not on the wire (the agent's texts, as read).
+    description: str = ""  # ifDescr
+    alias: str = ""  # ifAlias
+    if_type: int | None = None  # IANAifType
 
     def data(self) -> dict[str, Any]:
         return {
@@ -226,6 +232,36 @@ class InterfaceMetrics:
             "errorsIn": _per_second(self.errors_in),
             "errorsOut": _per_second(self.errors_out),
         }
+
+
+@attrs.frozen
+class MetricSource:
+    """How a device's cpu or memory was read: the profile method that gave it, or why none did.
+    Not on the wire of device:metrics; the REST API shows it as a device's metricsStatus."""
+
+    method: str | None = None  # "collectors/<profile>.toml [cpu] #1"
+    reason: str | None = None  # when no method gave a value
+
+    def data(self) -> dict[str, Any]:
+        return {"method": self.method, "reason": self.reason}
+
+
+@attrs.frozen
+class DeviceIdentity:
+    """What a device is, from its profile, sysObjectID, sysDescr and ENTITY-MIB. Not on the
+    wire of device:metrics; the REST API shows it with the device. None: not known."""
+
+    vendor: str | None = None
+    model: str | None = None
+    os: str | None = None
+    version: str | None = None
+    serial: str | None = None
+    hardware_type: str | None = None  # one of HARDWARE_TYPES
+    sys_name: str | None = None
+    sys_descr: str | None = None
+    sys_object_id: str | None = None
+    location: str | None = None
+    contact: str | None = None
 
 
 @attrs.frozen
@@ -244,6 +280,10 @@ class DeviceMetrics(_Event):
     bandwidth_out: float | None = attrs.field(default=None, validator=_non_negative)
     interfaces: tuple[InterfaceMetrics, ...] = attrs.field(default=(), converter=_interface_rows)
     uptime: int | None = attrs.field(default=None, validator=_non_negative)  # seconds; for the alert rules, not on the wire
+    # For the REST API, not on the wire: how cpu and memory were read, and what the device is.
+    cpu_source: MetricSource | None = None
+    memory_source: MetricSource | None = None
+    identity: DeviceIdentity | None = None
 
     def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
         d: dict[str, Any] = {

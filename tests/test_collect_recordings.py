@@ -343,6 +343,29 @@ async def test_no_vendor_match_and_no_metrics_gives_none(snmpsim_agent):
     assert reading.cpu is None and reading.memory is None
     assert reading.cpu_method is None and reading.memory_method is None
     assert len(reading.interfaces) == 33
+    # Never a silent null: why, naming what each method tried.
+    assert reading.cpu_reason.startswith("no device profile matches sysObjectID 1.3.6.1.4.1.4413; the standard MIBs: no method gave cpu")
+    assert "no answer for hrProcessorLoad" in reading.cpu_reason and "ssCpuIdle" in reading.cpu_reason
+    assert "memTotalReal" in reading.memory_reason
+
+
+async def test_a_metric_no_method_gave_is_tried_again_less_and_less_often(snmpsim_agent):
+    """A freshly booted agent may have empty tables at the first read: the methods are tried
+    again at the next poll, then after 30 s, 60 s, ... (up to the refresh interval)."""
+    generic = load_profiles().by_name("generic")
+    target = Target(snmpsim_agent.host, snmpsim_agent.port, community="edgeswitch_es-24-250w", timeout=10)
+    async with SnmpClient.open() as client:
+        first = await read_device(client, target, [generic])
+        assert (first.plan.attempts, first.plan.retry_at) == (1, pytest.approx(trio.current_time(), abs=5))
+        second = await read_device(client, target, [generic], first.labels, 600.0, first.plan)
+        assert second.plan is not first.plan and second.plan.attempts == 2
+        assert second.plan.retry_at == pytest.approx(trio.current_time() + 30, abs=5)
+        third = await read_device(client, target, [generic], second.labels, 600.0, second.plan)
+        assert third.plan is second.plan  # not due yet: nothing tried
+        assert third.cpu_reason == second.cpu_reason
+    from eyenet.collect.read import retry_delay
+
+    assert [retry_delay(n, 600.0) for n in range(7)] == [0, 30, 60, 120, 240, 480, 600]
 
 
 async def test_silent_device_raises_a_plain_timeout():

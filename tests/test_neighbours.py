@@ -644,8 +644,8 @@ def test_malformed_lldp_rows_are_skipped_with_a_reason():
     assert (n.local_port, n.remote_chassis_id, n.remote_chassis_subtype) == ("e2", "12345", None)
     assert (n.remote_port, n.remote_name) == ("1.3.6", "7")
     assert result.skipped == (
-        "LLDP-MIB lldpRemTable row 0.1: index of 2 numbers (expected 3)",
-        "LLDP-MIB lldpRemTable row 0.1.1.5.6: index of 5 numbers (expected 3)",
+        "LLDP-MIB lldpRemTable row 0.1: index of 2 numbers (expected 3 or 4)",
+        "LLDP-MIB lldpRemTable row 0.1.1.5.6: index of 5 numbers (expected 3 or 4)",
         "LLDP-MIB lldpRemTable row 0.2.1: no chassis id, port id or system name",
     )
 
@@ -735,3 +735,15 @@ def test_column_oids():
     assert [format_oid(c) for c in LLDP_V2.rem_columns] == [f"{V2REM}.{c}" for c in (5, 6, 7, 8, 9, 10, 11, 13)]
     assert format_oid(LLDP_V1.rem_man_addr) == MAN and format_oid(LLDP_V2.rem_man_addr) == V2MAN
     assert [format_oid(o) for o in LLDP_V1.local_scalars] == [f"{LOC}.{c}.0" for c in (1, 2, 3, 6)]
+
+
+def test_lldp_mib_rows_in_either_index_form():
+    """Newer firmware of some vendors indexes LLDP-MIB's lldpRemTable in LLDP-V2-MIB's form
+    (timeMark.localPort.destAddressIndex.index): its neighbours are read, not dropped."""
+    result = neighbours_from_varbinds({
+        **interfaces(**{"1": "e1", "2": "e2"}),
+        **lldp_row("0.1.1", name=b"old-form"),
+        **lldp_row("0.2.1.7", name=b"new-form"),
+    })
+    assert {n.remote_name: n.local_port for n in result.neighbours} == {"old-form": "e1", "new-form": "e2"}
+    assert result.skipped == ()

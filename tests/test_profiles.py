@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import attrs
 import pytest
 
 from eyenet.collect.interfaces import interface_speed, interfaces_from_columns
@@ -312,3 +313,25 @@ def test_hrstorage_method_from_columns():
     columns = {HR_STORAGE_TYPE: LINUX_HR["types"], HR_STORAGE_DESCR: LINUX_HR["descrs"], HR_STORAGE_UNITS: LINUX_HR["units"],
                HR_STORAGE_SIZE: LINUX_HR["sizes"], HR_STORAGE_USED: LINUX_HR["useds"]}
     assert evaluate(method, {}, columns) == pytest.approx(49.53, abs=0.01)
+
+
+def test_a_used_figure_that_already_excludes_the_reclaimable_rows_is_a_reason_not_zero():
+    """AOS-CX 10.13 and newer net-snmp leave buffers and cache out of the RAM row's used:
+    taking them off again would go negative. The method gives no value, and says why."""
+    from eyenet.collect.methods import assess
+
+    method = parse_profile(
+        '[profile]\nname = "x"\n[[memory]]\nmethod = "hrstorage"\nreclaimable = "^(Memory buffers|Cached memory)$"\n'
+    ).memory[0]
+    ram = (1, 3, 6, 1, 2, 1, 25, 2, 1, 2)
+    other = (1, 3, 6, 1, 2, 1, 25, 2, 1, 1)
+    columns = {
+        (1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 2): {(1,): ram, (6,): other, (7,): other},
+        (1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 3): {(1,): b"Physical memory", (6,): b"Memory buffers", (7,): b"Cached memory"},
+        (1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 4): {(1,): 1024, (6,): 1024, (7,): 1024},
+        (1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 5): {(1,): 16014432, (6,): 16014432, (7,): 16014432},
+        (1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 6): {(1,): 1984968, (6,): 140192, (7,): 2664860},
+    }
+    value, reason = assess(method, {}, columns)
+    assert value is None and "already excludes" in reason
+    assert assess(attrs.evolve(method, reclaimable=None), {}, columns)[0] == pytest.approx(12.39, abs=0.01)

@@ -56,8 +56,8 @@ USERS = {
     "edge-operator": ("operator", ("edge",)),
 }
 DEVICE_KEYS = {
-    "id", "name", "host", "type", "vendor", "model", "tags", "status", "reason", "lastSeen", "metrics",
-    "port", "version", "pollInterval", "source",
+    "id", "name", "host", "type", "vendor", "model", "os", "sysName", "sysDescr", "sysObjectId", "location", "contact",
+    "metricsStatus", "tags", "status", "reason", "lastSeen", "metrics", "port", "version", "pollInterval", "source",
 }
 API_SECRET = "api-s3cret-community"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
@@ -334,7 +334,12 @@ async def test_devices_show_the_live_state_from_the_poller(api):
     assert device["status"] in ("up", "degraded") and device["source"] == "config" and device["tags"] == ["core"]
     assert RFC3339.match(device["lastSeen"])
     assert isinstance(device["metrics"]["uptime"], int) and 0 <= device["metrics"]["cpu"] <= 100
-    assert device["type"] is None and device["vendor"] is None and device["name"] == "core-1"
+    assert device["name"] == "core-1" and device["sysName"] == "<private>" and device["sysObjectId"] == "1.3.6.1.4.1.9.1.1208"
+    assert (device["vendor"], device["model"], device["os"], device["type"]) == ("Cisco", "C2960X", "Cisco IOS", "switch")
+    assert device["metricsStatus"] == {
+        "cpu": {"method": "collectors/cisco-ios.toml [cpu] #1", "reason": None},
+        "memory": {"method": "collectors/cisco-ios.toml [memory] #3", "reason": None},
+    }
 
     listing = (await api("GET", "/api/devices", user="viewer")).json
     assert [d["id"] for d in listing["devices"]] == ["api-1", "core-1", "edge-1"]
@@ -343,8 +348,10 @@ async def test_devices_show_the_live_state_from_the_poller(api):
     interfaces = (await api("GET", "/api/devices/core-1/interfaces", user="viewer")).json
     assert interfaces["deviceId"] == "core-1" and RFC3339.match(interfaces["timestamp"])
     assert interfaces["interfaces"] and set(interfaces["interfaces"][0]) == {
-        "ifIndex", "name", "status", "in", "out", "errorsIn", "errorsOut",
+        "ifIndex", "name", "status", "in", "out", "errorsIn", "errorsOut", "description", "alias", "type", "speed", "adminStatus",
     }
+    port = {i["name"]: i for i in interfaces["interfaces"]}["Gi1/0/1"]
+    assert (port["description"], port["type"], port["speed"], port["adminStatus"]) == ("GigabitEthernet1/0/1", 6, 100_000_000, "up")
     never = (await api("GET", "/api/devices/api-1/interfaces", user="viewer")).json
     assert never == {"deviceId": "api-1", "timestamp": None, "interfaces": []}
 

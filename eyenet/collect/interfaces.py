@@ -13,8 +13,9 @@ from typing import Any, NamedTuple
 
 import attrs
 
+from eyenet.collect.identity import label_text
 from eyenet.snmp.mib import IF_COLUMNS
-from eyenet.snmp.rows import Index, Rows, text_of
+from eyenet.snmp.rows import Index, Rows
 from eyenet.snmp.values import Oid
 
 # Columns a row needs only where ifXTable does not cover it: the 32-bit octet counters where
@@ -103,7 +104,7 @@ class InterfaceLabels:
 def interface_labels(columns: Mapping[str, Rows], **state: Any) -> InterfaceLabels:
     """The labels of walked IF-MIB columns (keyed by column name, as interfaces_from_columns)."""
     empty: Rows = {}
-    names, descrs, aliases = ({i: text_of(v) for i, v in columns.get(name, empty).items()} for name in ("ifName", "ifDescr", "ifAlias"))
+    names, descrs, aliases = ({i: label_text(v) for i, v in columns.get(name, empty).items()} for name in ("ifName", "ifDescr", "ifAlias"))
     return InterfaceLabels(
         tuple(interface_rows(columns)), status_rows(columns), names, descrs, aliases, _int_rows(columns.get("ifType", empty)), **state
     )

@@ -71,7 +71,14 @@ def used_free(used: float | None, free: float | None) -> float | None:
 def free_total(free: float | None, total: float | None) -> float | None:
     if free is None:
         return None
+    if total is not None and free > total:
+        raise Unusable(f"free ({free:g}) exceeds total ({total:g})")
     return used_total(None if total is None else total - free, total)
+
+
+class Unusable(ValueError):
+    """A method's figures that cannot be right (a negative intermediate, a percentage out of
+    range): the method gives no value, and this says why."""
 
 
 def hrstorage_percent(
@@ -100,7 +107,14 @@ def hrstorage_percent(
         main_size += size * unit
     if not found:
         return None
-    return used_total(max(main_used - reclaim, 0), main_size)
+    if main_used < reclaim:
+        # Agents differ: some count buffers and cache in the RAM row's used, others (newer
+        # net-snmp, AOS-CX 10.13) have already taken them off. Not this formula's case.
+        raise Unusable(
+            f"RAM used ({main_used} bytes) is less than the reclaimable buffers and cache ({reclaim} bytes): "
+            "the agent's used already excludes them"
+        )
+    return used_total(main_used - reclaim, main_size)
 
 
 def hrstorage_roles(
@@ -176,13 +190,28 @@ def _role_scalar(method: Method, role: str, scalars: Mapping[Oid, Any]) -> float
 def evaluate(method: Method, scalars: Mapping[Oid, Any], columns: Mapping[Oid, Rows]) -> float | None:
     """The method's percentage from what was read, or None when the device does not have
     what it needs (or answers nonsense: a result outside 0..100)."""
-    result = _evaluate(method, scalars, columns)
+    return assess(method, scalars, columns)[0]
+
+
+def assess(method: Method, scalars: Mapping[Oid, Any], columns: Mapping[Oid, Rows]) -> tuple[float | None, str | None]:
+    """(percentage, None), or (None, why the method gives none): the device has nothing it
+    reads, or its figures cannot be right (never clamped into 0..100 beyond rounding)."""
+    try:
+        result = _evaluate(method, scalars, columns)
+    except (Unusable, ArithmeticError) as exc:
+        return None, str(exc)
     if result is None:
-        return None
+        return None, f"no answer for {_names(method)}"
     result *= method.scale
     if not (-0.5 <= result <= 100.5):  # rounding slack; beyond it the reading is wrong
-        return None
-    return min(max(result, 0.0), 100.0)
+        return None, f"gave {result:.6g} %, outside 0-100"
+    return min(max(result, 0.0), 100.0), None
+
+
+def _names(method: Method) -> str:
+    if method.kind == "hrstorage":
+        return "hrStorageTable RAM rows" + (f" named /{method.name.pattern}/" if method.name is not None else "")
+    return ", ".join(method.oid_names.get(o, format_oid(o)) for o in method.oids())
 
 
 def _evaluate(method: Method, scalars: Mapping[Oid, Any], columns: Mapping[Oid, Rows]) -> float | None:

@@ -29,7 +29,7 @@ from eyenet.collect.rates import OCTET_BITS, PACKET_BITS, CounterSet, InterfaceK
 from eyenet.collect.read import DeviceReading, MetricPlan, read_device
 from eyenet.config import Config
 from eyenet.devices.model import DeviceConfig
-from eyenet.events import Availability, DeviceMetrics, DeviceStatus, InterfaceMetrics
+from eyenet.events import Availability, DeviceMetrics, DeviceStatus, InterfaceMetrics, MetricSource
 from eyenet.health import Checks, Health
 from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.errors import SnmpError, SnmpResolveError, SnmpTimeout
@@ -60,6 +60,8 @@ class DeviceState:
     # and which CPU and memory methods work.
     labels: InterfaceLabels | None = None
     plan: MetricPlan | None = None
+    # How cpu and memory were read at the last poll: a change is logged, once.
+    sources: tuple[MetricSource, MetricSource] | None = None
 
 
 @attrs.frozen
@@ -142,6 +144,9 @@ def interface_rates(reading: DeviceReading, state: DeviceState, monotonic: float
                 errors_out=errors_out,
                 speed=itf.speed,
                 admin_status=itf.admin_status,
+                description=itf.if_descr,
+                alias=itf.if_alias,
+                if_type=itf.if_type,
             )
         )
     state.rates.retain(keys)
@@ -303,9 +308,14 @@ class Poller:
         bw_in, bw_out = bandwidth(reading, interfaces)
         status, reason = assess(reading, state, duration, self._config.poller.slow_fraction * device.poll_interval)
         self._publish_status(device, state, status, reason, when)
+        sources = metric_sources(reading)
+        if sources != state.sources:
+            log_sources(device.id, reading, sources, state.sources)
+            state.sources = sources
         metrics = DeviceMetrics(
             device_id=device.id, timestamp=when, cpu=reading.cpu, memory=reading.memory,
             bandwidth_in=bw_in, bandwidth_out=bw_out, interfaces=interfaces, uptime=state.uptime,
+            cpu_source=sources[0], memory_source=sources[1], identity=reading.identity,
         )
         self._bus.publish(metrics)
         if self._samples is not None:
@@ -322,6 +332,28 @@ class Poller:
                 )
             )
         return PollResult(status, reason, None)
+
+
+def metric_sources(reading: DeviceReading) -> tuple[MetricSource, MetricSource]:
+    """(cpu, memory): the method that gave each, or why none did."""
+    return (
+        MetricSource(reading.cpu_method, None if reading.cpu is not None else reading.cpu_reason or "not read"),
+        MetricSource(reading.memory_method, None if reading.memory is not None else reading.memory_reason or "not read"),
+    )
+
+
+def log_sources(device_id: str, reading: DeviceReading, sources: tuple[MetricSource, ...], before: tuple | None) -> None:
+    """One line per device when how its cpu and memory are read changes (not per poll): a
+    warning when a vendor profile matched and still gives nothing, else information."""
+    for metric, source, old in zip(("cpu", "memory"), sources, before or (None, None)):
+        if source == old:
+            continue
+        if source.reason is None:
+            log.info("%s: %s read by %s", device_id, metric, source.method)
+        elif reading.profile != "generic":
+            log.warning("%s: no %s: %s", device_id, metric, source.reason)
+        else:
+            log.info("%s: no %s: %s", device_id, metric, source.reason)
 
 
 def late_after(interval: float) -> float:

@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from eyenet.events import HARDWARE_TYPES
 from eyenet.validate import Check, Invalid, Reader, join
 
 Oid = tuple[int, ...]
@@ -76,6 +77,7 @@ class Method:
     name: re.Pattern | None = None  # hrstorage: the main memory row(s) by hrStorageDescr
     reclaimable: re.Pattern | None = None  # hrstorage: rows (buffers, cache) whose use is not "used"
     label: str = ""  # "file [cpu] #1" for logs and the DeviceReading
+    oid_names: Mapping[Oid, str] = attrs.field(factory=dict, eq=False, repr=False)  # the profile's [oids], for reasons
 
     def oids(self) -> tuple[Oid, ...]:
         """Every OID this method reads (columns when walk, instances otherwise)."""
@@ -119,6 +121,17 @@ class Profile:
     cpu: tuple[Method, ...] = ()
     memory: tuple[Method, ...] = ()
     oid_names: Mapping[Oid, str] = attrs.field(factory=dict)  # numeric OID -> MIB name, for messages
+    os: str = ""  # the operating system's name, as its vendor writes it
+    hardware_type: str | None = None  # what such devices are: one of events.HARDWARE_TYPES
+    model: re.Pattern | None = None  # [identity] model: the model in sysDescr (group 1)
+    # [identity.types]: hardware type -> sysDescr pattern, the first that matches wins over `type`
+    types: tuple[tuple[str, re.Pattern], ...] = ()
+
+    def hardware_type_of(self, sys_descr: str) -> str | None:
+        for kind, pattern in self.types:
+            if pattern.search(sys_descr):
+                return kind
+        return self.hardware_type
 
     @property
     def applies_to_all(self) -> bool:
@@ -224,8 +237,11 @@ def _profile_name(name: str) -> str | None:
     return f"{name!r}: use lower-case letters, digits, '-', '_' and '.'"
 
 
-_TOP = {"profile": Check(), "match": Check(), "oids": Check(), "cpu": Check(), "memory": Check()}
-_HEAD = {"name": Check(str, required=True, test=_profile_name), "vendor": Check(str), "description": Check(str)}
+_TOP = {"profile": Check(), "match": Check(), "oids": Check(), "cpu": Check(), "memory": Check(), "identity": Check()}
+_HEAD = {
+    "name": Check(str, required=True, test=_profile_name), "vendor": Check(str), "description": Check(str),
+    "os": Check(str), "type": Check(str, choices=HARDWARE_TYPES),
+}
 _MATCH = {"sys_object_id": Check(), "sys_descr": Check()}
 # OIDs and patterns take any value here: oid() and pattern() say what is wrong with one.
 _METHOD = {
@@ -304,6 +320,22 @@ class _Reader(Reader):
             else:
                 self.names[key] = parsed
 
+        model = None
+        identity = data.get("identity", {})
+        if not isinstance(identity, dict):
+            self.problem("identity", "must be a table such as [identity] model = '...'")
+            identity = {}
+        self.table(identity, "identity", {"model": Check(), "types": Check(dict)})
+        types = []
+        for kind, pattern in (identity.get("types") or {}).items():
+            if kind not in HARDWARE_TYPES:
+                self.problem(f"identity.types.{kind}", f"not a hardware type: use one of {', '.join(HARDWARE_TYPES)}")
+            elif (compiled := self.pattern(pattern, f"identity.types.{kind}")) is not None:
+                types.append((kind, compiled))
+        if "model" in identity:
+            model = self.pattern(identity["model"], "identity.model")
+            if model is not None and model.groups < 1:
+                self.problem("identity.model", "needs one group, ( ), around the model")
         matches = self.matches(data.get("match", []))
         cpu = self.methods(data.get("cpu", []), "cpu", CPU_METHODS)
         memory = self.methods(data.get("memory", []), "memory", MEMORY_METHODS)
@@ -318,6 +350,10 @@ class _Reader(Reader):
             cpu=cpu,
             memory=memory,
             oid_names={v: k for k, v in self.names.items()},
+            os=head.get("os", ""),
+            hardware_type=head.get("type"),
+            model=model,
+            types=tuple(types),
         )
 
     def matches(self, raw: Any) -> tuple[Match, ...]:
@@ -427,6 +463,7 @@ class _Reader(Reader):
             name=name,
             reclaimable=reclaimable,
             label=label,
+            oid_names={v: k for k, v in self.names.items()},
         )
 
     def filters(self, raw: Any, method_key: str, walk: bool) -> tuple[Filter, ...]:

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 import trio
 
+from eyenet.collect.identity import display_text
 from eyenet.collect.interfaces import (
     IF_FALLBACK_COLUMNS,
     IF_LABEL_COLUMNS,
@@ -25,8 +26,9 @@ from eyenet.collect.interfaces import (
     interfaces_from_columns,
     status_rows,
 )
-from eyenet.collect.methods import evaluate, hrstorage_roles
+from eyenet.collect.methods import assess, evaluate, hrstorage_roles
 from eyenet.collect.profiles import Method, Profile, ProfileSet, match
+from eyenet.events import DeviceIdentity
 from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.mib import (
     HR_STORAGE_COLUMNS,
@@ -43,7 +45,7 @@ from eyenet.snmp.mib import (
     SYS_OBJECT_ID,
     SYS_UPTIME,
 )
-from eyenet.snmp.rows import Index, Rows, int_value, text_of
+from eyenet.snmp.rows import Index, Rows, int_value
 from eyenet.snmp.table import TableReader, by_table, snmp_nursery
 from eyenet.snmp.values import Oid, format_oid
 
@@ -63,6 +65,9 @@ class DeviceReading:
     memory_method: str | None
     interfaces: tuple[InterfaceReading, ...]
     problems: tuple[str, ...] = ()  # parts the agent did not answer (the reading is partial)
+    identity: DeviceIdentity | None = None
+    cpu_reason: str | None = None  # why cpu is None: what each method tried gave instead
+    memory_reason: str | None = None
     # For the next read_device of the device.
     labels: "InterfaceLabels | None" = attrs.field(default=None, eq=False, repr=False)
     plan: "MetricPlan | None" = attrs.field(default=None, eq=False, repr=False)
@@ -92,9 +97,15 @@ async def read_device(
     the table shows no change and the labels are younger than refresh seconds."""
     reader = TableReader(client, target)
     if_columns: dict[Oid, dict[Index, Any]] = {}
+    attempts = 0
+    if plan is not None and plan.retry_at is not None and trio.current_time() >= plan.retry_at:
+        # A metric no method gave: try every method again (a freshly booted agent fills its
+        # tables within a minute or two), then less and less often.
+        attempts, plan = plan.attempts, None
     # SNMPv1 agents fail a whole GET for one missing object, and v1 ones rarely have IF-MIB's.
     v1 = target.version == "1"
-    scalars = [SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, IF_NUMBER] + ([] if v1 else [IF_TABLE_LAST_CHANGE])
+    scalars = [SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME, SYS_CONTACT, SYS_LOCATION, IF_NUMBER] + (
+        [] if v1 else [IF_TABLE_LAST_CHANGE])
     # The instances the planned CPU and memory methods get ride in the same request.
     planned = plan.gets() if plan is not None and labels is not None else []
     system = await reader.get_many(scalars + [oid for oid in planned if oid not in scalars], required=True)
@@ -106,7 +117,7 @@ async def read_device(
     }
     sys_object_id = system.get(SYS_OBJECT_ID)
     oid = tuple(sys_object_id) if isinstance(sys_object_id, tuple) else ()
-    descr = text_of(system.get(SYS_DESCR))
+    descr = display_text(system.get(SYS_DESCR))
     if labels is not None and not labels.current(**table, now=now, refresh=refresh):
         labels = None
     # The plan is made again with the labels (a reboot, the refresh), and for another device.
@@ -132,6 +143,8 @@ async def read_device(
             profile_list = profiles.profiles if isinstance(profiles, ProfileSet) else tuple(profiles)
             plan = MetricPlan(oid, descr, tuple(match(profile_list, oid, descr)))
             metrics, plan = await _read_metrics(reader, plan, read)
+            if plan.reasons:
+                plan = attrs.evolve(plan, retry_at=now + retry_delay(attempts, refresh), attempts=attempts + 1)
         matched = plan.profiles
     named = by_name(if_columns)
     if labels is not None and status_rows(named) != labels.status_rows:
@@ -150,10 +163,11 @@ async def read_device(
         named = by_name(if_columns)
 
     first = matched[0] if matched else None
+    identity = device_identity(first, format_oid(oid), descr, system)
     return DeviceReading(
         sys_descr=descr,
         sys_object_id=format_oid(oid),
-        sys_name=text_of(system.get(SYS_NAME)),
+        sys_name=display_text(system.get(SYS_NAME)),
         uptime_ticks=table["uptime"],
         vendor=first.vendor if first else "",
         profile=first.name if first else "",
@@ -164,11 +178,42 @@ async def read_device(
         memory_method=metrics["memory"][1],
         interfaces=interfaces_from_columns(named, labels),
         problems=tuple(reader.problems),
+        identity=identity,
+        cpu_reason=plan.reasons.get("cpu"),
+        memory_reason=plan.reasons.get("memory"),
         # Labels from a partial reading may lack some: read them again next time.
         labels=None if fresh and reader.problems else labels,
         # As with labels: a plan made from a partial reading may miss a method that works.
         plan=None if plan is not used and reader.problems else plan,
     )
+
+
+SYS_CONTACT: Oid = (1, 3, 6, 1, 2, 1, 1, 4, 0)  # SNMPv2-MIB
+SYS_LOCATION: Oid = (1, 3, 6, 1, 2, 1, 1, 6, 0)
+
+
+def device_identity(profile: Profile | None, sys_object_id: str, sys_descr: str, system: Mapping[Oid, Any]) -> DeviceIdentity:
+    """What the device is, from its most specific profile and its system group."""
+    specific = profile if profile is not None and not profile.applies_to_all else None
+    return DeviceIdentity(
+        vendor=(specific.vendor or None) if specific else None,
+        model=model_of(specific, sys_descr),
+        os=(specific.os or specific.description or None) if specific else None,
+        hardware_type=specific.hardware_type_of(sys_descr) if specific else None,
+        sys_name=display_text(system.get(SYS_NAME)) or None,
+        sys_descr=sys_descr or None,
+        sys_object_id=sys_object_id or None,
+        location=display_text(system.get(SYS_LOCATION)) or None,
+        contact=display_text(system.get(SYS_CONTACT)) or None,
+    )
+
+
+def model_of(profile: Profile | None, sys_descr: str) -> str | None:
+    """The model, by the profile's [identity] model pattern on sysDescr (group 1)."""
+    if profile is None or profile.model is None:
+        return None
+    found = profile.model.search(sys_descr)
+    return found.group(1).strip() or None if found else None
 
 
 @attrs.frozen
@@ -188,6 +233,11 @@ class MetricPlan:
     # with their type, description and units, which do not change; polls then get only
     # their size and used instead of walking the table.
     storage: Mapping[Oid, Rows] | None = None
+    # Metric -> why no method gave it (what each one tried gave instead).
+    reasons: Mapping[str, str] = attrs.field(factory=dict)
+    # With a reason: when every method is tried again (Trio clock), and how many times it was.
+    retry_at: float | None = None
+    attempts: int = 0
 
     @property
     def methods(self) -> list[Method]:
@@ -249,6 +299,7 @@ async def _read_metrics(
                 result[metric] = (value, method.label)
         return result, plan
     chosen: dict[str, Method | None] = {"cpu": None, "memory": None}
+    tried: dict[str, list[str]] = {"cpu": [], "memory": []}
     for profile in plan.profiles:
         methods = [m for metric in ("cpu", "memory") if result[metric][0] is None for m in getattr(profile, metric)]
         if not methods:
@@ -258,15 +309,40 @@ async def _read_metrics(
             if result[metric][0] is not None:
                 continue
             for method in getattr(profile, metric):
-                value = evaluate(method, scalars, columns)
+                value, why = assess(method, scalars, columns)
                 if value is not None:
                     result[metric] = (value, method.label)
                     chosen[metric] = method
                     break
+                tried[metric].append(f"{method.label}: {why}")
         if all(v[0] is not None for v in result.values()):
             break
     storage = pinned_storage(chosen["memory"], columns) if chosen["memory"] is not None else None
-    return result, attrs.evolve(plan, made=True, storage=storage, **chosen)
+    reasons = {metric: no_value_reason(metric, plan, tried[metric]) for metric in tried if chosen[metric] is None}
+    return result, attrs.evolve(plan, made=True, storage=storage, reasons=reasons, **chosen)
+
+
+def no_value_reason(metric: str, plan: MetricPlan, tried: Sequence[str]) -> str:
+    """Why a device has no value for the metric, in a line: which profiles matched, and what
+    each method tried gave instead."""
+    vendor = [p.name for p in plan.profiles if not p.applies_to_all]
+    oid = format_oid(plan.sys_object_id) or "none"
+    head = (f"profile {vendor[0]}" if vendor else f"no device profile matches sysObjectID {oid}; the standard MIBs")
+    if not tried:
+        return f"{head}: no {metric} method"
+    shown = "; ".join(tried[:4]) + (f"; and {len(tried) - 4} more" if len(tried) > 4 else "")
+    return f"{head}: no method gave {metric} ({shown})"
+
+
+RETRY_FIRST = 30.0  # seconds before the second retry of a metric no method gave; doubled each time after
+
+
+def retry_delay(attempts: int, refresh: float) -> float:
+    """When to try every method of a metric again after `attempts` tries that gave nothing: at
+    the next poll, then after 30 s, 60 s, ... up to `refresh` (the interface labels' refresh)."""
+    if attempts == 0:
+        return 0.0
+    return min(refresh, RETRY_FIRST * 2 ** (attempts - 1))
 
 
 async def fetch(reader: TableReader, methods: Iterable[Method], scalars: dict[Oid, Any], columns: dict[Oid, dict[Index, Any]]) -> None:

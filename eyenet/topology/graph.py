@@ -36,7 +36,7 @@ _SLUG = re.compile(r"[^A-Za-z0-9_.-]+")
 _PORT = re.compile(r"^([A-Za-z]+)[ ]*(.*)$")
 
 
-@attrs.frozen(order=True)
+@attrs.frozen
 class Node:
     id: str
     type: str  # router | switch | endpoint
@@ -47,7 +47,7 @@ class Node:
         return {"id": self.id, "type": self.type, "name": self.name, "managed": self.managed}
 
 
-@attrs.frozen(order=True)
+@attrs.frozen
 class Link:
     """One physical link; source < target (by id), so each link has one spelling."""
 
@@ -79,8 +79,8 @@ class Graph:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "nodes": [n.to_json() for n in sorted(self.nodes.values())],
-            "links": [link.to_json() for link in sorted(self.links)],
+            "nodes": [n.to_json() for n in sorted(self.nodes.values(), key=_node_order)],
+            "links": [link.to_json() for link in sorted(self.links, key=_link_order)],
         }
 
     @classmethod
@@ -90,6 +90,15 @@ class Graph:
             Link(x["source"], x["target"], x["sourcePort"], x["targetPort"], x["protocol"]) for x in data["links"]
         )
         return cls(nodes, links)
+
+
+def _node_order(node: Node) -> tuple[str, str, str]:
+    return (node.id, node.type, node.name or "")
+
+
+def _link_order(link: Link) -> tuple[str, str, str, str, str]:
+    """Links in a stable order; a port may be unknown (None), which sorts first."""
+    return (link.source, link.target, link.source_port or "", link.target_port or "", link.protocol)
 
 
 def type_from_capabilities(capabilities: Iterable[str]) -> str | None:
@@ -230,6 +239,13 @@ def build_graph(
     return Graph(nodes, frozenset(_merge_links(seen)))
 
 
+def checked_graph(reports: Mapping[str, DeviceNeighbours | None], hosts: Mapping[str, str]) -> Graph:
+    """build_graph, and its JSON made once: what fails there fails here, before it is stored."""
+    graph = build_graph(reports, hosts)
+    graph.to_json()
+    return graph
+
+
 def _merge_links(seen: list[_Seen]) -> list[Link]:
     """Both ends' reports of one link become one link; each end names its own port."""
     by_pair: dict[tuple[str, str], list[_Seen]] = defaultdict(list)
@@ -315,12 +331,12 @@ def dot(graph: Graph) -> str:
     unmanaged nodes dashed; links labelled with their ports."""
     shapes = {"router": 'shape=box', "switch": 'shape=box, style="rounded"', "endpoint": "shape=ellipse"}
     lines = ["graph eyenet {", "  node [fontname=Helvetica];"]
-    for node in sorted(graph.nodes.values()):
+    for node in sorted(graph.nodes.values(), key=_node_order):
         style = shapes[node.type]
         if not node.managed:
             style = style.replace('style="rounded"', 'style="rounded,dashed"') if "style" in style else style + ", style=dashed"
         lines.append(f"  {_quote(node.id)} [label={_quote(node.name)}, {style}];")
-    for link in sorted(graph.links):
+    for link in sorted(graph.links, key=_link_order):
         label = f"{link.source_port or '?'} - {link.target_port or '?'}"
         lines.append(f"  {_quote(link.source)} -- {_quote(link.target)} [label={_quote(label)}];")
     lines.append("}")

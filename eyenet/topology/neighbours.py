@@ -39,12 +39,9 @@ IF_DESCR: Oid = IF_COLUMNS["ifDescr"]
 
 @attrs.frozen
 class LldpMib:
-    """Where one revision of the LLDP MIB keeps what is read. index_length: arcs of a
-    remote table row index (LLDP-MIB: timeMark.localPortNum.index; LLDP-V2-MIB:
-    timeMark.localIfIndex.destAddressIndex.index)."""
+    """Where one revision of the LLDP MIB keeps what is read."""
 
     name: str
-    index_length: int
     loc_chassis_id_subtype: Oid
     loc_chassis_id: Oid
     loc_sys_name: Oid
@@ -71,23 +68,27 @@ class LldpMib:
         return (self.loc_chassis_id_subtype, self.loc_chassis_id, self.loc_sys_name, self.loc_sys_cap_enabled)
 
 
-def _lldp_mib(name: str, root: Oid, index_length: int, first_rem_column: int, man_addr_column: int) -> LldpMib:
+def _lldp_mib(name: str, root: Oid, first_rem_column: int, man_addr_column: int) -> LldpMib:
     local, remote = root + (3,), root + (4, 1, 1)
 
     def rem(k: int) -> Oid:
         return remote + (first_rem_column + k,)
 
     return LldpMib(
-        name, index_length, local + (1, 0), local + (2, 0), local + (3, 0), local + (6, 0),
+        name, local + (1, 0), local + (2, 0), local + (3, 0), local + (6, 0),
         rem(0), rem(1), rem(2), rem(3), rem(4), rem(5), rem(6), rem(8),  # rem(7): SysCapSupported, not read
         root + (4, 2, 1, man_addr_column),
     )
 
 
-LLDP_V1 = _lldp_mib("LLDP-MIB", (1, 0, 8802, 1, 1, 2, 1), 3, 4, 3)
-LLDP_V2 = _lldp_mib("LLDP-V2-MIB", (1, 3, 111, 2, 802, 1, 1, 13, 1), 4, 5, 3)
+LLDP_V1 = _lldp_mib("LLDP-MIB", (1, 0, 8802, 1, 1, 2, 1), 4, 3)
+LLDP_V2 = _lldp_mib("LLDP-V2-MIB", (1, 3, 111, 2, 802, 1, 1, 13, 1), 5, 3)
 LLDP_LOC_PORT_ID: Oid = (1, 0, 8802, 1, 1, 2, 1, 3, 7, 1, 3)  # lldpLocPortTable, index lldpLocPortNum
 LLDP_LOC_PORT_DESC: Oid = (1, 0, 8802, 1, 1, 2, 1, 3, 7, 1, 4)
+
+# lldpRemTable row index lengths: LLDP-MIB's timeMark.localPortNum.index and LLDP-V2-MIB's
+# timeMark.localIfIndex.destAddressIndex.index.
+LLDP_INDEX_LENGTHS = (3, 4)
 
 # CISCO-CDP-MIB cdpCacheEntry, index cdpCacheIfIndex.cdpCacheDeviceIndex
 _CDP = (1, 3, 6, 1, 4, 1, 9, 9, 23, 1, 2, 1, 1)
@@ -387,7 +388,10 @@ def lldp_neighbours(mib: LldpMib, columns: Mapping[Oid, Rows], ports: Ports, ski
     out = []
     for index in sorted(rows):
         where = f"{mib.name} lldpRemTable row {format_oid(index)}"
-        if len(index) == mib.index_length:
+        if len(index) in LLDP_INDEX_LENGTHS:
+            # Either revision's index form, whichever MIB it is under: firmware of one vendor
+            # has moved from timeMark.localPortNum.index to the V2 form (a destination address
+            # index before the last number) under LLDP-MIB's OIDs. The local port is the second.
             local = ports.by_port_num(index[1]) if mib is LLDP_V1 else ports.by_if_index(index[1])
             if local is None:
                 if mib is LLDP_V1:
@@ -409,7 +413,7 @@ def lldp_neighbours(mib: LldpMib, columns: Mapping[Oid, Rows], ports: Ports, ski
             if isinstance(ip, bytes) and len(ip) == 4 and ip != bytes(4):
                 addresses.setdefault(index, []).append(str(ipaddress.IPv4Address(ip)))
         else:
-            skipped.append(f"{where}: index of {len(index)} numbers (expected {mib.index_length})")
+            skipped.append(f"{where}: index of {len(index)} numbers (expected 3 or 4)")
             continue
         neighbour = _lldp_row(index, get, mib, local, addresses.get(index, ()))
         if neighbour is None:

@@ -18,6 +18,7 @@ from eyenet.topology.neighbours import (
     IF_NAME,
     IP_AD_ENT_ADDR,
     IP_ADDRESS_IF_INDEX,
+    LLDP_INDEX_LENGTHS,
     LLDP_LOC_PORT_DESC,
     LLDP_LOC_PORT_ID,
     LLDP_V1,
@@ -61,7 +62,7 @@ async def read_neighbours(
     # 2. What the rows found need: management addresses, local port table rows, RouterOS'
     #    local ports; LLDP-V2-MIB only when LLDP-MIB has no neighbour and the agent has V2.
     v1_rows = row_indexes(columns, LLDP_V1.rem_columns)
-    port_nums = sorted({(i[1],) for i in v1_rows if len(i) == 3})
+    port_nums = sorted({(i[1],) for i in v1_rows if len(i) in LLDP_INDEX_LENGTHS})
     mikrotik = sorted(i for i in v1_rows if len(i) == 1)
     use_v2 = not v1_rows and any(scalars.get(oid) is not None for oid in LLDP_V2.local_scalars)
     async with snmp_nursery() as nursery:
@@ -100,8 +101,7 @@ async def read_neighbours(
 def _local_if_candidates(columns: Mapping[Oid, Rows]) -> set[int]:
     """ifIndexes that may be neighbours' local ports: LLDP port numbers (often ifIndexes),
     RouterOS' interface ids, LLDP-V2 and CDP row indexes."""
-    out = {i[1] for i in row_indexes(columns, LLDP_V1.rem_columns) if len(i) == 3}
+    out = {i[1] for mib in (LLDP_V1, LLDP_V2) for i in row_indexes(columns, mib.rem_columns) if len(i) in LLDP_INDEX_LENGTHS}
     out |= {v for v in columns.get(MTXR_NEIGHBOR_INTERFACE_ID, {}).values() if type(v) is int}
-    out |= {i[1] for i in row_indexes(columns, LLDP_V2.rem_columns) if len(i) == 4}
     out |= {i[0] for i in row_indexes(columns, CDP_COLUMNS) if len(i) == 2}
     return {n for n in out if 0 < n < 2**31}

@@ -30,7 +30,7 @@ from eyenet.health import Checks, Health
 from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.errors import SnmpError
 from eyenet.store.db import Store
-from eyenet.topology.graph import Graph, build_graph, diff, endpoint_id
+from eyenet.topology.graph import Graph, checked_graph, diff, endpoint_id
 from eyenet.topology.neighbours import DeviceNeighbours
 from eyenet.topology.read import read_neighbours
 
@@ -126,13 +126,14 @@ class TopologyService:
                     self.reports[device.id] = await read_neighbours(self.client, self.target_for(device))
                 except SnmpError as exc:
                     log.debug("%s: neighbours not read (%s); keeping the last report", device.id, exc)
+                except Exception as exc:  # a bug on this device's data: never the others' map
+                    log.warning("%s: neighbours not read (%s: %s); keeping the last report",
+                                device.id, type(exc).__name__, exc, exc_info=True)
 
         async with trio.open_nursery() as nursery:
             for device in devices.values():
                 nursery.start_soon(read, device)
-        graph = build_graph(
-            {d: self.reports.get(d) for d in devices}, {d: c.host for d, c in devices.items()},
-        )
+        graph = self._graph(devices)
         now = self.clock()
         events = diff(self.graph, graph, now)
         if events or graph != self.graph:
@@ -148,6 +149,39 @@ class TopologyService:
         done, self._cycle_done = self._cycle_done, trio.Event()
         done.set()
         return self.graph
+
+    def _graph(self, devices: dict[str, DeviceConfig]) -> Graph:
+        """The graph of every report; a report that makes the graph fail (a bug its odd data
+        meets) is left out, with a warning naming its device, and the others still make the map."""
+        hosts = {d: c.host for d, c in devices.items()}
+        reports = {d: self.reports.get(d) for d in devices}
+        try:
+            return checked_graph(reports, hosts)
+        except Exception:
+            pass
+        # Each report alone first (cheap), then, for a failure that takes two, one by one.
+        kept: dict[str, DeviceNeighbours | None] = {d: None for d in devices}
+        for alone in (True, False):
+            for device_id, report in reports.items():
+                if report is None or kept[device_id] is not None:
+                    continue
+                trial = {device_id: report} if alone else {**kept, device_id: report}
+                try:
+                    checked_graph(trial, hosts if not alone else {device_id: hosts[device_id]})
+                except Exception as exc:
+                    log.warning("%s: its neighbours are left out of the map (%s: %s)",
+                                device_id, type(exc).__name__, exc, exc_info=True)
+                    reports[device_id] = None
+                    self.reports.pop(device_id, None)
+                    continue
+                if not alone:
+                    kept[device_id] = report
+            if alone:
+                try:
+                    return checked_graph(reports, hosts)
+                except Exception:
+                    pass
+        return checked_graph(kept, hosts)
 
     async def _auto_discover(self) -> None:
         s = self.settings

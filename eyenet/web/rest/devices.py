@@ -22,7 +22,7 @@ from eyenet.devices.inventory import (
     device_from_json,
 )
 from eyenet.devices.model import DEVICE_ID
-from eyenet.events import DEVICE_STATUSES, DEVICE_TYPES, INTERFACE_STATUSES, rfc3339
+from eyenet.events import DEVICE_STATUSES, HARDWARE_TYPES, INTERFACE_STATUSES, DeviceIdentity, InterfaceMetrics, MetricSource, rfc3339
 from eyenet.snmp.client import VERSIONS
 from eyenet.web.http import Response
 from eyenet.web.rest.errors import ApiError
@@ -67,13 +67,30 @@ class Readings(msgspec.Struct):
     uptime: Annotated[int | None, Meta(description="seconds")]
 
 
+class MetricStatus(msgspec.Struct):
+    method: Annotated[str | None, Meta(description="the profile method that gave the value: '<file> [cpu] #n'")]
+    reason: Annotated[str | None, Meta(description="why there is no value: the profiles matched and what each method gave")]
+
+
+class MetricsStatus(msgspec.Struct):
+    cpu: MetricStatus
+    memory: MetricStatus
+
+
 class Device(msgspec.Struct, rename="camel"):
     id: str
-    name: Annotated[str, Meta(description="the device's id (its sysName is not collected yet)")]
+    name: Annotated[str, Meta(description="the device's id")]
     host: str
-    type: Literal[DEVICE_TYPES] | None
+    type: Annotated[Literal[HARDWARE_TYPES] | None, Meta(description="what the device is, from its profile; null: not known")]
     vendor: str | None
     model: str | None
+    os: str | None
+    sys_name: Annotated[str | None, Meta(description="sysName")]
+    sys_descr: Annotated[str | None, Meta(description="sysDescr")]
+    sys_object_id: Annotated[str | None, Meta(description="sysObjectID, dotted")]
+    location: Annotated[str | None, Meta(description="sysLocation")]
+    contact: Annotated[str | None, Meta(description="sysContact")]
+    metrics_status: Annotated[MetricsStatus | None, Meta(description="how cpu and memory were read at the last poll; null before one")]
     tags: list[str]
     status: Annotated[Literal[DEVICE_STATUSES] | None, Meta(description="null until the first poll")]
     reason: Annotated[str | None, Meta(description="why down or degraded: timeout, auth, interfaces down: ...")]
@@ -97,6 +114,11 @@ class Interface(msgspec.Struct, rename="camel"):
     out: Annotated[int | None, Meta(description="bit/s")]
     errors_in: Annotated[float | None, Meta(description="per second")]
     errors_out: Annotated[float | None, Meta(description="per second")]
+    description: Annotated[str, Meta(description="ifDescr")]
+    alias: Annotated[str, Meta(description="ifAlias: the operator's label")]
+    type: Annotated[int | None, Meta(description="ifType (IANAifType number)")]
+    speed: Annotated[int | None, Meta(description="bit/s, from ifHighSpeed or ifSpeed; null: unknown")]
+    admin_status: Annotated[Literal["up", "down", "testing"] | None, Meta(description="ifAdminStatus")]
 
 
 class Interfaces(msgspec.Struct, rename="camel"):
@@ -131,6 +153,14 @@ class History(msgspec.Struct, rename="camel"):
     to: Timestamp
     step: Annotated[int, Meta(description="seconds per point; 0: every sample")]
     points: list[Point]
+
+
+def _interface(itf: InterfaceMetrics) -> Interface:
+    """A port table row: device:metrics' interface, with its labels, speed and admin status."""
+    return from_json(Interface, {
+        **itf.data(), "description": itf.description, "alias": itf.alias, "type": itf.if_type,
+        "speed": None if itf.speed is None else int(itf.speed), "adminStatus": itf.admin_status,
+    })
 
 
 @attrs.frozen
@@ -174,14 +204,21 @@ class DeviceRoutes:
     def _view(self, monitored: Monitored) -> Device:
         """events.md's device shape; what is not known yet is null. Never the credentials."""
         device, live = monitored.config, monitored.live
+        status = None
+        identity = DeviceIdentity()
         if live.metrics is not None:
             polled = live.metrics.data(tz=self.services.tz)["metrics"]  # formatted as device:metrics is
             bandwidth = polled["bandwidth"]
             metrics = Readings(polled["cpu"], polled["memory"], Bandwidth(bandwidth["in"], bandwidth["out"]), live.uptime)
+            identity = live.metrics.identity or identity
+            cpu, memory = (s or MetricSource(None, "not read") for s in (live.metrics.cpu_source, live.metrics.memory_source))
+            status = MetricsStatus(MetricStatus(cpu.method, cpu.reason), MetricStatus(memory.method, memory.reason))
         else:
             metrics = Readings(None, None, Bandwidth(None, None), live.uptime)
         return Device(
-            device.id, device.id, device.host, None, None, None, list(device.tags), live.status, live.reason,
+            device.id, device.id, device.host, identity.hardware_type, identity.vendor, identity.model, identity.os,
+            identity.sys_name, identity.sys_descr, identity.sys_object_id, identity.location, identity.contact, status,
+            list(device.tags), live.status, live.reason,
             rfc3339(live.last_seen, self.services.tz), metrics, device.port, device.version, device.poll_interval,
             monitored.source,
         )
@@ -240,7 +277,7 @@ class DeviceRoutes:
         return answer(Interfaces(
             monitored.id,
             None if metrics is None else rfc3339(metrics.timestamp, self.services.tz),
-            [] if metrics is None else [from_json(Interface, itf.data()) for itf in metrics.interfaces],
+            [] if metrics is None else [_interface(itf) for itf in metrics.interfaces],
         ))
 
     async def history(self, call: Call) -> Response:
