@@ -293,10 +293,11 @@ def client_frame(text: str) -> bytes:
 class Peer:
     """One client connection while it is set up (blocking, with a timeout)."""
 
-    def __init__(self, port: int, path: str) -> None:
+    def __init__(self, port: int, path: str, source: str | None = None) -> None:
+        """source: the loopback address to connect from (the default: the kernel's choice)."""
         request = HANDSHAKE.replace(b"GET /ws HTTP/1.1", b"GET %s HTTP/1.1" % path.encode())
         assert request != HANDSHAKE
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(source, 0) if source else None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.sendall(request)
         self.buf = bytearray()
@@ -316,28 +317,37 @@ class Peer:
         self.buf = bytearray(rest)
 
     def read_text(self) -> str:
-        while True:
-            if len(self.buf) >= 2:
-                size, start = self.buf[1] & 0x7F, 2
-                if size == 126:
-                    size, start = (int.from_bytes(self.buf[2:4], "big") if len(self.buf) >= 4 else -1), 4
-                elif size == 127:
-                    size, start = (int.from_bytes(self.buf[2:10], "big") if len(self.buf) >= 10 else -1), 10
-                if size >= 0 and len(self.buf) >= start + size:
-                    opcode = self.buf[0] & 0x0F
-                    payload = bytes(self.buf[start:start + size])
-                    del self.buf[:start + size]
-                    if opcode != 1:
-                        raise SystemExit(f"expected a text frame, got opcode {opcode}: {payload[:100]!r}")
-                    return payload.decode()
+        while (frame := take_frame(self.buf)) is None:
             self._fill()
+        opcode, payload = frame
+        if opcode != 1:
+            raise SystemExit(f"expected a text frame, got opcode {opcode}: {payload[:100]!r}")
+        return payload.decode()
 
     def send_text(self, text: str) -> None:
         self.sock.sendall(client_frame(text))
 
 
-def subscribe_batch(peers: list[Peer], kind: str, token: str) -> None:
-    """Take a batch of connections through the upgrade and the subscribe, in lock step."""
+def take_frame(buf: bytearray) -> tuple[int, bytes] | None:
+    """(opcode, payload) of the server frame (unmasked) at the front of `buf`, taken off
+    it; None until the whole frame is there."""
+    if len(buf) < 2:
+        return None
+    size, start = buf[1] & 0x7F, 2
+    if size == 126:
+        size, start = (int.from_bytes(buf[2:4], "big") if len(buf) >= 4 else -1), 4
+    elif size == 127:
+        size, start = (int.from_bytes(buf[2:10], "big") if len(buf) >= 10 else -1), 10
+    if size < 0 or len(buf) < start + size:
+        return None
+    opcode, payload = buf[0] & 0x0F, bytes(buf[start:start + size])
+    del buf[:start + size]
+    return opcode, payload
+
+
+def subscribe_batch(peers: list[Peer], kind: str, token: str, channel: str = '{"type":"devices"}') -> None:
+    """Take a batch of connections through the upgrade and the subscribe to `channel` (the
+    subscribe's data), in lock step."""
     for p in peers:
         p.read_head()
     if kind == "eyenet-socketio":
@@ -350,14 +360,14 @@ def subscribe_batch(peers: list[Peer], kind: str, token: str) -> None:
             joined = p.read_text()
             if not joined.startswith('40/ws,{"sid":'):
                 raise SystemExit(f"expected 40/ws,{{sid...}}, got {joined[:200]!r}")
-            p.send_text('42/ws,0["subscribe",{"type":"devices"}]')
+            p.send_text('42/ws,0["subscribe",%s]' % channel)
         for p in peers:
             ack = p.read_text()
             if not ack.startswith("43/ws,0[") or '"subscribed"' not in ack:
                 raise SystemExit(f"expected the subscribe ack, got {ack[:200]!r}")
     else:
         for p in peers:
-            p.send_text('{"type":"subscribe","ref":1,"data":{"type":"devices"}}')
+            p.send_text('{"type":"subscribe","ref":1,"data":%s}' % channel)
         for p in peers:
             ack = json.loads(p.read_text())
             if ack.get("type") != "ack" or ack.get("data", {}).get("status") != "subscribed":

@@ -282,9 +282,9 @@ def load_clients(args: argparse.Namespace) -> None:
 class Child:
     """A child process that speaks JSON lines on stdout; every wait is bounded."""
 
-    def __init__(self, argv: list[str], env: dict | None = None, cwd: Path | None = None) -> None:
+    def __init__(self, argv: list[str], env: dict | None = None, cwd: Path | None = None, stderr=None) -> None:
         self.proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=cwd, bufsize=0
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env, cwd=cwd, bufsize=0
         )
         self.pending = b""
 

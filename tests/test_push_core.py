@@ -351,6 +351,19 @@ async def test_recover_restores_sid_subscriptions_and_missed_events():
     assert hub.recover("pid-1", str(seen.id), hub.authenticate(token()), RecordingSink()) is None  # used up
 
 
+async def test_an_open_session_is_found_by_its_pid_for_its_user_alone():
+    hub = make_hub()
+    session = hub.open_session(hub.authenticate(token()), RecordingSink(), recoverable=True)
+    assert hub.live(session.pid, hub.authenticate(token(role="admin"))) is session
+    assert hub.live(session.pid, hub.authenticate(token(user="someone-else"))) is None
+    assert hub.live(session.pid[:-1], hub.authenticate(token())) is None
+    assert hub.live(None, hub.authenticate(token())) is None
+    session.close(recoverable=True)
+    assert hub.live(session.pid, hub.authenticate(token())) is None
+    again = hub.recover(session.pid, "0", hub.authenticate(token()), RecordingSink())
+    assert hub.live(session.pid, hub.authenticate(token())) is again
+
+
 async def test_a_namespace_disconnect_is_not_recoverable():
     hub = make_hub()
     session, _ = connect(hub)

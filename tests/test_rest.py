@@ -759,6 +759,7 @@ async def test_prometheus_metrics(api):
     assert 'eyenet_device_cpu_percent{device="core-1"}' in text and 'eyenet_interface_up{device="core-1",ifindex="1"' in text
     assert 'eyenet_http_requests_total{method="GET",route="/metrics",code="401"} 1' in text
     assert "eyenet_build_info" in text
+    assert int(re.search(r"^eyenet_tasks (\d+)$", text, re.M)[1]) > 10  # the app's services, each a task or more
     scoped = (await api("GET", "/metrics", user="edge-viewer")).body.decode()
     assert 'device="core-1"' not in scoped and "eyenet_build_info" not in scoped
 

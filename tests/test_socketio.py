@@ -573,27 +573,39 @@ async def test_cors_any_origin_and_none():
         assert (status, json.loads(body)) == (400, {"code": 2, "message": "Bad handshake method"})
 
 
+async def polling_subscriber(env: Env, token: str) -> tuple[str, dict, str]:
+    """A polling session joined to /ws and subscribed to dev1, which saw one event:
+    (its Engine.IO sid, the CONNECT accept, the offset of that event)."""
+    sid = (await handshake(env))["sid"]
+    accepted = await joined(env, sid, {"token": token})
+    await post(env, sid, '42/ws,0["subscribe",{"type":"device","id":"dev1"}]')
+    assert (await get(env, sid)).startswith("43/ws,0")
+    seen = env.publish(cpu=1.0)
+    offset = (await get(env, sid)).rsplit('"', 2)[1]
+    assert offset == str(env.hub.ring[-1].id) and env.hub.ring[-1].event == seen
+    return sid, accepted, offset
+
+
+async def recovers(env: Env, token: str, accepted: dict, offset: str, missed: list) -> None:
+    """A new polling session's CONNECT with the pid and offset gets the `missed` events, then
+    the accept with the same sid and pid."""
+    sid = (await handshake(env))["sid"]
+    await post(env, sid, "40/ws," + json.dumps({"pid": accepted["pid"], "offset": offset, "token": token}))
+    assert (await get(env, sid)).split(RS) == [
+        *(event_text(env, event, int(offset) + n) for n, event in enumerate(missed, 1)),
+        '40/ws,{"sid":"%s","pid":"%s"}' % (accepted["sid"], accepted["pid"]),
+    ]
+
+
 async def test_recovery_exchange():
     """socketio-protocol.md 8.4: missed events first, then the accept with the same sid and pid."""
     async with running(ping_interval=30.0) as env:
         token = env.token()
-        sid = (await handshake(env))["sid"]
-        accepted = await joined(env, sid, {"token": token})
-        await post(env, sid, '42/ws,0["subscribe",{"type":"device","id":"dev1"}]')
-        assert (await get(env, sid)).startswith("43/ws,0")
-        seen = env.publish(cpu=1.0)
-        offset = (await get(env, sid)).rsplit('"', 2)[1]
-        assert offset == str(env.hub.ring[-1].id) and env.hub.ring[-1].event == seen
+        sid, accepted, offset = await polling_subscriber(env, token)
         env.server.sessions[sid].close("dropped by the test")
         missed = [env.publish(cpu=2.0), env.publish(cpu=3.0)]
         await until(lambda: len(env.hub.ring) == 3)
-        sid = (await handshake(env))["sid"]
-        await post(env, sid, "40/ws," + json.dumps({"pid": accepted["pid"], "offset": offset, "token": token}))
-        assert (await get(env, sid)).split(RS) == [
-            event_text(env, missed[0], int(offset) + 1),
-            event_text(env, missed[1], int(offset) + 2),
-            '40/ws,{"sid":"%s","pid":"%s"}' % (accepted["sid"], accepted["pid"]),
-        ]
+        await recovers(env, token, accepted, offset, missed)
 
 
 async def test_a_polling_client_that_falls_behind_loses_its_transport():

@@ -80,6 +80,7 @@ class Hub:
         self._expiry: list[tuple[float, int, Session]] = []
         self._expiry_seq = itertools.count()
         self._recoverable: dict[str, _Recoverable] = {}
+        self._live: dict[str, Session] = {}  # open sessions by pid
         self._topology_cache: tuple[int, tuple[str, ...], bytes | None] | None = None
         self.published = 0
         self._running = False
@@ -184,6 +185,7 @@ class Hub:
         session = Session(self, principal, sink, self.settings, trio.current_time(), sid=sid)
         if recoverable or pid is not None:
             session.pid = pid or secrets.token_urlsafe(15)
+            self._live[session.pid] = session
         self.sessions[session] = None
         self.watch_expiry(session)
         return session
@@ -196,10 +198,21 @@ class Hub:
         self._flush.pop(session, None)
         for channel in session.subscriptions:
             self.unindex(session, channel)
+        if session.pid is not None and self._live.get(session.pid) is session:
+            del self._live[session.pid]
         if recoverable and session.pid is not None:
             self._recoverable[session.pid] = _Recoverable(
                 session.sid, session.principal.user_id, tuple(session.subscriptions), time.time()
             )
+
+    def live(self, pid: object, principal: Principal) -> Session | None:
+        """The open session with this pid when it is `principal`'s user's. A client that sends
+        the pid of a session is no longer on that session's transport, whatever the server saw:
+        its connection died half-open (a NAT or proxy forgot the flow)."""
+        session = self._live.get(pid) if isinstance(pid, str) else None
+        if session is None or session.principal.user_id != principal.user_id:
+            return None
+        return session
 
     def recover(self, pid: object, offset: object, principal: Principal, sink: Sink) -> Session | None:
         """Socket.IO connection state recovery: the session that left with `pid`,

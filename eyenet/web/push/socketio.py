@@ -442,6 +442,11 @@ class SocketIOServer:
             data = {"code": exc.code, "message": exc.message, "timestamp": self.hub.timestamp(time.time())}
             session.send_sio(SioPacket(SioType.CONNECT_ERROR, NAMESPACE, {"message": exc.message, "data": data}))
             return
+        held = self.hub.live(auth.get("pid"), principal)
+        if held is not None and isinstance(held.sink, EngineSession):
+            # Back before the server saw it leave: the old transport is dead, and ending it
+            # leaves the session recoverable, here and now.
+            held.sink.close("its client came back on another connection")
         # Recovery replays what was missed through `session` before the reply; the
         # client buffers events until its `connect`.
         socket = self.hub.recover(auth.get("pid"), auth.get("offset"), principal, session)

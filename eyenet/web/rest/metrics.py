@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Annotated
 
 import attrs
+import trio
 from msgspec import Meta
 
 from eyenet import __version__
@@ -53,6 +54,19 @@ class MetricsRoutes:
         out.family("eyenet_failed_logins_total", "counter", "logins refused for wrong credentials", [({}, counters.failed_logins)])
         out.family("eyenet_store_dropped_samples_total", "counter",
                    "metric samples dropped because the database fell behind", [({}, self.services.store.dropped_samples)])
+        out.family("eyenet_tasks", "gauge", "Trio tasks alive (one that only grows is a leak)", [({}, live_tasks())])
+
+
+def live_tasks() -> int:
+    """The tasks of this Trio run, counted down from its root."""
+    root = trio.lowlevel.current_root_task()
+    tasks = [root] if root is not None else []
+    count = 0
+    while tasks:
+        task = tasks.pop()
+        count += 1
+        tasks += (child for nursery in task.child_nurseries for child in nursery.child_tasks)
+    return count
 
 
 class Exposition:
