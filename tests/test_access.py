@@ -129,6 +129,7 @@ async def test_rest_path(tmp_path):
             for n, scope in enumerate(CASES):
                 devices, nodes = CASES[scope]
                 user = User(f"u-{n:016x}", f"user{n}", "viewer", scope)
+                await store.add_user(user)
                 tok = authority.issue(user).token
                 status, listed = await api(port, "GET", "/api/devices", tok)
                 assert {d["id"] for d in listed["devices"]} == devices, scope
