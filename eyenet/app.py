@@ -11,7 +11,8 @@ from eyenet.alerts.notify import Notifier
 from eyenet.alerts.service import AlertService
 from eyenet.anomaly.service import MlService
 from eyenet.auth.tokens import TokenAuthority
-from eyenet.auth.users import ensure_admin
+from eyenet.auth.users import ensure_admin, limit_hashes
+from eyenet.auth.watch import UserWatch
 from eyenet.bus import Bus
 from eyenet.collect.poller import Poller
 from eyenet.collect.profiles import ProfileError, ProfileSet, load_profiles
@@ -109,6 +110,7 @@ async def run(
     """Run until cancelled; with a `control`, until it asks to stop (then in order: see stop_in_order)."""
     profiles = load_profiles(config.profiles_dir)
     authority = TokenAuthority.from_settings(config.token_settings)  # key problems surface before anything starts
+    limit_hashes(config.auth.hash_concurrency)
     bus = Bus()
     async with Store.open(config.store.path, config.store, exclusive=True, init=init) as store:
         await first_admin(store)
@@ -133,7 +135,9 @@ async def run(
                 ml = MlService(store, bus)
                 await ml.load()
                 await nursery.start(ml.run)
-                hub = Hub(bus, authority, devices.device_tags, config.push)
+                users = UserWatch(store)
+                await nursery.start(users.run)
+                hub = Hub(bus, authority, devices.device_tags, config.push, users=users)
                 await nursery.start(hub.run)
                 socketio = SocketIOServer(hub, config.web)
                 await nursery.start(socketio.run)
@@ -146,6 +150,7 @@ async def run(
 
                 rest = RestApi(
                     devices, store, alerts, topology, ml, authority, settings=config.web, health_fn=health_components,
+                    users=users,
                 )
                 plain_ws = PlainWsServer(hub, config.web)
                 web_app = WebApp(rest, socketio, plain_ws)

@@ -153,6 +153,7 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 
 async def _user_command(args) -> int:
+    from eyenet.auth import audit
     from eyenet.auth.users import new_user, set_password
 
     db = args.db if args.db is not None else load_config(args.config).store.path
@@ -173,15 +174,19 @@ async def _user_command(args) -> int:
                 raise StoreError(f"a user named {existing.username!r} already exists")
             user = await new_user(args.name, args.role, _read_password(args), args.scope)
             await store.add_user(user)
+            await audit.record(store, "user-added", username=user.username, user_id=user.id, actor="cli",
+                               detail=f"role={user.role} scope={','.join(user.scope)}")
             print(f"added {user.username} ({user.role}), id {user.id}")
             return 0
         if existing is None:
             raise StoreError(f"no user named {args.name!r} in {db}")
         if args.user_command == "passwd":
             await set_password(store, existing, _read_password(args))
-            print(f"changed the password of {existing.username}")
+            await audit.record(store, "user-changed", username=existing.username, user_id=existing.id, actor="cli", detail="password")
+            print(f"changed the password of {existing.username}; its tokens are revoked")
         else:
             await store.delete_user(existing.id)
+            await audit.record(store, "user-deleted", username=existing.username, user_id=existing.id, actor="cli")
             print(f"deleted {existing.username}")
         return 0
 

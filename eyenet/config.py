@@ -43,6 +43,7 @@ class StoreSettings:
     raw_days: float = field(2.0, gt=0, unit=" days")
     rollup_5m_days: float = field(30.0, gt=0, unit=" days")
     rollup_1h_days: float = field(400.0, gt=0, unit=" days")
+    audit_days: float = field(400.0, gt=0, unit=" days")  # logins, failed logins and user changes
 
 
 @attrs.frozen
@@ -71,7 +72,16 @@ class AuthSettings:
     # PEM files for RS256, ES256 and EdDSA; the public key is derived from the private one if not given.
     private_key: str | None = None
     public_key: str | None = None
-    clock_skew: int = field(0, ge=0, unit=" seconds")  # leeway on exp/iat for clocks of other servers
+    clock_skew: int = field(0, ge=0, unit=" seconds")  # leeway on exp/iat/nbf for clocks of other servers
+    # A token living longer (exp - iat) is refused, whoever signed it; token_ttl must fit in it.
+    max_token_lifetime: int = field(86400, gt=0, unit=" seconds")
+    # Password hashes (scrypt, 16 MiB each) computed at once; more logins wait their turn.
+    hash_concurrency: int = field(2, gt=0)
+    # Failed logins allowed before back-off starts: per user name, and per client address
+    # (an IPv6 client's /64); then each further failure doubles the wait, up to login_max_wait.
+    login_free_failures: int = field(5, gt=0)
+    address_free_failures: int = field(20, gt=0)
+    login_max_wait: int = field(900, gt=0, unit=" seconds")
 
 
 @attrs.frozen
@@ -305,6 +315,11 @@ def _auth(r: Reader, auth: dict) -> None:
                 r.problem(f"auth.{name}", "is only used with RS256, ES256 or EdDSA (auth.algorithm is HS256)")
     elif "private_key" not in auth:
         r.problem("auth.private_key", f"is required with auth.algorithm = {algorithm!r} (a PEM file)")
+    fields = attrs.fields(AuthSettings)
+    ttl = auth.get("token_ttl", fields.token_ttl.default)
+    longest = auth.get("max_token_lifetime", fields.max_token_lifetime.default)
+    if isinstance(ttl, int) and isinstance(longest, int) and ttl > longest:
+        r.problem("auth.token_ttl", f"is longer than auth.max_token_lifetime ({longest} seconds): tokens would be refused")
 
 
 def _devices(r: Reader, top: dict) -> list[dict]:

@@ -16,7 +16,7 @@ from test_push_core import RecordingSink, StubAuthority, token
 
 from eyenet.alerts.service import AlertService
 from eyenet.anomaly.service import MlService
-from eyenet.auth.access import Access
+from eyenet.auth.access import Access, fleet_wide
 from eyenet.auth.model import User
 from eyenet.auth.tokens import TokenAuthority
 from eyenet.bus import Bus
@@ -129,6 +129,7 @@ async def test_rest_path(tmp_path):
             for n, scope in enumerate(CASES):
                 devices, nodes = CASES[scope]
                 user = User(f"u-{n:016x}", f"user{n}", "viewer", scope)
+                await store.add_user(user)
                 tok = authority.issue(user).token
                 status, listed = await api(port, "GET", "/api/devices", tok)
                 assert {d["id"] for d in listed["devices"]} == devices, scope
@@ -139,3 +140,22 @@ async def test_rest_path(tmp_path):
                 assert {node["id"] for node in graph["nodes"]} == nodes, scope
                 assert all({link["source"], link["target"]} <= nodes for link in graph["links"])
             nursery.cancel_scope.cancel()
+
+
+def test_fleet_wide_objects_are_for_unscoped_principals_only():
+    """Rules, users and settings hold for every device: a scope, any scope, may not change them."""
+    assert fleet_wide(())
+    for scope in CASES:
+        assert fleet_wide(scope) is (not scope)
+
+
+def test_standing_of_tokens():
+    from eyenet.auth.standing import Standing
+
+    standing = Standing()
+    assert standing.refusal("u-1", 0) is not None  # never loaded: nobody stands
+    assert standing.load(1, {"u-1": 0, "u-2": 3}) == frozenset()
+    assert standing.refusal("u-1", 0) is None and standing.refusal("u-2", 3) is None
+    assert "revoked" in standing.refusal("u-2", 2)
+    assert standing.load(2, {"u-2": 4}) == {"u-1", "u-2"}  # u-1 deleted, u-2 revoked
+    assert "does not exist" in standing.refusal("u-1", 0) and standing.version == 2

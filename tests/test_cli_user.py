@@ -55,7 +55,7 @@ def test_user_lifecycle(tmp_path, capsys, monkeypatch):
     assert check_login(db, "alice", "alice-password").scope == ("core", "dc1", "lab")
 
     code, out, _ = run(capsys, monkeypatch, "passwd", "ALICE", "--password-stdin", "--db", db, stdin="new-password\n")
-    assert code == 0 and out == "changed the password of alice\n"
+    assert code == 0 and out == "changed the password of alice; its tokens are revoked\n"
     assert check_login(db, "alice", "alice-password") is None
     assert check_login(db, "alice", "new-password").id == alice_id
 

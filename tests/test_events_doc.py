@@ -356,6 +356,17 @@ def test_push_limits_and_their_defaults():
 # -- REST -------------------------------------------------------------------------------------------
 
 
+def fleet_routes() -> set[tuple[str, str]]:
+    """The routes registered with Operation(..., fleet=True): for admins without a scope."""
+    out = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and _callee(node) == "add" and len(node.args) == 4 and isinstance(node.args[3], ast.Call):
+                if any(kw.arg == "fleet" and getattr(kw.value, "value", False) is True for kw in node.args[3].keywords):
+                    out.add((node.args[0].value, node.args[1].value))
+    return out
+
+
 def routes() -> dict[tuple[str, str], str | None]:
     """(method, path) -> the least role, or None for anyone ("?" when not a literal), of
     every route registered as add("METHOD", "/path", handler, Operation(summary, tag, role, ...))."""
@@ -385,3 +396,6 @@ def test_rest_table_is_every_route():
     for route, role in served.items():
         if role != "?":
             assert documented[route].split()[0] == (role or "anyone"), route
+    fleet = fleet_routes()
+    assert ("DELETE", "/api/rules/{id}") in fleet
+    assert {route for route, role in documented.items() if "(unscoped)" in role} == fleet

@@ -55,6 +55,7 @@ class Claims:
     scope: tuple
     expires_at: datetime
     token_id: str = "jti"
+    generation: int = 0
 
 
 class StubAuthority:

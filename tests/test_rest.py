@@ -293,10 +293,13 @@ ROUTES = [
     ("GET", "/api/users", None, "admin", 200),
     ("POST", "/api/users", {"username": "new-user", "password": PASSWORD, "role": "viewer"}, "admin", 201),
     ("GET", "/api/users/u-0000000000000000", None, "admin", 200),
-    ("DELETE", "/api/users/u-0000000000000001", None, "admin", 204),
+    ("PATCH", "/api/users/u-0000000000000007", {"scope": ["edge", "lab"]}, "admin", 200),
     ("GET", "/api/health", None, None, 200),
     ("GET", "/api/openapi.json", None, None, 200),
     ("GET", "/metrics", None, "viewer", 200),
+    # Last: they revoke tokens (the operator's, deleted; the viewer's, logged out).
+    ("DELETE", "/api/users/u-0000000000000001", None, "admin", 204),
+    ("POST", "/api/auth/logout", None, "viewer", 204, "once"),
 ]
 
 

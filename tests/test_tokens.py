@@ -69,7 +69,7 @@ def hs256(payload: dict, key: bytes, header: dict | None = None) -> str:
 
 def good_payload(**changes) -> dict:
     iat = int(T0.timestamp())
-    payload = {"sub": ALICE.id, "role": "viewer", "iat": iat, "exp": iat + 600, "iss": "eyenet", "jti": "abc"}
+    payload = {"sub": ALICE.id, "role": "viewer", "iat": iat, "exp": iat + 600, "iss": "eyenet", "jti": "abc", "gen": 0}
     payload.update(changes)
     return {k: v for k, v in payload.items() if v is not None}
 
@@ -187,6 +187,17 @@ def test_expired_with_and_without_clock_skew(tmp_path):
     refused(lenient, token, "TOKEN_EXPIRED", now=T0 + timedelta(seconds=90))
 
 
+def test_nbf_and_lifetime(hs_server, tmp_path):
+    authority, secret = hs_server
+    now = int(T0.timestamp())
+    assert authority.verify(jwt.encode(good_payload(nbf=now), secret, algorithm="HS256"), now=T0).user_id == ALICE.id
+    assert authority.verify(jwt.encode(good_payload(exp=now + 86400), secret, algorithm="HS256"), now=T0).generation == 0
+    with pytest.raises(ValueError, match="max_token_lifetime"):
+        authority.issue(ALICE, 86401)
+    short = TokenAuthority.from_settings(settings(tmp_path, max_token_lifetime=300, token_ttl=300))
+    assert "max_token_lifetime (300 seconds)" in refused(short, authority.issue(ALICE, 600, now=T0).token)
+
+
 def test_issued_in_the_future_is_refused(hs_server):
     authority, _ = hs_server
     token = authority.issue(ALICE, 600, now=T0 + timedelta(seconds=5)).token
@@ -213,6 +224,13 @@ def test_issued_in_the_future_is_refused(hs_server):
         ({"scope": "core"}, "'scope'"),
         ({"scope": [1]}, "'scope'"),
         ({"jti": 7}, "'jti'"),
+        ({"gen": None}, "'gen'"),
+        ({"gen": -1}, "'gen'"),
+        ({"gen": "3"}, "'gen'"),
+        ({"gen": True}, "'gen'"),
+        ({"nbf": "soon"}, "'nbf'"),
+        ({"nbf": int(T0.timestamp()) + 60}, "not valid yet"),
+        ({"exp": int(T0.timestamp()) + 86401}, "max_token_lifetime (86400 seconds)"),
     ],
 )
 def test_signed_but_wrong_claims_are_refused(hs_server, changes, needle):
@@ -417,9 +435,15 @@ def test_auth_settings_errors_name_file_key_and_reason():
         "/etc/eyenet.toml: auth.token_ttl: must be greater than 0 seconds",
         "/etc/eyenet.toml: auth.algorithm: must be one of HS256, RS256, ES256, EdDSA, not 'HS512'",
         "/etc/eyenet.toml: auth.clock_skew: must be 0 or more seconds",
-        "/etc/eyenet.toml: auth.colour: unknown key (expected one of: algorithm, clock_skew, issuer, private_key, "
-        "public_key, secret_file, token_ttl)",
+        "/etc/eyenet.toml: auth.colour: unknown key (expected one of: address_free_failures, algorithm, clock_skew, "
+        "hash_concurrency, issuer, login_free_failures, login_max_wait, max_token_lifetime, private_key, public_key, "
+        "secret_file, token_ttl)",
         "/etc/eyenet.toml: auth.secret_file: must be str, not int 3",
+    ]
+    with pytest.raises(ConfigError) as info:
+        parse_config({"auth": {"token_ttl": 7200, "max_token_lifetime": 3600}}, "/c.toml")
+    assert info.value.problems == [
+        "/c.toml: auth.token_ttl: is longer than auth.max_token_lifetime (3600 seconds): tokens would be refused",
     ]
     with pytest.raises(ConfigError) as info:
         parse_config({"auth": {"algorithm": "RS256"}}, "/c.toml")

@@ -11,6 +11,11 @@ nodes it sees. A maintenance window is visible to it when every device and tag t
 names is in its scope. An event that names no device and cannot be cut down to a scope
 (alert:update carries no device id) is withheld from scoped principals.
 
+What holds for every device (alert rules, users, settings) is fleet-wide: only a principal
+without a scope may create, change or delete it. A scoped admin's rule would reach devices
+past its scope (a rule names tags, or nothing: every device), its deletion would resolve
+alerts of other scopes, and a user it made could be unscoped.
+
 Pure: the caller supplies the lookup of a device's tags (the inventory's).
 """
 
@@ -27,6 +32,11 @@ TagsOf = Callable[[str], "tuple[str, ...] | None"]
 
 # Device-less events a scoped principal cannot be shown: their data cannot be cut to a scope.
 _UNSCOPABLE_EVENTS = frozenset({"alert:update"})
+
+
+def fleet_wide(scope: Collection[str]) -> bool:
+    """May a principal with this scope manage fleet-wide objects (rules, users, settings)?"""
+    return not scope
 
 
 @attrs.frozen

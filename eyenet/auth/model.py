@@ -1,10 +1,13 @@
 """Principals: a user, the three roles and what each allows, scopes (device tags), and the
-checks usernames, roles, scopes and passwords must pass. No I/O."""
+checks usernames, roles, scopes and passwords must pass. No I/O but the package's own list
+of common passwords, read once."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Iterable
+from importlib import resources
 
 import attrs
 
@@ -12,7 +15,7 @@ ROLES = ("viewer", "operator", "admin")
 # Anchored for JSON Schema (OpenAPI `pattern` searches); matched with fullmatch here, where `$`
 # alone would let a trailing newline through.
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-MIN_PASSWORD = 8
+MIN_PASSWORD = 12
 # Longer passwords only cost hashing time; nobody types more than this.
 MAX_PASSWORD = 1024
 
@@ -29,6 +32,9 @@ class User:
     scope: tuple[str, ...] = ()  # device tags; empty: every device
     password_hash: str = attrs.field(default="", repr=False)
     created_at: int = 0  # Unix seconds
+    # Raised by a password, role or scope change and by a logout: tokens carry the one they
+    # were issued at, and are refused once it is no longer the user's.
+    generation: int = 0
 
 
 def role_allows(role: str, needed: str) -> bool:
@@ -66,8 +72,19 @@ def check_scope(scope: Iterable[str]) -> tuple[str, ...]:
     return tags
 
 
-def check_password(password: str, what: str = "password") -> None:
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    text = resources.files(__package__).joinpath("common-passwords.txt").read_text("utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def check_password(password: str, what: str = "password", username: str | None = None) -> None:
+    """The policy for a new password (existing ones are not judged again at login)."""
     if len(password) < MIN_PASSWORD:
         raise AuthError(f"{what} is too short: use at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
         raise AuthError(f"{what} is too long: use at most {MAX_PASSWORD} characters")
+    if password.lower() in common_passwords():
+        raise AuthError(f"{what} is one of the most common passwords, the first ones tried: choose another")
+    if username is not None and password.lower() == username.lower():
+        raise AuthError(f"{what} is the username: choose another")

@@ -60,6 +60,7 @@ class Claims:
     expires_at: datetime  # UTC
     issued_at: datetime  # UTC
     token_id: str  # jti
+    generation: int = 0  # gen: the user's generation when issued (a later one revokes the token)
 
 
 @attrs.frozen
@@ -250,17 +251,17 @@ class TokenAuthority:
     def issue(self, user: User, ttl: int | None = None, now: datetime | None = None) -> IssuedToken:
         """A token for `user` valid `ttl` seconds (default [auth] token_ttl) from `now`."""
         ttl = self.settings.token_ttl if ttl is None else ttl
-        if ttl <= 0:
-            raise ValueError(f"ttl must be greater than 0 seconds, not {ttl}")
+        if not 0 < ttl <= self.settings.max_token_lifetime:
+            raise ValueError(f"ttl must be greater than 0 seconds and at most [auth] max_token_lifetime, not {ttl}")
         iat = int((now or datetime.now(timezone.utc)).timestamp())
         payload = {
             "sub": user.id, "role": user.role, "iat": iat, "exp": iat + ttl,
-            "iss": self.settings.issuer, "jti": secrets.token_urlsafe(16),
+            "iss": self.settings.issuer, "jti": secrets.token_urlsafe(16), "gen": user.generation,
         }
         if user.scope:
             payload["scope"] = list(user.scope)
         token = jwt.encode(payload, self._signing_key, algorithm=self.algorithm)
-        claims = Claims(user.id, user.role, tuple(user.scope), _utc(iat + ttl), _utc(iat), payload["jti"])
+        claims = Claims(user.id, user.role, tuple(user.scope), _utc(iat + ttl), _utc(iat), payload["jti"], user.generation)
         return IssuedToken(token, claims, claims.expires_at)
 
     def verify(self, token: str, now: datetime | None = None) -> Claims:
@@ -276,7 +277,7 @@ class TokenAuthority:
                 algorithms=[self.algorithm],
                 issuer=self.settings.issuer,
                 # Time and the claims' types are checked below (time against `now`).
-                options={"require": ["exp", "iat", "sub", "role", "jti", "iss"], "verify_exp": False,
+                options={"require": ["exp", "iat", "sub", "role", "jti", "iss", "gen"], "verify_exp": False,
                          "verify_iat": False, "verify_nbf": False, "verify_sub": False, "verify_jti": False},
             )
         except jwt.InvalidAlgorithmError:
@@ -292,7 +293,8 @@ class TokenAuthority:
         except jwt.InvalidTokenError as exc:
             raise _invalid(f"the token is invalid ({exc})") from None
         exp, iat = _number(payload, "exp"), _number(payload, "iat")
-        sub, role, jti = payload["sub"], payload["role"], payload["jti"]
+        nbf = _number(payload, "nbf") if "nbf" in payload else None
+        sub, role, jti, gen = payload["sub"], payload["role"], payload["jti"], payload["gen"]
         scope = payload.get("scope", [])
         if not isinstance(sub, str) or not sub:
             raise _invalid("the 'sub' claim is not a user id")
@@ -302,6 +304,8 @@ class TokenAuthority:
             raise _invalid("the 'jti' claim is not a token id")
         if not isinstance(scope, list) or not all(isinstance(t, str) for t in scope):
             raise _invalid("the 'scope' claim is not a list of device tags")
+        if isinstance(gen, bool) or not isinstance(gen, int) or gen < 0:
+            raise _invalid("the 'gen' claim is not a generation (an integer from 0)")
         try:
             expires_at, issued_at = _utc(exp), _utc(iat)
         except (OverflowError, OSError, ValueError):
@@ -312,7 +316,11 @@ class TokenAuthority:
             raise TokenError("TOKEN_EXPIRED", f"the token expired at {expires_at.isoformat()}")
         if iat > now_ts + skew:
             raise _invalid("the token was issued in the future: check the clocks (or [auth] clock_skew)")
-        return Claims(sub, role, tuple(scope), expires_at, issued_at, jti)
+        if nbf is not None and nbf > now_ts + skew:
+            raise _invalid("the token is not valid yet (its 'nbf' is in the future): check the clocks (or [auth] clock_skew)")
+        if exp - iat > self.settings.max_token_lifetime:
+            raise _invalid(f"the token lives longer than [auth] max_token_lifetime ({self.settings.max_token_lifetime} seconds)")
+        return Claims(sub, role, tuple(scope), expires_at, issued_at, jti, gen)
 
     def event_key(self, claims: Claims) -> bytes:
         """The 32-byte key of the session that holds this token: the key of its JWE payloads."""

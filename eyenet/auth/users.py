@@ -4,6 +4,11 @@ A user's id is generated (``u-`` and 16 hex digits), not the username: a user de
 and created again under the same name is a different principal, so a token issued to
 the old one (its ``sub``) never names the new one. Usernames are unique regardless of
 case.
+
+A password hash (scrypt) takes 16 MiB and ~50-100 ms of a core. They run in worker threads,
+at most HASHES at once (`limit_hashes` sets it from [auth] hash_concurrency): a flood of
+logins then waits its turn instead of taking a core and 16 MiB each, which memory kept
+(glibc keeps each thread's freed buffers in that thread's arena).
 """
 
 from __future__ import annotations
@@ -22,6 +27,15 @@ if TYPE_CHECKING:
     from eyenet.store.db import Store
 ADMIN_PASSWORD_ENV = "EYENET_ADMIN_PASSWORD"
 
+HASHES = trio.CapacityLimiter(2)
+
+
+def limit_hashes(count: int) -> None:
+    HASHES.total_tokens = count
+
+
+async def hashed(password: str) -> str:
+    return await trio.to_thread.run_sync(hash_password, password, limiter=HASHES)
 
 
 # -- users in the store -------------------------------------------------------------------------
@@ -32,19 +46,20 @@ async def new_user(username: str, role: str, password: str, scope: Iterable[str]
     check_username(username)
     check_role(role)
     tags = check_scope(scope)
-    check_password(password)
-    password_hash = await trio.to_thread.run_sync(hash_password, password)
+    check_password(password, username=username)
     return User(
         id=f"u-{secrets.token_hex(8)}", username=username, role=role, scope=tags,
-        password_hash=password_hash, created_at=int(time.time()),
+        password_hash=await hashed(password), created_at=int(time.time()),
     )
 
 
-async def set_password(store: Store, user: User, password: str) -> None:
-    check_password(password)
-    password_hash = await trio.to_thread.run_sync(hash_password, password)
-    if not await store.set_password_hash(user.id, password_hash):
+async def set_password(store: Store, user: User, password: str) -> User:
+    """The user with its new password; its tokens are revoked."""
+    check_password(password, username=user.username)
+    changed = await store.change_user(user.id, password_hash=await hashed(password))
+    if changed is None:
         raise AuthError(f"no user named {user.username!r}")
+    return changed
 
 
 async def authenticate(store: Store, username: str, password: str) -> User | None:
@@ -52,7 +67,7 @@ async def authenticate(store: Store, username: str, password: str) -> User | Non
     time as a wrong password, so timing does not tell which usernames exist."""
     user = await store.user_by_name(username) if USERNAME.fullmatch(username) else None
     stored = user.password_hash if user is not None else decoy_hash()
-    ok = await trio.to_thread.run_sync(verify_password, password, stored)
+    ok = await trio.to_thread.run_sync(verify_password, password, stored, limiter=HASHES)
     return user if ok and user is not None else None
 
 

@@ -106,22 +106,24 @@ def _delete_device(conn: sqlite3.Connection, device_id: str) -> None:
     conn.execute("DELETE FROM devices WHERE id = ?", (device_id,))
 
 
-_USER_COLUMNS = "id, username, role, scope, password_hash, created_at"
+_USER_COLUMNS = "id, username, role, scope, password_hash, created_at, generation"
 
 
 def _user(row: tuple) -> User:
-    return User(row[0], row[1], row[2], tuple(json.loads(row[3])), row[4], row[5])
+    return User(row[0], row[1], row[2], tuple(json.loads(row[3])), row[4], row[5], row[6])
 
 
 def _add_user(conn: sqlite3.Connection, user: User, if_no_users: bool) -> bool:
-    values = (user.id, user.username, user.role, json.dumps(list(user.scope)), user.password_hash, user.created_at)
+    values = (
+        user.id, user.username, user.role, json.dumps(list(user.scope)), user.password_hash, user.created_at, user.generation,
+    )
     try:
         if if_no_users:
             cursor = conn.execute(
-                f"INSERT INTO users ({_USER_COLUMNS}) SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users)", values
+                f"INSERT INTO users ({_USER_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users)", values
             )
         else:
-            cursor = conn.execute(f"INSERT INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", values)
+            cursor = conn.execute(f"INSERT INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", values)
     except sqlite3.IntegrityError as exc:
         if "users.username" not in str(exc):
             raise
@@ -129,14 +131,43 @@ def _add_user(conn: sqlite3.Connection, user: User, if_no_users: bool) -> bool:
     return cursor.rowcount == 1
 
 
-def _delete_user(conn: sqlite3.Connection, user_id: str) -> bool:
+def _last_admin(conn: sqlite3.Connection, user_id: str) -> tuple[str, str] | None:
+    """(username, role) of the user; LastAdmin if it is the only admin."""
     row = conn.execute("SELECT username, role FROM users WHERE id = ?", (user_id,)).fetchone()
-    if row is None:
-        return False
-    if row[1] == "admin" and conn.execute("SELECT count(*) FROM users WHERE role = 'admin'").fetchone()[0] == 1:
+    if row is not None and row[1] == "admin" and conn.execute("SELECT count(*) FROM users WHERE role = 'admin'").fetchone()[0] == 1:
         raise LastAdmin(f"{row[0]!r} is the last admin: give another user the admin role first")
+    return row
+
+
+def _delete_user(conn: sqlite3.Connection, user_id: str) -> bool:
+    if _last_admin(conn, user_id) is None:
+        return False
     conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
     return True
+
+
+def _change_user(
+    conn: sqlite3.Connection, user_id: str, role: str | None, scope: tuple[str, ...] | None, password_hash: str | None,
+) -> User | None:
+    if role not in (None, "admin") and _last_admin(conn, user_id) is None:
+        return None
+    sets, args = ["generation = generation + 1"], []
+    for column, value in (("role", role), ("scope", None if scope is None else json.dumps(list(scope))), ("password_hash", password_hash)):
+        if value is not None:
+            sets.append(f"{column} = ?")
+            args.append(value)
+    conn.execute(f"UPDATE users SET {', '.join(sets)} WHERE id = ?", (*args, user_id))
+    row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
+    return None if row is None else _user(row)
+
+
+def _generations(conn: sqlite3.Connection) -> tuple[int, dict[str, int]]:
+    conn.execute("BEGIN")  # one snapshot for the counter and the table
+    try:
+        version = conn.execute("SELECT n FROM user_changes").fetchone()[0]
+        return version, dict(conn.execute("SELECT id, generation FROM users").fetchall())
+    finally:
+        conn.execute("COMMIT")
 
 
 _ALERT_COLUMNS = (
@@ -211,6 +242,7 @@ def _prune(conn: sqlite3.Connection, retention: StoreSettings, now: float) -> No
         "DELETE FROM topology WHERE ts < ? AND ts < (SELECT max(ts) FROM topology)",
         (int(now - retention.rollup_1h_days * 86400),),
     )
+    conn.execute("DELETE FROM audit WHERE at < ?", (now - retention.audit_days * 86400,))
 
 
 # -- the files: owner, lock, first look, backup ----------------------------------------------
@@ -362,6 +394,8 @@ class Store:
         self._writer = connect(path)
         self._reader = connect(path)
         self._read_lock = trio.Lock()
+        self._watcher = connect(path)
+        self._watch_lock = trio.Lock()
         self.dropped_samples = 0
         self._dropped_at: float | None = None  # time.monotonic() of the last drop
         self._writing = False  # the write loop runs
@@ -412,6 +446,7 @@ class Store:
         finally:
             store._writer.close()
             store._reader.close()
+            store._watcher.close()
         if error is not None:
             raise error
 
@@ -459,11 +494,19 @@ class Store:
         if_no_users: only if the table is empty (first start); returns whether it was added."""
         return await self._call(lambda conn: _add_user(conn, user, if_no_users))
 
-    async def set_password_hash(self, user_id: str, password_hash: str) -> bool:
-        """False if there is no such user."""
-        return await self._call(
-            lambda conn: conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)).rowcount == 1
-        )
+    async def change_user(
+        self, user_id: str, *, role: str | None = None, scope: tuple[str, ...] | None = None, password_hash: str | None = None,
+    ) -> User | None:
+        """Change what is given and raise the user's generation, which revokes its tokens (with
+        nothing given, that is all it does: a logout). The user as it now is; None if there is
+        no such user; LastAdmin rather than take the role of the only admin."""
+        return await self._call(lambda conn: _change_user(conn, user_id, role, scope, password_hash))
+
+    async def audit(self, action: str, *, username: str | None = None, user_id: str | None = None,
+                    actor: str | None = None, address: str | None = None, detail: str = "") -> None:
+        """One line of the audit trail (never a password or a token)."""
+        row = (time.time(), action, username, user_id, actor, address, detail)
+        await self._call(lambda conn: conn.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?)", row))
 
     async def delete_user(self, user_id: str) -> bool:
         """False if there is no such user; LastAdmin rather than leave no admin."""
@@ -624,6 +667,11 @@ class Store:
         async with self._read_lock:
             return await trio.to_thread.run_sync(fn, self._reader)
 
+    async def _watch(self, fn):
+        # Its own connection: the watch of the users must not wait behind a long history query.
+        async with self._watch_lock:
+            return await trio.to_thread.run_sync(fn, self._watcher)
+
     async def devices(self) -> list[StoredDevice]:
         rows = await self._read(
             lambda c: c.execute(
@@ -644,6 +692,18 @@ class Store:
             lambda c: c.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE username = ?", (username,)).fetchone()
         )
         return None if row is None else _user(row)
+
+    async def users_version(self) -> int:
+        """A counter every change of the users table moves, whichever process makes it."""
+        return await self._watch(lambda c: c.execute("SELECT n FROM user_changes").fetchone()[0])
+
+    async def user_generations(self) -> tuple[int, dict[str, int]]:
+        """(users_version, user id -> generation), read together."""
+        return await self._watch(_generations)
+
+    async def audit_trail(self, limit: int = 100) -> list[tuple]:
+        """The latest lines of the audit trail, newest first: (at, action, username, user_id, actor, address, detail)."""
+        return await self._read(lambda c: c.execute("SELECT * FROM audit ORDER BY at DESC LIMIT ?", (limit,)).fetchall())
 
     async def user_by_id(self, user_id: str) -> User | None:
         row = await self._read(lambda c: c.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone())

@@ -89,6 +89,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX ml_jobs_status ON ml_jobs (status);
     """,
+    # A user's tokens carry its generation: raising it revokes them all. The counter is
+    # moved by every change of the users table, whoever makes it (`eyenet user` in another
+    # process too), so a running EyeNet notices one by reading one row.
+    """
+    ALTER TABLE users ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE user_changes (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+    INSERT INTO user_changes VALUES (1, 0);
+    CREATE TRIGGER users_inserted AFTER INSERT ON users BEGIN UPDATE user_changes SET n = n + 1; END;
+    CREATE TRIGGER users_updated AFTER UPDATE ON users BEGIN UPDATE user_changes SET n = n + 1; END;
+    CREATE TRIGGER users_deleted AFTER DELETE ON users BEGIN UPDATE user_changes SET n = n + 1; END;
+    CREATE TABLE audit (
+        at REAL NOT NULL, action TEXT NOT NULL, username TEXT, user_id TEXT, actor TEXT, address TEXT,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_at ON audit (at);
+    """,
 )
 
 ROLLUPS = (("metrics_5m", 300), ("metrics_1h", 3600))
@@ -125,4 +141,13 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """The statements of a script; a trigger's body keeps its own semicolons."""
+    out, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                out.append(pending.strip())
+            pending = ""
+    assert not pending.strip(" \n;"), f"an incomplete statement ends the migration: {pending!r}"
+    return out

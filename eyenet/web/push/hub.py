@@ -13,6 +13,10 @@ together, under one cork: each client gets all of their frames in one write.
 A second task ticks a few times a second: it sends metrics that sessions held
 back for their outbound budget, disconnects sessions whose token expired, and
 forgets Socket.IO sessions that can no longer be recovered.
+
+With the watch over the users (auth.watch), a token is also refused, and a session
+disconnected as soon as the watch learns it, when its user is deleted or its tokens
+revoked (a logout, a change of password, role or scope).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import trio
 
 from eyenet.auth.access import Access, TagsOf
 from eyenet.auth.tokens import TokenAuthority, TokenError
+from eyenet.auth.watch import UserWatch
 from eyenet.bus import Bus, Lagged
 from eyenet.config import PushSettings
 from eyenet.events import Error, TopologyUpdate, now, rfc3339, to_json
@@ -64,9 +69,13 @@ class Hub:
         *,
         tz: tzinfo | None = None,
         log: logging.Logger | None = None,
+        users: UserWatch | None = None,  # None: tokens are judged by signature and time alone (tests)
     ) -> None:
         self.bus = bus
         self.authority = authority
+        self.users = users
+        if users is not None:
+            users.listen(self._revoked)
         self.access = Access(device_tags, settings.event_roles)
         self.settings = settings  # [push] of the configuration
         self.tz = tz
@@ -172,11 +181,26 @@ class Hub:
             claims = self.authority.verify(token)
         except TokenError as exc:
             raise ClientError(exc.code, exc.message, fatal=True) from None
+        if self.users is not None and (reason := self.users.refusal(claims)) is not None:
+            raise ClientError("AUTH_INVALID", reason, fatal=True)
         return Principal(
             user_id=claims.user_id, role=claims.role, scope=tuple(claims.scope),
             expires_at=claims.expires_at.timestamp(), token_id=claims.token_id,
-            event_key=self.authority.event_key(claims),
+            event_key=self.authority.event_key(claims), generation=claims.generation,
         )
+
+    def _revoked(self, user_ids: frozenset[str]) -> None:
+        """The watch learnt that these users' tokens no longer stand: end their sessions."""
+        assert self.users is not None
+        standing = self.users.standing
+        with corked():
+            for session in list(self.sessions):
+                p = session.principal
+                if p.user_id in user_ids and (reason := standing.refusal(p.user_id, p.generation)) is not None:
+                    session.fail(ClientError("AUTH_INVALID", reason, fatal=True))
+        for pid, rec in list(self._recoverable.items()):
+            if rec.user_id in user_ids:
+                del self._recoverable[pid]
 
     def open_session(self, principal: Principal, sink: Sink, *, sid: str | None = None,
                      recoverable: bool = False, pid: str | None = None) -> Session:

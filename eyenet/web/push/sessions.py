@@ -83,6 +83,7 @@ class Principal:
     expires_at: float  # Unix time of the token's exp
     token_id: str
     event_key: bytes | None = attrs.field(default=None, repr=False)  # for JWE payloads
+    generation: int = 0  # the token's: a user whose generation moved on is disconnected
 
 
 class ClientError(Exception):

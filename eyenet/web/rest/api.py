@@ -17,6 +17,7 @@ from eyenet import __version__
 from eyenet.alerts.service import AlertService
 from eyenet.anomaly.service import MlService
 from eyenet.auth.tokens import TokenAuthority
+from eyenet.auth.watch import UserWatch
 from eyenet.config import WebSettings
 from eyenet.devices.inventory import Inventory
 from eyenet.events import to_json
@@ -44,7 +45,9 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class RestApi:
-    """health_fn: component name -> its Health, for /api/health (the app's services; may be replaced)."""
+    """health_fn: component name -> its Health, for /api/health (the app's services; may be replaced).
+    users: the watch over the users the push hub shares (the app's, which it runs); by default
+    one of the API's own, which sees this process's changes and others' when a token asks."""
 
     def __init__(
         self,
@@ -58,11 +61,13 @@ class RestApi:
         settings: WebSettings = WebSettings(),  # [web] of the configuration: metrics_auth
         health_fn: Callable[[], Mapping[str, Health]] | None = None,
         tz: tzinfo | None = None,
+        users: UserWatch | None = None,
     ) -> None:
         self.health_fn = health_fn
-        self.services = Services(inventory, store, alerts, topology, ml, authority, tz)
+        users = users or UserWatch(store)
+        self.services = Services(inventory, store, alerts, topology, ml, authority, users, tz)
         self.topology = topology
-        self.router = Router(authority)
+        self.router = Router(authority, users)
         for resource in (
             AuthRoutes(self.services), DeviceRoutes(self.services), AlertRoutes(self.services), RuleRoutes(self.services),
             WindowRoutes(self.services), TopologyRoutes(self.services), MlRoutes(self.services), UserRoutes(self.services),

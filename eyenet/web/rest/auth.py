@@ -1,25 +1,30 @@
-"""Login and token refresh: POST /api/auth/login, POST /api/auth/refresh."""
+"""Login, token refresh and logout: POST /api/auth/login, /api/auth/refresh, /api/auth/logout.
+
+Failed logins back off per user name and per address (auth.backoff): 429 with Retry-After,
+before any password is hashed. Every login, failure and logout goes to the audit trail.
+"""
 
 from __future__ import annotations
 
-import logging
+import time
 from typing import Annotated, Literal
 
 import attrs
 import msgspec
 from msgspec import Meta
 
+from eyenet.auth import audit
 from eyenet.auth.model import MAX_PASSWORD, ROLES, USERNAME
+from eyenet.auth.tokens import TokenError
 from eyenet.auth.users import authenticate
 from eyenet.events import rfc3339
 from eyenet.web.http import Response
+from eyenet.web.logsafe import LogThrottle
 from eyenet.web.rest.errors import ApiError
 from eyenet.web.rest.openapi import Operation
 from eyenet.web.rest.router import Call, Router, answer
 from eyenet.web.rest.services import Services
 from eyenet.web.rest.shapes import Timestamp
-
-log = logging.getLogger("eyenet.rest")
 
 
 class Login(msgspec.Struct, forbid_unknown_fields=True):
@@ -39,38 +44,68 @@ class Token(msgspec.Struct, rename="camel"):
 @attrs.frozen
 class AuthRoutes:
     services: Services
+    _throttled: LogThrottle = attrs.Factory(LogThrottle)  # a 429 costs nothing: its line, one a minute
 
     def register(self, router: Router) -> None:
         router.add("POST", "/api/auth/login", self.login, Operation(
-            "A token for a username and password", "auth", None, Token, request=Login, errors=(401,),
-            description="Wrong credentials answer 401 AUTH_INVALID without saying which part was wrong.",
+            "A token for a username and password", "auth", None, Token, request=Login, errors=(401, 429),
+            description="Wrong credentials answer 401 AUTH_INVALID without saying which part was wrong. After "
+            "repeated failures for a user name or from an address, 429 RATE_LIMITED with Retry-After (seconds), "
+            "whatever the password.",
         ))
         router.add("POST", "/api/auth/refresh", self.refresh, Operation(
             "A fresh token for the bearer's user, with its current role and scope", "auth", "viewer", Token,
         ))
+        router.add("POST", "/api/auth/logout", self.logout, Operation(
+            "Revoke every token of the bearer's user", "auth", "viewer", status=204,
+            description="Its push connections (/ws and Socket.IO) are closed within a second.",
+        ))
 
     async def login(self, call: Call) -> Response:
         username, password = call.body.username, call.body.password
+        address = call.request.client[0] if call.request.client else ""
+        # A key for every name the store could hold (usernames match regardless of case); other
+        # strings share one, so a password typed in the name box is not kept.
+        name = username.lower() if USERNAME.fullmatch(username) else ""
+        logins, now = self.services.logins, time.monotonic()
+        wait = logins.retry_after(name, address, now)
+        if wait:
+            self._throttled.log(audit.log, now, "throttled", "login refused for %s from %s: back-off, %d s left",
+                                audit.shown(username), address, wait)
+            raise ApiError("RATE_LIMITED", f"too many failed logins: try again in {wait} s", headers=(("retry-after", str(wait)),))
+        logins.attempt(name, address, now)  # counted before the hash: parallel guesses count too
         user = await authenticate(self.services.store, username, password)  # hashes in a worker thread
+        store = self.services.store
         if user is None:
             self.services.counters.failed_logins += 1
-            # Never the password; the username only when it could be one (not a password typed in the wrong box).
-            shown = repr(username) if USERNAME.fullmatch(username) else "(not a username)"
-            log.info("failed login for %s from %s", shown, call.request.client)
+            await audit.record(store, "login-failed", username=username, address=address)
             raise ApiError("AUTH_INVALID", "wrong username or password")
-        log.info("%s logged in from %s", user.username, call.request.client)
-        return self._token(user)
+        logins.succeeded(name, address)
+        await audit.record(store, "login", username=user.username, user_id=user.id, address=address)
+        return await self._token(user)
 
     async def refresh(self, call: Call) -> Response:
         # The stored user, not the old claims: a changed role or scope applies, a deleted user is refused.
         user = await self.services.store.user_by_id(call.claims.user_id)
         if user is None:
             raise ApiError("AUTH_INVALID", "the token's user no longer exists")
-        return self._token(user)
+        return await self._token(user)
 
-    def _token(self, user) -> Response:
+    async def logout(self, call: Call) -> Response:
+        user = await self.services.store.change_user(call.claims.user_id)
+        await self.services.users.reload()  # refused from the next call on, sockets closed
+        if user is not None:
+            await audit.record(self.services.store, "logout", username=user.username, user_id=user.id,
+                               address=call.request.client[0] if call.request.client else None)
+        return Response(204)
+
+    async def _token(self, user) -> Response:
         authority = self.services.authority
         issued = authority.issue(user)
+        try:  # the user as just read: a user another process made a moment ago is learnt here
+            await self.services.users.admit(issued.claims)
+        except TokenError as exc:  # changed again meanwhile
+            raise ApiError(exc.code, exc.message) from None
         return answer(Token(
             issued.token, rfc3339(issued.expires_at, self.services.tz), user.role, authority.event_key_b64(issued.claims),
         ))

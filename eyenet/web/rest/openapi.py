@@ -40,6 +40,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         "admin, or the alert's status does not allow the change",
     ),
     "UNSUPPORTED_MEDIA_TYPE": (415, "a body must be sent as Content-Type: application/json"),
+    "RATE_LIMITED": (429, "too many failed logins for this user name or from this address: retry after `Retry-After` seconds"),
     "VALIDATION_FAILED": (422, "a field of the body is missing or wrong; the message names it"),
     "INTERNAL": (500, "a bug or a failing component; the server logs it"),
     "UNAVAILABLE": (503, "too much work is waiting (anomaly jobs): try again later"),
@@ -71,6 +72,8 @@ class Operation:
     description: str = ""
     # Other forms of the success body, as (media type, shape): GET /api/topology?format=dot.
     also: tuple[tuple[str, Any], ...] = ()
+    # Changes a fleet-wide object (auth.access.fleet_wide): refused to a scoped principal.
+    fleet: bool = False
 
 
 def error_statuses(op: Operation, path: str) -> list[int]:
@@ -92,7 +95,8 @@ def _operation(method: str, path: str, op: Operation, schemas: _Schemas) -> dict
         "summary": op.summary,
         "tags": [op.tag],
         "description": (op.description + "\n\n" if op.description else "")
-        + ("No token needed." if op.role is None else f"Needs the {op.role} role or above."),
+        + ("No token needed." if op.role is None else f"Needs the {op.role} role or above"
+           + (", without a device scope (a fleet-wide change)." if op.fleet else ".")),
         "security": [] if op.role is None else [{"bearer": []}],
     }
     params = [

@@ -26,8 +26,10 @@ from typing import Any
 import attrs
 import msgspec
 
+from eyenet.auth.access import fleet_wide
 from eyenet.auth.model import role_allows
 from eyenet.auth.tokens import Claims, TokenAuthority, TokenError
+from eyenet.auth.watch import UserWatch
 from eyenet.web.http import Request, Response
 from eyenet.web.logsafe import LogThrottle, guarded_logger
 from eyenet.web.rest import inputs
@@ -74,10 +76,13 @@ class Route:
 
 
 class Router:
-    """Routes, and the checks between a request and its handler: role, query, body."""
+    """Routes, and the checks between a request and its handler: token (signature, time and
+    standing: its user exists at the token's generation), role, scope for fleet-wide
+    changes, query, body."""
 
-    def __init__(self, authority: TokenAuthority) -> None:
+    def __init__(self, authority: TokenAuthority, users: UserWatch) -> None:
         self.authority = authority
+        self.users = users
         self.routes: list[Route] = []
         self._failures = LogThrottle()  # a failure a client can trigger, it can repeat
         self._refusals = LogThrottle()  # bodies no honest client sends: a WARNING line a minute at most
@@ -109,7 +114,7 @@ class Router:
         try:
             route, params = self.match(request.method, request.path)
             op = route.operation
-            claims = self.authorize(request, op)
+            claims = await self.authorize(request, op)
             args = inputs.query(request, op.query) if op.query is not None else None
             body = inputs.body(request, op.request) if op.request is not None else None
             return route, await route.handler(Call(request, params, claims, body, args))
@@ -123,7 +128,7 @@ class Router:
                                level=logging.ERROR, exc_info=True)
             return route, ApiError("INTERNAL", "internal error (logged on the server)").response()
 
-    def authorize(self, request: Request, op: Operation) -> Claims | None:
+    async def authorize(self, request: Request, op: Operation) -> Claims | None:
         if op.role is None:
             return None
         header = request.header("authorization")
@@ -138,10 +143,13 @@ class Router:
                            headers=(("www-authenticate", 'Bearer realm="eyenet"'),))
         try:
             claims = self.authority.verify(token.strip())
+            await self.users.admit(claims)
         except TokenError as exc:
             raise ApiError(exc.code, exc.message, headers=(("www-authenticate", 'Bearer realm="eyenet", error="invalid_token"'),)) from None
         if not role_allows(claims.role, op.role):
             raise ApiError("FORBIDDEN", f"this needs the {op.role} role; the token's role is {claims.role}")
+        if op.fleet and not fleet_wide(claims.scope):
+            raise ApiError("FORBIDDEN", "this changes what holds for every device: only admins without a device scope may")
         return claims
 
 

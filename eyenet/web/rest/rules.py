@@ -1,4 +1,6 @@
-"""Alert rules: list, read, add, replace and delete those not from the configuration file."""
+"""Alert rules: list, read, add, replace and delete those not from the configuration file.
+
+Rules are fleet-wide (auth.access.fleet_wide): only admins without a device scope change them."""
 
 from __future__ import annotations
 
@@ -77,16 +79,16 @@ class RuleRoutes:
         add = router.add
         add("GET", "/api/rules", self.rules, Operation("The alert rules", "rules", "viewer", RuleList))
         add("POST", "/api/rules", self.add_rule, Operation(
-            "Add an alert rule", "rules", "admin", Rule, status=201, request=NewRule, errors=(409,),
+            "Add an alert rule", "rules", "admin", Rule, status=201, request=NewRule, errors=(409,), fleet=True,
         ))
         add("GET", "/api/rules/{id}", self.rule, Operation("One alert rule", "rules", "viewer", Rule))
         add("PUT", "/api/rules/{id}", self.put_rule, Operation(
-            "Create or replace an alert rule", "rules", "admin", Rule, request=RuleBody, errors=(409,),
+            "Create or replace an alert rule", "rules", "admin", Rule, request=RuleBody, errors=(409,), fleet=True,
             description="Open alerts of a changed rule stay open until its clear condition holds; a rule whose "
             "scope no longer covers an alert's device resolves it. Rules from the configuration file are changed there (409).",
         ))
         add("DELETE", "/api/rules/{id}", self.delete_rule, Operation(
-            "Delete an alert rule; its alerts resolve", "rules", "admin", status=204, errors=(409,),
+            "Delete an alert rule; its alerts resolve", "rules", "admin", status=204, errors=(409,), fleet=True,
             description="Rules from the configuration file are removed there (409). A shipped rule deleted here stays deleted.",
         ))
 

@@ -14,7 +14,9 @@ import attrs
 from eyenet.alerts.service import AlertService
 from eyenet.anomaly.service import MlService
 from eyenet.auth.access import Access
+from eyenet.auth.backoff import LoginBackoff
 from eyenet.auth.tokens import Claims, TokenAuthority
+from eyenet.auth.watch import UserWatch
 from eyenet.devices.inventory import Inventory, Monitored
 from eyenet.events import rfc3339
 from eyenet.store.db import Store
@@ -39,9 +41,14 @@ class Services:
     topology: TopologyService
     ml: MlService
     authority: TokenAuthority
+    users: UserWatch  # whose tokens still stand
     tz: tzinfo | None = None  # of the timestamps answered; None: the server's
     counters: Counters = attrs.Factory(Counters)
     access: Access = attrs.field(init=False, default=attrs.Factory(lambda self: Access(self.inventory.device_tags), takes_self=True))
+    logins: LoginBackoff = attrs.field(init=False, default=attrs.Factory(lambda self: LoginBackoff.create(
+        self.authority.settings.login_free_failures, self.authority.settings.address_free_failures,
+        self.authority.settings.login_max_wait,
+    ), takes_self=True))
 
     def time(self, unix: int) -> str:
         return rfc3339(datetime.fromtimestamp(unix, timezone.utc), self.tz)
