@@ -4,8 +4,9 @@ SIGTERM (how systemd stops a service) and SIGINT (Ctrl-C) ask the app to stop in
 it stops accepting, says goodbye to its clients, lets the polls in flight finish (or
 cancels them), flushes the store and stops its child processes, and the process exits 0
 with one INFO line saying what was done. Before the app is up there is nothing to do in
-order: the start is cancelled. A second SIGTERM or SIGINT, or STOP_DEADLINE seconds,
-cancels whatever is left. SIGHUP asks the app to reload its configuration file.
+order: the start is cancelled. A second SIGTERM or SIGINT (not the first one repeated
+within REPEAT_WINDOW), or STOP_DEADLINE seconds, cancels whatever is left. SIGHUP asks
+the app to reload its configuration file.
 
 systemd hears READY=1 once the app serves, a STATUS= line, WATCHDOG=1 while the app's
 health is not down, RELOADING=1 around a reload and STOPPING=1 (eyenet.daemon.notify).
@@ -27,6 +28,9 @@ log = logging.getLogger("eyenet")
 
 # An orderly stop takes well under this; it bounds one that hangs (a disk that does not answer).
 STOP_DEADLINE = 15.0
+# The same stop signal again this soon is the same request delivered twice: the single
+# executable's launcher passes on the Ctrl-C that the terminal also sent to EyeNet itself.
+REPEAT_WINDOW = 0.5
 # Seconds between two STATUS= lines when the watchdog does not ask for more often.
 STATUS_EVERY = 10.0
 
@@ -89,6 +93,8 @@ class Control:
                     self._scope.deadline = self._stop_asked_at + STOP_DEADLINE
                 else:
                     self._scope.cancel()  # still starting: nothing to stop in order
+            elif name == self.stopped_by and trio.current_time() - self._stop_asked_at < REPEAT_WINDOW:
+                continue
             else:
                 log.warning("%s again: stopping now, without waiting for the rest", name)
                 self.forced = True

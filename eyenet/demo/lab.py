@@ -130,6 +130,25 @@ def snmpsim_command() -> Path:
     return Path(sys.executable).parent / "snmpsim-command-responder"
 
 
+# The single executable (packaging/build-binary.sh) has no scripts beside it: it carries
+# snmpsim inside and serves the lab when this is its first argument (packaging/eyenet_binary.py).
+SNMPSIM_IN_BINARY = "snmpsim-command-responder"
+
+
+def snmpsim_argv() -> list[str]:
+    """How to start snmpsim's command responder: this executable itself when EyeNet is the
+    single executable (PyInstaller sets sys.frozen), else the environment's script."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, SNMPSIM_IN_BINARY]
+    command = snmpsim_command()
+    if not command.exists():
+        raise LabError(
+            f"the demo lab needs snmpsim, and {command} does not exist: install it into "
+            f"this environment ({Path(sys.executable).parent / 'pip'} install 'snmpsim>=1.2,<2')"
+        )
+    return [str(command)]
+
+
 def _free_udp_port(hosts: Sequence[str]) -> int:
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -191,12 +210,7 @@ async def start_lab(
     lab across a restart. Waits until every device answers; on exit,
     terminates snmpsim (SIGTERM, then SIGKILL after 5 s).
     """
-    command = snmpsim_command()
-    if not command.exists():
-        raise LabError(
-            f"the demo lab needs snmpsim, and {command} does not exist: install it into "
-            f"this environment ({Path(sys.executable).parent / 'pip'} install 'snmpsim>=1.2,<2')"
-        )
+    command = snmpsim_argv()
     directory = Path(directory)
     start = time.time() if start_time is None else float(start_time)
     hosts = [f"127.0.0.{11 + n}" for n in range(len(device_list()))] if distinct_hosts else [host]
@@ -210,7 +224,7 @@ async def start_lab(
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         env["SNMPSIM_ALLOW_ROOT"] = "true"  # snmpsim refuses to run as root otherwise
     cmd = [
-        str(command),
+        *command,
         f"--data-dir={directory / 'data'}",
         f"--cache-dir={cache}",
         f"--variation-modules-dir={directory / 'variation'}",

@@ -1,0 +1,17 @@
+"""The single executable's entry point (packaging/build-binary.sh): the `eyenet` command, or
+snmpsim's command responder when `eyenet demo` starts its lab with this same executable
+(eyenet.demo.lab.snmpsim_argv)."""
+
+import sys
+
+from eyenet.demo.lab import SNMPSIM_IN_BINARY
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == [SNMPSIM_IN_BINARY]:
+        from snmpsim.commands.responder import main as snmpsim
+
+        sys.argv = [SNMPSIM_IN_BINARY, *sys.argv[2:]]
+        sys.exit(snmpsim())
+    from eyenet.cli import main
+
+    sys.exit(main())
