@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # A fresh Debian 12 (bookworm) root made with debootstrap, shared by scripts/debian-root-check.sh
-# and packaging/smoke-deb.sh / smoke-binary.sh. Sourced, not run: the caller sets TOOL (the
+# and packaging/smoke.sh. Sourced, not run: the caller sets TOOL (the
 # name its messages start with), repo, and sha (the commit its summary names), then calls
 #
 #   droot_open DIR NAME          DIR ours and locked: BASE=DIR/base, ROOT=DIR/NAME, LOGS

@@ -5,7 +5,7 @@ systemd-analyze verify runs in a root of its own (the unit, the commands it name
 machine's systemd units for the targets it hangs on), so that the check does not depend on
 what is installed here; systemd-sysusers and systemd-tmpfiles make the user and directories
 in that root, as the .deb's postinst does on a host. The artefacts themselves are tried by
-packaging/smoke-deb.sh and smoke-binary.sh (minutes each: README, "Install as a service").
+packaging/smoke.sh deb and binary (minutes each: README, "Install as a service").
 """
 
 from __future__ import annotations
