@@ -48,7 +48,7 @@ ROOT = BENCH.parent
 sys.path[:0] = [str(BENCH), str(ROOT)]
 
 from push_fanout import BATCH, Peer, subscribe_batch  # noqa: E402
-from snmp_lab import Lab, LabError, spawn, stop_process  # noqa: E402
+from snmp_lab import Lab, in_lab, spawn, stop_process  # noqa: E402
 from ws_broadcast import raise_nofile  # noqa: E402
 
 PASSWORD = "shutdown-bench-password"
@@ -232,29 +232,22 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
     report: dict = {"benchmark": "shutdown", "devices": args.devices, "interval_s": args.interval, "clients": args.clients,
                     "load_seconds": args.load_seconds, "agents": args.agents, "loadavg_1m_start": round(os.getloadavg()[0], 2)}
     work = Path(tempfile.mkdtemp(prefix="eyenet-bench-shutdown-"))
+    def tries_in(lab: Lab) -> None:
+        report["agents_placement"] = lab.confine_agents()
+        report["tries"] = [one_try(lab, args, work, n, log) for n in range(args.repeat)]
+
     try:
-        with Lab(args.agents, args.interfaces) as lab:
-            report["agents_placement"] = lab.confine_agents()
-            report["tries"] = [one_try(lab, args, work, n, log) for n in range(args.repeat)]
-    except KeyboardInterrupt:
-        log("interrupted; lab torn down")
-        return 130
-    except LabError as exc:
-        log(f"lab: {exc}")
-        return 2
+        code = in_lab(Lab(args.agents, args.interfaces), tries_in, log)
     finally:
         for f in work.iterdir():
             f.unlink()
         work.rmdir()
-    print(json.dumps(report))
-    return 0
+    if code == 0:
+        print(json.dumps(report))
+    return code
 
 
 if __name__ == "__main__":
