@@ -218,21 +218,8 @@ async def _user_command(args) -> int:
             await store.delete_user(existing.id)
             await audit.record(store, "user-deleted", username=existing.username, user_id=existing.id, actor="cli")
             print(f"deleted {existing.username}")
-        if existing.username == "admin":
-            _forget_first_password(Path(db).parent)
+        initial.forget(Path(db).parent, existing.username)
         return 0
-
-
-def _forget_first_password(data_dir: Path) -> None:
-    """The first admin's generated password no longer works: its file goes."""
-    try:
-        removed = initial.forget(data_dir)
-    except OSError as exc:
-        path = initial.password_file(data_dir)
-        print(f"eyenet: {path} holds the old password and could not be removed ({exc.strerror}): remove it", file=sys.stderr)
-        return
-    if removed is not None:
-        print(f"removed {removed}: the first password it held no longer works")
 
 
 # Errors an operator fixes (bad input, config, files, ports): one line, no traceback.

@@ -5,10 +5,14 @@ the journal, which others may read and which keeps it. The file goes once the pa
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
+log = logging.getLogger("eyenet.auth")
+
 FILE_NAME = "initial-admin-password"
+FIRST_ADMIN = "admin"  # the user the first start creates (auth.users.ensure_admin)
 
 
 def password_file(data_dir: str | Path) -> Path:
@@ -29,11 +33,19 @@ def keep(data_dir: str | Path, password: str) -> Path:
     return path
 
 
-def forget(data_dir: str | Path) -> Path | None:
-    """Remove the file (the password it holds no longer works); its path if there was one."""
+def forget(data_dir: str | Path, username: str) -> None:
+    """`username`'s password changed, or the user was deleted: if the file held its password,
+    which no longer works, it goes (logged, and a failure too: the file is the operator's to
+    remove then)."""
+    if username != FIRST_ADMIN:
+        return
     path = password_file(data_dir)
     try:
         path.unlink()
     except FileNotFoundError:
-        return None
-    return path
+        return
+    except OSError as exc:
+        log.warning("%s holds %s's first password, which no longer works, and cannot be removed: %s", path, username,
+                    exc.strerror)
+        return
+    log.info("removed %s: the first password of %s no longer works", path, username)
