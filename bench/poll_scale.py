@@ -39,7 +39,6 @@ import json
 import os
 import resource
 import select
-import signal
 import subprocess
 import sys
 import tempfile
@@ -464,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return worker(json.loads(args.worker))
 
-    from snmp_lab import Lab, LabError
+    from snmp_lab import Lab, in_lab
 
     sizes = [int(x) for x in args.devices.split(",") if x.strip()][:20]
     if not sizes or min(sizes) <= 0 or max(sizes) > 100_000 or not 1 <= args.interval <= 600:
@@ -473,33 +472,26 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
     t0 = time.monotonic()
     report: dict = {"benchmark": "poll_scale", "agents": args.agents, "interval_s": args.interval,
                     "warmup_intervals": args.warmup_intervals, "measure_intervals": args.measure_intervals,
                     "loadavg_1m_start": round(os.getloadavg()[0], 2), "sizes": []}
-    try:
-        with Lab(args.agents, args.interfaces) as lab:
-            report["interfaces_per_agent"] = lab.agents[0].interfaces
-            report["setup_s"] = round(lab.setup_seconds, 2)
-            report["agents_placement"] = "share every core" if args.agents_share_cores else lab.confine_agents()
-            for n, d in enumerate(sizes):
-                if time.monotonic() - t0 > args.max_seconds:
-                    report["sizes"].append({"devices": d, "status": "skipped", "reason": "--max-seconds"})
-                    continue
-                if n:
-                    time.sleep(args.cool_down)
-                report["sizes"].append(run_size(lab, d, args, log))
-        report["teardown_s"] = round(lab.teardown_seconds, 2)
-    except KeyboardInterrupt:
-        log("interrupted; lab torn down")
-        return 130
-    except LabError as exc:
-        log(f"lab: {exc}")
-        return 2
+    def sizes_in(lab: Lab) -> None:
+        report["interfaces_per_agent"] = lab.agents[0].interfaces
+        report["setup_s"] = round(lab.setup_seconds, 2)
+        report["agents_placement"] = "share every core" if args.agents_share_cores else lab.confine_agents()
+        for n, d in enumerate(sizes):
+            if time.monotonic() - t0 > args.max_seconds:
+                report["sizes"].append({"devices": d, "status": "skipped", "reason": "--max-seconds"})
+                continue
+            if n:
+                time.sleep(args.cool_down)
+            report["sizes"].append(run_size(lab, d, args, log))
+
+    lab = Lab(args.agents, args.interfaces)
+    if code := in_lab(lab, sizes_in, log):
+        return code
+    report["teardown_s"] = round(lab.teardown_seconds, 2)
     report["extrapolation"] = extrapolate(report["sizes"], os.cpu_count() or 0)
     report["total_s"] = round(time.monotonic() - t0, 1)
     print(json.dumps(report))

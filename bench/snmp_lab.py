@@ -501,6 +501,26 @@ def _is_veth(name: str) -> bool:
     return " veth " in out
 
 
+def in_lab(lab: Lab, body, log=lambda msg: print(msg, file=sys.stderr, flush=True)) -> int:
+    """body(lab) with the lab up, and torn down on every way out, a SIGTERM included (it
+    interrupts as Ctrl-C does). The exit status: 0; 130 interrupted; 2 no lab (log says why)."""
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        with lab:
+            body(lab)
+    except KeyboardInterrupt:
+        log("interrupted; lab torn down")
+        return 130
+    except LabError as exc:
+        log(f"lab: {exc}")
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Bring up the SNMP agent lab, hold it, tear it down.")
     p.add_argument("--agents", type=int, default=2)
@@ -509,24 +529,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--setup-timeout", type=float, default=300.0)
     args = p.parse_args(argv)
 
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
+    def hold(lab: Lab) -> None:
+        for a in lab.agents:
+            print(f"{a.netns}: snmpd pid {a.proc.pid} at {a.addr}:161, {a.interfaces} interfaces, via {a.host_if}")
+        print(f"try: snmpbulkwalk -v2c -c public -Cr25 -On -Oq {lab.hosts[0]} {IFX_TABLE}")
+        time.sleep(max(0.0, min(args.hold, 3600.0)))
 
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        with Lab(args.agents, args.interfaces, setup_timeout=args.setup_timeout) as lab:
-            for a in lab.agents:
-                print(f"{a.netns}: snmpd pid {a.proc.pid} at {a.addr}:161, {a.interfaces} interfaces, via {a.host_if}")
-            print(f"try: snmpbulkwalk -v2c -c public -Cr25 -On -Oq {lab.hosts[0]} {IFX_TABLE}")
-            time.sleep(max(0.0, min(args.hold, 3600.0)))
-    except KeyboardInterrupt:
-        print("interrupted; lab torn down", file=sys.stderr)
-        return 130
-    except LabError as exc:
-        print(f"lab: {exc}", file=sys.stderr)
-        return 2
-    print(f"lab torn down in {lab.teardown_seconds:.1f} s", file=sys.stderr)
-    return 0
+    lab = Lab(args.agents, args.interfaces, setup_timeout=args.setup_timeout)
+    code = in_lab(lab, hold)
+    if code == 0:
+        print(f"lab torn down in {lab.teardown_seconds:.1f} s", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 import logging
 import os
-import sys
+import shlex
+from pathlib import Path
+from typing import TextIO
 
 import attrs
 import trio
@@ -10,16 +12,17 @@ import trio
 from eyenet.alerts.notify import Notifier
 from eyenet.alerts.service import AlertService
 from eyenet.anomaly.service import MlService
+from eyenet.auth import initial
 from eyenet.auth.tokens import TokenAuthority
 from eyenet.auth.users import ensure_admin, limit_hashes
 from eyenet.auth.watch import UserWatch
 from eyenet.bus import Bus
 from eyenet.collect.poller import Poller
 from eyenet.collect.profiles import ProfileError, ProfileSet, load_profiles
-from eyenet.config import Config, ConfigError, load_config, restart_needed
+from eyenet.config import Config, ConfigError, find_config, load_config, restart_needed
 from eyenet.daemon.changes import diff
 from eyenet.daemon.control import Control
-from eyenet.daemon.notify import status_line
+from eyenet.daemon.summary import Counts
 from eyenet.devices.inventory import Inventory
 from eyenet.devices.model import StoredDevice
 from eyenet.events import DeviceMetrics, DeviceStatus
@@ -86,15 +89,29 @@ class Services:
     addresses: list  # (host, port) the web front listens on
 
 
-async def first_admin(store: Store) -> None:
-    """The first start creates `admin`; a generated password is shown once, on stderr, never logged."""
-    password = await ensure_admin(store, os.environ)
-    if password is not None:
-        print(
-            f"eyenet: created user 'admin' with password {password}\n"
-            "eyenet: it is shown only this once; change it with: eyenet user passwd admin",
-            file=sys.stderr, flush=True,
-        )
+async def first_admin(store: Store, config: Config, terminal: TextIO | None = None) -> None:
+    """The first start creates `admin`. A generated password goes to a file only EyeNet's user
+    may read, whose path is logged; and to `terminal` if given (someone watching the command,
+    never the journal). The password itself is never logged."""
+    data_dir = Path(config.store.path).parent
+    password = await ensure_admin(store, os.environ, keep=lambda password: initial.keep(data_dir, password))
+    if password is None:
+        return
+    path, hint = initial.password_file(data_dir), passwd_hint(config)
+    log.info("created the user admin; its generated password is in %s (mode 0600); change it with: %s", path, hint)
+    if terminal is not None:
+        print(f"eyenet: log in as admin with password {password}\n"
+              f"eyenet: it stays in {path} until you change it with: {hint}", file=terminal, flush=True)
+
+
+def passwd_hint(config: Config) -> str:
+    """The command that changes the admin's password, as the operator would type it."""
+    if not Path(config.path).is_file():  # a configuration built in code: the demo's
+        return f"eyenet user passwd admin --db {shlex.quote(config.store.path)}"
+    found = find_config()
+    if found is not None and Path(found).resolve() == Path(config.path).resolve():
+        return "eyenet user passwd admin"
+    return f"eyenet user passwd admin -c {shlex.quote(config.path)}"
 
 
 # At a shut-down, how long clients get to take their goodbye and polls in flight to finish
@@ -105,15 +122,16 @@ STOP_GRACE = 2.0
 
 async def run(
     config: Config, *, metrics_level: int = logging.DEBUG, init: bool = False, control: Control | None = None,
-    task_status=trio.TASK_STATUS_IGNORED,
+    terminal: TextIO | None = None, task_status=trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run until cancelled; with a `control`, until it asks to stop (then in order: see stop_in_order)."""
+    """Run until cancelled; with a `control`, until it asks to stop (then in order: see stop_in_order).
+    terminal: where a generated first password is shown besides its file (see first_admin)."""
     profiles = load_profiles(config.profiles_dir)
     authority = TokenAuthority.from_settings(config.token_settings)  # key problems surface before anything starts
     limit_hashes(config.auth.hash_concurrency)
     bus = Bus()
     async with Store.open(config.store.path, config.store, exclusive=True, init=init) as store:
-        await first_admin(store)
+        await first_admin(store, config, terminal)
         await sync_configured_devices(store, config)
         async with SnmpClient.open(max_in_flight=config.snmp.max_in_flight) as client:
             async with trio.open_nursery() as nursery:
@@ -168,16 +186,17 @@ async def run(
                 if control is None:
                     return  # the services run until cancelled
 
-                def summary() -> str:
-                    counts = poller.health().details
-                    return status_line(
-                        len(devices.configs()), int(counts["up"] or 0), int(counts["degraded"] or 0),
-                        int(counts["down"] or 0), len(hub.sessions),
+                def counts() -> Counts:
+                    polled = poller.health().details
+                    return Counts(
+                        len(devices.configs()), int(polled["up"] or 0), int(polled["degraded"] or 0),
+                        int(polled["down"] or 0), len(hub.sessions), int(polled["polls"] or 0), int(polled["latePolls"] or 0),
                     )
 
                 reloader = Reloader(config, profiles, devices, poller, alerts)
-                control.ready(summary)
+                control.ready(counts)
                 nursery.start_soon(control.heartbeat, lambda: overall(health_components()))
+                nursery.start_soon(control.summaries)
                 nursery.start_soon(control.reloads, reloader.reload)
                 await control.stop_requested.wait()
                 await stop_in_order(control, stop_web, web_done, (socketio, plain_ws), poller)

@@ -283,6 +283,24 @@ class Config:
         return attrs.evolve(self.auth, secret_file=str(Path(self.store.path).parent / SECRET_FILE))
 
 
+# Where the commands look for their configuration file when none is given: the installed
+# service's, then one in the current directory.
+DEFAULT_PATHS = ("/etc/eyenet/eyenet.toml", "./eyenet.toml")
+
+
+def find_config() -> str | None:
+    """The first of DEFAULT_PATHS that exists, or None."""
+    return next((p for p in DEFAULT_PATHS if Path(p).is_file()), None)
+
+
+def default_config(how: str = "-c FILE") -> str:
+    """find_config(), or a ConfigError saying where it looked and `how` to give one."""
+    found = find_config()
+    if found is None:
+        raise ConfigError([f"no configuration file at {' or '.join(DEFAULT_PATHS)}: give one with {how}"])
+    return found
+
+
 def load_config(path: str | Path) -> Config:
     path = str(path)
     try:

@@ -1,6 +1,7 @@
 """`eyenet user add|list|passwd|del` end to end, through eyenet.cli.main and on a real terminal."""
 
 import io
+import logging
 import os
 import select
 import sqlite3
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import trio
 
-from eyenet.auth.users import authenticate
+from eyenet import config
+from eyenet.auth import initial
+from eyenet.auth.users import authenticate, ensure_admin
 from eyenet.cli import main
 from eyenet.store.db import Store
 from eyenet.store.schema import connect, migrate
@@ -99,6 +102,58 @@ def test_the_database_comes_from_the_configuration(tmp_path, capsys, monkeypatch
     conf.write_text('[store]\npath = 3\n')
     code, _, err = run(capsys, monkeypatch, "list", "-c", str(conf))
     assert code == 2 and f"{conf}: store.path: must be str" in err
+
+
+def test_the_configuration_is_found_by_default(tmp_path, capsys, monkeypatch):
+    """The installed service's file first, then ./eyenet.toml; -c and --db still choose."""
+    etc = tmp_path / "etc" / "eyenet.toml"
+    monkeypatch.setattr(config, "DEFAULT_PATHS", (str(etc), "./eyenet.toml"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    code, _, err = run(capsys, monkeypatch, "list")
+    assert code == 2 and err == (f"eyenet: no configuration file at {etc} or ./eyenet.toml: "
+                                 "give one with -c FILE, or the database with --db PATH\n")
+
+    (work / "eyenet.toml").write_text('[store]\npath = "here.db"\n')
+    code, out, err = run(capsys, monkeypatch, "add", "ops", "--role", "viewer", "--password-stdin", stdin="ops-password\n")
+    assert code == 0, err
+    assert check_login(str(work / "here.db"), "ops", "ops-password") is not None
+
+    etc.parent.mkdir()
+    etc.write_text(f'[store]\npath = "{tmp_path / "service.db"}"\n')
+    assert run(capsys, monkeypatch, "add", "svc", "--role", "viewer", "--password-stdin", stdin="svc-password\n")[0] == 0
+    assert check_login(str(tmp_path / "service.db"), "svc", "svc-password") is not None
+    code, out, _ = run(capsys, monkeypatch, "list")
+    assert code == 0 and "svc" in out and "ops" not in out
+    code, out, _ = run(capsys, monkeypatch, "list", "-c", "eyenet.toml")
+    assert code == 0 and "ops" in out and "svc" not in out
+    code, out, _ = run(capsys, monkeypatch, "list", "--db", "here.db")
+    assert code == 0 and "ops" in out
+
+
+def test_a_new_admin_password_removes_the_first_ones_file(tmp_path, capsys, monkeypatch, caplog):
+    db = str(tmp_path / "eyenet.db")
+
+    async def first_start():
+        async with Store.open(db) as store:
+            return await ensure_admin(store, {}, keep=lambda password: initial.keep(tmp_path, password))
+
+    first = trio.run(first_start)
+    kept = tmp_path / "initial-admin-password"
+    assert kept.read_text() == first + "\n"
+    with caplog.at_level(logging.INFO, logger="eyenet.auth"):
+        code, out, err = run(capsys, monkeypatch, "passwd", "admin", "--password-stdin", "--db", db, stdin="admin-password\n")
+    assert code == 0, err
+    assert f"removed {kept}: the first password of admin no longer works" in caplog.messages
+    assert not kept.exists() and check_login(db, "admin", "admin-password") is not None
+    # Another user's password leaves a file of the first admin's alone; none to remove says nothing.
+    run(capsys, monkeypatch, "add", "bob", "--role", "admin", "--password-stdin", "--db", db, stdin="bob-password\n")
+    initial.keep(tmp_path, first)
+    run(capsys, monkeypatch, "passwd", "bob", "--password-stdin", "--db", db, stdin="bob-password-2\n")
+    assert kept.exists()
+    assert run(capsys, monkeypatch, "del", "admin", "--db", db)[1] == "deleted admin\n"
+    assert not kept.exists()
 
 
 def test_user_commands_leave_metrics_history_alone(tmp_path, capsys, monkeypatch):

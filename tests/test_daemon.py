@@ -13,6 +13,7 @@ import trio
 from eyenet.daemon import logs, notify
 from eyenet.daemon.changes import diff
 from eyenet.daemon.control import Control
+from eyenet.daemon.summary import Counts, period_line, status_line
 from eyenet.daemon.systemd import Notifier
 from eyenet.devices.model import DeviceConfig
 from eyenet.health import Health, Status
@@ -48,9 +49,32 @@ def test_the_notifier_takes_its_variables_out_of_the_environment():
     assert not Notifier(None).send(b"READY=1")
 
 
-def test_status_line():
-    assert notify.status_line(8, 5, 1, 1, 3) == "8 devices (5 up, 1 degraded, 1 down, 1 not polled yet); 3 push clients"
-    assert notify.status_line(1, 1, 0, 0, 1) == "1 device (1 up, 0 degraded, 0 down); 1 push client"
+def test_status_and_period_lines():
+    assert status_line(Counts(8, 5, 1, 1, 3)) == "8 devices (5 up, 1 degraded, 1 down, 1 not polled yet); 3 push clients"
+    assert status_line(Counts(1, 1, 0, 0, 1)) == "1 device (1 up, 0 degraded, 0 down); 1 push client"
+    before, now = Counts(8, 5, 1, 1, 3, polls=100, late_polls=2), Counts(8, 6, 1, 1, 2, polls=148, late_polls=3)
+    assert period_line(before, now, 60) == "8 devices (6 up, 1 degraded, 1 down); 48 polls in the last minute, 1 late; 2 push clients"
+    assert period_line(now, now, 0.5) == "8 devices (6 up, 1 degraded, 1 down); 0 polls in the last 0.5 s, 0 late; 2 push clients"
+
+
+async def test_a_summary_line_every_interval_until_the_stop(autojump_clock, caplog):
+    polls = iter(range(0, 1000, 6))
+    control = Control(summary_every=60)
+    control.ready(lambda: Counts(1, 1, 0, 0, 0, polls=next(polls)))
+    with caplog.at_level(logging.INFO, logger="eyenet"):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(control.summaries)
+            await trio.sleep(150)
+            control.stop_requested.set()
+    lines = [r.getMessage() for r in caplog.records if r.name == "eyenet"]
+    assert lines == ["1 device (1 up, 0 degraded, 0 down); 6 polls in the last minute, 0 late; 0 push clients"] * 2
+    assert trio.current_time() < 151  # it ended with the stop, not at its next line
+
+
+async def test_no_summary_lines_when_told_so():
+    control = Control(summary_every=None)
+    with trio.fail_after(1):
+        await control.summaries()
 
 
 async def test_watchdog_only_while_not_down(tmp_path):
@@ -59,7 +83,7 @@ async def test_watchdog_only_while_not_down(tmp_path):
     await sock.bind(path)
     status = Status.OK
     control = Control(Notifier(path, watchdog=0.02))
-    control.ready(lambda: "summary")
+    control.ready(lambda: Counts(1, 1, 0, 0, 0))
     received = []
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
@@ -69,12 +93,12 @@ async def test_watchdog_only_while_not_down(tmp_path):
                 while True:  # the first heartbeat read with this status
                     message = (await sock.recv(100)).decode()
                     received.append(message)
-                    if message != "READY=1\nSTATUS=summary" and ("WATCHDOG=1" in message) == want:
+                    if message != "READY=1\nSTATUS=1 device (1 up, 0 degraded, 0 down); 0 push clients" and ("WATCHDOG=1" in message) == want:
                         break
             control.stop_requested.set()  # the heartbeat ends by itself: the services are stopping
     sock.close()
-    assert received[0] == "READY=1\nSTATUS=summary"
-    assert set(received[1:]) == {"WATCHDOG=1\nSTATUS=summary", "STATUS=summary"}
+    assert received[0] == "READY=1\nSTATUS=1 device (1 up, 0 degraded, 0 down); 0 push clients"
+    assert set(received[1:]) == {"WATCHDOG=1\nSTATUS=1 device (1 up, 0 degraded, 0 down); 0 push clients", "STATUS=1 device (1 up, 0 degraded, 0 down); 0 push clients"}
 
 
 def test_journal_lines_carry_priorities():

@@ -23,6 +23,7 @@ from eyenet.alerts.engine import Alert, Change, Window
 from eyenet.alerts.service import AlertService
 from eyenet.anomaly.model import MlJob
 from eyenet.anomaly.service import MlService
+from eyenet.auth import initial
 from eyenet.auth.model import User, role_allows
 from eyenet.auth.passwords import hash_password
 from eyenet.auth.tokens import TokenAuthority
@@ -531,6 +532,15 @@ def test_merge_keeps_min_max_and_averages_points():
 
 
 # -- users ------------------------------------------------------------------------------------------------------
+
+
+async def test_a_new_password_for_admin_removes_the_first_ones_file(api, tmp_path):
+    kept = initial.keep(tmp_path, "the-generated-one")  # the database is in tmp_path
+    changed = await api("PATCH", f"/api/users/{api.users['operator'].id}", {"password": "operator-pass-2"}, user="admin")
+    assert changed.status == 200 and kept.exists()  # another user's password
+    changed = await api("PATCH", f"/api/users/{api.users['admin'].id}", {"password": "admin-pass-22"}, user="admin")
+    assert changed.status == 200, changed.json
+    assert not kept.exists()
 
 
 async def test_users(api):

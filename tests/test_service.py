@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import signal
 import socket
 import sqlite3
@@ -97,21 +98,23 @@ class Service:
 
 @asynccontextmanager
 async def eyenet(tmp_path: Path, *args: str, watchdog_usec: int | None = None, env: dict | None = None,
-                 notify_address: str | None = None, port: int | None = None):
-    """`eyenet ARGS` started as systemd would (NOTIFY_SOCKET, WATCHDOG_USEC), in a session of its own."""
+                 notify_address: str | None = None, port: int | None = None, stdout: int | None = None):
+    """`eyenet ARGS` started as systemd would (NOTIFY_SOCKET, WATCHDOG_USEC), in a session of its own;
+    stdout and stderr to one log file, unless `stdout` is given (a file descriptor)."""
     path = notify_address or str(tmp_path / "notify.sock")
     sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     await sock.bind("\0" + path[1:] if path.startswith("@") else path)
     environment = {
         **os.environ, "PYTHONPATH": str(REPO), "EYENET_ADMIN_PASSWORD": PASSWORD, "NOTIFY_SOCKET": path, **(env or {}),
     }
+    environment = {name: value for name, value in environment.items() if value is not None}  # None: unset
     if watchdog_usec is not None:
         environment["WATCHDOG_USEC"] = str(watchdog_usec)
     log = tmp_path / "eyenet.log"
     with open(log, "wb") as out:
         process = await trio.lowlevel.open_process(
-            [sys.executable, "-m", "eyenet.cli", *args], stdout=out, stderr=out, env=environment, cwd=tmp_path,
-            start_new_session=True,
+            [sys.executable, "-m", "eyenet.cli", *args], stdout=out if stdout is None else stdout, stderr=out, env=environment,
+            cwd=tmp_path, start_new_session=True,
         )
     service = Service(process, log, port)
 
@@ -463,3 +466,62 @@ async def test_text_logs_without_journal_and_a_log_level(tmp_path):
     assert code == 0
     lines = service.log().splitlines()
     assert lines and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ WARNING ", line) for line in lines), lines
+
+
+async def test_a_summary_line_in_the_log_every_interval(tmp_path, snmpsim_agent):
+    port = free_port()
+    conf = write_config(tmp_path / "eyenet.toml", port, device_toml("fw-1", snmpsim_agent, RECORDINGS[0]))
+    async with eyenet(tmp_path, "run", "-c", str(conf), "--summary-interval", "3", port=port) as service:
+        await service.message("READY=1")
+        with trio.fail_after(30):
+            while len(lines := re.findall(r"INFO eyenet: (1 device .*)", service.log())) < 2:
+                await trio.sleep(0.1)
+        code, _ = await service.stop(signal.SIGTERM)
+    assert code == 0
+    # The second line counts the polls of a whole interval (one a second).
+    assert re.fullmatch(r"1 device \(1 up, 0 degraded, 0 down\); [1-9]\d* polls? in the last 3 s, \d+ late; 0 push clients", lines[1]), lines
+
+
+# -- the first start -------------------------------------------------------------------------------
+
+
+def read_terminal(fd: int) -> str:
+    """What was written to a pseudo-terminal so far."""
+    seen = b""
+    while select.select([fd], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # its other end closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen.decode(errors="replace")
+
+
+@pytest.mark.parametrize("on_a_terminal", [False, True], ids=["service", "terminal"])
+async def test_the_first_password_is_in_a_file_only_eyenet_may_read(tmp_path, on_a_terminal):
+    port = free_port()
+    conf = write_config(tmp_path / "eyenet.toml", port, "")
+    kept = tmp_path / "initial-admin-password"
+    controller, terminal = os.openpty() if on_a_terminal else (None, None)
+    try:
+        async with eyenet(tmp_path, "run", "-c", str(conf), port=port, env={"EYENET_ADMIN_PASSWORD": None},
+                          stdout=terminal) as service:
+            await service.message("READY=1")
+            password = kept.read_text().rstrip("\n")
+            assert kept.stat().st_mode & 0o777 == 0o600
+            status, body = await api(port, "POST", "/api/auth/login", body={"username": "admin", "password": password})
+            assert status == 200, body
+            shown = await trio.to_thread.run_sync(read_terminal, controller) if on_a_terminal else ""
+            code, _ = await service.stop(signal.SIGTERM)
+    finally:
+        for fd in (controller, terminal):
+            if fd is not None:
+                os.close(fd)
+    assert code == 0
+    log = service.log()  # stdout and stderr when they are not a terminal: what the journal would keep
+    assert password not in log, log
+    assert f"created the user admin; its generated password is in {kept} (mode 0600); change it with: eyenet user passwd admin" in log
+    if on_a_terminal:  # someone watching the start sees how to log in
+        assert f"log in as admin with password {password}" in shown, shown

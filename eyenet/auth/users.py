@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import trio
@@ -71,11 +71,12 @@ async def authenticate(store: Store, username: str, password: str) -> User | Non
     return user if ok and user is not None else None
 
 
-async def ensure_admin(store: Store, environ: Mapping[str, str]) -> str | None:
+async def ensure_admin(store: Store, environ: Mapping[str, str], keep: Callable[[str], object] = lambda password: None) -> str | None:
     """On first start (no user at all) create `admin` with role admin.
 
-    Its password is $EYENET_ADMIN_PASSWORD if set (returns None), else a generated one,
-    returned so the caller shows it once; it is never logged or stored in clear.
+    Its password is $EYENET_ADMIN_PASSWORD if set (returns None), else a generated one, given
+    to keep() before the user is stored (a failing keep() leaves no admin that nobody can log
+    in as) and returned; it is never logged or stored in clear in the database.
     """
     if await store.users():
         return None
@@ -84,6 +85,8 @@ async def ensure_admin(store: Store, environ: Mapping[str, str]) -> str | None:
         check_password(given, ADMIN_PASSWORD_ENV)
     password = given if given is not None else secrets.token_urlsafe(18)
     admin = await new_user("admin", "admin", password)
+    if given is None:
+        keep(password)
     if not await store.add_user(admin, if_no_users=True):
         return None  # another process created the first user meanwhile
     return None if given is not None else password

@@ -9,7 +9,8 @@ within REPEAT_WINDOW), or STOP_DEADLINE seconds, cancels whatever is left. SIGHU
 the app to reload its configuration file.
 
 systemd hears READY=1 once the app serves, a STATUS= line, WATCHDOG=1 while the app's
-health is not down, RELOADING=1 around a reload and STOPPING=1 (eyenet.daemon.notify).
+health is not down, RELOADING=1 around a reload and STOPPING=1 (eyenet.daemon.notify). The
+log hears the same summary every minute, with the polls made meanwhile.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import trio
 
 from eyenet.daemon import notify
+from eyenet.daemon.summary import Counts, period_line, status_line
 from eyenet.daemon.systemd import Notifier, monotonic_usec
 from eyenet.health import Health, Status
 
@@ -33,6 +35,8 @@ STOP_DEADLINE = 15.0
 REPEAT_WINDOW = 0.5
 # Seconds between two STATUS= lines when the watchdog does not ask for more often.
 STATUS_EVERY = 10.0
+# Seconds between two summary lines in the log.
+SUMMARY_EVERY = 60.0
 
 Main = Callable[["Control"], Awaitable[None]]
 
@@ -40,10 +44,14 @@ Main = Callable[["Control"], Awaitable[None]]
 class Control:
     """Made by the command line; the app it runs calls ready(), heartbeat(), reloads() and note()."""
 
-    def __init__(self, notifier: Notifier | None = None, *, config_file: str | None = None) -> None:
-        """config_file: what SIGHUP reloads (None: there is none, as in the demo)."""
+    def __init__(
+        self, notifier: Notifier | None = None, *, config_file: str | None = None, summary_every: float | None = SUMMARY_EVERY,
+    ) -> None:
+        """config_file: what SIGHUP reloads (None: there is none, as in the demo); summary_every:
+        seconds between two summary lines in the log (None: no summary lines)."""
         self.notifier = notifier if notifier is not None else Notifier(None)
         self.config_file = config_file
+        self.summary_every = summary_every
         self.stop_requested = trio.Event()
         self.stopped_by: str | None = None  # the signal's name
         self.forced = False  # the stop did not complete in order
@@ -51,7 +59,7 @@ class Control:
         self._orderly = False  # the app stops in order from ready() on
         self._scope = trio.CancelScope()  # around the app
         self._stop_asked_at = 0.0
-        self._summary: Callable[[], str] = lambda: ""
+        self._counts: Callable[[], Counts] = lambda: Counts(0, 0, 0, 0, 0)
         self._reload_send, self._reload_receive = trio.open_memory_channel[None](1)
         self._reloading = False  # the app takes reloads
 
@@ -115,12 +123,15 @@ class Control:
 
     # -- what the app calls ---------------------------------------------------------------------
 
-    def ready(self, summary: Callable[[], str]) -> None:
+    def ready(self, counts: Callable[[], Counts]) -> None:
         """The app serves: READY=1 to systemd, and from now on a stop is made in order.
-        summary: the one line STATUS= shows."""
-        self._summary = summary
+        counts: what the STATUS= line and the log's summary lines say."""
+        self._counts = counts
         self._orderly = True
-        self.notifier.send(notify.ready(summary()))
+        self.notifier.send(notify.ready(self._status()))
+
+    def _status(self) -> str:
+        return status_line(self._counts())
 
     def note(self, done: str) -> None:
         """A part of the orderly stop, for the line logged at its end."""
@@ -146,9 +157,24 @@ class Control:
             elif period is not None and alive and unwell:
                 log.warning("health is no longer down: the watchdog is told EyeNet is alive again")
             unwell = not alive
-            self.notifier.send(notify.heartbeat(self._summary(), alive and period is not None))
+            self.notifier.send(notify.heartbeat(self._status(), alive and period is not None))
             with trio.move_on_after(every):
                 await self.stop_requested.wait()
+
+    async def summaries(self) -> None:
+        """The summary line at INFO every summary_every seconds, with the polls made since the
+        last one; until a stop is asked for. Run it in the app's nursery."""
+        if self.summary_every is None:
+            return
+        before = self._counts()
+        while True:
+            with trio.move_on_after(self.summary_every):
+                await self.stop_requested.wait()
+            if self.stop_requested.is_set():
+                return
+            now = self._counts()
+            log.info("%s", period_line(before, now, self.summary_every))
+            before = now
 
     async def reloads(self, reload: Callable[[], Awaitable[None]]) -> None:
         """Call reload() for each SIGHUP, one at a time. Run it in the app's nursery, so that a
@@ -163,4 +189,4 @@ class Control:
             except Exception:  # the store failing, or a bug: EyeNet goes on as it was
                 log.exception("reloading %s failed", self.config_file)
             finally:
-                self.notifier.send(notify.ready(self._summary()))
+                self.notifier.send(notify.ready(self._status()))

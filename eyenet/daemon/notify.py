@@ -67,9 +67,3 @@ def watchdog_period(environ: Mapping[str, str], pid: int) -> float | None:
         return None
     return int(usec) / 2 / 1e6
 
-
-def status_line(devices: int, up: int, degraded: int, down: int, clients: int) -> str:
-    """What `systemctl status` shows: devices by state, and the push clients connected."""
-    unknown = devices - up - degraded - down  # not polled yet
-    states = f"{up} up, {degraded} degraded, {down} down" + (f", {unknown} not polled yet" if unknown > 0 else "")
-    return f"{devices} device{'s' if devices != 1 else ''} ({states}); {clients} push client{'s' if clients != 1 else ''}"

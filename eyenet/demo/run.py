@@ -3,6 +3,7 @@
 import logging
 import os
 from pathlib import Path
+from typing import TextIO
 
 import attrs
 
@@ -45,9 +46,10 @@ def demo_config(lab, data_dir: Path, port: int = 5000, host: str = DEMO_HOST) ->
 
 
 async def demo(
-    data_dir: Path, port: int = 5000, host: str = DEMO_HOST, init: bool = False, control: Control | None = None
+    data_dir: Path, port: int = 5000, host: str = DEMO_HOST, init: bool = False, control: Control | None = None,
+    terminal: TextIO | None = None,
 ) -> None:
-    """control: as app.run's; the lab's snmpsim stops after EyeNet (and dies with it if it is killed)."""
+    """control and terminal: as app.run's; the lab's snmpsim stops after EyeNet (and dies with it if it is killed)."""
     os.umask(UMASK)  # the lab's files too: they hold the devices' communities
     data_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     async with start_lab(data_dir / "lab", distinct_hosts=True) as lab:
@@ -56,6 +58,7 @@ async def demo(
             "40-100 s after start, and acc-sw-02's uplink flaps 60-90 s after start",
             len(lab.devices), lab.devices[0].host, lab.devices[0].port,
         )
-        await app.run(demo_config(lab, data_dir, port, host), metrics_level=logging.INFO, init=init, control=control)
+        await app.run(demo_config(lab, data_dir, port, host), metrics_level=logging.INFO, init=init, control=control, terminal=terminal,
+        )
     if control is not None:
         control.note("the demo lab stopped")

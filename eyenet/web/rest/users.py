@@ -6,13 +6,14 @@ the next call on, its push connections closed within a second.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import attrs
 import msgspec
 from msgspec import Meta
 
-from eyenet.auth import audit
+from eyenet.auth import audit, initial
 from eyenet.auth.model import MAX_PASSWORD, MIN_PASSWORD, ROLES, USERNAME, AuthError, check_password, check_scope
 from eyenet.auth.users import hashed, new_user
 from eyenet.store.errors import AlreadyExists, LastAdmin
@@ -131,6 +132,8 @@ class UserRoutes:
         what += ["password"] if password is not None else []
         await audit.record(self.services.store, "user-changed", username=changed.username, user_id=changed.id,
                            actor=call.claims.user_id, detail=" ".join(what))
+        if password is not None:
+            initial.forget(self._data_dir(), changed.username)
         return answer(self._view(changed))
 
     async def remove_user(self, call: Call) -> Response:
@@ -144,4 +147,8 @@ class UserRoutes:
         await self.services.users.reload()
         await audit.record(self.services.store, "user-deleted", username=user.username, user_id=user.id,
                            actor=call.claims.user_id)
+        initial.forget(self._data_dir(), user.username)
         return Response(204)
+
+    def _data_dir(self) -> Path:
+        return Path(self.services.store.path).parent
