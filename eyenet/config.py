@@ -114,8 +114,9 @@ class WebSettings:
     fd_reserve: int = field(256, ge=32)
     max_connections: int = field(10_000, gt=0)
     max_connections_per_address: int = field(0, ge=0)
-    # Every WebSocket frame a client sends (data, continuation, ping, pong, close; before and
-    # after login): at most ws_frames_per_second on average, in bursts of ws_frame_burst.
+    # WebSocket frames a client sends that carry no whole message (pings, pongs, fragments but
+    # the last; before and after login): at most ws_frames_per_second on average, in bursts of
+    # ws_frame_burst.
     # Beyond, the connection closes with 1008.
     ws_frames_per_second: float = field(50.0, gt=0)
     ws_frame_burst: int = field(200, gt=0)

@@ -48,10 +48,12 @@ def ws_frame(payload: bytes | str, *, text: bool = True) -> bytes:
 
 
 def _ends_frame(event) -> bool:
-    """Does this event end a frame the client sent (wsproto hands a long data frame over in
-    parts, the last one frame_finished)? Its close frame is not counted: it ends the flow."""
+    """Does this event end a frame that the budget counts: a ping, a pong, or a data frame
+    that does not end its message (wsproto hands a long frame over in parts, the last one
+    frame_finished)? A whole message is a client event, which the push session's own limit
+    counts; the close frame ends the flow."""
     if isinstance(event, (TextMessage, BytesMessage)):
-        return event.frame_finished
+        return event.frame_finished and not event.message_finished
     return isinstance(event, (Ping, Pong))
 
 
@@ -106,8 +108,8 @@ class WebSocket:
         self._receiving = False
         self._changed: trio.Event | None = None  # set when a receive() call ends
         self._too_big: MessageTooBig | None = None  # raised once; the close follows
-        # Every frame the client sends, of any kind, before and after login: pings, pongs and
-        # empty continuations cost about what a message does and no other limit counts them.
+        # The frames that carry no whole message, before and after login: pings, pongs and
+        # (empty) continuations cost about what a message does and no other limit counts them.
         self._frames = TokenBucket(frame_burst, period=frame_burst / frames_per_second, updated=trio.current_time())
         self._frame_rate = frames_per_second
         self.flooded = False  # closed for sending frames beyond the budget
