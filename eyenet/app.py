@@ -30,7 +30,7 @@ from eyenet.health import Health, overall
 from eyenet.snmp.client import SnmpClient
 from eyenet.store.db import Store
 from eyenet.topology.service import TopologyService
-from eyenet.web.front import serve
+from eyenet.web.front import open_door, serve
 from eyenet.web.push.hub import Hub
 from eyenet.web.push.plain_ws import PlainWsServer
 from eyenet.web.push.socketio import SocketIOServer
@@ -129,6 +129,7 @@ async def run(
     profiles = load_profiles(config.profiles_dir)
     authority = TokenAuthority.from_settings(config.token_settings)  # key problems surface before anything starts
     limit_hashes(config.auth.hash_concurrency)
+    door = open_door(config.web)  # first: the store and the SNMP sockets open under the raised limit
     bus = Bus()
     async with Store.open(config.store.path, config.store, exclusive=True, init=init) as store:
         await first_admin(store, config, terminal)
@@ -164,6 +165,7 @@ async def run(
                     return {
                         "store": store.health(), "poller": poller.health(), "bus": bus.health(), "alerts": alerts.health(),
                         "topology": topology.health(), "ml": ml.health(), "push": hub.health(),
+                        "web": door.health(trio.current_time()),
                     }
 
                 rest = RestApi(
@@ -173,10 +175,14 @@ async def run(
                 plain_ws = PlainWsServer(hub, config.web)
                 web_app = WebApp(rest, socketio, plain_ws)
                 stop_web, web_done = trio.Event(), trio.Event()
-                addresses = await nursery.start(_serve, web_app, config.web, stop_web, web_done)
+                addresses = await nursery.start(_serve, web_app, config.web, door, stop_web, web_done)
                 scheme = "https" if config.web.tls_cert else "http"
                 shown = (f"[{h}]" if ":" in h else h for h, _ in addresses)
                 log.info("REST, /ws and Socket.IO on %s", ", ".join(f"{scheme}://{h}:{p}" for h, (_, p) in zip(shown, addresses)))
+                log.info(
+                    "connections: at most %d, %d from one address (open files limit %d, %d kept for the store, SNMP "
+                    "and webhooks)", door.caps.total, door.caps.per_address, door.open_files, door.reserve,
+                )
                 if not devices.configs():
                     log.warning("%s lists no devices and none were added: nothing to poll", config.path)
                 log.info("polling %d device(s); history in %s", len(devices.configs()), config.store.path)
@@ -206,9 +212,11 @@ async def run(
             control.note("the store's queue written")
 
 
-async def _serve(web_app: WebApp, settings, stop: trio.Event, done: trio.Event, *, task_status=trio.TASK_STATUS_IGNORED):
+async def _serve(
+    web_app: WebApp, settings, door, stop: trio.Event, done: trio.Event, *, task_status=trio.TASK_STATUS_IGNORED
+):
     try:
-        await serve(web_app, settings, stop=stop, task_status=task_status)
+        await serve(web_app, settings, stop=stop, door=door, task_status=task_status)
     finally:
         done.set()
 

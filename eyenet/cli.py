@@ -28,6 +28,7 @@ from eyenet.snmp.errors import SnmpError
 from eyenet.snmp.values import parse_oid
 from eyenet.store.db import Store
 from eyenet.store.errors import StoreError
+from eyenet.web.admission import NoRoom
 
 
 def parse_target(text: str) -> tuple[str, int]:
@@ -86,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--host", default="localhost",
         help="address to listen on (default localhost: 127.0.0.1 and ::1, this machine only; \"\" for every address)",
+    )
+    p.add_argument(
+        "--cors-origin", action="append", default=[], metavar="ORIGIN",
+        help="a web origin (scheme://host[:port]) whose pages may poll Socket.IO; repeat for more "
+        "(default: the demo's own, http://localhost:PORT and its loopback addresses)",
     )
     p = sub.add_parser("check-config", help="report every error in a configuration file")
     p.add_argument("file", nargs="?", help=f"default: {DEFAULTS}")
@@ -224,7 +230,7 @@ async def _user_command(args) -> int:
 
 # Errors an operator fixes (bad input, config, files, ports): one line, no traceback.
 USAGE_ERRORS = (ConfigError, ProfileError, AuthError)
-OPERATOR_ERRORS = (SnmpError, StoreError, LabError, KeyFileError, OSError, *USAGE_ERRORS)
+OPERATOR_ERRORS = (SnmpError, StoreError, LabError, KeyFileError, NoRoom, OSError, *USAGE_ERRORS)
 
 
 def _operator_error(exc: BaseException) -> BaseException | None:
@@ -283,9 +289,9 @@ def _main(args) -> int:
         from eyenet.demo.run import demo
 
         control = Control(Notifier.from_environ(), summary_every=args.summary_interval)
-        return _ending(trio.run(
-            control.run, lambda control: demo(Path(args.data_dir), args.port, args.host, args.init, control, _terminal()),
-        ))
+        return _ending(trio.run(control.run, lambda control: demo(
+            Path(args.data_dir), args.port, args.host, args.init, control, _terminal(), tuple(args.cors_origin),
+        )))
     given = args.config if args.command == "run" else args.file
     config = load_config(given if given is not None else default_config())
     if args.command == "check-config":

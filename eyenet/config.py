@@ -107,6 +107,19 @@ class WebSettings:
     idle_timeout: float = field(75.0, gt=0, unit=" seconds")
     ws_max_message: int = field(65536, gt=0)
     backlog_bytes: int = field(1_048_576, gt=0)
+    # Every connection is a file descriptor, as are the store's files, the SNMP sockets and the
+    # webhooks' connections. At start the open files limit is raised to its hard limit;
+    # connections may take it less fd_reserve, at most max_connections, and one address at
+    # most max_connections_per_address (0: a quarter of the total). Beyond, 503 and close.
+    fd_reserve: int = field(256, ge=32)
+    max_connections: int = field(10_000, gt=0)
+    max_connections_per_address: int = field(0, ge=0)
+    # WebSocket frames a client sends that carry no whole message (pings, pongs, fragments but
+    # the last; before and after login): at most ws_frames_per_second on average, in bursts of
+    # ws_frame_burst.
+    # Beyond, the connection closes with 1008.
+    ws_frames_per_second: float = field(50.0, gt=0)
+    ws_frame_burst: int = field(200, gt=0)
     # Socket.IO. Origins allowed to use long-polling from a browser: "*" for any; empty: no CORS headers.
     cors_origins: tuple[str, ...] = ()
     ping_interval: float = field(25.0, gt=0, unit=" seconds")  # between server pings
@@ -118,6 +131,10 @@ class WebSettings:
     # Packets held for a long-polling client between two of its GETs; past that it is too
     # slow and its Engine.IO session closes (its push session stays recoverable).
     polling_queue: int = field(10_000, gt=0)
+    # Engine.IO sessions not joined to /ws (not yet, or no longer), all addresses together
+    # (one address: a quarter); beyond, a new one is answered 503. Each lives at most
+    # connect_timeout unjoined.
+    max_unjoined_sessions: int = field(1000, gt=0)
 
 
 # The event types the hub sends out to subscribers: an error goes to the one client it is about.

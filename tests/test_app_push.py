@@ -135,7 +135,7 @@ async def test_an_anomaly_job_reaches_a_socketio_client_on_ml_and_topology_is_se
         assert {n["id"] for n in graph["nodes"] if n["managed"]} == {d.id for d in services.inventory.configs()}
         # Every service reports to /api/health, and a demo that polls and serves is ok.
         status, health = await api(port, "GET", "/api/health")
-        assert status == 200 and set(health["components"]) == {"store", "poller", "bus", "alerts", "topology", "ml", "push"}
+        assert status == 200 and set(health["components"]) == {"store", "poller", "bus", "alerts", "topology", "ml", "push", "web"}
         assert health["status"] == "ok", health["reasons"]
         assert health["components"]["poller"]["devices"] == len(services.inventory.configs())
         assert health["components"]["push"]["sessions"] == 0

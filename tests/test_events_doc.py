@@ -32,7 +32,7 @@ import pytest
 from test_events import full_examples
 
 from eyenet import events as ev
-from eyenet.config import PushSettings
+from eyenet.config import PushSettings, WebSettings
 from eyenet.web.push.sessions import CHANNEL_TYPES, CLIENT_EVENTS, channel_for
 from eyenet.web.push.socketio_codec import ENGINE_ERRORS
 from eyenet.web.rest import openapi
@@ -351,6 +351,22 @@ def test_push_limits_and_their_defaults():
     assert set(documented) == set(numeric)
     for setting, default in numeric.items():
         assert float(documented[setting].split()[0].replace(",", "")) == default == example[setting], setting
+
+
+def test_port_limits_and_their_defaults():
+    """The [web] limits on what anyone who reaches the port can make the server hold: each
+    named with its default, as in the code and the example file (a row may name two)."""
+    limits = table("`[web]` setting", "default")
+    example = tomllib.loads(EXAMPLE_CONFIG.read_text())["web"]
+    defaults = {f.name: f.default for f in attrs.fields(WebSettings)}
+    documented = {}
+    for settings, values in zip(limits.column("`[web]` setting"), limits.column("default")):
+        for setting, value in zip(names(settings), values.split(", "), strict=True):
+            documented[setting] = float(value.split()[0].rstrip(":").replace(",", ""))
+    assert set(documented) == {"fd_reserve", "max_connections", "max_connections_per_address", "ws_frames_per_second",
+                               "ws_frame_burst", "max_unjoined_sessions"}
+    for setting, default in documented.items():
+        assert default == defaults[setting] == example[setting], setting
 
 
 # -- REST -------------------------------------------------------------------------------------------

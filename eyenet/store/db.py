@@ -40,7 +40,7 @@ from eyenet.devices.model import DeviceConfig, StoredDevice
 from eyenet.health import Checks, Health, recently
 from eyenet.store import checks
 from eyenet.store.checks import Found
-from eyenet.store.errors import AlreadyExists, LastAdmin, StoreError
+from eyenet.store.errors import AlreadyExists, Damaged, LastAdmin, StoreError
 from eyenet.store.schema import ROLLUPS, connect, migrate
 
 log = logging.getLogger("eyenet.store")
@@ -299,10 +299,17 @@ def _quick_check(path: str) -> str | None:
         finally:
             conn.close()
     except sqlite3.Error as exc:
-        if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        if _is_damage(exc):
             return f"cannot open the database: {exc}"
         raise StoreError(f"{path}: cannot open the database to check it: {exc}") from None
     return checks.damage(rows)
+
+
+def _is_damage(exc: sqlite3.Error) -> bool:
+    """Does SQLite say the file is damaged (not busy, full or gone)? Extended codes keep the
+    primary one in their low byte."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 def _owner_only(path: str) -> None:
@@ -400,6 +407,9 @@ class Store:
         self._dropped_at: float | None = None  # time.monotonic() of the last drop
         self._writing = False  # the write loop runs
         self._failing: str | None = None  # why the last write failed; None after a success
+        # What SQLite said when it found the file damaged at run time. It stays: a later read
+        # or write that happens to miss the bad page does not make the file sound again.
+        self._damaged: str | None = None
 
     @classmethod
     @asynccontextmanager
@@ -477,6 +487,10 @@ class Store:
             checks.down("the writer is not running: nothing is saved")
         if self._failing is not None:
             checks.down(f"writes fail: {self._failing}")
+        if self._damaged is not None:
+            checks.down(
+                f"the database is damaged ({self._damaged}): stop EyeNet and restore a backup, or start anew with --init"
+            )
         if queued >= QUEUE // 2:
             checks.degraded(f"{queued} writes queued (of {QUEUE}): the disk is falling behind")
         if recently(self._dropped_at, time.monotonic()):
@@ -606,6 +620,7 @@ class Store:
             except sqlite3.Error as exc:
                 # The database cannot be written now (disk full, file gone or locked): refuse this
                 # batch's calls, count its samples as dropped, and keep the loop for when it can.
+                self._check_damage(exc)
                 if self._failing is None:
                     log.error("%s: writes fail: %s (retrying every %g s)", self.path, exc, RETRY_AFTER)
                 self._failing = str(exc)
@@ -645,7 +660,9 @@ class Store:
                 except (sqlite3.Error, StoreError) as exc:
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")
-                    outcomes.append((exc if isinstance(exc, StoreError) else StoreError(f"{self.path}: {exc}"), None))
+                    if isinstance(exc, sqlite3.Error):
+                        exc = self._check_damage(exc) or StoreError(f"{self.path}: {exc}")
+                    outcomes.append((exc, None))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:  # a failed COMMIT may have ended it already
@@ -665,7 +682,23 @@ class Store:
 
     async def _read(self, fn):
         async with self._read_lock:
-            return await trio.to_thread.run_sync(fn, self._reader)
+            try:
+                return await trio.to_thread.run_sync(fn, self._reader)
+            except sqlite3.Error as exc:
+                damage = self._check_damage(exc)
+                if damage is None:
+                    raise
+                raise damage from None
+
+    def _check_damage(self, exc: sqlite3.Error) -> Damaged | None:
+        """When SQLite says the file is damaged: health turns down (and stays so), and the
+        error for the caller. The first time only, an ERROR line (every query may hit it)."""
+        if not _is_damage(exc):
+            return None
+        if self._damaged is None:
+            log.error("%s is damaged: %s (EyeNet goes on as far as it can; restore a backup)", self.path, exc)
+            self._damaged = str(exc)
+        return Damaged(f"{self.path} is damaged: {exc}")
 
     async def _watch(self, fn):
         # Its own connection: the watch of the users must not wait behind a long history query.

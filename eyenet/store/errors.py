@@ -11,3 +11,8 @@ class AlreadyExists(StoreError):
 
 class LastAdmin(StoreError):
     """Deleting this user would leave nobody with the admin role."""
+
+
+class Damaged(StoreError):
+    """SQLite found the database damaged while EyeNet runs (a corrupt page): nothing read or
+    written there can be trusted until an operator restores it."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import http
 import logging
+import resource
 import socket
 import ssl
 import time
@@ -34,6 +35,7 @@ from wsproto.handshake import H11Handshake
 from wsproto.utilities import RemoteProtocolError as WsHandshakeError
 
 from eyenet.config import WebSettings
+from eyenet.web.admission import Backoff, Door, connection_caps
 from eyenet.web.conn import Connection
 from eyenet.web.http import Request, Response, error_response
 from eyenet.web.logsafe import LogThrottle, guarded_logger, redact_target
@@ -71,6 +73,54 @@ SECURITY_HEADERS = (
     (b"referrer-policy", b"no-referrer"),
 )
 HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+# The answer to a connection over a cap, written at once without reading its request.
+REFUSAL_BODY = b'{"error":{"code":"UNAVAILABLE","message":"too many connections: try again later"}}'
+REFUSAL = b"".join((
+    b"HTTP/1.1 503 Service Unavailable\r\n",
+    *(name + b": " + value + b"\r\n" for name, value in (
+        (b"server", SERVER_NAME), (b"content-type", b"application/json"), (b"content-length", b"%d" % len(REFUSAL_BODY)),
+        (b"retry-after", b"1"), (b"connection", b"close"), *SECURITY_HEADERS,
+    )),
+    b"\r\n", REFUSAL_BODY,
+))
+
+
+def open_files_limit() -> int:
+    """Raise the soft limit on open files to the hard one (a service's soft limit, often 1024,
+    is a fraction of what it may have) and return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # an unlimited hard limit is more than the kernel takes: keep the soft one
+            pass
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def open_door(settings: WebSettings) -> Door:
+    """The connection caps for this process (the open files limit raised first); NoRoom
+    naming the numbers when the limit leaves too few descriptors beyond the reserve."""
+    limit = open_files_limit()
+    caps = connection_caps(limit, settings.fd_reserve, settings.max_connections, settings.max_connections_per_address)
+    return Door(caps, limit, settings.fd_reserve)
+
+
+def _refuse(sock: socket.socket, plain: bool) -> None:
+    """503 and close, now, without a task: a connection over a cap costs no more than this."""
+    try:
+        if plain:
+            sock.setblocking(False)
+            try:
+                sock.recv(65536)  # the request, if in: closing with it unread would reset before the answer is read
+            except BlockingIOError:
+                pass
+            sock.send(REFUSAL)
+    except OSError:
+        pass
+    finally:
+        sock.close()
 
 
 class _HttpError(Exception):
@@ -140,7 +190,8 @@ def _listen(host: str, port: int) -> list[socket.socket]:
 
 
 async def serve(
-    app: App, settings: WebSettings, *, stop: trio.Event | None = None, task_status=trio.TASK_STATUS_IGNORED
+    app: App, settings: WebSettings, *, stop: trio.Event | None = None, door: Door | None = None,
+    task_status=trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve HTTP and WebSocket on ``settings.host:port`` until cancelled.
 
@@ -149,12 +200,15 @@ async def serve(
     connections are refused; idle keep-alive connections close, and one with a request
     in progress closes after its response (``Connection: close``). WebSockets are the
     app's to end. serve returns when the last connection has ended.
+
+    ``door`` holds the connection caps (open_door: made for these settings when not given).
     """
     ssl_context = tls_context(settings) if settings.tls_cert else None
+    door = door or open_door(settings)
     listeners = _listen(settings.host, settings.port)
     try:
         async with trio.open_nursery() as nursery:
-            front = _Front(app, settings, ssl_context, nursery)
+            front = _Front(app, settings, ssl_context, nursery, door)
             async with trio.open_nursery() as accepting:
                 for listener in listeners:
                     accepting.start_soon(front.accept_loop, listener)
@@ -179,8 +233,11 @@ class _Front:
     """What one serve() call shares between its connections: the app, the
     settings, TLS, and the nursery that runs connection and writer tasks."""
 
-    def __init__(self, app: App, settings: WebSettings, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery):
+    def __init__(
+        self, app: App, settings: WebSettings, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery, door: Door
+    ):
         self._app = app
+        self._door = door
         self._settings = settings
         self._ssl_context = ssl_context
         self._nursery = nursery
@@ -214,6 +271,9 @@ class _Front:
             self._idle.discard(scope)
 
     async def accept_loop(self, listener: socket.socket) -> None:
+        # Out of descriptors, the listener stays readable: without a growing wait between
+        # tries, accept() would spin (and log) as fast as it fails.
+        backoff = Backoff()
         while True:
             await trio.lowlevel.wait_readable(listener)
             for _ in range(ACCEPT_BATCH):
@@ -223,16 +283,40 @@ class _Front:
                     break
                 except OSError as exc:
                     if exc.errno in _OUT_OF_FDS:
-                        logger.warning("cannot accept connections: %s (raise the open files limit)", exc.strerror)
-                        await trio.sleep(0.1)
+                        now = trio.current_time()
+                        self._door.accept_failed(now)
+                        self._failures.log(
+                            logger, now, "accept", "cannot accept connections: %s (raise the open files limit)",
+                            exc.strerror, level=logging.WARNING, exc_info=False,
+                        )
+                        await trio.sleep(backoff.failed())
                         break
                     if exc.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
                         continue  # the client gave up before we accepted
                     raise
-                self._nursery.start_soon(self._connection, sock, address)
+                backoff.succeeded()
+                self._admit(sock, address)
 
-    async def _connection(self, sock: socket.socket, address: Any) -> None:
+    def _admit(self, sock: socket.socket, address: Any) -> None:
+        host = address[0] if isinstance(address, tuple) else None
+        now = trio.current_time()
+        refusal = self._door.admit(host, now)
+        if refusal is None:
+            self._nursery.start_soon(self._connection, sock, address, host)
+            return
+        _refuse(sock, self._ssl_context is None)
+        self._failures.log(
+            logger, now, "cap", "refused a connection from %s: %s", host, refusal, level=logging.WARNING, exc_info=False,
+        )
+
+    async def _connection(self, sock: socket.socket, address: Any, host: Any) -> None:
         """One client connection, from accept to close; never raises (others go on)."""
+        try:
+            await self._serve_connection(sock, address)
+        finally:
+            self._door.release(host)
+
+    async def _serve_connection(self, sock: socket.socket, address: Any) -> None:
         client = (address[0], address[1]) if isinstance(address, tuple) else None
         try:
             sock.setblocking(False)
@@ -441,7 +525,11 @@ class _Front:
     async def _serve_websocket(
         self, conn: Connection, request: Request, handler: WebSocketHandler, protocol: WsProtocol, trailing: bytes
     ) -> None:
-        ws = WebSocket(conn, request, protocol, max_message=self._settings.ws_max_message, trailing_data=trailing)
+        settings = self._settings
+        ws = WebSocket(
+            conn, request, protocol, max_message=settings.ws_max_message, frames_per_second=settings.ws_frames_per_second,
+            frame_burst=settings.ws_frame_burst, trailing_data=trailing,
+        )
         try:
             await handler(ws)
         except WebSocketClosed:
@@ -452,6 +540,9 @@ class _Front:
             if failure is not None:
                 self._failed("websocket", "WebSocket handler for %s failed", redact_target(request.target), exc_info=failure)
                 await ws.aclose(1011, "internal error")
+        finally:
+            if ws.flooded and request.client is not None:
+                self._door.penalize(request.client[0], trio.current_time())
         await ws.aclose()
 
 

@@ -14,14 +14,16 @@ import struct
 import trio
 from wsproto.connection import Connection as WsProtocol
 from wsproto.connection import ConnectionState
-from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 
 from eyenet.web.conn import Connection
 from eyenet.web.http import Request
+from eyenet.web.push.limits import TokenBucket
 
 NORMAL_CLOSURE = 1000
 GOING_AWAY = 1001  # the server is shutting down
 ABNORMAL_CLOSURE = 1006  # no close frame: the connection just ended
+POLICY_VIOLATION = 1008  # RFC 6455: the server ends the session for a reason of policy
 MESSAGE_TOO_BIG = 1009
 # How long aclose() waits for the client's answering close frame.
 CLOSE_TIMEOUT = 5.0
@@ -43,6 +45,16 @@ def ws_frame(payload: bytes | str, *, text: bool = True) -> bytes:
     else:
         head = struct.pack("!BBQ", first, 127, size)
     return head + payload
+
+
+def _ends_frame(event) -> bool:
+    """Does this event end a frame that the budget counts: a ping, a pong, or a data frame
+    that does not end its message (wsproto hands a long frame over in parts, the last one
+    frame_finished)? A whole message is a client event, which the push session's own limit
+    counts; the close frame ends the flow."""
+    if isinstance(event, (TextMessage, BytesMessage)):
+        return event.frame_finished and not event.message_finished
+    return isinstance(event, (Ping, Pong))
 
 
 class WebSocketClosed(Exception):
@@ -73,7 +85,7 @@ class WebSocket:
     """
 
     __slots__ = ("request", "_conn", "_proto", "_max_message", "_parts", "_size", "_close", "_receiving", "_changed",
-                 "_too_big")
+                 "_too_big", "_frames", "_frame_rate", "flooded")
 
     def __init__(
         self,
@@ -82,6 +94,8 @@ class WebSocket:
         protocol: WsProtocol,
         *,
         max_message: int = 65536,
+        frames_per_second: float = 50.0,
+        frame_burst: int = 200,
         trailing_data: bytes = b"",
     ) -> None:
         self.request = request
@@ -94,6 +108,11 @@ class WebSocket:
         self._receiving = False
         self._changed: trio.Event | None = None  # set when a receive() call ends
         self._too_big: MessageTooBig | None = None  # raised once; the close follows
+        # The frames that carry no whole message, before and after login: pings, pongs and
+        # (empty) continuations cost about what a message does and no other limit counts them.
+        self._frames = TokenBucket(frame_burst, period=frame_burst / frames_per_second, updated=trio.current_time())
+        self._frame_rate = frames_per_second
+        self.flooded = False  # closed for sending frames beyond the budget
         if trailing_data:
             protocol.receive_data(trailing_data)
 
@@ -182,7 +201,12 @@ class WebSocket:
 
     def _next_message(self) -> str | bytes | None:
         """Process what wsproto parsed: a complete message, or None for "read more"."""
+        now = trio.current_time()
         for event in self._proto.events():
+            if self._close is None and _ends_frame(event) and not self._frames.take(now):
+                # Closed at once, without reading on for the client's close: a flood is not parsed.
+                self.flooded = True
+                self._protocol_close(POLICY_VIOLATION, f"too many frames: at most {self._frame_rate:g} a second")
             if isinstance(event, (TextMessage, BytesMessage)):
                 if self._close is not None:
                     continue  # data after our close frame: drop it while awaiting theirs

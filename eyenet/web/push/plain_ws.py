@@ -27,11 +27,10 @@ from eyenet.web.logsafe import LogThrottle, guarded_logger
 from eyenet.web.push.hub import Hub
 from eyenet.web.push.sessions import ClientError, Session
 from eyenet.web.push.wire import Wire
-from eyenet.web.websocket import GOING_AWAY, MessageTooBig, WebSocket, WebSocketClosed, ws_frame
+from eyenet.web.websocket import GOING_AWAY, POLICY_VIOLATION, MessageTooBig, WebSocket, WebSocketClosed, ws_frame
 
 log = guarded_logger("eyenet.push")
 
-POLICY_VIOLATION = 1008  # RFC 6455: the server ends the session for a reason of policy
 NORMAL = 1000
 
 

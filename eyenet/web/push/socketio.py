@@ -25,6 +25,7 @@ import trio
 
 from eyenet.config import WebSettings
 from eyenet.web import inbound
+from eyenet.web.admission import Tally, per_address_cap
 from eyenet.web.http import Request, Response
 from eyenet.web.logsafe import LogThrottle, guarded_logger
 from eyenet.web.push.hub import Hub
@@ -45,6 +46,8 @@ from eyenet.web.push.socketio_codec import (
 )
 from eyenet.web.push.wire import Wire
 from eyenet.web.websocket import GOING_AWAY, WebSocket, WebSocketClosed, ws_frame
+
+TRY_AGAIN_LATER = 1013  # RFC 6455 registry: the server is overloaded
 
 log = guarded_logger("eyenet.socketio")
 
@@ -78,13 +81,15 @@ class EngineSession:
     """An Engine.IO session: its transport, the packets waiting for a polling GET,
     and the /ws push session riding on it (for which it is the Sink)."""
 
-    def __init__(self, server: SocketIOServer, sid: str, ws: WebSocket | None) -> None:
+    def __init__(self, server: SocketIOServer, sid: str, ws: WebSocket | None, address: str | None) -> None:
         self.server = server
         self.sid = sid
         self.ws = ws  # the transport once it is a WebSocket
+        self.address = address  # the client's, for the cap on unjoined sessions
+        self.unjoined_since: float | None = trio.current_time()  # None while /ws is joined
         self.queue: list[bytes] = []  # polling: packets for the next GET
+        self.queued_bytes = 0
         self.socket: Session | None = None  # the /ws session, while joined
-        self.joined = False  # /ws was joined at least once (connect timeout)
         self.probing = False  # a WebSocket is attempting the upgrade
         self.upgrading = False  # "3probe" sent: every GET answers at once until "5"
         self.get_held = False
@@ -113,9 +118,11 @@ class EngineSession:
     def _enqueue(self, packet: bytes) -> bool:
         if self.closed:
             return False
-        if len(self.queue) >= self.server.settings.polling_queue:
+        settings = self.server.settings
+        if len(self.queue) >= settings.polling_queue or self.queued_bytes + len(packet) > settings.backlog_bytes:
             return self._sent(False)
         self.queue.append(packet)
+        self.queued_bytes += len(packet)
         self.wake()
         return True
 
@@ -131,7 +138,7 @@ class EngineSession:
         if self.closed:
             return b"1"
         if self.queue:
-            packets, self.queue = self.queue, []
+            packets, self.queue, self.queued_bytes = self.queue, [], 0
             return b"\x1e".join(packets)
         return b"6"
 
@@ -153,6 +160,7 @@ class EngineSession:
         # The client sees "io server disconnect" and does not reconnect by itself.
         self.socket = None
         self.send_sio(SioPacket(SioType.DISCONNECT, NAMESPACE))
+        self.server.left(self)
 
     # -- ending
 
@@ -164,6 +172,8 @@ class EngineSession:
         log.log(logging.INFO if fault else logging.DEBUG, "engine.io session %s closed: %s", self.sid, reason)
         self.closed = True
         self.server.sessions.pop(self.sid, None)
+        if self.unjoined_since is not None:
+            self.server.unjoined.release(self.address)
         self.timers.cancel()
         self.ws_scope.cancel()
         self.wake()  # a held GET answers "1"
@@ -186,6 +196,10 @@ class SocketIOServer:
         self.hub = hub
         self.settings = settings  # [web] of the configuration: its Socket.IO keys
         self.sessions: dict[str, EngineSession] = {}
+        # Sessions not joined to /ws hold a slot here: what an unauthenticated client can make
+        # the server keep is bounded in number, and in time by connect_timeout.
+        unjoined = settings.max_unjoined_sessions
+        self.unjoined = Tally(unjoined, per_address_cap(unjoined))
         self._nursery: trio.Nursery | None = None
         self._refusals = LogThrottle()  # payloads no honest client sends: a WARNING line a minute at most
 
@@ -231,7 +245,10 @@ class SocketIOServer:
         if sid is None:
             if request.method != "GET":
                 return _error(2, cors)
-            session = self._open(None)
+            full = self._full(request, admit=True)
+            if full is not None:
+                return full
+            session = self._open(None, _address(request))
             return _text(open_packet(sid=session.sid, upgrades=[WEBSOCKET], **self._times()), cors)
         session = self.sessions.get(sid)
         if session is None:
@@ -298,7 +315,7 @@ class SocketIOServer:
             return _error(refusal, cors)
         sid = request.arg("sid")
         if sid is None:
-            return self._websocket_session
+            return self._full(request, admit=False) or self._websocket_session
         session = self.sessions.get(sid)
         if session is None:
             return _error(1, cors)
@@ -317,7 +334,10 @@ class SocketIOServer:
         return upgrade
 
     async def _websocket_session(self, ws: WebSocket) -> None:
-        session = self._open(ws)
+        if self.unjoined.admit(_address(ws.request)) is not None:  # taken since the upgrade was checked
+            await ws.aclose(TRY_AGAIN_LATER, "too many sessions waiting to join /ws")
+            return
+        session = self._open(ws, _address(ws.request))
         ws.send_text_nowait(open_packet(sid=session.sid, upgrades=[], **self._times()))
         await self._serve_websocket(session, ws, probe=False)
 
@@ -415,6 +435,7 @@ class SocketIOServer:
         elif packet.type is SioType.DISCONNECT:
             session.socket = None
             socket.close()
+            self.left(session)
         elif packet.type is not SioType.ACK:  # EyeNet never asks for acks: one coming back is harmless
             message = f"{packet.type.name} packets are not accepted: send JSON events"
             socket.invalid(message, trio.current_time())
@@ -452,16 +473,42 @@ class SocketIOServer:
         socket = self.hub.recover(auth.get("pid"), auth.get("offset"), principal, session)
         if socket is None:
             socket = self.hub.open_session(principal, session, recoverable=True)
-        session.socket, session.joined = socket, True
+        session.socket = socket
+        if session.unjoined_since is not None:
+            session.unjoined_since = None
+            self.unjoined.release(session.address)
         _resume_after(socket, auth)
         session.send_sio(SioPacket(SioType.CONNECT, NAMESPACE, {"sid": socket.sid, "pid": socket.pid}))
 
     # -- sessions and their timers
 
-    def _open(self, ws: WebSocket | None) -> EngineSession:
+    def _full(self, request: Request, *, admit: bool) -> Response | None:
+        """A new Engine.IO session is not joined yet: 503 when no slot for one is left (with
+        `admit`, the slot is taken otherwise)."""
+        address = _address(request)
+        refusal = self.unjoined.admit(address) if admit else self.unjoined.full(address)
+        if refusal is None:
+            return None
+        self._refusals.log(log, trio.current_time(), "unjoined", "refused an Engine.IO session from %s: unjoined "
+                           "session slots: %s (web.max_unjoined_sessions)", address, refusal)
+        body = {"code": 4, "message": "too many sessions waiting to join /ws: try again later"}
+        return Response.json(body, 503, (*self._cors(request), ("retry-after", "1")))
+
+    def left(self, session: EngineSession) -> None:
+        """The session left /ws: unjoined again, it takes a slot (or ends, none being left)
+        and has connect_timeout to join again."""
+        if session.closed or session.unjoined_since is not None:
+            return
+        if self.unjoined.admit(session.address) is not None:
+            session.close("left /ws with no unjoined session slot free")
+            return
+        session.unjoined_since = trio.current_time()
+
+    def _open(self, ws: WebSocket | None, address: str | None) -> EngineSession:
+        """A new session; its unjoined slot is already taken."""
         if self._nursery is None:
             raise RuntimeError("SocketIOServer.run() is not running")
-        session = EngineSession(self, secrets.token_urlsafe(15), ws)
+        session = EngineSession(self, secrets.token_urlsafe(15), ws, address)
         self.sessions[session.sid] = session
         self._nursery.start_soon(self._timers, session)
         return session
@@ -486,9 +533,15 @@ class SocketIOServer:
                 session.close("ping timeout")
 
     async def _connect_timer(self, session: EngineSession) -> None:
-        await trio.sleep(self.settings.connect_timeout)
-        if not session.joined:
-            session.close("no Socket.IO CONNECT within connect_timeout")
+        """Unjoined (after the handshake, or after leaving /ws) for connect_timeout: the end."""
+        timeout = self.settings.connect_timeout
+        while True:
+            since = session.unjoined_since
+            await trio.sleep_until((trio.current_time() if since is None else since) + timeout)
+            since = session.unjoined_since
+            if since is not None and trio.current_time() >= since + timeout:
+                session.close("not joined to /ws within connect_timeout")
+                return
 
     def _times(self) -> dict[str, Any]:
         s = self.settings
@@ -542,6 +595,10 @@ def _resume_after(socket: Session, auth: dict) -> None:
         socket.resume_after = last
     elif given is not None:
         socket.invalid("auth.lastEventId must be an event id (an integer from 0 to below 2^53)", trio.current_time())
+
+
+def _address(request: Request) -> str | None:
+    return request.client[0] if request.client else None
 
 
 def _error_ack(code: str, message: str) -> dict:

@@ -43,7 +43,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "RATE_LIMITED": (429, "too many failed logins for this user name or from this address: retry after `Retry-After` seconds"),
     "VALIDATION_FAILED": (422, "a field of the body is missing or wrong; the message names it"),
     "INTERNAL": (500, "a bug or a failing component; the server logs it"),
-    "UNAVAILABLE": (503, "too much work is waiting (anomaly jobs): try again later"),
+    "UNAVAILABLE": (503, "too much work is waiting (anomaly jobs): try again later; or the database is damaged"),
 }
 
 

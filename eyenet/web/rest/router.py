@@ -30,6 +30,7 @@ from eyenet.auth.access import fleet_wide
 from eyenet.auth.model import role_allows
 from eyenet.auth.tokens import Claims, TokenAuthority, TokenError
 from eyenet.auth.watch import UserWatch
+from eyenet.store.errors import Damaged
 from eyenet.web.http import Request, Response
 from eyenet.web.logsafe import LogThrottle, guarded_logger
 from eyenet.web.rest import inputs
@@ -123,6 +124,9 @@ class Router:
                 self._refusals.log(log, time.monotonic(), "body", "refused a body from %s for %s %s: %s",
                                    request.client, request.method, request.path, err.message)
             return route, err.response()
+        except Damaged:
+            # Not a bug to log again (the store did, once): the operator's to mend, as /api/health says.
+            return route, ApiError("UNAVAILABLE", "the database is damaged: see /api/health").response()
         except Exception:
             self._failures.log(log, time.monotonic(), "handler", "%s %s failed", request.method, request.path,
                                level=logging.ERROR, exc_info=True)

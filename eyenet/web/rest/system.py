@@ -31,7 +31,7 @@ class HealthReport(msgspec.Struct):
     version: str
     components: Annotated[
         dict[str, dict[str, Figure | list[str]]],
-        Meta(description="store, poller, bus, alerts, topology, ml, push: each {status, reasons, ...its figures}"),
+        Meta(description="store, poller, bus, alerts, topology, ml, push, web: each {status, reasons, ...its figures}"),
     ]
 
 
