@@ -44,10 +44,11 @@ say "installing PyInstaller (pinned) and EyeNet $version with its demo extra int
 say "PyInstaller --onefile"
 # snmpsim loads the lab's variation module from a file (eyenet.demo.lab copies it next to the
 # lab's data), pysnmp its MIB modules by name and snmpsim the dbm its index is kept in: all
-# out of PyInstaller's sight.
+# out of PyInstaller's sight. EyeNet's own data (the profiles, the common-password list, every
+# file the wheel's package-data lists) is read through importlib.resources: all of it is taken.
 "$venv/bin/pyinstaller" --noconfirm --clean --onefile --strip --log-level WARN \
     --name "$name" --distpath "$out" --workpath "$work/build" --specpath "$work" \
-    --collect-data eyenet.collectors \
+    --collect-data eyenet \
     --add-data "$work/src/eyenet/demo/variation/eyenet_lab.py:eyenet/demo/variation" \
     --collect-submodules eyenet \
     --collect-all snmpsim --collect-submodules pysnmp --collect-data pysnmp \
