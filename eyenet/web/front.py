@@ -34,6 +34,7 @@ from wsproto.events import AcceptConnection
 from wsproto.handshake import H11Handshake
 from wsproto.utilities import RemoteProtocolError as WsHandshakeError
 
+from eyenet.auth.backoff import address_key
 from eyenet.config import WebSettings
 from eyenet.web.admission import Backoff, Door, connection_caps
 from eyenet.web.conn import Connection
@@ -298,7 +299,8 @@ class _Front:
                 self._admit(sock, address)
 
     def _admit(self, sock: socket.socket, address: Any) -> None:
-        host = address[0] if isinstance(address, tuple) else None
+        # One IPv6 client usually holds a whole /64: its share is counted as one address.
+        host = address_key(address[0]) if isinstance(address, tuple) else None
         now = trio.current_time()
         refusal = self._door.admit(host, now)
         if refusal is None:
@@ -542,7 +544,7 @@ class _Front:
                 await ws.aclose(1011, "internal error")
         finally:
             if ws.flooded and request.client is not None:
-                self._door.penalize(request.client[0], trio.current_time())
+                self._door.penalize(address_key(request.client[0]), trio.current_time())
         await ws.aclose()
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import trio
 
+from eyenet.auth.backoff import address_key
 from eyenet.config import WebSettings
 from eyenet.web import inbound
 from eyenet.web.admission import Tally, per_address_cap
@@ -598,7 +599,7 @@ def _resume_after(socket: Session, auth: dict) -> None:
 
 
 def _address(request: Request) -> str | None:
-    return request.client[0] if request.client else None
+    return address_key(request.client[0]) if request.client else None
 
 
 def _error_ack(code: str, message: str) -> dict:
