@@ -502,6 +502,17 @@ async def test_a_parse_error_before_joining_closes_the_session():
         assert sid not in env.server.sessions
 
 
+@pytest.mark.parametrize("packets", [("3", "3"), ("6",), ("0",), ("5",)], ids=["second-pong", "noop", "open", "upgrade"])
+async def test_packets_no_client_sends_close_the_session(packets):
+    # Counted by no limit, they could otherwise be sent without end.
+    async with running(ping_interval=0.2) as env:
+        sid = (await handshake(env))["sid"]
+        await joined(env, sid, {"token": env.token()})
+        assert await get(env, sid) == "2"
+        await post(env, sid, *packets)
+        await until(lambda: sid not in env.server.sessions)
+
+
 async def test_last_event_id_replays_on_subscribe():
     async with running(ping_interval=30.0) as env:
         missed = [env.publish(cpu=1.0), env.publish(cpu=2.0)]

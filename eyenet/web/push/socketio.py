@@ -403,13 +403,16 @@ class SocketIOServer:
             if isinstance(packet.data, str):
                 self._on_message(session, packet.data)
             # Binary messages can only be attachments of a binary packet, refused below.
-        elif kind is EioType.PONG:
+        elif kind is EioType.PONG and not session.pong.is_set():
             session.pong.set()
         elif kind is EioType.CLOSE:
             session.close("client close")
         elif kind is EioType.PING:
             session.close("client ping: in Engine.IO v4 only the server pings", fault=True)
-        # open, upgrade (outside a probe) and noop mean nothing here; the reference ignores them too.
+        else:
+            # A second pong for one ping, and open, upgrade (outside a probe) and noop, which no
+            # client sends: each would cost what a message does with no limit counting it.
+            session.close(f"unexpected {kind.name.lower()} packet from the client", fault=True)
 
     # -- Socket.IO packets
 
