@@ -33,7 +33,8 @@ class Version(IntEnum):
 
 
 # The versions a manager speaks, by the names targets and the configuration give them.
-VERSIONS = {"1": Version.V1, "2c": Version.V2C}
+COMMUNITY_VERSIONS = {"1": Version.V1, "2c": Version.V2C}
+VERSIONS = {**COMMUNITY_VERSIONS, "3": Version.V3}
 
 
 class PduType(IntEnum):
