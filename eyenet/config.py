@@ -6,19 +6,22 @@ keys or sections, and what needs the file's place (relative paths, files that mu
 """
 
 import ipaddress
+import os
 import re
 import tomllib
 import typing
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
 from eyenet.alerts.rules import Rule, read_rule
 from eyenet.auth.model import ROLES
-from eyenet.devices.model import DeviceConfig
+from eyenet.devices.model import DeviceConfig, device_problems
 from eyenet.events import EVENT_TYPES, SEVERITIES, Error
-from eyenet.snmp.message import VERSIONS
+from eyenet.snmp.message import COMMUNITY_VERSIONS
 from eyenet.validate import Check, Invalid, Reader, field, not_empty, port
 
 JWT_ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
@@ -267,7 +270,7 @@ class TopologySettings:
     # Auto-discovery (off unless subnets are given): neighbours whose management address
     # lies in one of these networks are added as devices with these settings.
     discover_subnets: tuple[str, ...] = field((), test=_networks)
-    discover_version: str = field("2c", choices=tuple(VERSIONS))
+    discover_version: str = field("2c", choices=tuple(COMMUNITY_VERSIONS))
     discover_community: str = field("public", repr=False)
     discover_port: int = field(161, test=port("UDP"))
     discover_poll_interval: float = field(60.0, gt=0, unit=" seconds")
@@ -357,17 +360,58 @@ def _auth(r: Reader, auth: dict) -> None:
         r.problem("auth.token_ttl", f"is longer than auth.max_token_lifetime ({longest} seconds): tokens would be refused")
 
 
-def _devices(r: Reader, top: dict) -> list[dict]:
-    defaults = r.fields(DeviceConfig, top.get("defaults", {}), "defaults", exclude=("id", "host"))
+# Device keys that may hold a credential: each may be given as { env = "NAME" } or
+# { file = "path" } instead, so that it need not sit in this file.
+SECRET_KEYS = ("community", "auth_password", "priv_password")
+
+
+def _secrets(r: Reader, table: Mapping[str, Any], key: str, base: Path) -> dict[str, Any]:
+    """table with each { env } or { file } reference of a SECRET_KEYS key read; the
+    reference is left for the field's check to refuse when it is neither."""
+    out = dict(table)
+    for name in SECRET_KEYS:
+        ref = table.get(name)
+        if not isinstance(ref, Mapping) or len(ref) != 1 or not ({"env", "file"} & set(ref)):
+            if isinstance(ref, Mapping):
+                r.problem(f"{key}.{name}", 'must be a string, { env = "NAME" } or { file = "path" }')
+                del out[name]
+            continue
+        del out[name]
+        source, where = next(iter(ref.items()))
+        if not isinstance(where, str) or not where:
+            r.problem(f"{key}.{name}.{source}", "must be a non-empty string")
+        elif source == "env":
+            if (value := os.environ.get(where)) is None:
+                r.problem(f"{key}.{name}", f"environment variable {where} is not set")
+            else:
+                out[name] = value
+        else:
+            path = base / where
+            try:
+                out[name] = path.read_text().rstrip("\r\n")
+            except (OSError, UnicodeError) as exc:
+                r.problem(f"{key}.{name}", f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
+    return out
+
+
+def _devices(r: Reader, top: dict, base: Path) -> list[dict]:
+    defaults = r.fields(DeviceConfig, _secrets(r, top.get("defaults", {}), "defaults", base), "defaults", exclude=("id", "host"))
     devices, seen = [], set()
     for key, raw in r.tables(top.get("devices", []), "devices", what="a table ([[devices]])"):
-        fields = r.fields(DeviceConfig, raw, key)
+        fields = r.fields(DeviceConfig, _secrets(r, raw, key, base), key)
         if "id" not in fields or "host" not in fields:
             continue
         if fields["id"] in seen:
             r.problem(f"{key}.id", f"{fields['id']!r} is used by another device")
         seen.add(fields["id"])
-        devices.append({**defaults, **fields})
+        merged = {**defaults, **fields}
+        try:
+            device = DeviceConfig(**merged)
+        except (TypeError, ValueError):  # a key already reported as wrong
+            continue
+        for problem in device_problems(device, own_keys=fields):
+            r.problem(f"{key}.{problem.key}", problem.reason)
+        devices.append(merged)
     return devices
 
 
@@ -439,7 +483,7 @@ def parse_config(data: dict, path: str = "<config>") -> Config:
     web = sections["web"]
     if "tls_key" in web and "tls_cert" not in web:
         r.problem("web.tls_key", "needs web.tls_cert as well")
-    devices = _devices(r, top)
+    devices = _devices(r, top, Path(path).parent if path != "<config>" else Path.cwd())
     webhooks = _webhooks(r, top.get("webhooks", []))
     rules = _rules(r, top.get("rules", []))
 

@@ -258,7 +258,7 @@ class Poller:
         return Target(
             host=device.host, port=device.port, version=device.version, community=device.community,
             timeout=s.timeout, retries=s.retries, max_repetitions=s.max_repetitions,
-            max_repetitions_cap=s.max_repetitions_cap,
+            max_repetitions_cap=s.max_repetitions_cap, usm=device.usm_user(), context=device.context,
         )
 
     async def _device_loop(self, device: DeviceConfig, scope: trio.CancelScope) -> None:
