@@ -126,9 +126,9 @@ if MODE == "v3":
     _TARGET_KW = {"version": "3", "usm": UsmUser(sys.argv[2], "authPriv", "SHA-256", sys.argv[3], "AES", sys.argv[4])}
 if MODE in ("pinned", "v3"):
     if {"max_repetitions", "max_repetitions_cap"} <= _fields:
-        _TARGET_KW = {"max_repetitions": 25, "max_repetitions_cap": 25}
+        _TARGET_KW |= {"max_repetitions": 25, "max_repetitions_cap": 25}
     elif "max_repetitions" in _fields:
-        _TARGET_KW = {"max_repetitions": 25}
+        _TARGET_KW |= {"max_repetitions": 25}
 
 async def _round(client, hosts):
     counts, errors = {}, {}
@@ -148,7 +148,7 @@ async def _round(client, hosts):
 async def _main():
     async with SnmpClient.open(max_in_flight=256) as client:
         _say({"ready": True, "version": getattr(eyenet, "__version__", "?"), "mode": MODE,
-              "target_options": _TARGET_KW or "client defaults"})
+              "target_options": {k: v if isinstance(v, (int, str)) else repr(v) for k, v in _TARGET_KW.items()} or "client defaults"})
         while True:
             line = await trio.to_thread.run_sync(sys.stdin.readline)
             if not line:
