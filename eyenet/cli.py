@@ -25,7 +25,7 @@ from eyenet.demo.lab import LabError
 from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.display import format_varbind, varbind_json
 from eyenet.snmp.errors import SnmpError
-from eyenet.snmp.usm import AUTH_PROTOCOLS, LEVELS, PRIV_PROTOCOLS, UsmUser, protocol_name
+from eyenet.snmp.usm import AUTH_PROTOCOLS, LEVELS, PRIV_PROTOCOLS, UsmUser, implied_level, protocol_name
 from eyenet.snmp.values import parse_oid
 from eyenet.store.db import Store
 from eyenet.store.errors import StoreError
@@ -203,7 +203,7 @@ def _v3_target(args) -> dict:
         raise SnmpError("SNMPv3 needs a user: -u NAME")
     auth_password = args.auth_password or os.environ.get(AUTH_PASSWORD_ENV, "")
     priv_password = args.priv_password or os.environ.get(PRIV_PASSWORD_ENV, "")
-    level = args.level or ("authPriv" if priv_password else "authNoPriv" if auth_password else "noAuthNoPriv")
+    level = args.level or implied_level(auth_password, priv_password)
     try:
         engine_id = None if args.context_engine_id is None else bytes.fromhex(args.context_engine_id.removeprefix("0x"))
     except ValueError:

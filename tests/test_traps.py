@@ -151,3 +151,23 @@ def test_an_inform_out_of_time_gets_an_authenticated_report_with_this_engines_ti
     answer = got.receive(in_time, ("127.0.0.1", 5000), now=160.0)
     assert answer.notification is not None and answer.notification.inform
     assert decode_parameters(decode_message(answer.reply).security_parameters)[0].engine_id == ENGINE
+
+
+def test_senders_are_matched_by_address_or_v1_agent_addr_and_unknown_ones_counted():
+    from eyenet.collect.traps import TrapService
+    from eyenet.config import TrapsSettings
+    from eyenet.devices.model import DeviceConfig
+    from eyenet.snmp.traps import Notification
+
+    devices = [DeviceConfig("a", "192.0.2.1"), DeviceConfig("b", "2001:db8::0:1")]
+    polled = []
+    service = TrapService(TrapsSettings(enabled=True), lambda: devices, lambda d: polled.append(d) or True)
+
+    def note(source, trap_oid=LINK_DOWN, agent_addr=None):
+        return Notification((source, 162), "1", False, trap_oid, 0, (), "public", agent_addr=agent_addr)
+
+    service.handle(note("2001:db8::1"), 10.0)
+    service.handle(note("198.51.100.9", agent_addr="192.0.2.1"), 10.0)  # through a v1 relay
+    service.handle(note("198.51.100.9"), 10.0)
+    service.handle(note("192.0.2.1", trap_oid=(1, 3, 6, 1, 4, 1, 9, 0, 1)), 10.0)
+    assert polled == ["b", "a"] and service.unknown == 1 and service.polls_brought_forward == 2

@@ -9,7 +9,7 @@ from collections.abc import Collection
 import attrs
 
 from eyenet.snmp.message import VERSIONS
-from eyenet.snmp.usm import AUTH_PROTOCOLS, LEVELS, PRIV_PROTOCOLS, UsmUser, user_problems
+from eyenet.snmp.usm import AUTH_PROTOCOLS, LEVELS, PRIV_PROTOCOLS, UsmUser, implied_level, user_problems
 from eyenet.validate import Problem, field, not_empty, port
 
 # Anchored for JSON Schema (OpenAPI `pattern` searches); matched with fullmatch.
@@ -49,7 +49,7 @@ class DeviceConfig:
             return None
         if self.level is not None:
             return self.level
-        return "authPriv" if self.priv_password else "authNoPriv" if self.auth_password else "noAuthNoPriv"
+        return implied_level(self.auth_password, self.priv_password)
 
     def usm_user(self) -> UsmUser | None:
         """The SNMPv3 user to poll as; None below version 3. device_problems() said it is whole."""

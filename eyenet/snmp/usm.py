@@ -114,6 +114,11 @@ class UsmUser:
         return PRIV_PROTOCOLS[self.priv_protocol]
 
 
+def implied_level(auth_password: str | None, priv_password: str | None) -> str:
+    """The level when none is given: the highest the passwords allow."""
+    return "authPriv" if priv_password else "authNoPriv" if auth_password else "noAuthNoPriv"
+
+
 def user_problems(name: str, level: str, auth_protocol: str, auth_password: str, priv_protocol: str, priv_password: str) -> list[tuple[str, str]]:
     """(key, reason) for each thing wrong with these settings; never quotes a password."""
     out = []
