@@ -24,6 +24,7 @@ import attrs
 import trio
 
 from eyenet.snmp.bulk import BulkTuner
+from eyenet.snmp.datagrams import receive_forever
 from eyenet.snmp.errors import (
     SnmpDecodeError,
     SnmpDecryptionError,
@@ -61,7 +62,6 @@ RECENT_IDS = 8192
 RESOLVE_TTL = 300.0
 RECV_BUFFER = 4 * 1024 * 1024
 MAX_TOO_BIG = 8
-MAX_BURST = 64
 # Requests in flight to one agent: enough to overlap a device's column walks, few enough
 # that an agent answering one request at a time (most do) is not flooded into dropping some.
 PER_AGENT_IN_FLIGHT = 4
@@ -616,27 +616,6 @@ class SnmpClient:
         _free(pending)
         pending.event.set()
 
-    async def _receive_loop(self, sock: _stdsocket.socket) -> None:
-        # Drain every queued datagram before sleeping: one wake-up serves a burst of answers.
-        burst = 0
-        while True:
-            try:
-                data, addr = sock.recvfrom(65535)
-            except BlockingIOError:
-                burst = 0
-                await trio.lowlevel.wait_readable(sock)
-                continue
-            except OSError:
-                # ICMP port unreachable surfaces here on Linux; the request times out as it should.
-                # Checkpoint, so that no run of errors can spin this loop without yielding.
-                await trio.lowlevel.checkpoint()
-                continue
-            self._deliver(data, addr)
-            burst += 1
-            if burst >= MAX_BURST:  # let the woken requests run under a flood
-                burst = 0
-                await trio.lowlevel.cancel_shielded_checkpoint()
-
     def _socket(self, family: int) -> _stdsocket.socket:
         sock = self._sockets.get(family)
         if sock is None:
@@ -648,7 +627,7 @@ class SnmpClient:
                 pass  # a smaller buffer only costs retries under bursts
             sock.bind(("::", 0) if family == _stdsocket.AF_INET6 else ("0.0.0.0", 0))
             self._sockets[family] = sock
-            self._nursery.start_soon(self._receive_loop, sock)
+            self._nursery.start_soon(receive_forever, sock, self._deliver)
         return sock
 
     async def _resolve(self, target: Target) -> tuple[int, SockAddr]:

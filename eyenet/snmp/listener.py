@@ -16,12 +16,12 @@ from typing import Self
 import attrs
 import trio
 
+from eyenet.snmp.datagrams import receive_forever
 from eyenet.snmp.traps import Notification, NotificationReceiver
 
 log = logging.getLogger("eyenet.traps")
 
 LOG_EVERY = 60.0
-MAX_BURST = 64
 
 
 @attrs.define
@@ -64,29 +64,11 @@ class TrapListener:
                 raise OSError(exc.errno, f"cannot listen for traps on [{host or '::'}]:{port}: {exc.strerror}") from None
             listener = cls(receiver, sock, queue)
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(listener._serve)
+                nursery.start_soon(receive_forever, sock, listener._handle)
                 try:
                     yield listener
                 finally:
                     nursery.cancel_scope.cancel()
-
-    async def _serve(self) -> None:
-        burst = 0
-        while True:
-            try:
-                data, addr = self._sock.recvfrom(65535)
-            except BlockingIOError:
-                burst = 0
-                await trio.lowlevel.wait_readable(self._sock)
-                continue
-            except OSError:
-                await trio.lowlevel.checkpoint()
-                continue
-            self._handle(data, addr)
-            burst += 1
-            if burst >= MAX_BURST:  # let the consumer run under a flood
-                burst = 0
-                await trio.lowlevel.checkpoint()
 
     def _handle(self, data: bytes, addr: tuple[object, ...]) -> None:
         self.stats.datagrams += 1
