@@ -20,6 +20,9 @@ timeout before every poller round). Each poller is its own process:
                  lexicographicMode=False, lookupMib=False), asyncio.gather.
   netsnmp        one `snmpbulkwalk -v2c -c public -Cr25 -On -Oq HOST OID` per
                  agent, all started at once.
+  eyenet_v3,     --v3 adds these two: eyenet (pinned at 25) and snmpbulkwalk over
+  netsnmp_v3     SNMPv3 authPriv, SHA-256 + AES-128, as the user every agent has
+                 (snmp_lab.V3_USER); the v3/v2c CPU ratios are reported beside.
   snmp_exporter  Debian's prometheus-snmp-exporter with a hand-written snmp.yml
                  (module walking ifXTable, v2c, max_repetitions 25, no lookups),
                  scraped for every agent at once from a thread pool.
@@ -56,10 +59,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import snmp_lab  # noqa: E402
-from snmp_lab import IFX_TABLE, Lab, LabError, spawn, stop_process  # noqa: E402
+from snmp_lab import IFX_TABLE, V3_AUTH, V3_PRIV, V3_USER, Lab, LabError, spawn, stop_process  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_REP = 25
+V3_NETSNMP = ("-v3", "-l", "authPriv", "-u", V3_USER, "-a", "SHA-256", "-A", V3_AUTH, "-x", "AES", "-X", V3_PRIV)
 CACHE_TIMEOUT_S = 3.0  # snmpd's ifTable/ifXTable cache (nsCacheTimeout of 1.3.6.1.2.1.2.2)
 
 IFX_COLUMNS = [  # (column, name, snmp_exporter type)
@@ -103,7 +107,9 @@ OID = tuple(int(x) for x in OID_TEXT.split("."))
 EYENET_WORKER = _WORKER_COMMON + r"""
 # argv[1]: "pinned" = max-repetitions fixed at 25 like the peers; "tuned" = the
 # client's own self-tuning GETBULK size (starts at 25, grows while answers come
-# back whole and quick). One client for the life of the worker, like the daemon.
+# back whole and quick); "v3" = pinned, over SNMPv3 authPriv as the user argv[2:]
+# (name, auth password, priv password; SHA-256 + AES). One client for the life of
+# the worker, like the daemon.
 MODE = sys.argv[1] if len(sys.argv) > 1 else "pinned"
 try:
     import attrs
@@ -115,16 +121,19 @@ except Exception as exc:
 
 _fields = set(attrs.fields_dict(Target)) if attrs.has(Target) else set()
 _TARGET_KW = {}
-if MODE == "pinned":
+if MODE == "v3":
+    from eyenet.snmp.usm import UsmUser
+    _TARGET_KW = {"version": "3", "usm": UsmUser(sys.argv[2], "authPriv", "SHA-256", sys.argv[3], "AES", sys.argv[4])}
+if MODE in ("pinned", "v3"):
     if {"max_repetitions", "max_repetitions_cap"} <= _fields:
-        _TARGET_KW = {"max_repetitions": 25, "max_repetitions_cap": 25}
+        _TARGET_KW |= {"max_repetitions": 25, "max_repetitions_cap": 25}
     elif "max_repetitions" in _fields:
-        _TARGET_KW = {"max_repetitions": 25}
+        _TARGET_KW |= {"max_repetitions": 25}
 
 async def _round(client, hosts):
     counts, errors = {}, {}
     async def one(h):
-        t = Target(host=h, port=161, version="2c", community="public", timeout=2.0, retries=2, **_TARGET_KW)
+        t = Target(**{"host": h, "port": 161, "version": "2c", "community": "public", "timeout": 2.0, "retries": 2, **_TARGET_KW})
         try:
             vbs = await client.walk(t, OID)
         except Exception as exc:
@@ -139,7 +148,7 @@ async def _round(client, hosts):
 async def _main():
     async with SnmpClient.open(max_in_flight=256) as client:
         _say({"ready": True, "version": getattr(eyenet, "__version__", "?"), "mode": MODE,
-              "target_options": _TARGET_KW or "client defaults"})
+              "target_options": {k: v if isinstance(v, (int, str)) else repr(v) for k, v in _TARGET_KW.items()} or "client defaults"})
         while True:
             line = await trio.to_thread.run_sync(sys.stdin.readline)
             if not line:
@@ -318,9 +327,10 @@ class NetSnmpPoller(Poller):
     name = "netsnmp"
     cpu_method = "sum of the snmpbulkwalk children's user+sys from os.wait4 (process start-up included)"
 
-    def __init__(self, workdir: Path, probe_host: str):
+    def __init__(self, workdir: Path, probe_host: str, security: tuple[str, ...] = ("-v2c", "-c", "public")):
         self.workdir = workdir
         self.probe_host = probe_host
+        self.security = security
         self.round_no = 0
         self.startup_cpu_s = None
 
@@ -333,7 +343,7 @@ class NetSnmpPoller(Poller):
         # subtree (sysUpTime), the median of 11 runs.
         probes = []
         for _ in range(11):
-            proc = spawn([exe, "-v2c", "-c", "public", f"-Cr{MAX_REP}", "-On", "-Oq", self.probe_host, "1.3.6.1.2.1.1.3"],
+            proc = spawn([exe, *self.security, f"-Cr{MAX_REP}", "-On", "-Oq", self.probe_host, "1.3.6.1.2.1.1.3"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             cpu = _reap(proc, 10.0)
             if cpu is None:
@@ -342,7 +352,7 @@ class NetSnmpPoller(Poller):
                 probes.append(cpu)
         self.startup_cpu_s = sorted(probes)[len(probes) // 2] if probes else None
         return {"version": (out.stdout + out.stderr).strip().split()[-1],
-                "command": f"snmpbulkwalk -v2c -c public -Cr{MAX_REP} -On -Oq HOST {IFX_TABLE}",
+                "command": f"snmpbulkwalk {' '.join(self.security)} -Cr{MAX_REP} -On -Oq HOST {IFX_TABLE}".replace(V3_AUTH, "*").replace(V3_PRIV, "*"),
                 "one_varbind_process_cpu_s": self.startup_cpu_s}
 
     def extra_summary(self, varbinds: int, cpu_s: float, processes: int) -> dict:
@@ -362,7 +372,7 @@ class NetSnmpPoller(Poller):
             out = open(d / f"{i}.out", "wb")
             err = open(d / f"{i}.err", "wb")
             try:
-                procs[h] = spawn(["/usr/bin/snmpbulkwalk", "-v2c", "-c", "public", f"-Cr{MAX_REP}", "-On", "-Oq", h, IFX_TABLE],
+                procs[h] = spawn(["/usr/bin/snmpbulkwalk", *self.security, f"-Cr{MAX_REP}", "-On", "-Oq", h, IFX_TABLE],
                                  stdout=out, stderr=err)
             finally:
                 out.close()
@@ -576,6 +586,8 @@ def _run_pollers(args, quiet, lab, wanted, pollers, results, rounds, report, t_s
         "eyenet_tuned": lambda: PythonWorkerPoller("eyenet_tuned", workers / "eyenet_worker.py", py_env, ("tuned",)),
         "pysnmp": lambda: PythonWorkerPoller("pysnmp", workers / "pysnmp_worker.py", py_env),
         "netsnmp": lambda: NetSnmpPoller(lab.workdir, lab.hosts[0]),
+        "eyenet_v3": lambda: PythonWorkerPoller("eyenet_v3", workers / "eyenet_worker.py", py_env, ("v3", V3_USER, V3_AUTH, V3_PRIV)),
+        "netsnmp_v3": lambda: NetSnmpPoller(lab.workdir, lab.hosts[0], V3_NETSNMP),
         "snmp_exporter": lambda: ExporterPoller(lab.workdir),
     }
     for name in wanted:
@@ -637,6 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="rounds per poller, round-robin (default 3, max 50)")
     p.add_argument("--pollers", default="eyenet,eyenet_tuned,pysnmp,netsnmp,snmp_exporter",
                    help="comma-separated subset of eyenet,eyenet_tuned,pysnmp,netsnmp,snmp_exporter (default: all)")
+    p.add_argument("--v3", action="store_true", help="add eyenet_v3 and netsnmp_v3: SNMPv3 authPriv, SHA-256 + AES-128")
     p.add_argument("--cool-down", type=float, default=4.0, help=f"pause before each poller round, > snmpd's {CACHE_TIMEOUT_S:.0f} s cache (default 4)")
     p.add_argument("--round-timeout", type=float, default=120.0, help="seconds one poller round may take (default 120)")
     p.add_argument("--setup-timeout", type=float, default=300.0, help="seconds the lab may take to come up (default 300)")
@@ -650,7 +663,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cool_down <= CACHE_TIMEOUT_S:
         _say(quiet, f"note: --cool-down {args.cool_down} is not above snmpd's {CACHE_TIMEOUT_S} s cache: rounds may start warm")
     wanted = [w.strip() for w in args.pollers.split(",") if w.strip()]
-    known = ["eyenet", "eyenet_tuned", "pysnmp", "netsnmp", "snmp_exporter"]
+    if args.v3:
+        wanted += [w for w in ("eyenet_v3", "netsnmp_v3") if w not in wanted]
+    known = ["eyenet", "eyenet_tuned", "pysnmp", "netsnmp", "snmp_exporter", "eyenet_v3", "netsnmp_v3"]
     for w in wanted:
         if w not in known:
             p.error(f"unknown poller {w!r}: choose from {','.join(known)}")
@@ -733,6 +748,14 @@ def main(argv: list[str] | None = None) -> int:
         f"eyenet_tuned/{peer}": (round(rate("eyenet_tuned") / rate(peer), 3) if rate("eyenet_tuned") and rate(peer) else None)
         for peer in ("netsnmp", "snmp_exporter", "pysnmp", "eyenet")
     }
+    # CPU per varbind of v3 authPriv over v2c's, each tool against itself (> 1: v3 costs more).
+    report["ratios_v3"] = {
+        f"{me}_v3/{me}": (round(rate(me) / rate(f"{me}_v3"), 3) if rate(me) and rate(f"{me}_v3") else None)
+        for me in ("eyenet", "netsnmp")
+    }
+    report["ratios_v3"]["eyenet_v3/netsnmp_v3"] = (
+        round(rate("eyenet_v3") / rate("netsnmp_v3"), 3) if rate("eyenet_v3") and rate("netsnmp_v3") else None
+    )
     report["ratio_meaning"] = ("varbinds per CPU-second of EyeNet divided by the peer's (> 1: EyeNet uses less CPU per "
                                "varbind); ratios*: from all rounds' totals, ratios_median_round: from each poller's median round")
     if not quiet:
@@ -747,6 +770,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratios: {report['ratios']}", file=sys.stderr)
         print(f"ratios of median rounds: {report['ratios_median_round']}", file=sys.stderr)
         print(f"ratios with the self-tuning GETBULK size: {report['ratios_tuned']}", file=sys.stderr, flush=True)
+        print(f"v3 authPriv: CPU per varbind over v2c's (x_v3/x), and eyenet over net-snmp: {report['ratios_v3']}",
+              file=sys.stderr, flush=True)
     print(json.dumps(report), flush=True)
     return rc
 

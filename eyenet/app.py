@@ -19,6 +19,7 @@ from eyenet.auth.watch import UserWatch
 from eyenet.bus import Bus
 from eyenet.collect.poller import Poller
 from eyenet.collect.profiles import ProfileError, ProfileSet, load_profiles
+from eyenet.collect.traps import TrapService
 from eyenet.config import Config, ConfigError, find_config, load_config, restart_needed
 from eyenet.daemon.changes import diff
 from eyenet.daemon.control import Control
@@ -87,6 +88,7 @@ class Services:
     topology: TopologyService
     hub: Hub
     addresses: list  # (host, port) the web front listens on
+    traps: TrapService | None = None  # with [traps] enabled
 
 
 async def first_admin(store: Store, config: Config, terminal: TextIO | None = None) -> None:
@@ -160,12 +162,14 @@ async def run(
                 await nursery.start(hub.run)
                 socketio = SocketIOServer(hub, config.web)
                 await nursery.start(socketio.run)
+                traps = TrapService(config.traps, devices.configs, poller.poll_now) if config.traps.enabled else None
 
                 def health_components() -> dict[str, Health]:
                     return {
                         "store": store.health(), "poller": poller.health(), "bus": bus.health(), "alerts": alerts.health(),
                         "topology": topology.health(), "ml": ml.health(), "push": hub.health(),
                         "web": door.health(trio.current_time()),
+                        **({"traps": traps.health()} if traps is not None else {}),
                     }
 
                 rest = RestApi(
@@ -188,7 +192,9 @@ async def run(
                 log.info("polling %d device(s); history in %s", len(devices.configs()), config.store.path)
                 await nursery.start(poller.run, devices.configs())
                 await nursery.start(topology.run)
-                task_status.started(Services(poller, devices, alerts, topology, hub, addresses))
+                if traps is not None:
+                    await nursery.start(traps.run)
+                task_status.started(Services(poller, devices, alerts, topology, hub, addresses, traps))
                 if control is None:
                     return  # the services run until cancelled
 

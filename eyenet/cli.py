@@ -25,6 +25,7 @@ from eyenet.demo.lab import LabError
 from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.display import format_varbind, varbind_json
 from eyenet.snmp.errors import SnmpError
+from eyenet.snmp.usm import AUTH_PROTOCOLS, LEVELS, PRIV_PROTOCOLS, UsmUser, implied_level, protocol_name
 from eyenet.snmp.values import parse_oid
 from eyenet.store.db import Store
 from eyenet.store.errors import StoreError
@@ -47,8 +48,23 @@ def parse_target(text: str) -> tuple[str, int]:
 
 def _snmp_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", help="host, host:port or [ipv6]:port")
-    p.add_argument("-v", dest="version", choices=["1", "2c"], default="2c", help="SNMP version (default 2c)")
+    p.add_argument("-v", dest="version", choices=["1", "2c", "3"], default="2c", help="SNMP version (default 2c)")
     p.add_argument("-c", dest="community", default="public", help="community (default public)")
+    v3 = p.add_argument_group("SNMPv3 (net-snmp's options)")
+    v3.add_argument("-u", dest="user", help="security name")
+    v3.add_argument(
+        "-l", dest="level", choices=LEVELS,
+        help="security level (default: authPriv with -X, authNoPriv with -A, else noAuthNoPriv)",
+    )
+    v3.add_argument("-a", dest="auth_protocol", type=protocol_name, default="SHA", help=f"{'|'.join(AUTH_PROTOCOLS)} (default SHA)")
+    v3.add_argument("-A", dest="auth_password", default="", help="authentication pass phrase (or EYENET_SNMP_AUTH_PASSWORD)")
+    v3.add_argument(
+        "-x", dest="priv_protocol", type=protocol_name, default="AES",
+        help=f"{'|'.join(PRIV_PROTOCOLS)} (default AES; AES192C and AES256C spelt as net-snmp does work too)",
+    )
+    v3.add_argument("-X", dest="priv_password", default="", help="privacy pass phrase (or EYENET_SNMP_PRIV_PASSWORD)")
+    v3.add_argument("-n", dest="context", default="", help="context name")
+    v3.add_argument("-E", dest="context_engine_id", help="context engine id in hex (default: the agent's engine id)")
     p.add_argument("--timeout", type=float, default=1.0, help="seconds per attempt (default 1)")
     p.add_argument("--retries", type=int, default=2, help="attempts after the first (default 2)")
     p.add_argument("--max-repetitions", type=int, default=25, help="GETBULK repetitions to start with (default 25)")
@@ -160,7 +176,7 @@ async def _snmp_command(args) -> int:
     oids = [parse_oid(o) for o in ([args.oid] if args.command == "walk" else args.oids)]
     target = Target(
         host=host, port=port, version=args.version, community=args.community, timeout=args.timeout,
-        retries=args.retries, max_repetitions=args.max_repetitions,
+        retries=args.retries, max_repetitions=args.max_repetitions, **_v3_target(args),
     )
     show = (lambda vb: json.dumps(varbind_json(vb))) if args.json else format_varbind
     async with SnmpClient.open() as client:
@@ -170,6 +186,30 @@ async def _snmp_command(args) -> int:
             varbinds = await client.get(target, oids)
     sys.stdout.write("".join(show(vb) + "\n" for vb in varbinds))
     return 0
+
+
+# Pass phrases from the environment keep them out of `ps` and the shell's history.
+AUTH_PASSWORD_ENV = "EYENET_SNMP_AUTH_PASSWORD"
+PRIV_PASSWORD_ENV = "EYENET_SNMP_PRIV_PASSWORD"
+
+
+def _v3_target(args) -> dict:
+    """Target's SNMPv3 keywords from -u -l -a -A -x -X -n -E (none below version 3)."""
+    if args.version != "3":
+        if args.user is not None or args.level is not None:
+            raise SnmpError("-u and -l are for SNMPv3: add -v 3")
+        return {}
+    if args.user is None:
+        raise SnmpError("SNMPv3 needs a user: -u NAME")
+    auth_password = args.auth_password or os.environ.get(AUTH_PASSWORD_ENV, "")
+    priv_password = args.priv_password or os.environ.get(PRIV_PASSWORD_ENV, "")
+    level = args.level or implied_level(auth_password, priv_password)
+    try:
+        engine_id = None if args.context_engine_id is None else bytes.fromhex(args.context_engine_id.removeprefix("0x"))
+    except ValueError:
+        raise SnmpError(f"-E {args.context_engine_id!r} is not hexadecimal") from None
+    user = UsmUser(args.user, level, args.auth_protocol, auth_password, args.priv_protocol, priv_password)
+    return {"usm": user, "context": args.context, "context_engine_id": engine_id}
 
 
 def _read_password(args) -> str:

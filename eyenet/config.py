@@ -6,19 +6,23 @@ keys or sections, and what needs the file's place (relative paths, files that mu
 """
 
 import ipaddress
+import os
 import re
 import tomllib
 import typing
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
 from eyenet.alerts.rules import Rule, read_rule
 from eyenet.auth.model import ROLES
-from eyenet.devices.model import DeviceConfig
+from eyenet.devices.model import DeviceConfig, device_problems
 from eyenet.events import EVENT_TYPES, SEVERITIES, Error
-from eyenet.snmp.message import VERSIONS
+from eyenet.snmp.message import COMMUNITY_VERSIONS
+from eyenet.snmp.usm import AUTH_PROTOCOLS, LEVELS, PRIV_PROTOCOLS, UsmUser, implied_level, user_problems
 from eyenet.validate import Check, Invalid, Reader, field, not_empty, port
 
 JWT_ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
@@ -267,11 +271,52 @@ class TopologySettings:
     # Auto-discovery (off unless subnets are given): neighbours whose management address
     # lies in one of these networks are added as devices with these settings.
     discover_subnets: tuple[str, ...] = field((), test=_networks)
-    discover_version: str = field("2c", choices=tuple(VERSIONS))
+    discover_version: str = field("2c", choices=tuple(COMMUNITY_VERSIONS))
     discover_community: str = field("public", repr=False)
     discover_port: int = field(161, test=port("UDP"))
     discover_poll_interval: float = field(60.0, gt=0, unit=" seconds")
     discover_tags: tuple[str, ...] = ("discovered",)
+
+
+def _engine_id(value: str) -> str | None:
+    try:
+        raw = bytes.fromhex(value.removeprefix("0x"))
+    except ValueError:
+        return f"{value!r} is not hexadecimal"
+    return None if 5 <= len(raw) <= 32 else f"must be 5 to 32 bytes (RFC 3411), not {len(raw)}"
+
+
+@attrs.frozen
+class TrapUser:
+    """One [[traps.users]] entry: an SNMPv3 user that may send traps and informs."""
+
+    user: str = field(test=not_empty)
+    level: str | None = field(None, choices=LEVELS)
+    auth_protocol: str = field("SHA", choices=tuple(AUTH_PROTOCOLS))
+    auth_password: str | None = field(None, repr=False)
+    priv_protocol: str = field("AES", choices=tuple(PRIV_PROTOCOLS))
+    priv_password: str | None = field(None, repr=False)
+
+    def usm_user(self) -> UsmUser:
+        level = self.level or implied_level(self.auth_password, self.priv_password)
+        return UsmUser(self.user, level, self.auth_protocol, self.auth_password or "", self.priv_protocol, self.priv_password or "")
+
+
+@attrs.frozen
+class TrapsSettings:
+    """[traps]: the notification listener (off unless enabled)."""
+
+    enabled: bool = False
+    # "" (the default): every address, IPv4 and IPv6. Port 162 needs root or CAP_NET_BIND_SERVICE.
+    address: str = ""
+    port: int = field(162, test=port("UDP"))
+    # Communities accepted from SNMPv1/v2c senders; empty: any.
+    communities: tuple[str, ...] = field(("public",), repr=False)
+    # This receiver's SNMPv3 engine id, in hex (Informs' senders localise keys to it); by default
+    # one made from the host name, so that it stays the same across restarts.
+    engine_id: str | None = field(None, test=_engine_id)
+    queue: int = field(10_000, gt=0)  # notifications waiting for their handling; beyond, dropped and counted
+    users: tuple[TrapUser, ...] = ()
 
 
 @attrs.frozen
@@ -290,6 +335,7 @@ class Config:
     # Alert rules (docs/alerts.md); a rule with a shipped rule's id replaces it.
     rules: tuple[Rule, ...] = ()
     topology: TopologySettings = TopologySettings()
+    traps: TrapsSettings = TrapsSettings()
 
     @property
     def token_settings(self) -> AuthSettings:
@@ -333,7 +379,7 @@ def load_config(path: str | Path) -> Config:
 # The sections that are one class each, in the example file's order.
 SECTIONS = {
     "snmp": SnmpSettings, "store": StoreSettings, "auth": AuthSettings, "web": WebSettings, "push": PushSettings,
-    "poller": PollerSettings, "topology": TopologySettings,
+    "poller": PollerSettings, "topology": TopologySettings, "traps": TrapsSettings,
 }
 _TOP = {
     **{name: Check(dict) for name in (*SECTIONS, "profiles", "defaults")},
@@ -357,17 +403,58 @@ def _auth(r: Reader, auth: dict) -> None:
         r.problem("auth.token_ttl", f"is longer than auth.max_token_lifetime ({longest} seconds): tokens would be refused")
 
 
-def _devices(r: Reader, top: dict) -> list[dict]:
-    defaults = r.fields(DeviceConfig, top.get("defaults", {}), "defaults", exclude=("id", "host"))
+# Device keys that may hold a credential: each may be given as { env = "NAME" } or
+# { file = "path" } instead, so that it need not sit in this file.
+SECRET_KEYS = ("community", "auth_password", "priv_password")
+
+
+def _secrets(r: Reader, table: Mapping[str, Any], key: str, base: Path) -> dict[str, Any]:
+    """table with each { env } or { file } reference of a SECRET_KEYS key read; the
+    reference is left for the field's check to refuse when it is neither."""
+    out = dict(table)
+    for name in SECRET_KEYS:
+        ref = table.get(name)
+        if not isinstance(ref, Mapping) or len(ref) != 1 or not ({"env", "file"} & set(ref)):
+            if isinstance(ref, Mapping):
+                r.problem(f"{key}.{name}", 'must be a string, { env = "NAME" } or { file = "path" }')
+                del out[name]
+            continue
+        del out[name]
+        source, where = next(iter(ref.items()))
+        if not isinstance(where, str) or not where:
+            r.problem(f"{key}.{name}.{source}", "must be a non-empty string")
+        elif source == "env":
+            if (value := os.environ.get(where)) is None:
+                r.problem(f"{key}.{name}", f"environment variable {where} is not set")
+            else:
+                out[name] = value
+        else:
+            path = base / where
+            try:
+                out[name] = path.read_text().rstrip("\r\n")
+            except (OSError, UnicodeError) as exc:
+                r.problem(f"{key}.{name}", f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}")
+    return out
+
+
+def _devices(r: Reader, top: dict, base: Path) -> list[dict]:
+    defaults = r.fields(DeviceConfig, _secrets(r, top.get("defaults", {}), "defaults", base), "defaults", exclude=("id", "host"))
     devices, seen = [], set()
     for key, raw in r.tables(top.get("devices", []), "devices", what="a table ([[devices]])"):
-        fields = r.fields(DeviceConfig, raw, key)
+        fields = r.fields(DeviceConfig, _secrets(r, raw, key, base), key)
         if "id" not in fields or "host" not in fields:
             continue
         if fields["id"] in seen:
             r.problem(f"{key}.id", f"{fields['id']!r} is used by another device")
         seen.add(fields["id"])
-        devices.append({**defaults, **fields})
+        merged = {**defaults, **fields}
+        try:
+            device = DeviceConfig(**merged)
+        except (TypeError, ValueError):  # a key already reported as wrong
+            continue
+        for problem in device_problems(device, own_keys=fields):
+            r.problem(f"{key}.{problem.key}", problem.reason)
+        devices.append(merged)
     return devices
 
 
@@ -430,16 +517,45 @@ def _rules(r: Reader, raw: list) -> list[Rule]:
     return rules
 
 
+def _trap_users(r: Reader, raw: object, base: Path) -> tuple[TrapUser, ...]:
+    if not isinstance(raw, list):
+        r.problem("traps.users", "must be an array of tables ([[traps.users]])")
+        return ()
+    users, names = [], set()
+    for key, table in r.tables(raw, "traps.users", what="a table ([[traps.users]])"):
+        fields = r.fields(TrapUser, _secrets(r, table, key, base), key)
+        if "user" not in fields:
+            continue
+        user = TrapUser(**fields)
+        if user.user in names:
+            r.problem(f"{key}.user", f"{user.user!r} is listed twice")
+        names.add(user.user)
+        problems = user_problems(
+            user.user, user.level or implied_level(user.auth_password, user.priv_password),
+            user.auth_protocol, user.auth_password or "", user.priv_protocol, user.priv_password or "",
+        )
+        for name, reason in problems:
+            r.problem(f"{key}.{name}", reason)
+        if not problems:
+            users.append(user)
+    return tuple(users)
+
+
 def parse_config(data: dict, path: str = "<config>") -> Config:
     r = Reader(path)
     top = r.table(data, "", _TOP)
-    sections = {name: r.fields(cls, top.get(name, {}), name) for name, cls in SECTIONS.items()}
+    base = Path(path).parent if path != "<config>" else Path.cwd()
+    traps = dict(top.get("traps", {}))
+    trap_users = _trap_users(r, traps.pop("users", []), base)
+    top = {**top, "traps": traps}
+    sections = {name: r.fields(cls, top.get(name, {}), name, exclude=("users",) if cls is TrapsSettings else ()) for name, cls in SECTIONS.items()}
+    sections["traps"]["users"] = trap_users
     profiles = r.table(top.get("profiles", {}), "profiles", {"dir": Check(str)})
     _auth(r, sections["auth"])
     web = sections["web"]
     if "tls_key" in web and "tls_cert" not in web:
         r.problem("web.tls_key", "needs web.tls_cert as well")
-    devices = _devices(r, top)
+    devices = _devices(r, top, base)
     webhooks = _webhooks(r, top.get("webhooks", []))
     rules = _rules(r, top.get("rules", []))
 

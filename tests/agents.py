@@ -167,6 +167,9 @@ class Agent:
         self.stable_community = stable_community or community
         #: snmpsim: every community served (one per recording, the file stem).
         self.communities = tuple(communities) or (community,)
+        #: what started it (restart() runs it again)
+        self.command: Sequence[str] = tuple(process.args) if isinstance(process.args, (list, tuple)) else ()
+        self._env: dict[str, str] = {}
         _RUNNING.add(self)
 
     # -- addresses ---------------------------------------------------------
@@ -225,6 +228,20 @@ class Agent:
         if not self._log_file.closed:
             self._log_file.close()
         _RUNNING.discard(self)
+
+    def restart(self) -> None:
+        """Stop and start the same agent again: same command, port and directory; snmpd then
+        keeps its engine id and counts one more boot. Waits until it answers."""
+        self.stop()
+        command = list(self.command)
+        persist = self.workdir / "netsnmp-persist" / "snmpd.conf"
+        if self.name == "snmpd" and persist.exists() and str(persist) not in command[command.index("-c") + 1]:
+            # -C keeps snmpd from reading its persistent state by itself: name it with the config.
+            command[command.index("-c") + 1] += f",{persist}"
+            self.command = tuple(command)
+        self.process, self._log_file = _spawn(self.command, self._env, Path(self._log_file.name), self.workdir)
+        _RUNNING.add(self)
+        wait_until_answers(self, community=self.community)
 
     def __enter__(self) -> "Agent":
         return self
@@ -586,7 +603,7 @@ def start_snmpd(
         # snmpd logs to -Lf; its stdout file only ever holds early start-up
         # errors. A port it cannot bind is logged there and it exits at once.
         process, log_file = _spawn(cmd, env, workdir / "snmpd.stdout", workdir)
-        return Agent(
+        agent = Agent(
             "snmpd",
             process,
             "127.0.0.1",
@@ -599,6 +616,8 @@ def start_snmpd(
             full_community=full,
             stable_community=stable,
         )
+        agent._env = env
+        return agent
 
     return _start_with_retries(start_once)
 

@@ -109,7 +109,7 @@ def test_check_config(tmp_path):
         f"{bad}: snmp.timeout: must be int or float",
         f"{bad}: devices[0].colour: unknown key",
         f"{bad}: devices[0].id: 'a b' must be",
-        f"{bad}: devices[0].version: must be one of 1, 2c, not '4'",
+        f"{bad}: devices[0].version: must be one of 1, 2c, 3, not '4'",
         f"{bad}: devices[1].id: is required",
     ]:
         assert expected in result.stderr

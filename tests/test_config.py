@@ -18,6 +18,7 @@ from eyenet.config import (
     parse_config,
 )
 from eyenet.devices.model import DeviceConfig
+from eyenet.snmp.usm import UsmUser
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "eyenet.example.toml"
 
@@ -98,12 +99,54 @@ def test_devices_take_their_defaults_and_every_problem_is_named():
         })
     assert exc.value.problems == [
         "<config>: defaults.poll_interval: must be 1 to 86400 seconds",
-        "<config>: defaults.id: unknown key (expected one of: community, poll_interval, port, tags, version)",
+        "<config>: defaults.id: unknown key (expected one of: auth_password, auth_protocol, community, context, level, "
+        "poll_interval, port, priv_password, priv_protocol, tags, user, version)",
         "<config>: devices[1].host: must not be empty",
         "<config>: devices[1].community: must be str, not int",  # a credential: never quoted
         "<config>: devices[2].id: 'a' is used by another device",
         "<config>: devices[3]: must be a table ([[devices]])",
     ]
+
+
+def test_snmpv3_devices_with_secrets_from_the_environment_and_a_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("EYENET_TEST_AUTH", "auth-from-env")
+    (tmp_path / "priv.secret").write_text("priv-from-file\n")
+    (tmp_path / "eyenet.toml").write_text(
+        '[defaults]\nversion = "3"\nuser = "ops"\nauth_protocol = "SHA-512"\nauth_password = { env = "EYENET_TEST_AUTH" }\n'
+        '[[devices]]\nid = "a"\nhost = "h"\npriv_protocol = "AES-192-C"\npriv_password = { file = "priv.secret" }\ncontext = "vrf1"\n'
+        '[[devices]]\nid = "b"\nhost = "h"\n'
+        '[[devices]]\nid = "c"\nhost = "h"\nversion = "2c"\n'
+    )
+    a, b, c = load_config(tmp_path / "eyenet.toml").devices
+    assert a.usm_user() == UsmUser("ops", "authPriv", "SHA-512", "auth-from-env", "AES-192-C", "priv-from-file")
+    assert a.context == "vrf1" and "from" not in repr(a)
+    assert b.security_level == "authNoPriv" and c.usm_user() is None
+
+
+def test_snmpv3_problems_are_named_without_secrets(monkeypatch):
+    monkeypatch.delenv("EYENET_TEST_NOPE", raising=False)
+    with pytest.raises(ConfigError) as exc:
+        parse_config({
+            "devices": [
+                {"id": "a", "host": "h", "version": "3"},
+                {"id": "b", "host": "h", "version": "3", "user": "u", "level": "authPriv", "auth_password": "sh0rt"},
+                {"id": "c", "host": "h", "user": "u", "auth_protocol": "SHA-1024"},
+                {"id": "d", "host": "h", "version": "3", "user": "u", "auth_password": {"env": "EYENET_TEST_NOPE"}},
+                {"id": "e", "host": "h", "version": "3", "user": "u", "priv_password": {"file": "/nonexistent/x"}},
+                {"id": "f", "host": "h", "community": {"vault": "x"}},
+            ],
+        })
+    assert exc.value.problems == [
+        "<config>: devices[0].user: is required with version = \"3\"",
+        "<config>: devices[1].auth_password: is needed for authPriv, of 8 characters at least",
+        "<config>: devices[1].priv_password: is needed for authPriv",
+        "<config>: devices[2].auth_protocol: must be one of MD5, SHA, SHA-224, SHA-256, SHA-384, SHA-512, not 'SHA-1024'",
+        "<config>: devices[2].user: is only used with version = \"3\" (version is '2c')",
+        "<config>: devices[3].auth_password: environment variable EYENET_TEST_NOPE is not set",
+        "<config>: devices[4].priv_password: cannot read /nonexistent/x: No such file or directory",
+        '<config>: devices[5].community: must be a string, { env = "NAME" } or { file = "path" }',
+    ]
+    assert "sh0rt" not in str(exc.value)
 
 
 # --- [[webhooks]] ------------------------------------------------------------------------------

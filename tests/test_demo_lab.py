@@ -16,7 +16,7 @@ import trio
 
 from eyenet.demo import lab as lab_module
 from eyenet.demo.devices import LINKS, SCHEDULE
-from eyenet.demo.lab import LabError, start_lab, write_lab
+from eyenet.demo.lab import V3_DEVICE, LabError, start_lab, write_lab
 from eyenet.demo.variation import eyenet_lab as clock
 from eyenet.snmp.client import SnmpClient, Target
 
@@ -282,3 +282,19 @@ async def test_running_lab_counters_move_and_schedule_ends(tmp_path: Path):
             assert busiest in uplinks
 
     assert lab.process.returncode is not None  # stopped on exit
+
+
+async def test_the_snmpv3_device_answers_as_its_recording(tmp_path: Path):
+    # snmpsim's own v3 engine (pysnmp's, AES-256 in the "C" key extension): a second
+    # implementation beside snmpd's for the same protocols.
+    async with start_lab(tmp_path) as lab:
+        (dev,) = [d for d in lab.devices if d.usm is not None]
+        assert dev.id == V3_DEVICE
+        v3 = Target(dev.host, dev.port, version="3", usm=dev.usm, context=dev.id, timeout=2.0, retries=2)
+        async with SnmpClient.open() as client:
+            name, objid = await client.get(v3, [SYS_NAME, SYS_OBJECT_ID])
+            assert name.value.decode() == dev.name
+            assert ".".join(map(str, objid.value)) == dev.sys_object_id
+            ours = [(vb.oid, vb.tag) for vb in await client.walk(v3, IF_ENTRY)]
+            assert ours == [(vb.oid, vb.tag) for vb in await client.walk(target(dev), IF_ENTRY)]
+            assert len(ours) > 20

@@ -28,14 +28,17 @@ import tomllib
 from pathlib import Path
 
 import attrs
+import msgspec
 import pytest
 from test_events import full_examples
 
 from eyenet import events as ev
 from eyenet.config import PushSettings, WebSettings
+from eyenet.snmp.usm import AUTH_PROTOCOLS, LEVELS, PRIV_PROTOCOLS
 from eyenet.web.push.sessions import CHANNEL_TYPES, CLIENT_EVENTS, channel_for
 from eyenet.web.push.socketio_codec import ENGINE_ERRORS
 from eyenet.web.rest import openapi
+from eyenet.web.rest.devices import Device, NewDevice, Snmpv3
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "events.md"
@@ -415,3 +418,14 @@ def test_rest_table_is_every_route():
     fleet = fleet_routes()
     assert ("DELETE", "/api/rules/{id}") in fleet
     assert {route for route, role in documented.items() if "(unscoped)" in role} == fleet
+
+
+def test_device_shape_and_body_name_every_field_and_protocol():
+    """The device bullet names each field of the device answer, of a device body and of
+    its `snmpv3` object, and every SNMPv3 level and protocol a body takes."""
+    bullet = TEXT[TEXT.index("- device: `{id") : TEXT.index("- alert: `{")]
+    for shape in (Device, NewDevice, Snmpv3):
+        for field in msgspec.structs.fields(shape):
+            assert re.search(rf"\b{re.escape(field.encode_name)}\b", bullet), f"{shape.__name__}.{field.encode_name}"
+    for name in (*LEVELS, *AUTH_PROTOCOLS, *PRIV_PROTOCOLS):
+        assert f"`{name}`" in bullet, name

@@ -168,3 +168,27 @@ async def test_stop_lets_polls_in_flight_finish_and_cancels_those_that_do_not_in
             # request before the stop: counting its requests would race), and published it.
             assert (finished, cancelled) == (1, 1)
             assert [events.receive_nowait().device_id for _ in range(len(events))] == ["slow"]
+
+
+async def test_poll_now_brings_a_poll_forward_at_most_once_a_second():
+    # A device polled hourly that does not answer (port 9): each poll ends in 0.2 s.
+    device = DeviceConfig("ghost", "127.0.0.1", port=9, poll_interval=3600)
+    config = Config(path="t", snmp=SnmpSettings(timeout=0.2, retries=0), devices=(device,))
+    async with SnmpClient.open() as client, trio.open_nursery() as nursery:
+        poller = Poller(client, Bus(), None, load_profiles(), config)
+        await nursery.start(poller.run, [device])
+        assert not poller.poll_now("unknown")
+        with trio.fail_after(5):
+            while poller.polls == 0:  # the first poll comes within FIRST_POLL_SPREAD: wait for it
+                assert poller.poll_now("ghost")
+                await trio.sleep(0.05)
+        first = trio.current_time()
+        with trio.fail_after(5):
+            for _ in range(5):  # a burst of traps
+                poller.poll_now("ghost")
+            while poller.polls < 2:
+                await trio.sleep(0.05)
+        assert trio.current_time() - first >= 0.9  # not before a second after the last one
+        await trio.sleep(1.5)
+        assert poller.polls == 2  # the burst made one poll; the hourly slot is still ahead
+        nursery.cancel_scope.cancel()

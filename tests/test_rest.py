@@ -59,6 +59,7 @@ USERS = {
 DEVICE_KEYS = {
     "id", "name", "host", "type", "vendor", "model", "os", "sysName", "sysDescr", "sysObjectId", "location", "contact",
     "metricsStatus", "tags", "status", "reason", "lastSeen", "metrics", "port", "version", "pollInterval", "source",
+    "snmpv3",
 }
 API_SECRET = "api-s3cret-community"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
@@ -381,6 +382,29 @@ async def test_add_change_and_remove_a_device(api):
     assert "lab-9" not in {s.device.id for s in await api.store.devices()}
 
 
+async def test_an_snmpv3_device_keeps_its_passwords_and_never_shows_them(api):
+    body = {
+        "id": "v3-1", "host": "127.0.0.1", "version": "3", "user": "ops", "authProtocol": "SHA-256",
+        "authPassword": "auth-" + API_SECRET, "privProtocol": "AES-256-C", "privPassword": "priv-" + API_SECRET, "context": "c1",
+    }
+    added = await api("POST", "/api/devices", body, user="admin")
+    assert added.status == 201, added.json
+    assert added.json["snmpv3"] == {
+        "user": "ops", "level": "authPriv", "authProtocol": "SHA-256", "privProtocol": "AES-256-C", "context": "c1",
+    }
+    assert API_SECRET not in added.body.decode()
+    listed = await api("GET", "/api/devices", user="admin")
+    assert API_SECRET not in listed.body.decode()
+    stored = {s.device.id: s.device for s in await api.store.devices()}["v3-1"]
+    assert stored.priv_password == "priv-" + API_SECRET and stored.usm_user() is not None
+    assert API_SECRET not in repr(stored)
+    # Down to authNoPriv: the privacy password stays stored but unused, and the answer says so.
+    changed = await api("PATCH", "/api/devices/v3-1", {"level": "authNoPriv"}, user="admin")
+    assert changed.json["snmpv3"]["level"] == "authNoPriv" and changed.json["snmpv3"]["privProtocol"] is None
+    v2 = await api("GET", "/api/devices/api-1", user="admin")
+    assert v2.json["snmpv3"] is None
+
+
 async def test_configured_devices_are_changed_in_the_configuration_file(api):
     for method, body in (("PATCH", {"tags": []}), ("DELETE", None)):
         reply = await api(method, "/api/devices/core-1", body, user="admin")
@@ -399,7 +423,12 @@ async def test_configured_devices_are_changed_in_the_configuration_file(api):
         ("POST", "/api/devices", {"id": "a", "host": "h", "port": "161"}, "port"),
         ("POST", "/api/devices", {"id": "a", "host": "two words"}, "host"),
         ("POST", "/api/devices", {"id": "a", "host": ""}, "host"),
-        ("POST", "/api/devices", {"id": "a", "host": "h", "version": "3"}, "version"),
+        ("POST", "/api/devices", {"id": "a", "host": "h", "version": "4"}, "version"),
+        ("POST", "/api/devices", {"id": "a", "host": "h", "version": "3"}, "user"),
+        ("POST", "/api/devices", {"id": "a", "host": "h", "version": "3", "user": "u", "authPassword": "short"}, "authPassword"),
+        ("POST", "/api/devices", {"id": "a", "host": "h", "version": "3", "user": "u", "privProtocol": "AES-512"}, "privProtocol"),
+        ("POST", "/api/devices", {"id": "a", "host": "h", "user": "u"}, "user"),
+        ("PATCH", "/api/devices/api-1", {"version": "3"}, "user"),
         ("POST", "/api/devices", {"id": "a", "host": "h", "pollInterval": 0.5}, "pollInterval"),
         ("POST", "/api/devices", {"id": "a", "host": "h", "pollInterval": 10**30}, "pollInterval"),
         ("POST", "/api/devices", {"id": "a", "host": "h", "tags": ["x", 1]}, "tags[1]"),

@@ -38,6 +38,7 @@ log = logging.getLogger("eyenet.poller")
 
 SOFTWARE_LOOPBACK = 24  # IANAifType softwareLoopback: not traffic anyone pays for
 FIRST_POLL_SPREAD = 10.0  # seconds over which the first polls are spread at most
+EARLY_POLL_GAP = 1.0  # seconds at least between a device's polls that poll_now() brings forward
 # A poll allocates a few thousand short-lived tuples (varbinds, OIDs, rows). With CPython's
 # default first-generation threshold (700) the collector runs several times a poll, promotes
 # answers still in use, and then walks the whole heap (every device's state) to free them:
@@ -180,6 +181,8 @@ class Poller:
         self.states: dict[str, DeviceState] = {}
         # Devices waiting for their next poll: device id -> (when it is due, its interval, its loop's scope).
         self._due: dict[str, tuple[float, float, trio.CancelScope]] = {}
+        # Set to poll a device before its slot (a trap said something changed).
+        self._wake: dict[str, trio.Event] = {}
         self._running = False
         self._stopping = False  # stop() was called: no poll starts any more
         self._in_flight = 0
@@ -250,15 +253,24 @@ class Poller:
 
     def remove(self, device_id: str) -> None:
         scope = self._scopes.pop(device_id, None)
+        self._wake.pop(device_id, None)
         if scope is not None:
             scope.cancel()
+
+    def poll_now(self, device_id: str) -> bool:
+        """Poll a device as soon as it is not polling (and at most once a second), instead of
+        at its slot; False if it is not polled here. Its next slot stays as it was."""
+        if device_id not in self._scopes:
+            return False
+        self._wake.setdefault(device_id, trio.Event()).set()
+        return True
 
     def target(self, device: DeviceConfig) -> Target:
         s = self._config.snmp
         return Target(
             host=device.host, port=device.port, version=device.version, community=device.community,
             timeout=s.timeout, retries=s.retries, max_repetitions=s.max_repetitions,
-            max_repetitions_cap=s.max_repetitions_cap,
+            max_repetitions_cap=s.max_repetitions_cap, usm=device.usm_user(), context=device.context,
         )
 
     async def _device_loop(self, device: DeviceConfig, scope: trio.CancelScope) -> None:
@@ -269,9 +281,15 @@ class Poller:
                 target = self.target(device)
                 due = trio.current_time() + random.uniform(0, min(interval, FIRST_POLL_SPREAD))
                 phase = poll_phase(device.id, interval)
+                last = -EARLY_POLL_GAP
                 while not self._stopping:
                     self._due[device.id] = (due, interval, scope)
-                    await trio.sleep_until(due)
+                    wake = self._wake.setdefault(device.id, trio.Event())
+                    with trio.move_on_at(due):
+                        await wake.wait()
+                    if wake.is_set():
+                        self._wake[device.id] = trio.Event()
+                        await trio.sleep_until(last + EARLY_POLL_GAP)  # a flood of traps is not a flood of polls
                     async with self._slots:
                         started = trio.current_time()
                         del self._due[device.id]  # polling now
@@ -279,17 +297,20 @@ class Poller:
                         if started - due > late_after(interval):
                             self.late_polls += 1
                         self._in_flight += 1
+                        last = started
                         try:
                             await self.poll(device, target, state)
                         finally:
                             self._in_flight -= 1
                             if self._stopping and self._in_flight == 0:
                                 self._drained.set()
-                    due = next_slot(started, trio.current_time(), interval, phase)
+                    if started >= due:  # an early poll keeps the slot it came before
+                        due = next_slot(started, trio.current_time(), interval, phase)
         finally:
             # Only this loop's entry: add() may already have started the device's next loop.
             if self._due.get(device.id, (0, 0, None))[2] is scope:
                 del self._due[device.id]
+                self._wake.pop(device.id, None)
 
     async def poll(self, device: DeviceConfig, target: Target, state: DeviceState) -> PollResult:
         started = trio.current_time()

@@ -28,6 +28,7 @@ import trio
 from eyenet.daemon import child
 from eyenet.demo.devices import SCHEDULE, build_devices, device_list
 from eyenet.demo.records import MODULE, device_records
+from eyenet.snmp.usm import UsmUser
 
 __all__ = ["LabDevice", "LabError", "RunningLab", "write_lab", "start_lab", "SCHEDULE"]
 # snmpsim leaves at once on SIGTERM; this bounds a stuck one (EyeNet stops within 5 s in all).
@@ -39,9 +40,17 @@ class LabError(RuntimeError):
     """The lab could not be written, or the simulator did not start."""
 
 
+# The lab's one SNMPv3 device, served by snmpsim's own v3 engine as the recording of that
+# name (context name = device id): SHA-256 with AES-256 in the key extension Cisco uses,
+# snmpsim's "AES256". Lab credentials, like the communities: known, and for loopback only.
+V3_DEVICE = "srv-mon-01"
+V3_USER = UsmUser("eyenet-demo", "authPriv", "SHA-256", "demo-auth-pass", "AES-256-C", "demo-priv-pass")
+
+
 @attrs.frozen
 class LabDevice:
-    """One simulated device: poll it at host:port with this SNMPv2c community."""
+    """One simulated device: poll it at host:port with this SNMPv2c community, or for the
+    SNMPv3 one (usm set) as that user in context `id`."""
 
     id: str
     name: str
@@ -53,6 +62,7 @@ class LabDevice:
     model: str
     sys_object_id: str
     mgmt_address: str
+    usm: UsmUser | None = None
 
 
 def write_lab(
@@ -93,6 +103,7 @@ def write_lab(
             LabDevice(
                 id=dev.id, name=dev.id, host=address, port=port, community=dev.id, role=dev.role,
                 vendor=dev.vendor, model=dev.model, sys_object_id=dev.objid, mgmt_address=address,
+                usm=V3_USER if dev.id == V3_DEVICE else None,
             )
         )
     return result
@@ -225,6 +236,9 @@ async def start_lab(
         env["SNMPSIM_ALLOW_ROOT"] = "true"  # snmpsim refuses to run as root otherwise
     cmd = [
         *command,
+        # One SNMP engine, whose options (its v3 user, data, endpoints) follow its engine id.
+        "--v3-engine-id=auto", f"--v3-user={V3_USER.name}", "--v3-auth-proto=SHA256", f"--v3-auth-key={V3_USER.auth_password}",
+        "--v3-priv-proto=AES256", f"--v3-priv-key={V3_USER.priv_password}",
         f"--data-dir={directory / 'data'}",
         f"--cache-dir={cache}",
         f"--variation-modules-dir={directory / 'variation'}",

@@ -11,7 +11,7 @@ from eyenet import app
 from eyenet.alerts.rules import DEFAULT_RULES
 from eyenet.config import Config, StoreSettings, TopologySettings, WebSettings
 from eyenet.daemon.control import Control
-from eyenet.demo.lab import start_lab
+from eyenet.demo.lab import V3_DEVICE, start_lab
 from eyenet.devices.model import DeviceConfig
 from eyenet.store.checks import DIR_MODE, UMASK
 
@@ -49,6 +49,12 @@ def demo_config(
     """cors_origins: the origins whose pages may poll (default: the demo's own, demo_origins)."""
     devices = tuple(
         DeviceConfig(id=d.id, host=d.host, port=d.port, community=d.community, poll_interval=DEMO_INTERVAL, tags=(d.role,))
+        if d.usm is None
+        else DeviceConfig(
+            id=d.id, host=d.host, port=d.port, version="3", user=d.usm.name, level=d.usm.level,
+            auth_protocol=d.usm.auth_protocol, auth_password=d.usm.auth_password, priv_protocol=d.usm.priv_protocol,
+            priv_password=d.usm.priv_password, context=d.id, poll_interval=DEMO_INTERVAL, tags=(d.role,),
+        )
         for d in lab.devices
     )
     web = WebSettings(host=host, port=port, cors_origins=cors_origins or demo_origins(host, port))
@@ -67,9 +73,9 @@ async def demo(
     data_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     async with start_lab(data_dir / "lab", distinct_hosts=True) as lab:
         log.info(
-            "demo lab: %d devices on %s:%d (community = device id); the core router's CPU spikes "
+            "demo lab: %d devices on %s:%d (community = device id; %s over SNMPv3 authPriv); the core router's CPU spikes "
             "40-100 s after start, and acc-sw-02's uplink flaps 60-90 s after start",
-            len(lab.devices), lab.devices[0].host, lab.devices[0].port,
+            len(lab.devices), lab.devices[0].host, lab.devices[0].port, V3_DEVICE,
         )
         config = demo_config(lab, data_dir, port, host, cors_origins)
         await app.run(config, metrics_level=logging.INFO, init=init, control=control, terminal=terminal)

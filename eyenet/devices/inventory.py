@@ -11,7 +11,7 @@ Changes through the API write the store first, then tell the poller. Configured
 devices cannot be changed or deleted that way: the configuration file is their
 source, and the next start or reload (SIGHUP: sync_configured) would undo the change.
 
-SNMP credentials (the community, later SNMPv3 keys) are write-only: they live in
+SNMP credentials (the community, SNMPv3 passwords) are write-only: they live in
 DeviceConfig (repr=False) for the poller and never appear in a log line here.
 """
 
@@ -27,7 +27,7 @@ import trio
 
 from eyenet.bus import Bus, Lagged
 from eyenet.daemon.changes import Changes, diff
-from eyenet.devices.model import DeviceConfig, StoredDevice
+from eyenet.devices.model import V3_KEYS, DeviceConfig, StoredDevice, device_problems
 from eyenet.events import DeviceMetrics, DeviceStatus
 from eyenet.store.db import Store
 from eyenet.validate import Problem, Reader
@@ -36,9 +36,12 @@ log = logging.getLogger("eyenet.inventory")
 
 BUS_BUFFER = 65_536  # events the inventory may fall behind the bus before it drops (logged)
 # The poller rereads only these; a change of tags alone does not restart its polls.
-POLLED_FIELDS = ("host", "port", "version", "community", "poll_interval")
+POLLED_FIELDS = ("host", "port", "version", "community", "poll_interval", *V3_KEYS)
 # DeviceConfig attribute -> its name in the API's JSON (camelCase), where they differ.
-JSON_NAMES = {"poll_interval": "pollInterval"}
+JSON_NAMES = {
+    "poll_interval": "pollInterval", "auth_protocol": "authProtocol", "auth_password": "authPassword",
+    "priv_protocol": "privProtocol", "priv_password": "privPassword",
+}
 
 
 class DevicePoller(Protocol):
@@ -79,7 +82,7 @@ def device_from_json(fields: Mapping[str, Any]) -> DeviceConfig:
     values = r.fields(DeviceConfig, fields, names=JSON_NAMES)
     if r.problems:
         raise InvalidDevice(r.problems)
-    return DeviceConfig(**values)
+    return _whole(DeviceConfig(**values), values)
 
 
 def changed_device(device: DeviceConfig, changes: Mapping[str, Any]) -> DeviceConfig:
@@ -90,7 +93,14 @@ def changed_device(device: DeviceConfig, changes: Mapping[str, Any]) -> DeviceCo
     values = r.fields(DeviceConfig, changes, names=JSON_NAMES, partial=True)
     if r.problems:
         raise InvalidDevice(r.problems)
-    return attrs.evolve(device, **values)
+    return _whole(attrs.evolve(device, **values), values)
+
+
+def _whole(device: DeviceConfig, given: Mapping[str, Any]) -> DeviceConfig:
+    """device, once its keys agree with one another (SNMPv3's), problems by JSON name."""
+    if problems := device_problems(device, own_keys=given):
+        raise InvalidDevice([Problem(JSON_NAMES.get(p.key, p.key), p.reason) for p in problems])
+    return device
 
 
 @attrs.define

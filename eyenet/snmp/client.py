@@ -1,8 +1,15 @@
 """The Trio SNMP manager: one UDP socket per address family, shared by every request.
 
-Requests are matched to responses by request-id and source address; anything else
-that arrives (late answers, duplicates, datagrams from elsewhere, garbage) is
-counted and dropped, never handed to the wrong caller.
+Requests are matched to responses by request-id (SNMPv3: msgID, the same number) and
+source address; anything else that arrives (late answers, duplicates, datagrams from
+elsewhere, garbage, v3 messages failing authentication) is counted and dropped, never
+handed to the wrong caller.
+
+SNMPv3: each agent's engine id, boots and time are discovered on first use and kept per
+address, the time advancing with the clock. A Report that the agent rebooted (not in
+time window, authenticated) or changed its engine id (unknown engine id) brings
+rediscovery and one more try of the same request; other Reports end it with their
+own SnmpUsmError.
 """
 
 import operator
@@ -17,8 +24,37 @@ import attrs
 import trio
 
 from eyenet.snmp.bulk import BulkTuner
-from eyenet.snmp.errors import SnmpDecodeError, SnmpError, SnmpErrorStatus, SnmpResolveError, SnmpTimeout, SnmpWalkError
-from eyenet.snmp.message import VERSIONS, BulkPdu, ErrorStatus, Message, Pdu, PduType, decode_message, encode_message, error_status_name
+from eyenet.snmp.datagrams import receive_forever
+from eyenet.snmp.errors import (
+    SnmpDecodeError,
+    SnmpDecryptionError,
+    SnmpError,
+    SnmpErrorStatus,
+    SnmpNotInTimeWindow,
+    SnmpResolveError,
+    SnmpTimeout,
+    SnmpUnknownContext,
+    SnmpUnknownEngineId,
+    SnmpUnknownUser,
+    SnmpUnsupportedSecurityLevel,
+    SnmpUsmError,
+    SnmpWalkError,
+    SnmpWrongDigest,
+)
+from eyenet.snmp.message import (
+    VERSIONS,
+    BulkPdu,
+    ErrorStatus,
+    Message,
+    MessageV3,
+    Pdu,
+    PduType,
+    ScopedPdu,
+    decode_message,
+    encode_message,
+    error_status_name,
+)
+from eyenet.snmp.usm import FLAG_PRIV, MAX_BOOTS, UsmParameters, UsmUser, open_message, secure_message
 from eyenet.snmp.values import Oid, Tag, VarBind, format_oid
 
 # Remember this many finished request-ids to tell late answers and duplicates from foreign datagrams.
@@ -26,7 +62,6 @@ RECENT_IDS = 8192
 RESOLVE_TTL = 300.0
 RECV_BUFFER = 4 * 1024 * 1024
 MAX_TOO_BIG = 8
-MAX_BURST = 64
 # Requests in flight to one agent: enough to overlap a device's column walks, few enough
 # that an agent answering one request at a time (most do) is not flooded into dropping some.
 PER_AGENT_IN_FLIGHT = 4
@@ -34,6 +69,18 @@ _END_OF_MIB_VIEW = int(Tag.END_OF_MIB_VIEW)  # a plain int: compared once per va
 
 # A socket address as getaddrinfo gives it: (host, port), or (host, port, flowinfo, scope_id) for IPv6.
 SockAddr = tuple[Any, ...]
+
+# The Reports an agent answers a refused v3 request with (RFC 3414 usmStats, RFC 3413
+# snmpUnavailableContexts/snmpUnknownContexts), by their counter's OID without the ".0".
+_USM_STATS = (1, 3, 6, 1, 6, 3, 15, 1, 1)
+UNSUPPORTED_SEC_LEVELS = _USM_STATS + (1,)
+NOT_IN_TIME_WINDOWS = _USM_STATS + (2,)
+UNKNOWN_USER_NAMES = _USM_STATS + (3,)
+UNKNOWN_ENGINE_IDS = _USM_STATS + (4,)
+WRONG_DIGESTS = _USM_STATS + (5,)
+DECRYPTION_ERRORS = _USM_STATS + (6,)
+UNAVAILABLE_CONTEXTS = (1, 3, 6, 1, 6, 3, 12, 1, 4)
+UNKNOWN_CONTEXTS = (1, 3, 6, 1, 6, 3, 12, 1, 5)
 
 
 @attrs.frozen
@@ -48,10 +95,23 @@ class Target:
     retries: int = 2
     max_repetitions: int = 25
     max_repetitions_cap: int = 100
+    # SNMPv3 (version "3"): the user, and the context: its name, and its engine id when it
+    # is not the agent's own (a proxy's targets).
+    usm: UsmUser | None = None
+    context: str = ""
+    context_engine_id: bytes | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.version == "3") != (self.usm is not None):
+            raise SnmpError(f"{self.name}: SNMPv3, and only SNMPv3, needs a user")
 
     @property
     def name(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def describe_user(self) -> str:
+        """'user NAME (LEVEL)' for messages; never a password."""
+        return f"user {self.usm.name!r} ({self.usm.level})" if self.usm is not None else "no user"
 
 
 @attrs.define
@@ -76,14 +136,35 @@ class _Answer(NamedTuple):
     pdu: Pdu
     nbytes: int
     rtt: float  # seconds from the send that was answered
+    usm: UsmParameters | None = None  # SNMPv3: the answer's security parameters
+    authenticated: bool = False
+
+
+@attrs.define
+class _Engine:
+    """What a manager knows of an agent's SNMPv3 engine (RFC 3414 2.3): its id, and its
+    boots and time as last heard, at `at` (trio time)."""
+
+    id: bytes
+    boots: int
+    time: int
+    at: float
+
+    def time_now(self, now: float) -> int:
+        return min(MAX_BOOTS, self.time + int(now - self.at))
 
 
 @attrs.define(eq=False)
 class _Pending:
     addr: SockAddr
     community: bytes
+    # SNMPv3: v3 is set, and user is the requester (None for engine discovery).
+    v3: bool = False
+    user: UsmUser | None = None
     event: trio.Event = attrs.Factory(trio.Event)
     response: Pdu | None = None
+    usm: UsmParameters | None = None
+    authenticated: bool = False
     nbytes: int = 0
     sent_at: float = 0.0
     rtt: float = 0.0
@@ -106,6 +187,10 @@ class SnmpClient:
         self._next_id = random.randrange(1, 2**31 - 1)
         self._resolved: dict[tuple[str, int], _Resolved] = {}
         self._tuners: dict[tuple[str, int], BulkTuner] = {}
+        self._engines: dict[SockAddr, _Engine] = {}
+        self._discovering: dict[SockAddr, trio.Lock] = {}
+        # The privacy salt (RFC 3826 3.1.2.1: a 64-bit counter, started at random).
+        self._salt = random.getrandbits(64)
         self.stats = ClientStats()
 
     @classmethod
@@ -293,15 +378,23 @@ class SnmpClient:
 
     async def _exchange_timed(self, target: Target, pdu: Pdu | BulkPdu, attempts: int | None = None) -> _Answer:
         """As _exchange, with the response's size and round-trip time (from the send, not the queue)."""
+        if target.usm is not None:
+            return await self._exchange_v3(target, target.usm, pdu, attempts)
         version = VERSIONS[target.version]
         family, addr = await self._resolve(target)
-        sock = self._socket(family)
         rid = self._new_request_id()
         community = target.community.encode()
         try:
             data = encode_message(Message(version, community, attrs.evolve(pdu, request_id=rid)))
         except ValueError as exc:
             raise SnmpError(f"{target.name}: cannot encode the request: {exc}") from None
+        return await self._transact(target, family, addr, rid, data, attempts, _Pending(addr[:2], community))
+
+    async def _transact(
+        self, target: Target, family: int, addr: SockAddr, rid: int, data: bytes, attempts: int | None, pending: _Pending
+    ) -> _Answer:
+        """Send data (a request whose id is rid) and wait for the answer that pending describes."""
+        sock = self._socket(family)
         attempts = target.retries + 1 if attempts is None else attempts
         self.stats.requests += 1
         # Per agent first (agents answer one request at a time and drop bursts), then overall;
@@ -320,7 +413,8 @@ class SnmpClient:
                 if slots is self._slots:
                     per_agent.release()
                 raise
-        pending = self._pending[rid] = _Pending(addr[:2], community, held=(self._slots, per_agent))
+        pending.held = (self._slots, per_agent)
+        self._pending[rid] = pending
         try:
             for _ in range(attempts):
                 self.stats.sent += 1
@@ -329,13 +423,108 @@ class SnmpClient:
                 with trio.move_on_after(target.timeout):
                     await pending.event.wait()
                 if pending.response is not None:
-                    return _Answer(pending.response, pending.nbytes, pending.rtt)
+                    return _Answer(pending.response, pending.nbytes, pending.rtt, pending.usm, pending.authenticated)
         finally:
             _free(pending)
             del self._pending[rid]
             self._remember(rid, pending.response is not None)
         self.stats.timeouts += 1
-        raise SnmpTimeout(f"{target.name}: no response after {attempts} attempt(s) of {target.timeout:g}s")
+        hint = ""
+        if pending.user is not None and pending.user.flags & FLAG_PRIV:
+            # An agent drops what it cannot decrypt without a word (net-snmp does).
+            hint = f" (SNMPv3 {target.describe_user()}: a wrong privacy password or protocol also goes unanswered)"
+        raise SnmpTimeout(f"{target.name}: no response after {attempts} attempt(s) of {target.timeout:g}s{hint}")
+
+    # -- SNMPv3 -------------------------------------------------------------
+
+    async def _exchange_v3(self, target: Target, user: UsmUser, pdu: Pdu | BulkPdu, attempts: int | None) -> _Answer:
+        family, addr = await self._resolve(target)
+        engine = self._engines.get(addr)
+        if engine is None:
+            engine = await self._discover(target, family, addr, None)
+        resynced = rediscovered = False
+        while True:
+            rid = self._new_request_id()
+            self._salt = (self._salt + 1) & 0xFFFFFFFFFFFFFFFF
+            context_engine = target.context_engine_id if target.context_engine_id is not None else engine.id
+            scoped = ScopedPdu(context_engine, target.context.encode(), attrs.evolve(pdu, request_id=rid))
+            try:
+                data = secure_message(rid, scoped, user, engine.id, engine.boots, engine.time_now(trio.current_time()), self._salt)
+            except ValueError as exc:
+                raise SnmpError(f"{target.name}: cannot encode the request: {exc}") from None
+            answer = await self._transact(target, family, addr, rid, data, attempts, _Pending(addr[:2], b"", True, user))
+            params = answer.usm
+            assert params is not None  # every v3 answer has them
+            if answer.pdu.type == PduType.RESPONSE:
+                self._heard(addr, engine, params)
+                return answer
+            kind = answer.pdu.varbinds[0].oid[:-1] if answer.pdu.varbinds else ()
+            if kind == NOT_IN_TIME_WINDOWS and answer.authenticated and not resynced:
+                # Rebooted, or our clock drifted: the authenticated Report carries its boots and time.
+                resynced = True
+                engine = self._engines[addr] = _Engine(params.engine_id, params.boots, params.time, trio.current_time())
+                continue
+            if kind == UNKNOWN_ENGINE_IDS and not rediscovered:
+                rediscovered = True
+                engine = await self._discover(target, family, addr, engine)
+                continue
+            raise self._report_error(target, user, kind, answer.pdu)
+
+    def _heard(self, addr: SockAddr, engine: _Engine, params: UsmParameters) -> None:
+        """An authentic answer's boots and time, when newer (RFC 3414 3.2.7 b)."""
+        if params.engine_id == engine.id and (params.boots, params.time) > (engine.boots, engine.time):
+            engine.boots, engine.time, engine.at = params.boots, params.time, trio.current_time()
+            self._engines[addr] = engine
+
+    async def _discover(self, target: Target, family: int, addr: SockAddr, stale: _Engine | None) -> _Engine:
+        """The agent's engine id, boots and time (RFC 3414 4): a probe without a user draws
+        a Report of usmStatsUnknownEngineIDs that carries them. One probe at a time per agent."""
+        lock = self._discovering.setdefault(addr, trio.Lock())
+        async with lock:
+            known = self._engines.get(addr)
+            if known is not None and known is not stale:  # another request found it meanwhile
+                return known
+            rid = self._new_request_id()
+            probe = secure_message(rid, ScopedPdu(b"", b"", Pdu(PduType.GET, rid)), None, b"", 0, 0, 0)
+            try:
+                answer = await self._transact(target, family, addr, rid, probe, None, _Pending(addr[:2], b"", True))
+            except SnmpTimeout as exc:
+                raise SnmpTimeout(f"{exc} (SNMPv3 engine discovery)") from None
+            params = answer.usm
+            if params is None or not params.engine_id:
+                raise SnmpUsmError(f"{target.name}: SNMPv3 engine discovery was answered without an engine id")
+            engine = self._engines[addr] = _Engine(params.engine_id, params.boots, params.time, trio.current_time())
+            return engine
+
+    def _report_error(self, target: Target, user: UsmUser, kind: Oid, pdu: Pdu) -> SnmpError:
+        who = f"{target.name}: {target.describe_user()}"
+        if kind == UNKNOWN_USER_NAMES:
+            return SnmpUnknownUser(f"{who}: the agent has no such user (usmStatsUnknownUserNames)")
+        if kind == WRONG_DIGESTS:
+            return SnmpWrongDigest(
+                f"{who}: wrong digest: the authentication password or protocol ({user.auth_protocol}) is not the agent's "
+                "(usmStatsWrongDigests)"
+            )
+        if kind == DECRYPTION_ERRORS:
+            return SnmpDecryptionError(
+                f"{who}: the agent could not decrypt the request: the privacy protocol ({user.priv_protocol}) "
+                "or password is not the agent's (usmStatsDecryptionErrors)"
+            )
+        if kind == UNSUPPORTED_SEC_LEVELS:
+            return SnmpUnsupportedSecurityLevel(
+                f"{who}: the agent does not support this security level for the user (usmStatsUnsupportedSecLevels)"
+            )
+        if kind == NOT_IN_TIME_WINDOWS:
+            return SnmpNotInTimeWindow(
+                f"{who}: the request is still not in the agent's time window after resynchronising (usmStatsNotInTimeWindows)"
+            )
+        if kind == UNKNOWN_ENGINE_IDS:
+            return SnmpUnknownEngineId(f"{who}: the agent still reports an unknown engine id after rediscovery (usmStatsUnknownEngineIDs)")
+        if kind in (UNKNOWN_CONTEXTS, UNAVAILABLE_CONTEXTS):
+            name = "snmpUnknownContexts" if kind == UNKNOWN_CONTEXTS else "snmpUnavailableContexts"
+            return SnmpUnknownContext(f"{who}: the agent does not serve context {target.context!r} ({name})")
+        what = format_oid(pdu.varbinds[0].oid) if pdu.varbinds else "no varbind"
+        return SnmpUsmError(f"{who}: the agent refused the request with a Report ({what})")
 
     @staticmethod
     async def _send(sock: _stdsocket.socket, data: bytes, addr: SockAddr, target: Target) -> None:
@@ -366,53 +555,66 @@ class SnmpClient:
         except SnmpDecodeError:
             self.stats.malformed += 1
             return
+        if type(msg) is MessageV3:
+            self._deliver_v3(data, msg, addr)
+            return
         if not isinstance(msg, Message) or not isinstance(msg.pdu, Pdu) or msg.pdu.type not in (PduType.RESPONSE, PduType.REPORT):
             self.stats.foreign += 1
             return
         rid = msg.pdu.request_id
         pending = self._pending.get(rid)
         if pending is None:
-            if rid in self._recent:
-                if self._recent[rid]:
-                    self.stats.duplicate += 1
-                else:
-                    self.stats.late += 1
-            else:
-                self.stats.foreign += 1
+            self._unmatched(rid)
             return
-        if addr[:2] != pending.addr or msg.community != pending.community:
+        if addr[:2] != pending.addr or msg.community != pending.community or pending.v3:
             self.stats.foreign += 1
             return
+        self._answered(pending, msg.pdu, len(data))
+
+    def _deliver_v3(self, data: bytes, msg: MessageV3, addr: SockAddr) -> None:
+        pending = self._pending.get(msg.msg_id)
+        if pending is None:
+            self._unmatched(msg.msg_id)
+            return
+        if addr[:2] != pending.addr or not pending.v3:
+            self.stats.foreign += 1
+            return
+        try:
+            opened = open_message(data, msg, pending.user)
+        except SnmpDecodeError:  # fails authentication or decryption: not from the agent we asked
+            self.stats.malformed += 1
+            return
+        pdu = opened.scoped.pdu
+        if not isinstance(pdu, Pdu) or pdu.type not in (PduType.RESPONSE, PduType.REPORT):
+            self.stats.foreign += 1
+            return
+        # A Response comes at the request's security level; Reports may come lower (RFC 3414 3.1.1).
+        if pdu.type == PduType.RESPONSE and (opened.flags & 3) != (pending.user.flags if pending.user is not None else 0):
+            self.stats.foreign += 1
+            return
+        self._answered(pending, pdu, len(data), opened.parameters, opened.authenticated)
+
+    def _unmatched(self, rid: int) -> None:
+        if rid in self._recent:
+            if self._recent[rid]:
+                self.stats.duplicate += 1
+            else:
+                self.stats.late += 1
+        else:
+            self.stats.foreign += 1
+
+    def _answered(self, pending: _Pending, pdu: Pdu, nbytes: int, usm: UsmParameters | None = None, authenticated: bool = False) -> None:
         if pending.response is not None:
             self.stats.duplicate += 1
             return
         self.stats.responses += 1
-        pending.response = msg.pdu
-        pending.nbytes = len(data)
+        pending.response = pdu
+        pending.usm = usm
+        pending.authenticated = authenticated
+        pending.nbytes = nbytes
         pending.rtt = trio.current_time() - pending.sent_at
         _free(pending)
         pending.event.set()
-
-    async def _receive_loop(self, sock: _stdsocket.socket) -> None:
-        # Drain every queued datagram before sleeping: one wake-up serves a burst of answers.
-        burst = 0
-        while True:
-            try:
-                data, addr = sock.recvfrom(65535)
-            except BlockingIOError:
-                burst = 0
-                await trio.lowlevel.wait_readable(sock)
-                continue
-            except OSError:
-                # ICMP port unreachable surfaces here on Linux; the request times out as it should.
-                # Checkpoint, so that no run of errors can spin this loop without yielding.
-                await trio.lowlevel.checkpoint()
-                continue
-            self._deliver(data, addr)
-            burst += 1
-            if burst >= MAX_BURST:  # let the woken requests run under a flood
-                burst = 0
-                await trio.lowlevel.cancel_shielded_checkpoint()
 
     def _socket(self, family: int) -> _stdsocket.socket:
         sock = self._sockets.get(family)
@@ -425,7 +627,7 @@ class SnmpClient:
                 pass  # a smaller buffer only costs retries under bursts
             sock.bind(("::", 0) if family == _stdsocket.AF_INET6 else ("0.0.0.0", 0))
             self._sockets[family] = sock
-            self._nursery.start_soon(self._receive_loop, sock)
+            self._nursery.start_soon(receive_forever, sock, self._deliver)
         return sock
 
     async def _resolve(self, target: Target) -> tuple[int, SockAddr]:

@@ -33,7 +33,8 @@ class Version(IntEnum):
 
 
 # The versions a manager speaks, by the names targets and the configuration give them.
-VERSIONS = {"1": Version.V1, "2c": Version.V2C}
+COMMUNITY_VERSIONS = {"1": Version.V1, "2c": Version.V2C}
+VERSIONS = {**COMMUNITY_VERSIONS, "3": Version.V3}
 
 
 class PduType(IntEnum):
@@ -130,7 +131,10 @@ class ScopedPdu:
 
 @attrs.frozen
 class MessageV3:
-    """An SNMPv3 message. scoped_pdu is None when the PDU is encrypted (then encrypted_pdu holds it)."""
+    """An SNMPv3 message. scoped_pdu is None when the PDU is encrypted (then encrypted_pdu holds it).
+
+    security_offset: where security_parameters start in the datagram it was decoded from
+    (authentication zeroes a field inside them to check the digest over the whole datagram)."""
 
     msg_id: int
     max_size: int
@@ -139,6 +143,7 @@ class MessageV3:
     security_parameters: bytes
     scoped_pdu: ScopedPdu | None = None
     encrypted_pdu: bytes | None = None
+    security_offset: int = attrs.field(default=0, eq=False)
 
 
 # -- encoding -----------------------------------------------------------------
@@ -169,30 +174,30 @@ def encode_pdu(pdu: AnyPdu) -> bytes:
     return tlv(pdu.type, head + vbl)
 
 
+def encode_scoped_pdu(sp: ScopedPdu) -> bytes:
+    return tlv(SEQUENCE, tlv(Tag.OCTET_STRING, sp.context_engine_id) + tlv(Tag.OCTET_STRING, sp.context_name) + encode_pdu(sp.pdu))
+
+
+def encode_v3(msg_id: int, max_size: int, flags: int, security_model: int, security_parameters: bytes, data: bytes) -> bytes:
+    """A v3 message around `data`: the ScopedPDU's TLV, or the encrypted one's OCTET STRING TLV.
+    The security parameters' content ends len(data) bytes before the end (USM relies on it)."""
+    header = tlv(
+        SEQUENCE,
+        tlv(Tag.INTEGER, encode_signed(msg_id))
+        + tlv(Tag.INTEGER, encode_signed(max_size))
+        + tlv(Tag.OCTET_STRING, bytes((flags,)))
+        + tlv(Tag.INTEGER, encode_signed(security_model)),
+    )
+    return tlv(SEQUENCE, b"\x02\x01\x03" + header + tlv(Tag.OCTET_STRING, security_parameters) + data)
+
+
 def encode_message(msg: Message | MessageV3) -> bytes:
     if isinstance(msg, MessageV3):
-        header = tlv(
-            SEQUENCE,
-            tlv(Tag.INTEGER, encode_signed(msg.msg_id))
-            + tlv(Tag.INTEGER, encode_signed(msg.max_size))
-            + tlv(Tag.OCTET_STRING, bytes((msg.flags,)))
-            + tlv(Tag.INTEGER, encode_signed(msg.security_model)),
-        )
         if msg.scoped_pdu is not None:
-            sp = msg.scoped_pdu
-            data = tlv(
-                SEQUENCE,
-                tlv(Tag.OCTET_STRING, sp.context_engine_id) + tlv(Tag.OCTET_STRING, sp.context_name) + encode_pdu(sp.pdu),
-            )
+            data = encode_scoped_pdu(msg.scoped_pdu)
         else:
             data = tlv(Tag.OCTET_STRING, msg.encrypted_pdu or b"")
-        body = (
-            tlv(Tag.INTEGER, encode_signed(Version.V3))
-            + header
-            + tlv(Tag.OCTET_STRING, msg.security_parameters)
-            + data
-        )
-        return tlv(SEQUENCE, body)
+        return encode_v3(msg.msg_id, msg.max_size, msg.flags, msg.security_model, msg.security_parameters, data)
     return tlv(
         SEQUENCE,
         tlv(Tag.INTEGER, encode_signed(msg.version))
@@ -274,16 +279,16 @@ def _decode_v3(data: bytes, pos: int, end: int) -> MessageV3:
     model, p = read_int(data, fe, e, "msgSecurityModel")
     if p != e:
         raise SnmpDecodeError(f"stray bytes in msgGlobalData at offset {p}")
-    s, e = expect(data, e, end, Tag.OCTET_STRING, "msgSecurityParameters")
-    params = data[s:e]
+    ps, e = expect(data, e, end, Tag.OCTET_STRING, "msgSecurityParameters")
+    params = data[ps:e]
     tag, s, stop = read_header(data, e, end)
     if stop != end:
         raise SnmpDecodeError(f"stray bytes after the scoped PDU at offset {stop}")
     if tag == Tag.OCTET_STRING:
-        return MessageV3(msg_id, max_size, flags, model, params, None, data[s:stop])
+        return MessageV3(msg_id, max_size, flags, model, params, None, data[s:stop], security_offset=ps)
     if tag != SEQUENCE:
         raise SnmpDecodeError(f"expected a ScopedPDU or encrypted PDU at offset {e}, found tag 0x{tag:02x}")
-    return MessageV3(msg_id, max_size, flags, model, params, decode_scoped_pdu(data, e, end), None)
+    return MessageV3(msg_id, max_size, flags, model, params, decode_scoped_pdu(data, e, end), None, security_offset=ps)
 
 
 def decode_scoped_pdu(data: bytes, pos: int, end: int) -> ScopedPdu:

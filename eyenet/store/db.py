@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+import attrs
 import orjson
 import trio
 
@@ -36,7 +37,7 @@ from eyenet.anomaly.model import MlJob
 from eyenet.auth.model import User
 from eyenet.collect.history import HistoryPoint, Sample
 from eyenet.config import StoreSettings
-from eyenet.devices.model import DeviceConfig, StoredDevice
+from eyenet.devices.model import V3_KEYS, DeviceConfig, StoredDevice
 from eyenet.health import Checks, Health, recently
 from eyenet.store import checks
 from eyenet.store.checks import Found
@@ -91,15 +92,18 @@ _SAMPLES = (
 
 def _upsert_device(conn: sqlite3.Connection, stored: StoredDevice) -> None:
     device = stored.device
+    # The SNMPv3 keys as one JSON object: only those set, so a v1/v2c device stores {}.
+    snmpv3 = {k: getattr(device, k) for k in V3_KEYS if getattr(device, k) != attrs.fields_dict(DeviceConfig)[k].default}
     conn.execute(
-        "INSERT INTO devices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET host = excluded.host, "
+        "INSERT INTO devices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET host = excluded.host, "
         "port = excluded.port, version = excluded.version, community = excluded.community, "
-        "poll_interval = excluded.poll_interval, tags = excluded.tags, source = excluded.source",
+        "poll_interval = excluded.poll_interval, tags = excluded.tags, source = excluded.source, snmpv3 = excluded.snmpv3",
         (
             device.id, device.host, device.port, device.version, device.community, device.poll_interval,
-            json.dumps(list(device.tags)), stored.source, int(time.time()),
+            json.dumps(list(device.tags)), stored.source, int(time.time()), json.dumps(snmpv3),
         ),
     )
+
 
 
 def _delete_device(conn: sqlite3.Connection, device_id: str) -> None:
@@ -708,11 +712,12 @@ class Store:
     async def devices(self) -> list[StoredDevice]:
         rows = await self._read(
             lambda c: c.execute(
-                "SELECT id, host, port, version, community, poll_interval, tags, source FROM devices ORDER BY id"
+                "SELECT id, host, port, version, community, poll_interval, tags, source, snmpv3 FROM devices ORDER BY id"
             ).fetchall()
         )
         return [
-            StoredDevice(DeviceConfig(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6]))), r[7]) for r in rows
+            StoredDevice(DeviceConfig(r[0], r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), **json.loads(r[8])), r[7])
+            for r in rows
         ]
 
     async def users(self) -> list[User]:

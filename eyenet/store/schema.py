@@ -105,6 +105,9 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_at ON audit (at);
     """,
+    """
+    ALTER TABLE devices ADD COLUMN snmpv3 TEXT NOT NULL DEFAULT '{}';
+    """,
 )
 
 ROLLUPS = (("metrics_5m", 300), ("metrics_1h", 3600))

@@ -21,9 +21,10 @@ from eyenet.devices.inventory import (
     changed_device,
     device_from_json,
 )
-from eyenet.devices.model import DEVICE_ID
+from eyenet.devices.model import DEVICE_ID, DeviceConfig
 from eyenet.events import DEVICE_STATUSES, HARDWARE_TYPES, INTERFACE_STATUSES, DeviceIdentity, InterfaceMetrics, MetricSource, rfc3339
-from eyenet.snmp.client import VERSIONS
+from eyenet.snmp.message import VERSIONS
+from eyenet.snmp.usm import AUTH_PROTOCOLS, LEVELS, PRIV_PROTOCOLS
 from eyenet.web.http import Response
 from eyenet.web.rest.errors import ApiError
 from eyenet.web.rest.openapi import Operation
@@ -48,9 +49,32 @@ class NewDevice(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
         list[Annotated[str, Meta(min_length=1)]],
         Meta(description="device groups: a user whose scope names one of them sees the device"),
     ] = []
+    # SNMPv3 (version "3"), in net-snmp's terms; the passwords are never returned.
+    user: Annotated[str | None, Meta(description='SNMPv3 user name (required with version "3")')] = None
+    level: Annotated[
+        Literal[LEVELS] | None,
+        Meta(description="default: authPriv with a privPassword, authNoPriv with an authPassword, else noAuthNoPriv"),
+    ] = None
+    auth_protocol: Literal[tuple(AUTH_PROTOCOLS)] = "SHA"
+    auth_password: Annotated[str | None, Meta(description="8 characters at least; never returned", extra_json_schema={"writeOnly": True})] = None
+    priv_protocol: Annotated[
+        Literal[tuple(PRIV_PROTOCOLS)], Meta(description="AES-192-C and AES-256-C: the key extension Cisco uses")
+    ] = "AES"
+    priv_password: Annotated[str | None, Meta(description="8 characters at least; never returned", extra_json_schema={"writeOnly": True})] = None
+    context: Annotated[str, Meta(description="SNMPv3 context name")] = ""
 
 
 DeviceChange = changes_of("DeviceChange", NewDevice, without=("id",), doc="The fields to change; the id cannot change.")
+
+
+class Snmpv3(msgspec.Struct, rename="camel"):
+    """The SNMPv3 settings, less the passwords"""
+
+    user: str
+    level: Literal[LEVELS]
+    auth_protocol: Literal[tuple(AUTH_PROTOCOLS)] | None = msgspec.field(default=None)
+    priv_protocol: Literal[tuple(PRIV_PROTOCOLS)] | None = msgspec.field(default=None)
+    context: str = ""
 
 
 class Bandwidth(msgspec.Struct):
@@ -100,6 +124,7 @@ class Device(msgspec.Struct, rename="camel"):
     version: Literal[tuple(VERSIONS)]
     poll_interval: Annotated[float, Meta(description="seconds between polls")]
     source: Annotated[Literal["config", "api"], Meta(description="config: managed in the configuration file, read-only here")]
+    snmpv3: Annotated[Snmpv3 | None, Meta(description='null unless version is "3"; protocols null where the level has none')]
 
 
 class DeviceList(msgspec.Struct):
@@ -220,7 +245,7 @@ class DeviceRoutes:
             identity.sys_name, identity.sys_descr, identity.sys_object_id, identity.location, identity.contact, status,
             list(device.tags), live.status, live.reason,
             rfc3339(live.last_seen, self.services.tz), metrics, device.port, device.version, device.poll_interval,
-            monitored.source,
+            monitored.source, _snmpv3(monitored.config),
         )
 
     async def devices(self, call: Call) -> Response:
@@ -297,6 +322,16 @@ class DeviceRoutes:
             monitored.id, query.metric, at(start), at(end), step,
             [Point(at(p.ts), p.avg, p.min, p.max) for p in merge(points, step)],
         ))
+
+
+def _snmpv3(device: DeviceConfig) -> Snmpv3 | None:
+    level = device.security_level
+    if level is None:
+        return None
+    return Snmpv3(
+        device.user or "", level, device.auth_protocol if level != "noAuthNoPriv" else None,
+        device.priv_protocol if level == "authPriv" else None, device.context,
+    )
 
 
 def merge(points: list[HistoryPoint], step: int) -> list[HistoryPoint]:
