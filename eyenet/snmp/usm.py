@@ -285,7 +285,7 @@ def decode_parameters(data: bytes) -> tuple[UsmParameters, int]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _hmac_pads(hash_name: str, key: bytes) -> tuple[Any, Any]:
+def _hmac_pads(hash_name: str, key: bytes) -> "tuple[hashlib._Hash, hashlib._Hash]":
     """HMAC's inner and outer hashes with the key's pads already hashed in (RFC 2104): copied
     for each message, they save the two blocks of key setup hmac.digest does every time."""
     inner, outer = hashlib.new(hash_name), hashlib.new(hash_name)
