@@ -7,8 +7,7 @@ snmpd is set up as `linkUpDownNotifications yes` sets it up, but sampling ifOper
 every second: that directive hard-codes a 60 s sampling interval (net-snmp 5.9,
 mteTriggerConf.c), which a device would configure shorter the same way. And its ifTable
 cache (3 s by default, nsCacheTimeout) is turned off, or the sampling would see the
-change up to 3 s late. Needs root and
-`ip netns` (skipped without them only).
+change up to 3 s late. Needs root and `ip netns` (skipped without them only).
 """
 
 from __future__ import annotations
