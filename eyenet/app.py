@@ -162,7 +162,10 @@ async def run(
                 await nursery.start(hub.run)
                 socketio = SocketIOServer(hub, config.web)
                 await nursery.start(socketio.run)
-                traps = TrapService(config.traps, devices.configs, poller.poll_now) if config.traps.enabled else None
+                traps = (
+                    TrapService(config.traps, devices.configs, poller.poll_now, bus.publish, store.add_traps)
+                    if config.traps.enabled else None
+                )
 
                 def health_components() -> dict[str, Health]:
                     return {

@@ -48,6 +48,9 @@ class StoreSettings:
     rollup_5m_days: float = field(30.0, gt=0, unit=" days")
     rollup_1h_days: float = field(400.0, gt=0, unit=" days")
     audit_days: float = field(400.0, gt=0, unit=" days")  # logins, failed logins and user changes
+    # Traps kept: for this long, and at most this many (the oldest go first).
+    trap_days: float = field(30.0, gt=0, unit=" days")
+    max_traps: int = field(1_000_000, gt=0)
 
 
 @attrs.frozen
@@ -316,6 +319,10 @@ class TrapsSettings:
     # one made from the host name, so that it stays the same across restarts.
     engine_id: str | None = field(None, test=_engine_id)
     queue: int = field(10_000, gt=0)  # notifications waiting for their handling; beyond, dropped and counted
+    # Traps a second published (the trap event) and stored, per device and over all devices;
+    # beyond, counted and logged. Traps that make a device be polled at once are not counted.
+    device_rate: int = field(10, gt=0)
+    total_rate: int = field(100, gt=0)
     users: tuple[TrapUser, ...] = ()
 
 

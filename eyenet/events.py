@@ -48,6 +48,7 @@ DEVICE_TYPES = ("router", "switch", "endpoint")
 # What a device is as hardware (the REST API's device type), from its profile.
 HARDWARE_TYPES = ("router", "switch", "firewall", "server", "wireless", "load-balancer", "storage", "endpoint")
 ML_STATUSES = ("completed", "failed")
+SNMP_VERSIONS = ("1", "2c", "3")
 ERROR_CODES = (
     "AUTH_REQUIRED", "AUTH_INVALID", "TOKEN_EXPIRED", "FORBIDDEN", "INVALID_MESSAGE",
     "UNKNOWN_CHANNEL", "NOT_FOUND", "SUBSCRIPTION_LIMIT", "RATE_LIMITED", "INTERNAL",
@@ -147,6 +148,10 @@ def _topology_devices(devices: Iterable[TopologyDevice]) -> tuple[TopologyDevice
 
 def _predictions(results: Iterable[Prediction]) -> tuple[Prediction, ...]:
     return tuple(results)
+
+
+def _varbinds(items: Iterable[Mapping[str, Any]]) -> tuple[Mapping[str, Any], ...]:
+    return tuple(types.MappingProxyType(dict(vb)) for vb in items)
 
 
 def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -298,6 +303,37 @@ class DeviceMetrics(_Event):
         if include_interfaces:
             d["interfaces"] = [i.data() for i in self.interfaces]
         return d
+
+
+@attrs.frozen
+class Trap(_Event):
+    """trap, published when a device sends a notification that is not one of those that make
+    it be polled at once (linkDown, linkUp, coldStart, warmStart, authenticationFailure).
+    varbinds: in snmp.display's JSON form ({"oid", "type", "value"}), without sysUpTime.0
+    and snmpTrapOID.0, which are given apart (uptime in seconds, trap_oid dotted)."""
+
+    TYPE: ClassVar[str] = "trap"
+
+    device_id: str = attrs.field(validator=_text)
+    trap_oid: str = attrs.field(validator=_text)
+    version: str = attrs.field(validator=_one_of(SNMP_VERSIONS))
+    inform: bool
+    source: str = attrs.field(validator=_text)  # the sender's address
+    timestamp: datetime = attrs.field(validator=_aware)
+    uptime: int | None = attrs.field(default=None, validator=_non_negative)
+    varbinds: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_varbinds, eq=False, hash=False)
+
+    def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
+        return {
+            "deviceId": self.device_id,
+            "trapOid": self.trap_oid,
+            "version": self.version,
+            "inform": self.inform,
+            "source": self.source,
+            "uptime": self.uptime,
+            "timestamp": rfc3339(self.timestamp, tz),
+            "varbinds": [dict(vb) for vb in self.varbinds],
+        }
 
 
 # -- alerts --------------------------------------------------------------------------------
@@ -456,8 +492,10 @@ class Error(_Event):
         return d
 
 
-Event = DeviceStatus | DeviceMetrics | AlertNew | AlertUpdate | TopologyUpdate | MlPrediction | Error
-EVENT_TYPES = {cls.TYPE: cls for cls in (DeviceStatus, DeviceMetrics, AlertNew, AlertUpdate, TopologyUpdate, MlPrediction, Error)}
+Event = DeviceStatus | DeviceMetrics | Trap | AlertNew | AlertUpdate | TopologyUpdate | MlPrediction | Error
+EVENT_TYPES = {
+    cls.TYPE: cls for cls in (DeviceStatus, DeviceMetrics, Trap, AlertNew, AlertUpdate, TopologyUpdate, MlPrediction, Error)
+}
 
 
 # -- encoding and routing ------------------------------------------------------------------------
@@ -497,6 +535,8 @@ def channels(event: Event) -> tuple[str, ...]:
     addressed to one client, never broadcast: ()."""
     if isinstance(event, (DeviceStatus, DeviceMetrics)):
         return (f"device:{event.device_id}", "devices")
+    if isinstance(event, Trap):
+        return (f"device:{event.device_id}",)
     if isinstance(event, (AlertNew, AlertUpdate)):
         out = ["alerts"]
         if event.severity is not None:

@@ -574,10 +574,12 @@ class LldpLab:
         capabilities: Iterable[str] = ("bridge",),
         sys_name: Optional[str] = None,
         description: Optional[str] = None,
+        snmpd_conf: Callable[[Node], str] = lambda node: "",
     ) -> Node:
         """A new namespace with its management link, snmpd and lldpd; returns
         once snmpd answers on ``node.address`` and serves lldpd's LLDP-MIB with
-        the node's system name (about a second)."""
+        the node's system name (about a second). ``snmpd_conf(node)``: more lines
+        for its snmpd.conf, given the node once its addresses are known."""
         caps = tuple(capabilities)
         if not caps or any(c not in CAPABILITIES for c in caps):
             raise ValueError(f"capabilities must be some of {CAPABILITIES}, not {caps!r}")
@@ -613,7 +615,7 @@ class LldpLab:
             self.nodes[name] = node
             try:
                 self._make_namespace(node)
-                self._start_snmpd(node)
+                self._start_snmpd(node, snmpd_conf(node))
                 self._start_lldpd(node)
             except BaseException:
                 try:
@@ -789,7 +791,7 @@ class LldpLab:
                 return subnet
         raise LabError(f"no free /30 left in {self.network} (pass another network=)")
 
-    def _start_snmpd(self, node: Node) -> None:
+    def _start_snmpd(self, node: Node, extra_conf: str) -> None:
         services = sum({_SYS_SERVICES[c] for c in node.capabilities} | {64})
         conf = node.workdir / "snmpd.conf"
         conf.write_text("\n".join([
@@ -805,6 +807,7 @@ class LldpLab:
             "master agentx",
             f"agentXSocket {node.agentx_socket}",
             "dontLogTCPWrappersConnects yes",
+            extra_conf,
             "",
         ]))
         env = agents.netsnmp_env(node.workdir)

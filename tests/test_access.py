@@ -66,7 +66,9 @@ def test_policy_windows_and_events():
     assert not ACCESS.window(("access",), ["s1", "r1"], [])
     assert not ACCESS.window(("access",), [], ["core"])
     assert ACCESS.window((), ["anything"], ["any"])
-    roles = Access(TAGS.get, {"ml:prediction": "operator"})
+    roles = Access(TAGS.get, {"ml:prediction": "operator", "trap": "operator"})
+    assert not roles.event("viewer", (), "trap", "r1") and roles.event("operator", ("core",), "trap", "r1")
+    assert not roles.event("admin", ("access",), "trap", "r1")  # a device outside the scope
     assert not roles.event("viewer", (), "ml:prediction", "r1")
     assert roles.event("operator", ("core",), "ml:prediction", "r1")
     assert not roles.event("operator", ("access",), "ml:prediction", "r1")

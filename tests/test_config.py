@@ -51,7 +51,7 @@ def test_event_roles_name_event_types_and_roles():
     with pytest.raises(ConfigError) as exc:
         parse_config({"push": {"event_roles": {"alert:new": "root", "alert:nope": "admin", "error": "admin",
                                                "device:status": 1}}})
-    types = "alert:new, alert:update, device:metrics, device:status, ml:prediction, topology:update"
+    types = "alert:new, alert:update, device:metrics, device:status, ml:prediction, topology:update, trap"
     assert exc.value.problems == [
         "<config>: push.event_roles.device:status: must be str, not int 1",
         "<config>: push.event_roles.alert:new: must be one of viewer, operator, admin, not 'root'",

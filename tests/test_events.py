@@ -29,6 +29,7 @@ from eyenet.events import (
     Prediction,
     TopologyDevice,
     TopologyUpdate,
+    Trap,
 )
 
 SEED_EVENTS = Path(__file__).resolve().parent / "data" / "seed-events.json"
@@ -47,6 +48,8 @@ ALLOWED_ADDITIONS = {
     "ml:prediction": {"deviceId", "metric", "window"},
     "error": {"details"},
 }
+# Event types that came after the seed: the seed has no example of them, each field is always there.
+AFTER_SEED = {"trap"}
 # Measured values that may be null when unknown (a device never seen, no CPU OID, no rate yet).
 NULLABLE = {
     "device:status.metrics.uptime", "device:status.metrics.lastSeen",
@@ -164,10 +167,17 @@ def full_examples():
         MlPrediction("j1", "completed", [Prediction("traffic_spike", 0.8), Prediction("normal", 0.2)], later,
                      device_id="core-1", metric="bandwidth.in", window_from=T, window_to=later),
         Error("SUBSCRIPTION_LIMIT", "at most 100 subscriptions", later, details={"limit": 100}),
+        Trap("core-1", "1.3.6.1.4.1.9.9.41.2.0.1", "3", True, "192.0.2.1", later, uptime=86400, varbinds=TRAP_VARBINDS),
     ]
 
 
-@pytest.mark.parametrize("event", full_examples(), ids=lambda e: e.TYPE)
+TRAP_VARBINDS = (
+    {"oid": "1.3.6.1.2.1.2.2.1.1.3", "type": "INTEGER", "value": 3},
+    {"oid": "1.3.6.1.4.1.9.9.41.1.2.3.1.5.1", "type": "STRING", "value": {"hex": "6f6b", "text": "ok"}},
+)
+
+
+@pytest.mark.parametrize("event", [e for e in full_examples() if e.TYPE not in AFTER_SEED], ids=lambda e: e.TYPE)
 @pytest.mark.parametrize("include_interfaces", [False, True])
 def test_shape_matches_seed_with_only_allowed_additions(event, include_interfaces):
     got = json.loads(ev.encode(event, 123, include_interfaces=include_interfaces))
@@ -178,6 +188,20 @@ def test_shape_matches_seed_with_only_allowed_additions(event, include_interface
         assert ("interfaces" in got["data"]) == include_interfaces
         for row in got["data"].get("interfaces", []):
             assert set(row) == INTERFACE_KEYS
+
+
+def test_trap_wire_and_channel():
+    e = Trap("r1", "1.3.6.1.4.1.8072.2.3.0.1", "2c", False, "192.0.2.7", T, varbinds=TRAP_VARBINDS)
+    assert json.loads(ev.encode(e, 5, tz=PLUS8)) == {"type": "trap", "id": 5, "data": {
+        "deviceId": "r1", "trapOid": "1.3.6.1.4.1.8072.2.3.0.1", "version": "2c", "inform": False, "source": "192.0.2.7",
+        "uptime": None, "timestamp": SEED_TS, "varbinds": [dict(vb) for vb in TRAP_VARBINDS],
+    }}
+    assert ev.channels(e) == ("device:r1",)
+    encoded = ev.encode_variants(e, 5)
+    assert encoded.plain is encoded.detailed
+    hash(e)
+    with pytest.raises(ValueError, match="version"):
+        Trap("r1", "1.3.6.1", "2", False, "192.0.2.7", T)
 
 
 def test_device_metrics_units_and_rounding():
@@ -212,13 +236,14 @@ def test_alert_update_routing_fields_stay_off_the_wire():
 
 
 def test_channels():
-    status, metrics, new, update, topo, ml, err = full_examples()
+    status, metrics, new, update, topo, ml, err, trap = full_examples()
     assert ev.channels(status) == ev.channels(metrics) == ("device:core-1", "devices")
     assert ev.channels(new) == ("device:core-1", "alerts", "alerts:critical")
     assert ev.channels(topo) == ("topology",)
     assert ev.channels(ml) == ("device:core-1", "ml")
     assert ev.channels(attrs.evolve(ml, device_id=None)) == ("ml",)
     assert ev.channels(err) == ()
+    assert ev.channels(trap) == ("device:core-1",)
 
 
 # -- timestamps ---------------------------------------------------------------------------
@@ -309,4 +334,4 @@ def test_events_are_frozen_and_hashable():
 
 
 def test_event_types_table():
-    assert set(ev.EVENT_TYPES) == set(ALLOWED_ADDITIONS)
+    assert set(ev.EVENT_TYPES) == set(ALLOWED_ADDITIONS) | AFTER_SEED

@@ -275,6 +275,7 @@ ROUTES = [
     ("PATCH", "/api/devices/api-1", {"tags": ["edge", "lab"]}, "admin", 200),
     ("DELETE", "/api/devices/new-1", None, "admin", 204),
     ("GET", "/api/devices/core-1/interfaces", None, "viewer", 200),
+    ("GET", "/api/devices/core-1/traps", None, "viewer", 200),
     ("GET", "/api/devices/core-1/metrics?metric=cpu", None, "viewer", 200),
     ("GET", "/api/alerts?status=active", None, "viewer", 200),
     ("GET", "/api/alerts/al-seeded", None, "viewer", 200),
@@ -838,6 +839,7 @@ async def test_routing(api):
 # Where each operation with query parameters is tried, and the parameters it needs besides.
 QUERY_ROUTES = {
     "/api/devices/{id}/metrics": ("/api/devices/core-1/metrics", {"metric": "cpu"}),
+    "/api/devices/{id}/traps": ("/api/devices/core-1/traps", {}),
     "/api/alerts": ("/api/alerts", {}),
     "/api/topology": ("/api/topology", {}),
 }
@@ -885,7 +887,8 @@ async def test_every_query_parameter_is_checked_as_the_document_says(api):
             tried.add((path, name))
     metrics, alerts = "/api/devices/{id}/metrics", "/api/alerts"
     assert tried == {(metrics, "metric"), (metrics, "from"), (metrics, "to"), (metrics, "step"), (alerts, "status"),
-                     (alerts, "severity"), (alerts, "deviceId"), (alerts, "limit"), ("/api/topology", "format")}
+                     (alerts, "severity"), (alerts, "deviceId"), (alerts, "limit"), ("/api/topology", "format"),
+                     ("/api/devices/{id}/traps", "limit"), ("/api/devices/{id}/traps", "before")}
     assert not wrong, wrong
 
 

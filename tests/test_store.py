@@ -117,6 +117,32 @@ async def test_retention_prunes_each_table_by_its_own_age(tmp_path):
     assert len(raw) == 1 and len(five) == 2 and len(hour) == 3
 
 
+async def test_traps_are_kept_with_their_varbinds_paged_and_pruned_by_age_and_count(tmp_path):
+    from datetime import datetime, timezone
+
+    from eyenet.events import Trap
+
+    now = 1_800_000_000
+    varbinds = [{"oid": "1.3.6.1.2.1.1.5.0", "type": "STRING", "value": {"hex": "6162", "text": "ab"}}]
+
+    def trap(device: str, age_days: float, n: int) -> Trap:
+        at = datetime.fromtimestamp(now - age_days * 86400, timezone.utc)
+        return Trap(device, f"1.3.6.1.4.1.9.0.{n}", "2c", n % 2 == 0, "192.0.2.1", at, uptime=n, varbinds=varbinds)
+
+    async with Store.open(tmp_path / "t.db", StoreSettings(trap_days=7, max_traps=4), prune_every=None) as store:
+        store.add_traps([trap("d", 10, 0)] + [trap("d", 1, n) for n in range(1, 5)] + [trap("e", 0, 5)])
+        await store.flush()
+        first = await store.traps("d", limit=3)
+        assert [t.trap.trap_oid for t in first] == ["1.3.6.1.4.1.9.0.4", "1.3.6.1.4.1.9.0.3", "1.3.6.1.4.1.9.0.2"]
+        assert first[0].trap == trap("d", 1, 4) and [dict(v) for v in first[0].trap.varbinds] == varbinds
+        rest = await store.traps("d", before=first[-1].id, limit=3)
+        assert [t.trap.uptime for t in rest] == [1, 0]
+        await store.prune(now)
+        # Older than 7 days: gone; then only the newest 4 of all devices stay.
+        assert [t.trap.uptime for t in await store.traps("d")] == [4, 3, 2]
+        assert [t.trap.uptime for t in await store.traps("e")] == [5]
+
+
 async def test_a_newer_schema_is_refused_with_a_clear_error(tmp_path):
     db = tmp_path / "new.db"
     conn = sqlite3.connect(db)

@@ -161,7 +161,8 @@ def test_senders_are_matched_by_address_or_v1_agent_addr_and_unknown_ones_counte
 
     devices = [DeviceConfig("a", "192.0.2.1"), DeviceConfig("b", "2001:db8::0:1")]
     polled = []
-    service = TrapService(TrapsSettings(enabled=True), lambda: devices, lambda d: polled.append(d) or True)
+    published, kept = [], []
+    service = TrapService(TrapsSettings(enabled=True), lambda: devices, lambda d: polled.append(d) or True, published.append, kept.extend)
 
     def note(source, trap_oid=LINK_DOWN, agent_addr=None):
         return Notification((source, 162), "1", False, trap_oid, 0, (), "public", agent_addr=agent_addr)
@@ -171,3 +172,35 @@ def test_senders_are_matched_by_address_or_v1_agent_addr_and_unknown_ones_counte
     service.handle(note("198.51.100.9"), 10.0)
     service.handle(note("192.0.2.1", trap_oid=(1, 3, 6, 1, 4, 1, 9, 0, 1)), 10.0)
     assert polled == ["b", "a"] and service.unknown == 1 and service.polls_brought_forward == 2
+    (event,) = published
+    assert kept == published and (event.device_id, event.trap_oid, event.version) == ("a", "1.3.6.1.4.1.9.0.1", "1")
+
+
+def test_a_trap_flood_is_published_and_stored_within_the_budget():
+    from eyenet.collect.traps import TrapService
+    from eyenet.config import TrapsSettings
+    from eyenet.devices.model import DeviceConfig
+    from eyenet.snmp.traps import Notification
+
+    devices = [DeviceConfig(name, f"192.0.2.{i}") for i, name in enumerate("abc", 1)]
+    published, kept, polled = [], [], []
+    settings = TrapsSettings(enabled=True, device_rate=10, total_rate=25)
+    lone = TrapService(settings, lambda: devices[:1], lambda d: True, published.append, kept.extend)
+    for i in range(100):
+        lone.handle(Notification(("192.0.2.1", 162), "2c", False, (1, 3, 6, 1, 4, 1, 9, 0, 1), 0, (), "public"), 50 + i / 100)
+    assert len(published) == 10 and lone.over_budget == 90  # one device alone: its own rate
+    published.clear()
+    kept.clear()
+    service = TrapService(settings, lambda: devices, lambda d: polled.append(d) or True, published.append, kept.extend)
+    enterprise = (1, 3, 6, 1, 4, 1, 9, 0, 1)
+    for second in (100, 101):
+        for i in range(1000):
+            for host in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+                service.handle(Notification((host, 162), "2c", False, enterprise, 0, (), "public"), second + i / 1000)
+    # Each second, sent in turns: 9 of a, 8 of b and of c (the total reached), the rest counted.
+    per_device = {d: sum(e.device_id == d for e in published) for d in "abc"}
+    assert per_device == {"a": 18, "b": 16, "c": 16} and kept == published
+    assert service.over_budget == 6000 - 50
+    # A linkDown is never held back by the budget: it only brings a poll forward.
+    service.handle(Notification(("192.0.2.1", 162), "2c", False, LINK_DOWN, 0, (), "public"), 101.5)
+    assert polled == ["a"]

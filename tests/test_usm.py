@@ -195,3 +195,15 @@ def test_value_tags_stay_plain_in_the_scoped_pdu():
     msg = decode_message(data)
     assert isinstance(msg, MessageV3)
     assert open_message(data, msg, user).scoped.pdu == pdu
+
+
+def test_aes_decryption_in_one_call_equals_a_cfb_context_at_every_length():
+    from cryptography.hazmat.decrepit.ciphers.modes import CFB
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
+    for priv_name, key in (("AES", bytes(range(16))), ("AES-256-C", bytes(range(32)))):
+        for n in range(0, 70):
+            ciphertext = bytes((i * 37 + n) & 0xFF for i in range(n))
+            iv = (7).to_bytes(4, "big") + (12345).to_bytes(4, "big") + b"saltsalt"
+            context = Cipher(algorithms.AES(key), CFB(iv)).decryptor()
+            assert decrypt(PRIV_PROTOCOLS[priv_name], key, 7, 12345, b"saltsalt", ciphertext) == context.update(ciphertext) + context.finalize()

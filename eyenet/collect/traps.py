@@ -2,6 +2,9 @@
 the monitored devices by source address (and a v1 Trap's agent-addr), and the ones that
 say a device changed (linkDown, linkUp, coldStart, warmStart, authenticationFailure)
 turned into a poll of that device at once, so its status and alerts follow in seconds.
+Other traps become a `trap` event on the device's channel and are stored, within a
+budget per device and over all devices (collect.trapbudget): beyond it they are counted
+and logged at most once a minute, so a flood reaches neither the bus nor the disk.
 
 Devices are matched by address: a device whose host is an IP address at once, one
 whose host is a name once it has been resolved (every RESOLVE_EVERY seconds). Senders
@@ -17,9 +20,12 @@ from collections.abc import Callable, Iterable
 
 import trio
 
+from eyenet.collect.trapbudget import TrapBudget
 from eyenet.config import TrapsSettings
 from eyenet.devices.model import DeviceConfig
+from eyenet.events import Trap, now
 from eyenet.health import Checks, Health, recently
+from eyenet.snmp.display import varbind_json
 from eyenet.snmp.listener import TrapListener
 from eyenet.snmp.traps import Notification, NotificationReceiver
 from eyenet.snmp.values import format_oid
@@ -31,6 +37,7 @@ _SNMP_TRAPS = (1, 3, 6, 1, 6, 3, 1, 1, 5)
 POLL_NOW = frozenset(_SNMP_TRAPS + (n,) for n in (1, 2, 3, 4, 5))
 RESOLVE_EVERY = 60.0
 LOG_EVERY = 60.0
+BATCH = 1000  # notifications handled in one scheduler turn, at most
 REINDEX_EVERY = 1.0  # a sender no device matched makes the address index be built again, at most this often
 
 
@@ -46,13 +53,30 @@ def _address(text: str) -> str | None:
         return None
 
 
+def trap_event(device_id: str, note: Notification) -> Trap:
+    return Trap(
+        device_id, format_oid(note.trap_oid), note.version, note.inform, note.source[0], now(),
+        None if note.uptime is None else note.uptime // 100, [varbind_json(vb) for vb in note.varbinds],
+    )
+
+
 class TrapService:
+    """publish: where trap events go (the bus); keep: where they are stored (the store's queue)."""
+
     def __init__(
-        self, settings: TrapsSettings, devices: Callable[[], Iterable[DeviceConfig]], poll_now: Callable[[str], bool]
+        self, settings: TrapsSettings, devices: Callable[[], Iterable[DeviceConfig]], poll_now: Callable[[str], bool],
+        publish: Callable[[Trap], object], keep: Callable[[list[Trap]], None],
     ) -> None:
         self._settings = settings
         self._devices = devices
         self._poll_now = poll_now
+        self._publish = publish
+        self._keep = keep
+        self.budget = TrapBudget(settings.device_rate, settings.total_rate)
+        self.published = 0
+        self.over_budget = 0
+        self._over_budget_at: float | None = None
+        self._budget_logged_at = -LOG_EVERY
         self._resolved: dict[str, list[str]] = {}  # host name -> its addresses
         self._index: dict[str, DeviceConfig] = {}  # address -> device
         self._indexed_at = -REINDEX_EVERY
@@ -78,8 +102,17 @@ class TrapService:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._resolve_names)
                 task_status.started()
-                async for note in listener.notifications:
-                    self.handle(note, trio.current_time())
+                notifications = listener.notifications
+                async for note in notifications:
+                    # What else waits is handled in the same turn: one scheduler turn per
+                    # trap fell behind a flood of 10,000 a second.
+                    now = trio.current_time()
+                    self.handle(note, now)
+                    for _ in range(BATCH):
+                        try:
+                            self.handle(notifications.receive_nowait(), now)
+                        except trio.WouldBlock:
+                            break
 
     def handle(self, note: Notification, now: float) -> None:
         device = self.match(note, now)
@@ -95,11 +128,26 @@ class TrapService:
                 )
                 self._unknown_since.clear()
             return
-        if note.trap_oid in POLL_NOW and self._poll_now(device.id):
-            self.polls_brought_forward += 1
-            log.info("%s: trap %s: polling now", device.id, name)
-        else:
-            log.debug("%s: trap %s", device.id, name)
+        if note.trap_oid in POLL_NOW:
+            if self._poll_now(device.id):
+                self.polls_brought_forward += 1
+                log.info("%s: trap %s: polling now", device.id, name)
+            return
+        if not self.budget.take(device.id, now):
+            self.over_budget += 1
+            self._over_budget_at = now
+            if now - self._budget_logged_at >= LOG_EVERY:
+                self._budget_logged_at = now
+                log.warning(
+                    "traps beyond [traps] device_rate or total_rate, neither pushed nor stored: %s",
+                    ", ".join(f"{d} (x{n})" for d, n in self.budget.take_refused().most_common(5)),
+                )
+            return
+        log.debug("%s: trap %s", device.id, name)
+        event = trap_event(device.id, note)
+        self._publish(event)
+        self._keep([event])
+        self.published += 1
 
     def match(self, note: Notification, now: float) -> DeviceConfig | None:
         candidates = [a for a in (_address(note.source[0]), note.agent_addr) if a]
@@ -143,11 +191,14 @@ class TrapService:
         st = self.listener.stats
         checks = Checks({
             "notifications": st.notifications, "refused": st.refused, "dropped": st.dropped,
-            "polls": self.polls_brought_forward, "unknownSenders": self.unknown,
+            "polls": self.polls_brought_forward, "unknownSenders": self.unknown, "published": self.published,
+            "overBudget": self.over_budget,
         })
         now = trio.current_time()
         if st.dropped > self._dropped:
             self._dropped, self._dropped_at = st.dropped, now
         if recently(self._dropped_at, now):
             checks.degraded(f"notifications dropped ({st.dropped} in all): more arrived than could be handled")
+        if recently(self._over_budget_at, now):
+            checks.degraded(f"traps over the rate budget ({self.over_budget} in all): neither pushed nor stored")
         return checks.health()

@@ -24,7 +24,7 @@ import attrs
 import trio
 
 from eyenet.snmp.bulk import BulkTuner
-from eyenet.snmp.datagrams import receive_forever
+from eyenet.snmp.datagrams import RECV_BUFFER, receive_forever
 from eyenet.snmp.errors import (
     SnmpDecodeError,
     SnmpDecryptionError,
@@ -60,7 +60,6 @@ from eyenet.snmp.values import Oid, Tag, VarBind, format_oid
 # Remember this many finished request-ids to tell late answers and duplicates from foreign datagrams.
 RECENT_IDS = 8192
 RESOLVE_TTL = 300.0
-RECV_BUFFER = 4 * 1024 * 1024
 MAX_TOO_BIG = 8
 # Requests in flight to one agent: enough to overlap a device's column walks, few enough
 # that an agent answering one request at a time (most do) is not flooded into dropping some.

@@ -8,6 +8,8 @@ import trio
 
 # Datagrams handled before the loop lets other tasks run, under a flood.
 MAX_BURST = 64
+# The sockets' receive buffer (SO_RCVBUF): answers and traps that arrive while the loop is busy.
+RECV_BUFFER = 4 * 1024 * 1024
 
 
 async def receive_forever(sock: _stdsocket.socket, deliver: Callable[[bytes, tuple[Any, ...]], None]) -> None:

@@ -16,7 +16,7 @@ from typing import Self
 import attrs
 import trio
 
-from eyenet.snmp.datagrams import receive_forever
+from eyenet.snmp.datagrams import RECV_BUFFER, receive_forever
 from eyenet.snmp.traps import Notification, NotificationReceiver
 
 log = logging.getLogger("eyenet.traps")
@@ -56,6 +56,8 @@ class TrapListener:
         sock = _stdsocket.socket(family, _stdsocket.SOCK_DGRAM)
         with sock:
             sock.setblocking(False)
+            # Room for a burst while the loop is busy: the default (~200 KiB) held a few hundred traps.
+            sock.setsockopt(_stdsocket.SOL_SOCKET, _stdsocket.SO_RCVBUF, RECV_BUFFER)
             if family == _stdsocket.AF_INET6:
                 sock.setsockopt(_stdsocket.IPPROTO_IPV6, _stdsocket.IPV6_V6ONLY, 0)  # "" is every address, v4 and v6
             try:

@@ -11,7 +11,7 @@ and AES-256-C). Keys come from passwords (RFC 3414 A.2) localised to an engine i
 import functools
 import hashlib
 import hmac
-from typing import Final
+from typing import Any, Final
 
 import attrs
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -183,19 +183,31 @@ def local_keys(user: UsmUser, engine_id: bytes) -> LocalKeys:
 # -- privacy ------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
+def _cipher_key(des: bool, key: bytes) -> TripleDES | algorithms.AES:
+    """The cipher's key object, made once per key: it costs as much as a message's encryption."""
+    # Single DES as 3DES with the key three times: cryptography keeps single-key DES only that way.
+    return TripleDES(key[:8] * 3) if des else algorithms.AES(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _aes_blocks(key: bytes) -> Any:
+    """An AES-ECB encryptor for the key, kept: ECB has no state between calls."""
+    return Cipher(_cipher_key(False, key), modes.ECB()).encryptor()
+
+
 def encrypt(protocol: PrivProtocol, key: bytes, boots: int, time: int, salt: int, plaintext: bytes) -> tuple[bytes, bytes]:
     """(ciphertext, msgPrivacyParameters). salt: a counter the sender never repeats for a key."""
     if protocol.name == "DES":
         params = boots.to_bytes(4, "big") + (salt & 0xFFFFFFFF).to_bytes(4, "big")
         iv = bytes(a ^ b for a, b in zip(key[8:16], params))
         padded = plaintext + bytes(-len(plaintext) % 8)
-        # Single DES as 3DES with the key three times: cryptography keeps single-key DES only that way.
-        enc = Cipher(TripleDES(key[:8] * 3), modes.CBC(iv)).encryptor()
+        enc = Cipher(_cipher_key(True, key), modes.CBC(iv)).encryptor()
     else:
         params = (salt & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
         iv = boots.to_bytes(4, "big") + time.to_bytes(4, "big") + params
         padded = plaintext
-        enc = Cipher(algorithms.AES(key), CFB(iv)).encryptor()
+        enc = Cipher(_cipher_key(False, key), CFB(iv)).encryptor()
     return enc.update(padded) + enc.finalize(), params
 
 
@@ -207,11 +219,15 @@ def decrypt(protocol: PrivProtocol, key: bytes, boots: int, time: int, params: b
         if len(ciphertext) % 8:
             raise SnmpDecodeError(f"DES ciphertext of {len(ciphertext)} bytes, not a multiple of 8")
         iv = bytes(a ^ b for a, b in zip(key[8:16], params))
-        dec = Cipher(TripleDES(key[:8] * 3), modes.CBC(iv)).decryptor()
-    else:
-        iv = boots.to_bytes(4, "big") + time.to_bytes(4, "big") + params
-        dec = Cipher(algorithms.AES(key), CFB(iv)).decryptor()
-    return dec.update(ciphertext) + dec.finalize()
+        dec = Cipher(_cipher_key(True, key), modes.CBC(iv)).decryptor()
+        return dec.update(ciphertext) + dec.finalize()
+    # CFB-128 decrypts in one call: each block's keystream is the encryption of the ciphertext
+    # block before it (the IV for the first), all known at once; a cipher context per message
+    # costs more than that.
+    iv = boots.to_bytes(4, "big") + time.to_bytes(4, "big") + params
+    n = len(ciphertext)
+    stream = _aes_blocks(key).update(iv + ciphertext[: (n - 1) // 16 * 16])[:n] if n else b""
+    return (int.from_bytes(ciphertext, "little") ^ int.from_bytes(stream, "little")).to_bytes(n, "little")
 
 
 # -- security parameters ------------------------------------------------------------------------
@@ -268,8 +284,24 @@ def decode_parameters(data: bytes) -> tuple[UsmParameters, int]:
 # -- messages -----------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
+def _hmac_pads(hash_name: str, key: bytes) -> "tuple[hashlib._Hash, hashlib._Hash]":
+    """HMAC's inner and outer hashes with the key's pads already hashed in (RFC 2104): copied
+    for each message, they save the two blocks of key setup hmac.digest does every time."""
+    inner, outer = hashlib.new(hash_name), hashlib.new(hash_name)
+    block = inner.block_size
+    key = key.ljust(block, b"\0")  # USM keys are never longer than the block
+    inner.update(bytes(b ^ 0x36 for b in key))
+    outer.update(bytes(b ^ 0x5C for b in key))
+    return inner, outer
+
+
 def _mac(protocol: AuthProtocol, key: bytes, message: bytes) -> bytes:
-    return hmac.digest(key, message, protocol.hash)[: protocol.mac_length]
+    inner, outer = _hmac_pads(protocol.hash, key)
+    inner, outer = inner.copy(), outer.copy()
+    inner.update(message)
+    outer.update(inner.digest())
+    return outer.digest()[: protocol.mac_length]
 
 
 def secure_message(

@@ -1,11 +1,11 @@
 """SQLite storage: devices, users, alerts with their history, alert rules, maintenance
-windows, topology snapshots, and metrics history with 5-minute and 1-hour rollups.
+windows, topology snapshots, traps, and metrics history with 5-minute and 1-hour rollups.
 
 One writer task owns the write connection and applies queued writes in batches on a
 worker thread, so the event loop never waits on disk. Readers use their own
 connection (WAL lets them run beside the writer). Configuration writes (devices,
 rules, windows), user writes and alert changes are awaited until committed (an
-acknowledged alert survives a kill -9); metric samples are queued and batched.
+acknowledged alert survives a kill -9); metric samples and traps are queued and batched.
 
 Before SQLite opens the file, the store looks at it (store.checks says what to make of
 it): a missing file is created, an emptied or damaged one refused unless told to begin
@@ -38,6 +38,7 @@ from eyenet.auth.model import User
 from eyenet.collect.history import HistoryPoint, Sample
 from eyenet.config import StoreSettings
 from eyenet.devices.model import V3_KEYS, DeviceConfig, StoredDevice
+from eyenet.events import Trap
 from eyenet.health import Checks, Health, recently
 from eyenet.store import checks
 from eyenet.store.checks import Found
@@ -88,6 +89,24 @@ _SAMPLES = (
     "json_extract(value, '$[2]') AS ts, json_extract(value, '$[3]') AS value FROM json_each(?) "
     "WHERE json_extract(value, '$[3]') IS NOT NULL"
 )
+
+
+def _write_traps(conn: sqlite3.Connection, traps: list[Trap]) -> None:
+    conn.executemany("INSERT INTO traps (device_id, ts, trap_oid, version, inform, source, uptime, varbinds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+        (t.device_id, t.timestamp.timestamp(), t.trap_oid, t.version, int(t.inform), t.source, t.uptime,
+         orjson.dumps([dict(vb) for vb in t.varbinds]))
+        for t in traps
+    ])
+
+
+def _trap(row: tuple) -> Trap:
+    return Trap(row[1], row[3], row[4], bool(row[5]), row[6], _when(row[2]), row[7], orjson.loads(row[8]))
+
+
+@attrs.frozen
+class StoredTrap:
+    id: int  # grows with each trap stored: the key to page by
+    trap: Trap
 
 
 def _upsert_device(conn: sqlite3.Connection, stored: StoredDevice) -> None:
@@ -247,6 +266,8 @@ def _prune(conn: sqlite3.Connection, retention: StoreSettings, now: float) -> No
         (int(now - retention.rollup_1h_days * 86400),),
     )
     conn.execute("DELETE FROM audit WHERE at < ?", (now - retention.audit_days * 86400,))
+    conn.execute("DELETE FROM traps WHERE ts < ?", (now - retention.trap_days * 86400,))
+    conn.execute("DELETE FROM traps WHERE id <= (SELECT max(id) FROM traps) - ?", (retention.max_traps,))
 
 
 # -- the files: owner, lock, first look, backup ----------------------------------------------
@@ -408,6 +429,7 @@ class Store:
         self._watcher = connect(path)
         self._watch_lock = trio.Lock()
         self.dropped_samples = 0
+        self.dropped_traps = 0
         self._dropped_at: float | None = None  # time.monotonic() of the last drop
         self._writing = False  # the write loop runs
         self._failing: str | None = None  # why the last write failed; None after a success
@@ -480,13 +502,24 @@ class Store:
         except trio.WouldBlock:
             self._dropped(len(samples))
 
+    def add_traps(self, traps: list[Trap]) -> None:
+        """Queue traps; never waits. If the disk falls this far behind, they are counted and dropped."""
+        if not traps:
+            return
+        try:
+            self._send.send_nowait(("traps", traps, None))
+        except trio.WouldBlock:
+            self.dropped_traps += len(traps)
+
     def _dropped(self, count: int) -> None:
         self.dropped_samples += count
         self._dropped_at = time.monotonic()
 
     def health(self) -> Health:
         queued = self._send.statistics().current_buffer_used
-        checks = Checks({"queued": queued, "queueCapacity": QUEUE, "droppedSamples": self.dropped_samples})
+        checks = Checks({
+            "queued": queued, "queueCapacity": QUEUE, "droppedSamples": self.dropped_samples, "droppedTraps": self.dropped_traps,
+        })
         if not self._writing:
             checks.down("the writer is not running: nothing is saved")
         if self._failing is not None:
@@ -631,6 +664,7 @@ class Store:
                 error = StoreError(f"{self.path}: cannot write: {exc}")
                 outcomes = [(error, None)] * len(batch)
                 self._dropped(sum(len(orjson.loads(payload)) for kind, payload, _ in batch if kind == "samples"))
+                self.dropped_traps += sum(len(payload) for kind, payload, _ in batch if kind == "traps")
             else:
                 if self._failing is not None:
                     log.info("%s: writes work again", self.path)
@@ -652,6 +686,9 @@ class Store:
             samples = [payload for kind, payload, _ in batch if kind == "samples"]
             if samples:
                 _write_samples(conn, samples)
+            traps = [trap for kind, payload, _ in batch if kind == "traps" for trap in payload]
+            if traps:
+                _write_traps(conn, traps)
             for kind, payload, _ in batch:
                 if kind != "call":
                     outcomes.append((None, None))
@@ -802,6 +839,15 @@ class Store:
         if row is None:
             return None
         return _alert(row), [AlertTransition(h[0], h[1], h[2], _when(h[3]), h[4]) for h in history]
+
+    async def traps(self, device_id: str, *, before: int | None = None, limit: int = 100) -> list[StoredTrap]:
+        """A device's traps, newest first; before: only those stored before the trap of that id."""
+        rows = await self._read(lambda c: c.execute(
+            "SELECT id, device_id, ts, trap_oid, version, inform, source, uptime, varbinds FROM traps"
+            " WHERE device_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (device_id, 2**63 - 1 if before is None else before, limit),
+        ).fetchall())
+        return [StoredTrap(r[0], _trap(r)) for r in rows]
 
     async def history(self, device_id: str, metric: str, start: int, end: int, step: int = 0) -> list[HistoryPoint]:
         """Points in [start, end): raw samples for step < 300, else the 5-minute or 1-hour rollup."""

@@ -108,6 +108,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE devices ADD COLUMN snmpv3 TEXT NOT NULL DEFAULT '{}';
     """,
+    # Traps as received: varbinds as the JSON list of the trap event.
+    """
+    CREATE TABLE traps (
+        id INTEGER PRIMARY KEY, device_id TEXT NOT NULL, ts REAL NOT NULL, trap_oid TEXT NOT NULL,
+        version TEXT NOT NULL, inform INTEGER NOT NULL, source TEXT NOT NULL, uptime INTEGER, varbinds TEXT NOT NULL
+    );
+    CREATE INDEX traps_device ON traps (device_id, id);
+    CREATE INDEX traps_ts ON traps (ts);
+    """,
 )
 
 ROLLUPS = (("metrics_5m", 300), ("metrics_1h", 3600))

@@ -36,6 +36,7 @@ from eyenet.web.rest.rules import RuleRoutes
 from eyenet.web.rest.services import Services
 from eyenet.web.rest.system import SystemRoutes
 from eyenet.web.rest.topology import TopologyRoutes
+from eyenet.web.rest.traps import TrapRoutes
 from eyenet.web.rest.users import UserRoutes
 from eyenet.web.rest.windows import WindowRoutes
 
@@ -69,7 +70,7 @@ class RestApi:
         self.topology = topology
         self.router = Router(authority, users)
         for resource in (
-            AuthRoutes(self.services), DeviceRoutes(self.services), AlertRoutes(self.services), RuleRoutes(self.services),
+            AuthRoutes(self.services), DeviceRoutes(self.services), TrapRoutes(self.services), AlertRoutes(self.services), RuleRoutes(self.services),
             WindowRoutes(self.services), TopologyRoutes(self.services), MlRoutes(self.services), UserRoutes(self.services),
             SystemRoutes(self.services, lambda: self.health_fn() if self.health_fn is not None else {}, lambda: self._openapi_json),
             MetricsRoutes(self.services, needs_token=settings.metrics_auth),
