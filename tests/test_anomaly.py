@@ -7,6 +7,7 @@ import trio
 
 from eyenet.anomaly.detect import Finding, NotEnoughData, confidence, detect
 from eyenet.anomaly.service import MlService, history_step
+from eyenet.anomaly.window import Plan, plan
 from eyenet.bus import Bus
 from eyenet.collect.history import Sample
 from eyenet.events import MlPrediction
@@ -99,3 +100,38 @@ async def test_jobs_interrupted_by_a_stop_run_at_the_next_start(tmp_path):
                 nursery.cancel_scope.cancel()
         assert outcome.status == "failed"  # it ran (and found no history)
         assert not await store.unfinished_ml_jobs()
+
+
+def test_without_a_window_the_history_there_is_decides():
+    now = 1_800_000_000
+    assert plan(None, now, 10) == Plan(now - 9, now + 1, 0)  # nothing yet: a poll's worth, failing with a wait
+    assert plan(now - 150, now, 10) == Plan(now - 150, now + 1, 0)  # under an hour: all of it, against itself
+    assert plan(now - 3 * 3600, now, 10) == Plan(now + 1 - 1080, now + 1, 3 * 3600 - 1079)  # the latest tenth
+    assert plan(now - 30 * 86400, now, 60).end - plan(now - 30 * 86400, now, 60).start == 3600  # at most an hour
+    assert plan(now - 30 * 86400, now, 60).baseline == 7 * 86400
+    assert plan(now - 4000, now, 300).end - plan(now - 4000, now, 300).start == 900  # at least 3 polls
+
+
+async def test_a_short_history_is_judged_as_a_whole_and_too_short_says_how_long_to_wait(tmp_path):
+    bus = Bus()
+    now = 1_800_000_000
+    async with Store.open(tmp_path / "db", prune_every=None) as store:
+        # The demo's first 150 s: a poll every 10 s, the CPU at 95 % from 40 to 100 s.
+        store.add_samples([Sample("r1", "cpu", now - 150 + 10 * n, 95.0 if 4 <= n <= 10 else 12.0 + n % 3) for n in range(16)])
+        store.add_samples([Sample("r1", "memory", now - 30 + 10 * n, 40.0) for n in range(4)])
+        await store.flush()
+        ml = MlService(store, bus, clock=lambda: float(now + 1))
+        with bus.subscribe(types=(MlPrediction,)) as seen:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(ml.run)
+                cpu, memory = [await ml.plan("r1", m, now, 10) for m in ("cpu", "memory")]
+                assert cpu.baseline == 0 and cpu.start == now - 150
+                first = await ml.submit("r1", "cpu", cpu.start, cpu.end, cpu.baseline, None)
+                await ml.submit("r1", "memory", memory.start, memory.end, memory.baseline, None)
+                with trio.fail_after(10):
+                    done = {p.metric: p for p in (await seen.receive(), await seen.receive())}
+                nursery.cancel_scope.cancel()
+        assert done["cpu"].job_id == first.id and done["cpu"].results[0].label == "spike"
+        failed = await store.ml_job(done["memory"].job_id)
+        assert failed.status == "failed"
+        assert "4 points stored, at least 10 are needed; try again in about 60 s (6 more polls, one every 10 s)" in failed.reason

@@ -18,8 +18,9 @@ from datetime import datetime, timezone
 import attrs
 import trio
 
-from eyenet.anomaly.detect import NotEnoughData, detect
+from eyenet.anomaly.detect import MIN_BASELINE, NotEnoughData, detect
 from eyenet.anomaly.model import JobStatus, MlJob
+from eyenet.anomaly.window import Plan, plan, wait_hint
 from eyenet.bus import Bus
 from eyenet.events import MlPrediction, Prediction
 from eyenet.health import Checks, Health
@@ -86,6 +87,10 @@ class MlService:
         await self.store.put_ml_job(job)  # before anyone can ask for it
         return job
 
+    async def plan(self, device_id: str, metric: str, now: int, interval: float) -> Plan:
+        """The window and baseline for a job that names neither (eyenet.anomaly.window)."""
+        return plan(await self.store.history_start(device_id, metric), now, interval)
+
     async def _worker(self) -> None:
         async for job in self._receive:
             try:
@@ -98,12 +103,19 @@ class MlService:
         await self.store.put_ml_job(attrs.evolve(job, status=JobStatus.RUNNING, updated_at=self.clock()))
         span = job.end - job.start
         step = history_step(span + job.baseline)
-        base = await self.store.history(job.device_id, job.metric, job.start - job.baseline, job.start, step)
         window = await self.store.history(job.device_id, job.metric, job.start, job.end, step)
+        if job.baseline:
+            base = await self.store.history(job.device_id, job.metric, job.start - job.baseline, job.start, step)
+        else:
+            base = window  # a short history, judged as a whole against itself
         try:
             findings = await trio.to_thread.run_sync(detect, [p.avg for p in base], [p.avg for p in window])
         except NotEnoughData as exc:
-            await self._finish(job, JobStatus.FAILED, (), f"not enough history of {job.metric}: {exc}")
+            reason = f"not enough history of {job.metric}: {exc}"
+            if not job.baseline:
+                reason = f"not enough history of {job.metric}: {len(window)} points stored, at least {MIN_BASELINE} are needed; " + (
+                    wait_hint(len(window), MIN_BASELINE, poll_spacing([p.ts for p in window])))
+            await self._finish(job, JobStatus.FAILED, (), reason)
             return
         await self._finish(job, JobStatus.COMPLETED, tuple((f.label, f.confidence) for f in findings), None)
 
@@ -114,6 +126,12 @@ class MlService:
         self.bus.publish(prediction(done))
         log.info("ml job %s (%s %s) %s: %s", job.id, job.device_id, job.metric, status,
                  reason or ", ".join(f"{label} {conf:.2f}" for label, conf in results))
+
+
+def poll_spacing(times: list[int]) -> float | None:
+    """The usual time between two stored points, or None with fewer than two."""
+    gaps = sorted(b - a for a, b in zip(times, times[1:]))
+    return float(gaps[len(gaps) // 2]) if gaps else None
 
 
 def when(unix: float) -> datetime:
