@@ -5,7 +5,7 @@ import random
 import pytest
 import trio
 
-from eyenet.anomaly.detect import Finding, NotEnoughData, confidence, detect
+from eyenet.anomaly.detect import CALIBRATION, Finding, NotEnoughData, calibrated, confidence, detect
 from eyenet.anomaly.service import MlService, history_step
 from eyenet.anomaly.window import Plan, plan
 from eyenet.bus import Bus
@@ -30,11 +30,48 @@ def test_a_quiet_window_is_normal_and_each_anomaly_has_its_label():
     assert set(labels(detect(BASELINE, [40, 41, 95, 40, 39, 41]))) == {"level_shift", "spike"}
 
 
+def test_slow_rises_are_trends_and_memory_that_keeps_growing_leaks():
+    rise = [20 + 0.6 * n + rng.gauss(0, 1) for n in range(36)]
+    assert labels(detect(BASELINE, rise))[0] == "trend"
+    assert labels(detect(BASELINE, rise, metric="memory"))[0] == "memory_leak"
+    assert "trend" not in labels(detect(BASELINE, [20.0 + rng.gauss(0, 2) for _ in range(18)] + [45.0 + rng.gauss(0, 2) for _ in range(18)]))
+
+
+def test_a_stuck_value_in_the_window_is_a_flatline():
+    assert labels(detect(BASELINE, [20 + rng.gauss(0, 2) for _ in range(10)] + [21.5] * 12)) == ["flatline"]
+
+
+def test_the_time_of_day_is_compared_once_a_day_of_history_exists():
+    day = 86400
+    def traffic(t):  # busy by day, quiet by night
+        return 100 + 900 * (t % day > day / 3) + rng.gauss(0, 10)
+    times = list(range(0, 3 * day, 300))
+    window_times = list(range(3 * day, 3 * day + 3 * 3600, 300))
+    morning = [t + day // 3 - 3600 for t in window_times]  # from the night into the day
+    base = [traffic(t) for t in times]
+    assert labels(detect(base, [traffic(t) for t in morning], times=(times, morning))) == ["normal"]
+    doubled = [2 * traffic(t) for t in morning]
+    assert labels(detect(base, doubled, times=(times, morning)))[0] == "level_shift"
+
+
+def test_a_status_that_keeps_changing_is_flapping():
+    times = list(range(0, 86400, 300))
+    base = [1.0] * len(times)
+    base[100:102] = [2.0, 2.0]  # one outage a day
+    window_times = list(range(86400, 86400 + 3600, 300))
+    calm = [1.0] * 12
+    flapping = [1.0, 2.0, 1.0, 1.0, 2.0, 1.0, 2.0, 1.0, 1.0, 2.0, 1.0, 1.0]
+    assert labels(detect(base, calm, times=(times, window_times), metric="if.3.status")) == ["normal"]
+    assert labels(detect(base, [1.0] * 5 + [2.0, 2.0] + [1.0] * 5, times=(times, window_times), metric="if.3.status")) == ["normal"]
+    assert labels(detect(base, flapping, times=(times, window_times), metric="if.3.status")) == ["flapping"]
+
+
 def test_findings_come_most_confident_first_with_confidence_growing_with_distance():
     findings = detect(BASELINE, [5.0] * 10)
     assert findings == sorted(findings, key=lambda f: -f.confidence)
     assert confidence(3.5, 3.5) == 0.5 and confidence(7, 3.5) == 0.8 and confidence(-10.5, 3.5) == 0.9
-    assert detect(BASELINE, [20, 21, 19, 60, 20])[0].confidence < detect(BASELINE, [20, 21, 19, 99, 20])[0].confidence
+    assert detect(BASELINE, [20, 21, 19, 37, 20])[0].confidence < detect(BASELINE, [20, 21, 19, 42, 20])[0].confidence
+    assert calibrated("spike", CALIBRATION["spike"][0]) == 0.5  # the strength at which half were real
     assert all(0 < f.confidence < 1 for f in findings)
 
 

@@ -9,6 +9,7 @@ the next start, so an accepted job is never lost.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import time
@@ -109,7 +110,10 @@ class MlService:
         else:
             base = window  # a short history, judged as a whole against itself
         try:
-            findings = await trio.to_thread.run_sync(detect, [p.avg for p in base], [p.avg for p in window])
+            findings = await trio.to_thread.run_sync(functools.partial(
+                detect, [p.avg for p in base], [p.avg for p in window], times=([p.ts for p in base], [p.ts for p in window]),
+                metric=job.metric,
+            ))
         except NotEnoughData as exc:
             reason = f"not enough history of {job.metric}: {exc}"
             if not job.baseline:
