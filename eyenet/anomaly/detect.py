@@ -184,11 +184,12 @@ def _flapping(baseline: Sequence[float], window: Sequence[float], times: tuple[S
 
 def detect(
     baseline: Sequence[float], window: Sequence[float], threshold: float = 3.5, *,
-    times: tuple[Sequence[float], Sequence[float]] | None = None, metric: str | None = None,
+    times: tuple[Sequence[float], Sequence[float]] | None = None, metric: str | None = None, itself: bool = False,
 ) -> list[Finding]:
     """Findings for `window` judged against `baseline` (both in time order). `times`: the
     Unix seconds of their points (for the time of day and rates per hour); `metric`: its
-    name (a rising ``memory`` is a ``memory_leak``). NotEnoughData when either is too short."""
+    name (a rising ``memory`` is a ``memory_leak``); `itself`: the baseline is the window
+    (a short history judged as a whole). NotEnoughData when either is too short."""
     if len(baseline) < MIN_BASELINE:
         raise NotEnoughData(f"the baseline has {len(baseline)} points; at least {MIN_BASELINE} are needed")
     if len(window) < MIN_WINDOW:
@@ -206,6 +207,11 @@ def detect(
     seasonal = _seasonal(baseline, times[0], times[1]) if times is not None else None
     if seasonal is not None and seasonal[1] > 0:
         expected, spread = seasonal
+    if itself:
+        # An excursion that fills much of a short history would widen the spread around the
+        # median; the point-to-point noise (of which an excursion adds only its two edges) does not.
+        steps = [b - a for a, b in zip(baseline, baseline[1:])]
+        spread = _spread(steps, 0.0) / math.sqrt(2) if any(steps) else 0.0
     scale = spread or abs(centre) * 0.01 or 1.0  # a constant baseline: any change is news, relative to its level
     z = [(v - e) / scale for v, e in zip(window, expected)]
     findings: list[Finding] = []
@@ -213,7 +219,7 @@ def detect(
     # Stopped moving where the baseline kept moving: the chance of a run that long at the
     # baseline's rate of repeated values.
     run = _longest_run(window)
-    if run >= FLAT_RUN and spread > 0:
+    if run >= FLAT_RUN and spread > 0 and not itself:
         repeats = max(1 - _changes(baseline) / (len(baseline) - 1), 0.05)
         chance = repeats ** (run - 1)
         if chance < 0.001:
@@ -228,18 +234,24 @@ def detect(
     line = [intercept + slope * i for i in range(len(z))]
     line_cost = sum(abs(v - f) for v, f in zip(z, line))
     rise = slope * (len(z) - 1)
-    if abs(rise) > threshold and line_cost < 0.9 * min(step_cost, flat_cost):
+    step_fit = [before] * k + [after] * (len(z) - k)
+    if itself:
+        # Judged against itself, a short history's slow wander cannot be told from a trend: the
+        # line, when it fits better, is only the level that points are judged from. (A step would
+        # take an excursion filling much of the history for a level.)
+        if line_cost < flat_cost:
+            fit = line
+    elif abs(rise) > threshold and line_cost < 0.9 * min(step_cost, flat_cost):
         label = "memory_leak" if metric == "memory" and rise > 0 else "trend"
         findings.append(Finding(label, calibrated(label, abs(rise) / threshold)))
         fit, level = line, 0.0
     elif step_cost < 0.7 * flat_cost and abs(after - before) > threshold and abs(after) > threshold:
         # A step that ends at the baseline's level is an excursion that passed: its points are spikes or drops.
-        fit = [before] * k + [after] * (len(z) - k)
-        level = after
+        fit, level = step_fit, after
     if abs(level) > threshold:
         findings.append(Finding("level_shift", calibrated("level_shift", abs(level) / threshold)))
     residuals = [v - f for v, f in zip(z, fit)]
-    noise = max(NOISE_FLOOR, MAD_SCALE * statistics.median(abs(r) for r in residuals))
+    noise = 1.0 if itself else max(NOISE_FLOOR, MAD_SCALE * statistics.median(abs(r) for r in residuals))
     residuals = [r / noise for r in residuals]
     high, low = max(residuals), min(residuals)
     if high > threshold:

@@ -112,13 +112,15 @@ class MlService:
         try:
             findings = await trio.to_thread.run_sync(functools.partial(
                 detect, [p.avg for p in base], [p.avg for p in window], times=([p.ts for p in base], [p.ts for p in window]),
-                metric=job.metric,
+                metric=job.metric, itself=not job.baseline,
             ))
         except NotEnoughData as exc:
             reason = f"not enough history of {job.metric}: {exc}"
             if not job.baseline:
+                # Under two points, the planned window is one poll interval long (eyenet.anomaly.window.plan).
+                interval = poll_spacing([p.ts for p in window]) or float(job.end - job.start)
                 reason = f"not enough history of {job.metric}: {len(window)} points stored, at least {MIN_BASELINE} are needed; " + (
-                    wait_hint(len(window), MIN_BASELINE, poll_spacing([p.ts for p in window])))
+                    wait_hint(len(window), MIN_BASELINE, interval))
             await self._finish(job, JobStatus.FAILED, (), reason)
             return
         await self._finish(job, JobStatus.COMPLETED, tuple((f.label, f.confidence) for f in findings), None)

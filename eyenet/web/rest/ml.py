@@ -54,7 +54,8 @@ class MlJob(msgspec.Struct, rename="camel"):
     job_id: str
     status: Literal[tuple(s.value for s in JobStatus)]
     results: Annotated[list[Finding], Meta(
-        description="findings, most confident first: spike, drop, level_shift, flatline, or normal",
+        description="findings, most confident first: spike, drop, level_shift, trend, memory_leak, flatline, flapping, "
+        "or normal",
     )]
     reason: Annotated[str | None, Meta(description="why a job failed (not enough history, ...)")]
     device_id: str
