@@ -7,7 +7,8 @@ far is unusual. Each window point gets a robust z-score: its distance from what 
 baseline expects, over the baseline's spread. What is expected is the baseline's
 median, or, once the baseline covers ``SEASON_DAYS`` days and the points' times are
 given, the median of the baseline at the same time of day (daily seasonality: the
-morning's rise in traffic is not news).
+morning's rise in traffic is not news). Traffic is judged in logarithms: its noise is a
+share of its level.
 
 The window's scores are then fitted three ways: a constant, one step (the best split
 into two levels) and a line (Theil-Sen: the median of the pairwise slopes, which a few
@@ -53,7 +54,7 @@ NOISE_FLOOR = 1.0
 # Calibration (bench/anomaly_eval.py, tuning part): per label, the strength (distance over
 # threshold) at which half the findings were real anomalies, and how fast that share grows.
 CALIBRATION: dict[str, tuple[float, float]] = {
-    "spike": (2.0, 8), "drop": (1.3, 3), "level_shift": (0.6, 3), "trend": (1.2, 4),
+    "spike": (1.8, 8), "drop": (1.6, 2), "level_shift": (0.9, 8), "trend": (1.1, 8),
     "memory_leak": (0.5, 8), "flatline": (0.5, 6), "flapping": (0.5, 8),
 }
 
@@ -100,7 +101,7 @@ def _seasonal(baseline: Sequence[float], times: Sequence[float], window_times: S
     """What the baseline expects at each window time (its median at that time of day), and
     the spread of the baseline around its own daily profile; None without enough days."""
     step = statistics.median(b - a for a, b in zip(times, times[1:])) or 1.0
-    if times[-1] - times[0] + step < SEASON_DAYS * 86400:
+    if times[-1] - times[0] < SEASON_DAYS * 86400 - 3600:  # an hour short (missed polls) will do
         return None
     slots: dict[int, list[float]] = {}
     for t, v in zip(times, baseline):
@@ -123,6 +124,12 @@ def _seasonal(baseline: Sequence[float], times: Sequence[float], window_times: S
     # apart differ (twice the point noise), with room for a day unlike the one before.
     steps = [b - a for a, b in zip(baseline, baseline[1:])]
     return expected, ONE_DAY_MARGIN * _spread(steps, 0.0)
+
+
+def _is_traffic(metric: str) -> bool:
+    """bandwidth.in|out and if.<ifIndex>.in|out: rates whose noise is a share of them."""
+    parts = metric.split(".")
+    return parts[0] == "bandwidth" or (parts[0] == "if" and parts[-1] in ("in", "out"))
 
 
 def _theil_sen(values: Sequence[float]) -> tuple[float, float]:
@@ -200,6 +207,9 @@ def detect(
         raise ValueError("times: one per point of the baseline and of the window are needed")
     if metric is not None and metric.endswith(".status"):
         return _flapping(baseline, window, times)
+    if metric is not None and _is_traffic(metric) and min(min(baseline), min(window)) >= 0:
+        # Traffic's noise grows with its level (busy hours swing more, in bit/s): in logs it is even.
+        baseline, window = [math.log1p(v) for v in baseline], [math.log1p(v) for v in window]
 
     centre = statistics.median(baseline)
     expected: Sequence[float] = [centre] * len(window)
