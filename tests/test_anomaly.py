@@ -10,6 +10,7 @@ from eyenet.anomaly.service import MlService, history_step
 from eyenet.anomaly.window import Plan, plan
 from eyenet.bus import Bus
 from eyenet.collect.history import Sample
+from eyenet.config import AnomalySettings
 from eyenet.events import MlPrediction
 from eyenet.store.db import Store
 
@@ -172,3 +173,26 @@ async def test_a_short_history_is_judged_as_a_whole_and_too_short_says_how_long_
         failed = await store.ml_job(done["memory"].job_id)
         assert failed.status == "failed"
         assert "4 points stored, at least 10 are needed; try again in about 60 s (6 more polls, one every 10 s)" in failed.reason
+
+
+async def test_a_scan_publishes_only_findings_above_the_minimum_confidence(tmp_path):
+    bus = Bus()
+    now = 1_800_000_000
+    async with Store.open(tmp_path / "db", prune_every=None) as store:
+        start = now - 2 * 3600
+        for device in ("hot", "quiet"):
+            store.add_samples([Sample(device, "cpu", start + 60 * n, 20.0 + rng.gauss(0, 1)) for n in range(108)])
+            # The latest tenth of two hours: 12 minutes, hot at 90 % for three polls of them.
+            store.add_samples([Sample(device, "cpu", start + 60 * n, 90.0 if device == "hot" and n in (113, 114, 115)
+                                      else 20.0 + rng.gauss(0, 1)) for n in range(108, 120)])
+        await store.flush()
+        settings = AnomalySettings(scan_interval=3600, metrics=("cpu", "memory"), min_confidence=0.8)
+        ml = MlService(store, bus, clock=lambda: float(now), settings=settings, devices=lambda: [("hot", 60.0), ("quiet", 60.0)])
+        with bus.subscribe(types=(MlPrediction,)) as seen:
+            assert await ml.scan() == 1  # memory: no history, nothing said
+            found = seen.receive_nowait()
+            with pytest.raises(trio.WouldBlock):
+                seen.receive_nowait()
+        assert (found.device_id, found.metric, found.status) == ("hot", "cpu", "completed") and found.job_id.startswith("scan-")
+        assert found.results[0].label == "spike" and found.results[0].confidence >= 0.8
+        assert (await store.ml_job(found.job_id)).results[0][0] == "spike"
