@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import pytest
 import trio
-from jsclient import js_client
 from restclient import api
-from test_alerts_demo import Demo, free_port
+from test_alerts_demo import Demo, alert_event, free_port
 
 pytestmark = pytest.mark.slow
 
 
 def prediction_of(job_id: str):
-    def match(report) -> bool:
-        return report["name"] == "ml:prediction" and report["args"][0]["data"]["jobId"] == job_id
-    return match
+    return alert_event("ml:prediction", jobId=job_id)  # a report of that event with these data fields
 
 
 async def test_jobs_without_a_window_find_the_demo_spike_and_call_a_quiet_device_normal(tmp_path):
@@ -27,9 +24,7 @@ async def test_jobs_without_a_window_find_the_demo_spike_and_call_a_quiet_device
     launched = await demo.start()
     try:
         token, _ = await demo.login()
-        async with js_client(demo.port, token, lifetime=240) as client:
-            await client.expect("connect")
-            assert await client.emit("subscribe", {"type": "ml"}) == [{"status": "subscribed", "channel": "ml"}]
+        async with demo.subscribed(token, "ml", lifetime=240) as client:
             # Too early for the quiet device: the job fails and says how long to wait.
             status, early = await api(demo.port, "POST", "/api/ml/jobs", token, {"deviceId": "acc-sw-01", "metric": "memory"})
             assert status == 202, early
