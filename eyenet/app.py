@@ -153,7 +153,9 @@ async def run(
                 )
                 await alerts.load(config.rules, devices=[d.id for d in devices.configs()])
                 await nursery.start(alerts.run)
-                ml = MlService(store, bus)
+                ml = MlService(
+                    store, bus, settings=config.anomaly, devices=lambda: [(d.id, d.poll_interval) for d in devices.configs()],
+                )
                 await ml.load()
                 await nursery.start(ml.run)
                 users = UserWatch(store)

@@ -281,6 +281,25 @@ class TopologySettings:
     discover_tags: tuple[str, ...] = ("discovered",)
 
 
+SCAN_METRICS = ("cpu", "memory", "bandwidth.in", "bandwidth.out")
+
+
+def _scan_metrics(value: tuple[str, ...]) -> str | None:
+    bad = [m for m in value if m not in SCAN_METRICS]
+    return f"{', '.join(map(repr, bad))}: not one of {', '.join(SCAN_METRICS)}" if bad else None
+
+
+@attrs.frozen
+class AnomalySettings:
+    """[anomaly]: scheduled anomaly scans of every device (docs/anomaly.md)."""
+
+    # Seconds between scans; 0: no scans (jobs through POST /api/ml/jobs only).
+    scan_interval: float = field(0.0, ge=0, unit=" seconds")
+    metrics: tuple[str, ...] = field(SCAN_METRICS, test=_scan_metrics)
+    # Findings below it are not published (ml:prediction) nor kept.
+    min_confidence: float = field(0.8, ge=0.5, le=1)
+
+
 def _engine_id(value: str) -> str | None:
     try:
         raw = bytes.fromhex(value.removeprefix("0x"))
@@ -343,6 +362,7 @@ class Config:
     rules: tuple[Rule, ...] = ()
     topology: TopologySettings = TopologySettings()
     traps: TrapsSettings = TrapsSettings()
+    anomaly: AnomalySettings = AnomalySettings()
 
     @property
     def token_settings(self) -> AuthSettings:
@@ -386,7 +406,7 @@ def load_config(path: str | Path) -> Config:
 # The sections that are one class each, in the example file's order.
 SECTIONS = {
     "snmp": SnmpSettings, "store": StoreSettings, "auth": AuthSettings, "web": WebSettings, "push": PushSettings,
-    "poller": PollerSettings, "topology": TopologySettings, "traps": TrapsSettings,
+    "poller": PollerSettings, "topology": TopologySettings, "traps": TrapsSettings, "anomaly": AnomalySettings,
 }
 _TOP = {
     **{name: Check(dict) for name in (*SECTIONS, "profiles", "defaults")},

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+from contextlib import asynccontextmanager
 
 import pytest
 import trio
@@ -63,6 +64,14 @@ class Demo:
                     pass
                 await trio.sleep(0.2)
 
+    @asynccontextmanager
+    async def subscribed(self, token: str, channel: str, lifetime: float):
+        """The stock Socket.IO client, connected and subscribed to `channel` (a type without id)."""
+        async with js_client(self.port, token, lifetime=lifetime) as client:
+            await client.expect("connect")
+            assert await client.emit("subscribe", {"type": channel}) == [{"status": "subscribed", "channel": channel}]
+            yield client
+
     async def kill9(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)
         with trio.fail_after(10):
@@ -89,9 +98,7 @@ async def test_demo_alerts_reach_a_socketio_client_and_acknowledgements_survive_
     launched = await demo.start()
     try:
         token, admin_id = await demo.login()
-        async with js_client(demo.port, token, lifetime=300) as client:
-            await client.expect("connect")
-            assert await client.emit("subscribe", {"type": "alerts"}) == [{"status": "subscribed", "channel": "alerts"}]
+        async with demo.subscribed(token, "alerts", lifetime=300) as client:
 
             # Within 2 minutes of start: the CPU spike and both ends of the flapping link.
             remaining = lambda: max(1.0, launched + 120 - trio.current_time())  # noqa: E731

@@ -5,10 +5,12 @@ import random
 import pytest
 import trio
 
-from eyenet.anomaly.detect import Finding, NotEnoughData, confidence, detect
+from eyenet.anomaly.detect import CALIBRATION, Finding, NotEnoughData, calibrated, confidence, detect
 from eyenet.anomaly.service import MlService, history_step
+from eyenet.anomaly.window import Plan, plan
 from eyenet.bus import Bus
 from eyenet.collect.history import Sample
+from eyenet.config import AnomalySettings
 from eyenet.events import MlPrediction
 from eyenet.store.db import Store
 
@@ -29,11 +31,48 @@ def test_a_quiet_window_is_normal_and_each_anomaly_has_its_label():
     assert set(labels(detect(BASELINE, [40, 41, 95, 40, 39, 41]))) == {"level_shift", "spike"}
 
 
+def test_slow_rises_are_trends_and_memory_that_keeps_growing_leaks():
+    rise = [20 + 0.6 * n + rng.gauss(0, 1) for n in range(36)]
+    assert labels(detect(BASELINE, rise))[0] == "trend"
+    assert labels(detect(BASELINE, rise, metric="memory"))[0] == "memory_leak"
+    assert "trend" not in labels(detect(BASELINE, [20.0 + rng.gauss(0, 2) for _ in range(18)] + [45.0 + rng.gauss(0, 2) for _ in range(18)]))
+
+
+def test_a_stuck_value_in_the_window_is_a_flatline():
+    assert labels(detect(BASELINE, [20 + rng.gauss(0, 2) for _ in range(10)] + [21.5] * 12)) == ["flatline"]
+
+
+def test_the_time_of_day_is_compared_once_a_day_of_history_exists():
+    day = 86400
+    def traffic(t):  # busy by day, quiet by night
+        return 100 + 900 * (t % day > day / 3) + rng.gauss(0, 10)
+    times = list(range(0, 3 * day, 300))
+    window_times = list(range(3 * day, 3 * day + 3 * 3600, 300))
+    morning = [t + day // 3 - 3600 for t in window_times]  # from the night into the day
+    base = [traffic(t) for t in times]
+    assert labels(detect(base, [traffic(t) for t in morning], times=(times, morning))) == ["normal"]
+    doubled = [2 * traffic(t) for t in morning]
+    assert labels(detect(base, doubled, times=(times, morning)))[0] == "level_shift"
+
+
+def test_a_status_that_keeps_changing_is_flapping():
+    times = list(range(0, 86400, 300))
+    base = [1.0] * len(times)
+    base[100:102] = [2.0, 2.0]  # one outage a day
+    window_times = list(range(86400, 86400 + 3600, 300))
+    calm = [1.0] * 12
+    flapping = [1.0, 2.0, 1.0, 1.0, 2.0, 1.0, 2.0, 1.0, 1.0, 2.0, 1.0, 1.0]
+    assert labels(detect(base, calm, times=(times, window_times), metric="if.3.status")) == ["normal"]
+    assert labels(detect(base, [1.0] * 5 + [2.0, 2.0] + [1.0] * 5, times=(times, window_times), metric="if.3.status")) == ["normal"]
+    assert labels(detect(base, flapping, times=(times, window_times), metric="if.3.status")) == ["flapping"]
+
+
 def test_findings_come_most_confident_first_with_confidence_growing_with_distance():
     findings = detect(BASELINE, [5.0] * 10)
     assert findings == sorted(findings, key=lambda f: -f.confidence)
     assert confidence(3.5, 3.5) == 0.5 and confidence(7, 3.5) == 0.8 and confidence(-10.5, 3.5) == 0.9
-    assert detect(BASELINE, [20, 21, 19, 60, 20])[0].confidence < detect(BASELINE, [20, 21, 19, 99, 20])[0].confidence
+    assert detect(BASELINE, [20, 21, 19, 37, 20])[0].confidence < detect(BASELINE, [20, 21, 19, 42, 20])[0].confidence
+    assert calibrated("spike", CALIBRATION["spike"][0]) == 0.5  # the strength at which half were real
     assert all(0 < f.confidence < 1 for f in findings)
 
 
@@ -99,3 +138,61 @@ async def test_jobs_interrupted_by_a_stop_run_at_the_next_start(tmp_path):
                 nursery.cancel_scope.cancel()
         assert outcome.status == "failed"  # it ran (and found no history)
         assert not await store.unfinished_ml_jobs()
+
+
+def test_without_a_window_the_history_there_is_decides():
+    now = 1_800_000_000
+    assert plan(None, now, 10) == Plan(now - 9, now + 1, 0)  # nothing yet: a poll's worth, failing with a wait
+    assert plan(now - 150, now, 10) == Plan(now - 150, now + 1, 0)  # under an hour: all of it, against itself
+    assert plan(now - 3 * 3600, now, 10) == Plan(now + 1 - 1080, now + 1, 3 * 3600 - 1079)  # the latest tenth
+    assert plan(now - 30 * 86400, now, 60).end - plan(now - 30 * 86400, now, 60).start == 3600  # at most an hour
+    assert plan(now - 30 * 86400, now, 60).baseline == 7 * 86400
+    assert plan(now - 4000, now, 300).end - plan(now - 4000, now, 300).start == 900  # at least 3 polls
+
+
+async def test_a_short_history_is_judged_as_a_whole_and_too_short_says_how_long_to_wait(tmp_path):
+    bus = Bus()
+    now = 1_800_000_000
+    async with Store.open(tmp_path / "db", prune_every=None) as store:
+        # The demo's first 150 s: a poll every 10 s, the CPU at 95 % from 40 to 100 s.
+        store.add_samples([Sample("r1", "cpu", now - 150 + 10 * n, 95.0 if 4 <= n <= 10 else 12.0 + n % 3) for n in range(16)])
+        store.add_samples([Sample("r1", "memory", now - 30 + 10 * n, 40.0) for n in range(4)])
+        await store.flush()
+        ml = MlService(store, bus, clock=lambda: float(now + 1))
+        with bus.subscribe(types=(MlPrediction,)) as seen:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(ml.run)
+                cpu, memory = [await ml.plan("r1", m, now, 10) for m in ("cpu", "memory")]
+                assert cpu.baseline == 0 and cpu.start == now - 150
+                first = await ml.submit("r1", "cpu", cpu.start, cpu.end, cpu.baseline, None)
+                await ml.submit("r1", "memory", memory.start, memory.end, memory.baseline, None)
+                with trio.fail_after(10):
+                    done = {p.metric: p for p in (await seen.receive(), await seen.receive())}
+                nursery.cancel_scope.cancel()
+        assert done["cpu"].job_id == first.id and done["cpu"].results[0].label == "spike"
+        failed = await store.ml_job(done["memory"].job_id)
+        assert failed.status == "failed"
+        assert "4 points stored, at least 10 are needed; try again in about 60 s (6 more polls, one every 10 s)" in failed.reason
+
+
+async def test_a_scan_publishes_only_findings_above_the_minimum_confidence(tmp_path):
+    bus = Bus()
+    now = 1_800_000_000
+    async with Store.open(tmp_path / "db", prune_every=None) as store:
+        start = now - 2 * 3600
+        for device in ("hot", "quiet"):
+            store.add_samples([Sample(device, "cpu", start + 60 * n, 20.0 + rng.gauss(0, 1)) for n in range(108)])
+            # The latest tenth of two hours: 12 minutes, hot at 90 % for three polls of them.
+            store.add_samples([Sample(device, "cpu", start + 60 * n, 90.0 if device == "hot" and n in (113, 114, 115)
+                                      else 20.0 + rng.gauss(0, 1)) for n in range(108, 120)])
+        await store.flush()
+        settings = AnomalySettings(scan_interval=3600, metrics=("cpu", "memory"), min_confidence=0.8)
+        ml = MlService(store, bus, clock=lambda: float(now), settings=settings, devices=lambda: [("hot", 60.0), ("quiet", 60.0)])
+        with bus.subscribe(types=(MlPrediction,)) as seen:
+            assert await ml.scan() == 1  # memory: no history, nothing said
+            found = seen.receive_nowait()
+            with pytest.raises(trio.WouldBlock):
+                seen.receive_nowait()
+        assert (found.device_id, found.metric, found.status) == ("hot", "cpu", "completed") and found.job_id.startswith("scan-")
+        assert found.results[0].label == "spike" and found.results[0].confidence >= 0.8
+        assert (await store.ml_job(found.job_id)).results[0][0] == "spike"

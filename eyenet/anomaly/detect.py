@@ -1,21 +1,35 @@
 """Anomaly detection over a metric's history, sans-io: points in, labelled findings out.
 
 A job compares a window of one device metric with the baseline before it, using
-robust statistics (median and median absolute deviation), so that the outliers
-being looked for do not distort the yardstick, and a metric's usual noise sets
-how far is unusual:
+robust statistics (medians and the median absolute deviation), so that the outliers
+being looked for do not distort the yardstick, and a metric's usual noise sets how
+far is unusual. Each window point gets a robust z-score: its distance from what the
+baseline expects, over the baseline's spread. What is expected is the baseline's
+median, or, once the baseline covers ``SEASON_DAYS`` days and the points' times are
+given, the median of the baseline at the same time of day (daily seasonality: the
+morning's rise in traffic is not news). Traffic is judged in logarithms: its noise is a
+share of its level.
 
-* ``spike`` / ``drop``: points of the window far above / below the baseline
-  (robust z-score beyond ``threshold``, 3.5 by default: Iglewicz and Hoaglin);
-* ``level_shift``: the window's median itself moved that far (a sustained change,
-  not a few points);
-* ``flatline``: the metric stopped moving in the window while it moved in the
-  baseline (a stuck counter or sensor, a dead link reported as zero);
+The window's scores are then fitted three ways: a constant, one step (the best split
+into two levels) and a line (Theil-Sen: the median of the pairwise slopes, which a few
+outliers do not move), and the best fit says what happened:
+
+* ``level_shift``: the level (of the step's latest part, or of the whole window)
+  is beyond ``threshold`` from the baseline: a sustained change;
+* ``trend`` (``memory_leak`` for ``memory`` rising): the line fits best and rises or
+  falls by more than ``threshold`` spreads over the window;
+* ``spike`` / ``drop``: points beyond ``threshold`` above / below the fit;
+* ``flatline``: a run of equal values in the window that the baseline makes unlikely
+  (a stuck counter or sensor, a dead link reported as zero);
+* ``flapping``: a status series (a metric named ``*.status``, such as an interface's
+  ifOperStatus) that changes more often per hour than its baseline makes likely (a
+  Poisson tail);
 * ``normal``: none of these.
 
-Each finding has a confidence in 0-1 that grows with the distance: 0.5 at the
-threshold, 0.8 at twice it, 0.9 at three times. The results are the findings,
-most confident first, or a single ``normal``.
+Each finding has a confidence in 0-1 (``calibrated``): the share of findings of that
+label and strength that were real anomalies on the tuning part of the evaluation set
+(bench/anomaly_eval.py). The results are the findings, most confident first, or a
+single ``normal``.
 """
 
 from __future__ import annotations
@@ -26,10 +40,23 @@ from collections.abc import Sequence
 
 import attrs
 
-LABELS = ("spike", "drop", "level_shift", "flatline", "normal")
+LABELS = ("spike", "drop", "level_shift", "trend", "memory_leak", "flatline", "flapping", "normal")
 MIN_BASELINE = 10  # points: fewer give no trustworthy yardstick
 MIN_WINDOW = 3
 MAD_SCALE = 1.4826  # MAD of a normal distribution -> its standard deviation
+SEASON_DAYS = 1  # days of baseline before the time of day is compared
+ONE_DAY_MARGIN = 1.5
+FLAT_RUN = 6  # equal points in a row before a flatline is considered
+# Spikes are judged against the window's own noise around its fit, when it is noisier than the
+# baseline (a busier level) or quieter (without the time of day, the baseline's spread holds the
+# whole day's swing), down to this share of the baseline's.
+NOISE_FLOOR = 1.0
+# Calibration (bench/anomaly_eval.py, tuning part): per label, the strength (distance over
+# threshold) at which half the findings were real anomalies, and how fast that share grows.
+CALIBRATION: dict[str, tuple[float, float]] = {
+    "spike": (1.8, 8), "drop": (1.6, 2), "level_shift": (0.9, 8), "trend": (1.1, 8),
+    "memory_leak": (0.5, 8), "flatline": (0.5, 6), "flapping": (0.5, 8),
+}
 
 
 class NotEnoughData(ValueError):
@@ -48,6 +75,14 @@ def confidence(score: float, threshold: float) -> float:
     return round(min(0.999, ratio * ratio / (1 + ratio * ratio)), 3)
 
 
+def calibrated(label: str, strength: float) -> float:
+    """The confidence of a finding of `label` whose strength (distance over threshold, >= 1) is
+    given: a logistic curve in log strength, fitted per label on the tuning set."""
+    middle, slope = CALIBRATION[label]
+    odds = (max(strength, 1e-9) / middle) ** slope
+    return round(min(0.999, odds / (1 + odds)), 3)
+
+
 def _spread(values: Sequence[float], centre: float) -> float:
     """The robust standard deviation: scaled MAD, or the mean absolute deviation when
     more than half the points are equal (MAD 0), or 0 for a constant series."""
@@ -58,40 +93,187 @@ def _spread(values: Sequence[float], centre: float) -> float:
     return 1.2533 * mean_dev  # mean absolute deviation -> standard deviation, for a normal distribution
 
 
-def detect(baseline: Sequence[float], window: Sequence[float], threshold: float = 3.5) -> list[Finding]:
-    """Findings for `window` judged against `baseline` (both in time order). NotEnoughData
-    when either is too short to judge."""
+def _slot(t: float, step: float) -> int:
+    return round((t % 86400) / step)
+
+
+def _seasonal(baseline: Sequence[float], times: Sequence[float], window_times: Sequence[float]) -> tuple[list[float], float] | None:
+    """What the baseline expects at each window time (its median at that time of day), and
+    the spread of the baseline around its own daily profile; None without enough days."""
+    step = statistics.median(b - a for a, b in zip(times, times[1:])) or 1.0
+    if times[-1] - times[0] < SEASON_DAYS * 86400 - 3600:  # an hour short (missed polls) will do
+        return None
+    slots: dict[int, list[float]] = {}
+    for t, v in zip(times, baseline):
+        slots.setdefault(_slot(t, step), []).append(v)
+    profile = {k: statistics.median(vs) for k, vs in slots.items()}
+    # Each baseline point against the other days at its time of day: with a few days, its own
+    # value would pull the median towards it and make the spread look smaller than it is.
+    residuals = []
+    for t, v in zip(times, baseline):
+        same = slots[_slot(t, step)]
+        if len(same) > 1:
+            others = list(same)
+            others.remove(v)
+            residuals.append(v - statistics.median(others))
+    overall = statistics.median(baseline)
+    expected = [profile.get(_slot(t, step), overall) for t in window_times]
+    if len(residuals) >= MIN_BASELINE:
+        return expected, _spread(residuals, 0.0)
+    # One day: the day before is all there is to compare with; how far two of its points
+    # apart differ (twice the point noise), with room for a day unlike the one before.
+    steps = [b - a for a, b in zip(baseline, baseline[1:])]
+    return expected, ONE_DAY_MARGIN * _spread(steps, 0.0)
+
+
+def _is_traffic(metric: str) -> bool:
+    """bandwidth.in|out and if.<ifIndex>.in|out: rates whose noise is a share of them."""
+    parts = metric.split(".")
+    return parts[0] == "bandwidth" or (parts[0] == "if" and parts[-1] in ("in", "out"))
+
+
+def _theil_sen(values: Sequence[float]) -> tuple[float, float]:
+    """Intercept and slope (per point) of the Theil-Sen line through values at 0, 1, 2, ..."""
+    n = len(values)
+    slope = statistics.median((values[j] - values[i]) / (j - i) for i in range(n) for j in range(i + 1, n))
+    return statistics.median(v - slope * i for i, v in enumerate(values)), slope
+
+
+def _best_step(values: Sequence[float]) -> tuple[int, float, float, float]:
+    """The split k (both parts at least MIN_WINDOW long) into two levels that leaves the least
+    absolute deviation: (k, level before, level after, that deviation)."""
+    best = (0, 0.0, 0.0, math.inf)
+    for k in range(MIN_WINDOW, len(values) - MIN_WINDOW + 1):
+        left, right = statistics.median(values[:k]), statistics.median(values[k:])
+        cost = sum(abs(v - left) for v in values[:k]) + sum(abs(v - right) for v in values[k:])
+        if cost < best[3]:
+            best = (k, left, right, cost)
+    return best
+
+
+def _longest_run(values: Sequence[float]) -> int:
+    best = run = 1
+    for a, b in zip(values, values[1:]):
+        run = run + 1 if a == b else 1
+        best = max(best, run)
+    return best
+
+
+def _changes(values: Sequence[float]) -> int:
+    return sum(a != b for a, b in zip(values, values[1:]))
+
+
+def _poisson_tail(k: int, mean: float) -> float:
+    """P(X >= k) for X Poisson with this mean."""
+    term, below = math.exp(-mean), 0.0
+    for i in range(k):
+        below += term
+        term *= mean / (i + 1)
+    return max(0.0, 1.0 - below)
+
+
+def _flapping(baseline: Sequence[float], window: Sequence[float], times: tuple[Sequence[float], Sequence[float]] | None) -> list[Finding]:
+    """A status series: flapping when its changes in the window are unlikely at the baseline's rate."""
+    base_hours = window_hours = 0.0
+    if times is not None:
+        base_hours = (times[0][-1] - times[0][0]) / 3600
+        window_hours = (times[1][-1] - times[1][0]) / 3600
+    if base_hours <= 0 or window_hours <= 0:  # no times: a point an hour stands in
+        base_hours, window_hours = float(len(baseline)), float(len(window))
+    changes = _changes(window)
+    # At least one change a day is allowed for: a baseline without any says little.
+    rate = max(_changes(baseline) / base_hours, 1 / 24)
+    tail = _poisson_tail(changes, rate * window_hours)
+    if changes < 4 or tail > 0.01:
+        return [Finding("normal", round(1 - tail / 2, 3) if changes else 0.999)]
+    return [Finding("flapping", calibrated("flapping", math.log10(1 / max(tail, 1e-12)) / 2))]
+
+
+def detect(
+    baseline: Sequence[float], window: Sequence[float], threshold: float = 3.5, *,
+    times: tuple[Sequence[float], Sequence[float]] | None = None, metric: str | None = None, itself: bool = False,
+) -> list[Finding]:
+    """Findings for `window` judged against `baseline` (both in time order). `times`: the
+    Unix seconds of their points (for the time of day and rates per hour); `metric`: its
+    name (a rising ``memory`` is a ``memory_leak``); `itself`: the baseline is the window
+    (a short history judged as a whole). NotEnoughData when either is too short."""
     if len(baseline) < MIN_BASELINE:
         raise NotEnoughData(f"the baseline has {len(baseline)} points; at least {MIN_BASELINE} are needed")
     if len(window) < MIN_WINDOW:
         raise NotEnoughData(f"the window has {len(window)} points; at least {MIN_WINDOW} are needed")
     if not all(math.isfinite(v) for v in (*baseline, *window)):
         raise ValueError("the series holds a value that is not a finite number")
+    if times is not None and (len(times[0]) != len(baseline) or len(times[1]) != len(window)):
+        raise ValueError("times: one per point of the baseline and of the window are needed")
+    if metric is not None and metric.endswith(".status"):
+        return _flapping(baseline, window, times)
+    if metric is not None and _is_traffic(metric) and min(min(baseline), min(window)) >= 0:
+        # Traffic's noise grows with its level (busy hours swing more, in bit/s): in logs it is even.
+        baseline, window = [math.log1p(v) for v in baseline], [math.log1p(v) for v in window]
+
     centre = statistics.median(baseline)
+    expected: Sequence[float] = [centre] * len(window)
     spread = _spread(baseline, centre)
+    seasonal = _seasonal(baseline, times[0], times[1]) if times is not None else None
+    if seasonal is not None and seasonal[1] > 0:
+        expected, spread = seasonal
+    if itself:
+        # An excursion that fills much of a short history would widen the spread around the
+        # median; the point-to-point noise (of which an excursion adds only its two edges) does not.
+        steps = [b - a for a, b in zip(baseline, baseline[1:])]
+        spread = _spread(steps, 0.0) / math.sqrt(2) if any(steps) else 0.0
+    scale = spread or abs(centre) * 0.01 or 1.0  # a constant baseline: any change is news, relative to its level
+    z = [(v - e) / scale for v, e in zip(window, expected)]
     findings: list[Finding] = []
-    if spread == 0:
-        # A constant baseline: any change is news, by how much relative to the level.
-        scale = abs(centre) * 0.01 or 1.0
-        scores = [(v - centre) / scale for v in window]
-    else:
-        scores = [(v - centre) / spread for v in window]
-        # Stopped moving, where most baseline points differed from one another: the chance of
-        # n equal samples of a moving metric halves (at least) with each one.
-        if max(window) == min(window) and statistics.median(abs(v - centre) for v in baseline) > 0:
-            findings.append(Finding("flatline", round(min(0.999, 1 - 0.5 ** (len(window) - 1)), 3)))
-    high, low = max(scores), min(scores)
-    shift = (statistics.median(window) - centre) / (spread or abs(centre) * 0.01 or 1.0)
-    shifted = abs(shift) > threshold
-    if shifted:
-        findings.append(Finding("level_shift", confidence(shift, threshold)))
-    # After a level shift, a spike is a point far from the new level, not from the old one.
-    base_high, base_low = (shift, shift) if shifted else (0.0, 0.0)
-    if high - base_high > threshold:
-        findings.append(Finding("spike", confidence(high - base_high, threshold)))
-    if low - base_low < -threshold:
-        findings.append(Finding("drop", confidence(low - base_low, threshold)))
+
+    # Stopped moving where the baseline kept moving: the chance of a run that long at the
+    # baseline's rate of repeated values.
+    run = _longest_run(window)
+    if run >= FLAT_RUN and spread > 0 and not itself:
+        repeats = max(1 - _changes(baseline) / (len(baseline) - 1), 0.05)
+        chance = repeats ** (run - 1)
+        if chance < 0.001:
+            findings.append(Finding("flatline", calibrated("flatline", math.log10(1 / chance) / 2)))
+
+    flat_level = statistics.median(z)
+    flat_cost = sum(abs(v - flat_level) for v in z)
+    fit: list[float] = [flat_level] * len(z)
+    level = flat_level
+    k, before, after, step_cost = _best_step(z) if len(z) >= 2 * MIN_WINDOW else (0, 0.0, 0.0, math.inf)
+    intercept, slope = _theil_sen(z) if len(z) >= 2 * MIN_WINDOW else (0.0, 0.0)
+    line = [intercept + slope * i for i in range(len(z))]
+    line_cost = sum(abs(v - f) for v, f in zip(z, line))
+    rise = slope * (len(z) - 1)
+    step_fit = [before] * k + [after] * (len(z) - k)
+    if itself:
+        # Judged against itself, a short history's slow wander cannot be told from a trend: the
+        # line, when it fits better, is only the level that points are judged from. (A step would
+        # take an excursion filling much of the history for a level.)
+        if line_cost < flat_cost:
+            fit = line
+    elif abs(rise) > threshold and line_cost < 0.9 * min(step_cost, flat_cost):
+        label = "memory_leak" if metric == "memory" and rise > 0 else "trend"
+        findings.append(Finding(label, calibrated(label, abs(rise) / threshold)))
+        fit, level = line, 0.0
+    elif step_cost < 0.7 * flat_cost and abs(after - before) > threshold and abs(after) > threshold:
+        # A step that ends at the baseline's level is an excursion that passed: its points are spikes or drops.
+        fit, level = step_fit, after
+    if abs(level) > threshold:
+        findings.append(Finding("level_shift", calibrated("level_shift", abs(level) / threshold)))
+    residuals = [v - f for v, f in zip(z, fit)]
+    noise = 1.0 if itself else max(NOISE_FLOOR, MAD_SCALE * statistics.median(abs(r) for r in residuals))
+    residuals = [r / noise for r in residuals]
+    high, low = max(residuals), min(residuals)
+    if high > threshold:
+        findings.append(Finding("spike", calibrated("spike", high / threshold)))
+    if low < -threshold:
+        findings.append(Finding("drop", calibrated("drop", -low / threshold)))
+    # Below 0.5, a finding was more often wrong than right on the tuning set: it is no finding.
+    weak = max((f.confidence for f in findings if f.confidence < 0.5), default=None)
+    findings = [f for f in findings if f.confidence >= 0.5]
     if not findings:
-        worst = max(abs(high), abs(low), abs(shift))
+        worst = max(abs(high), abs(low), abs(level))
+        if weak is not None:
+            return [Finding("normal", round(1 - weak, 3))]
         return [Finding("normal", round(1 - confidence(worst, threshold) / 2, 3) if worst else 0.999)]
     return sorted(findings, key=lambda f: (-f.confidence, f.label))

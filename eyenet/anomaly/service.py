@@ -5,22 +5,30 @@ workers (history read from the store, detection in a worker thread: it is CPU
 work), stored again with its outcome, and announced as ml:prediction (completed
 or failed). Jobs still queued or running when EyeNet stopped are run again at
 the next start, so an accepted job is never lost.
+
+Scheduled scans ([anomaly] scan_interval) judge every device's main metrics the same
+way, and keep and announce only what is found at or above [anomaly] min_confidence, as
+jobs whose id starts with ``scan-``. Jobs and scans share one detection thread, so they
+never take more than one core from polls and push.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
 import attrs
 import trio
 
-from eyenet.anomaly.detect import NotEnoughData, detect
+from eyenet.anomaly.detect import MIN_BASELINE, Finding, NotEnoughData, detect
 from eyenet.anomaly.model import JobStatus, MlJob
+from eyenet.anomaly.window import Plan, plan, wait_hint
 from eyenet.bus import Bus
+from eyenet.config import AnomalySettings
 from eyenet.events import MlPrediction, Prediction
 from eyenet.health import Checks, Health
 from eyenet.store.db import Store
@@ -42,10 +50,18 @@ def history_step(span: int) -> int:
 
 
 class MlService:
-    def __init__(self, store: Store, bus: Bus, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, bus: Bus, *, clock: Callable[[], float] = time.time, settings: AnomalySettings = AnomalySettings(),
+        devices: Callable[[], Iterable[tuple[str, float]]] = tuple,
+    ) -> None:
+        """devices: the monitored devices to scan, with their poll intervals."""
         self.store = store
         self.bus = bus
         self.clock = clock
+        self.settings = settings
+        self.devices = devices
+        # Detection in one thread at a time: jobs and scans never take more than a core from polls and push.
+        self._limiter = trio.CapacityLimiter(1)
         self._send, self._receive = trio.open_memory_channel[MlJob](QUEUE)
         self._interrupted: list[MlJob] = []
         self._running = False
@@ -58,6 +74,8 @@ class MlService:
         async with trio.open_nursery() as nursery:
             for _ in range(WORKERS):
                 nursery.start_soon(self._worker)
+            if self.settings.scan_interval:
+                nursery.start_soon(self._scan_loop)
             self._running = True
             task_status.started()
             for job in self._interrupted:
@@ -86,6 +104,10 @@ class MlService:
         await self.store.put_ml_job(job)  # before anyone can ask for it
         return job
 
+    async def plan(self, device_id: str, metric: str, now: int, interval: float) -> Plan:
+        """The window and baseline for a job that names neither (eyenet.anomaly.window)."""
+        return plan(await self.store.history_start(device_id, metric), now, interval)
+
     async def _worker(self) -> None:
         async for job in self._receive:
             try:
@@ -96,16 +118,61 @@ class MlService:
 
     async def _run_job(self, job: MlJob) -> None:
         await self.store.put_ml_job(attrs.evolve(job, status=JobStatus.RUNNING, updated_at=self.clock()))
-        span = job.end - job.start
-        step = history_step(span + job.baseline)
-        base = await self.store.history(job.device_id, job.metric, job.start - job.baseline, job.start, step)
-        window = await self.store.history(job.device_id, job.metric, job.start, job.end, step)
         try:
-            findings = await trio.to_thread.run_sync(detect, [p.avg for p in base], [p.avg for p in window])
+            findings = await self._judge(job)
         except NotEnoughData as exc:
             await self._finish(job, JobStatus.FAILED, (), f"not enough history of {job.metric}: {exc}")
             return
         await self._finish(job, JobStatus.COMPLETED, tuple((f.label, f.confidence) for f in findings), None)
+
+    async def _judge(self, job: MlJob) -> list[Finding]:
+        """The job's findings: its history read from the store, judged in a worker thread (CPU
+        work, one thread at a time for all jobs and scans). NotEnoughData says what is missing."""
+        step = history_step(job.end - job.start + job.baseline)
+        window = await self.store.history(job.device_id, job.metric, job.start, job.end, step)
+        if job.baseline:
+            base = await self.store.history(job.device_id, job.metric, job.start - job.baseline, job.start, step)
+        else:
+            base = window  # a short history, judged as a whole against itself
+            if len(window) < MIN_BASELINE:
+                # Under two points, the planned window is one poll interval long (eyenet.anomaly.window.plan).
+                interval = poll_spacing([p.ts for p in window]) or float(job.end - job.start)
+                raise NotEnoughData(f"{len(window)} points stored, at least {MIN_BASELINE} are needed; "
+                                    + wait_hint(len(window), MIN_BASELINE, interval))
+        return await trio.to_thread.run_sync(functools.partial(
+            detect, [p.avg for p in base], [p.avg for p in window], times=([p.ts for p in base], [p.ts for p in window]),
+            metric=job.metric, itself=not job.baseline,
+        ), limiter=self._limiter)
+
+    async def _scan_loop(self) -> None:
+        while True:
+            await trio.sleep(self.settings.scan_interval)  # the first after one interval: history first
+            await self.scan()
+
+    async def scan(self) -> int:
+        """Judge every device's scan metrics as a job without from/to would; keep and publish
+        (ml:prediction) the findings at or above the minimum confidence. Returns how many were."""
+        published = 0
+        for device_id, interval in self.devices():
+            for metric in self.settings.metrics:
+                now = int(self.clock())
+                chosen = await self.plan(device_id, metric, now, interval)
+                job = MlJob(
+                    id=f"scan-{secrets.token_hex(8)}", device_id=device_id, metric=metric, start=chosen.start, end=chosen.end,
+                    baseline=chosen.baseline, status=JobStatus.RUNNING, created_at=now, updated_at=now,
+                )
+                try:
+                    findings = await self._judge(job)
+                except NotEnoughData:
+                    continue
+                except Exception:  # a bug or the disk: this device's scan is lost, the others go on
+                    log.exception("anomaly scan of %s %s failed", device_id, metric)
+                    continue
+                kept = tuple((f.label, f.confidence) for f in findings if f.label != "normal" and f.confidence >= self.settings.min_confidence)
+                if kept:
+                    await self._finish(job, JobStatus.COMPLETED, kept, None)
+                    published += 1
+        return published
 
     async def _finish(self, job: MlJob, status: str, results: tuple, reason: str | None) -> None:
         done = attrs.evolve(job, status=status, results=results, reason=reason, updated_at=self.clock())
@@ -114,6 +181,12 @@ class MlService:
         self.bus.publish(prediction(done))
         log.info("ml job %s (%s %s) %s: %s", job.id, job.device_id, job.metric, status,
                  reason or ", ".join(f"{label} {conf:.2f}" for label, conf in results))
+
+
+def poll_spacing(times: list[int]) -> float | None:
+    """The usual time between two stored points, or None with fewer than two."""
+    gaps = sorted(b - a for a, b in zip(times, times[1:]))
+    return float(gaps[len(gaps) // 2]) if gaps else None
 
 
 def when(unix: float) -> datetime:

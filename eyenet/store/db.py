@@ -849,6 +849,16 @@ class Store:
         ).fetchall())
         return [StoredTrap(r[0], _trap(r)) for r in rows]
 
+    async def history_start(self, device_id: str, metric: str) -> int | None:
+        """When the oldest point of a metric's history was taken, or None: the first raw sample,
+        unless hourly rollups go back further than the hour it fell in (raw ones are pruned first)."""
+        sql = ("SELECT (SELECT MIN(ts) FROM metrics_raw WHERE device_id = ?1 AND metric = ?2),"
+               " (SELECT MIN(ts) FROM metrics_1h WHERE device_id = ?1 AND metric = ?2)")
+        raw, hourly = await self._read(lambda c: c.execute(sql, (device_id, metric)).fetchone())
+        if raw is None or (hourly is not None and hourly < raw - 3600):
+            return None if hourly is None else int(hourly)
+        return int(raw)
+
     async def history(self, device_id: str, metric: str, start: int, end: int, step: int = 0) -> list[HistoryPoint]:
         """Points in [start, end): raw samples for step < 300, else the 5-minute or 1-hour rollup."""
         if step >= 3600:
