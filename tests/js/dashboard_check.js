@@ -1,0 +1,136 @@
+// Walk through EyeNet's dashboard in headless Chromium (Debian's /usr/bin/chromium, driven
+// by playwright-core) and print what it saw as one JSON object on stdout.
+//
+//   node dashboard_check.js URL ADMIN_USER ADMIN_PASSWORD VIEWER_USER VIEWER_PASSWORD SHOTS_DIR
+//
+// As the admin: log in, wait for the device list, then for a cell of it to change (a live
+// update), open the first device and wait for its identity, interfaces and charts, open the
+// alerts; as the viewer (dark colour scheme, phone width): log in and open the alerts.
+// Every console message, page error, failed request and Content-Security-Policy violation
+// is reported. Each step waits at most EYENET_STEP_TIMEOUT_MS; the whole run exits with
+// status 2 after EYENET_TIMEOUT_MS whatever happens.
+'use strict';
+
+const path = require('path');
+
+const CHROMIUM = process.env.EYENET_CHROMIUM || '/usr/bin/chromium';
+const STEP = Number(process.env.EYENET_STEP_TIMEOUT_MS || 30000);
+const TOTAL = Number(process.env.EYENET_TIMEOUT_MS || 120000);
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync'];
+
+function fail(message) {
+  process.stderr.write(`dashboard_check.js: ${message}\n`);
+  process.exit(2);
+}
+setTimeout(() => fail(`gave up after ${TOTAL} ms`), TOTAL).unref();
+
+const [url, adminUser, adminPassword, viewerUser, viewerPassword, shots] = process.argv.slice(2);
+if (!shots) fail('usage: node dashboard_check.js URL ADMIN_USER ADMIN_PASSWORD VIEWER_USER VIEWER_PASSWORD SHOTS_DIR');
+const { chromium } = require('playwright-core');
+
+async function open(browser, options, report) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  page.on('console', (msg) => report.console.push({ type: msg.type(), text: msg.text() }));
+  page.on('pageerror', (err) => report.pageErrors.push(String(err)));
+  page.on('requestfailed', (request) => report.failedRequests.push({ url: request.url(), error: request.failure() && request.failure().errorText }));
+  page.on('response', (response) => {
+    if (response.status() >= 400) report.badResponses.push({ url: response.url(), status: response.status() });
+  });
+  // Installed by DevTools, not by the page: the page's own policy does not apply to it.
+  await page.addInitScript(() => {
+    window.cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  await page.goto(url, { timeout: STEP });
+  return { context, page };
+}
+
+async function login(page, user, password) {
+  await page.fill('#username', user, { timeout: STEP });
+  await page.fill('#password', password);
+  await page.press('#password', 'Enter'); // the keyboard, not the mouse
+  await page.waitForSelector('table.devices tbody tr', { timeout: STEP });
+}
+
+const cells = (page) => page.$$eval('table.devices tbody tr', (rows) => rows.map((r) => [r.dataset.id, ...[...r.cells].slice(4, 8).map((c) => c.textContent)].join('|')));
+
+async function admin(browser, report) {
+  const { context, page } = await open(browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'light' }, report);
+  try {
+    await login(page, adminUser, adminPassword);
+    await page.waitForFunction(() => document.querySelectorAll('table.devices tbody tr').length >= 8 && document.getElementById('link').classList.contains('live'), null, { timeout: STEP });
+    report.devices = await page.$$eval('table.devices tbody tr', (rows) => rows.map((r) => r.dataset.id));
+    report.link = await page.textContent('#link');
+    const before = await cells(page);
+    await page.waitForFunction((old) => {
+      const now = [...document.querySelectorAll('table.devices tbody tr')].map((r) => [r.dataset.id, ...[...r.cells].slice(4, 8).map((c) => c.textContent)].join('|'));
+      return now.some((row) => !old.includes(row));
+    }, before, { timeout: STEP, polling: 200 });
+    report.liveUpdate = { before, after: await cells(page) };
+    await page.fill('input[type=search]', 'core');
+    await page.waitForFunction(() => document.querySelectorAll('table.devices tbody tr').length < 8, null, { timeout: STEP });
+    report.filtered = await page.$$eval('table.devices tbody tr', (rows) => rows.map((r) => r.dataset.id));
+    await page.screenshot({ path: path.join(shots, 'devices.png'), fullPage: true });
+
+    await page.click('table.devices tbody tr a');
+    await page.waitForSelector('table.interfaces tbody tr', { timeout: STEP });
+    await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 3, null, { timeout: STEP });
+    // Identity comes from the device's first poll, which may follow the page's first look.
+    await page.waitForFunction(() => [...document.querySelectorAll('.facts dt')].some((dt) => dt.textContent === 'Vendor' && dt.nextElementSibling.textContent !== '–'), null, { timeout: STEP });
+    report.device = await page.evaluate(() => ({
+      hash: location.hash,
+      facts: Object.fromEntries([...document.querySelectorAll('.facts dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])),
+      interfaces: document.querySelectorAll('table.interfaces tbody tr').length,
+    }));
+    await page.screenshot({ path: path.join(shots, 'device.png'), fullPage: true });
+
+    await page.click('#nav a[data-view=alerts]');
+    await page.waitForFunction(() => /alert/.test(document.querySelector('.summary')?.textContent || ''), null, { timeout: STEP });
+    report.alertButtons = await page.$$eval('table.alerts button', (b) => b.length);
+    report.alertColumns = await page.$$eval('table.alerts th', (th) => th.map((t) => t.textContent));
+    await page.screenshot({ path: path.join(shots, 'alerts.png'), fullPage: true });
+    report.cspViolations = await page.evaluate(() => window.cspViolations);
+  } finally {
+    await context.close();
+  }
+}
+
+async function viewer(browser, report) {
+  const { context, page } = await open(browser, { viewport: { width: 390, height: 844 }, colorScheme: 'dark' }, report);
+  try {
+    await login(page, viewerUser, viewerPassword);
+    report.who = await page.textContent('#who');
+    report.background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    report.overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await page.screenshot({ path: path.join(shots, 'devices-phone-dark.png'), fullPage: true });
+    await page.click('#nav a[data-view=alerts]');
+    await page.waitForFunction(() => /alert/.test(document.querySelector('.summary')?.textContent || ''), null, { timeout: STEP });
+    report.alertColumns = await page.$$eval('table.alerts th', (th) => th.map((t) => t.textContent));
+    report.alertButtons = await page.$$eval('table.alerts button', (b) => b.length);
+    report.cspViolations = await page.evaluate(() => window.cspViolations);
+  } finally {
+    await context.close();
+  }
+}
+
+(async () => {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: STEP });
+  const reports = {};
+  try {
+    for (const [name, fn] of [['admin', admin], ['viewer', viewer]]) {
+      const report = { console: [], pageErrors: [], failedRequests: [], badResponses: [] };
+      reports[name] = report;
+      try {
+        await fn(browser, report);
+      } catch (err) {
+        report.error = String(err.message || err).split('\n')[0];
+      }
+    }
+  } finally {
+    await browser.close().catch(() => {});
+  }
+  process.stdout.write(JSON.stringify(reports) + '\n');
+  process.exit(0);
+})().catch((err) => fail(String((err && err.stack) || err)));
