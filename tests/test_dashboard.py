@@ -28,6 +28,10 @@ STATIC = REPO / "eyenet" / "web" / "dashboard" / "static"
 CHECK = JS_DIR / "dashboard_check.js"
 BUDGET = 600 * 1024  # bytes on the wire for the whole page, compressed
 RUN_WAIT = 150.0
+# Tokens this short make the page refresh its token (over REST, then auth:refresh in band)
+# during the walk; it must stay live past several lifetimes.
+TOKEN_TTL = 8
+REFRESHES = 3
 
 
 def get(dashboard: Dashboard, path: str, method: str = "GET", **headers: str):
@@ -123,7 +127,7 @@ async def test_the_dashboard_in_headless_chromium_against_the_demo(tmp_path, mon
         pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)", pytrace=False)
     shots = Path(os.environ.get("EYENET_SCREENSHOTS", tmp_path / "screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
-    async with running_demo(tmp_path, monkeypatch, ()) as (port, services):
+    async with running_demo(tmp_path, monkeypatch, (), token_ttl=TOKEN_TTL) as (port, services):
         # Served through the real front, with the page's own policy in place of the port's.
         status, headers, page = await trio.to_thread.run_sync(fetch, port, "/")
         assert status == 200 and headers["content-security-policy"] == PAGE_POLICY
@@ -135,7 +139,8 @@ async def test_the_dashboard_in_headless_chromium_against_the_demo(tmp_path, mon
         status, body = await api(port, "POST", "/api/users", token, {"username": "watcher", "password": "watcher-passphrase", "role": "viewer"})
         assert status == 201, body
         command = [node, str(CHECK), f"http://127.0.0.1:{port}/", "admin", PASSWORD, "watcher", "watcher-passphrase", str(shots)]
-        environment = {**os.environ, "EYENET_STEP_TIMEOUT_MS": "40000", "EYENET_TIMEOUT_MS": str(int(RUN_WAIT * 1000))}
+        environment = {**os.environ, "EYENET_STEP_TIMEOUT_MS": "40000", "EYENET_TIMEOUT_MS": str(int(RUN_WAIT * 1000)),
+                       "EYENET_REFRESHES": str(REFRESHES)}
         with trio.fail_after(RUN_WAIT + 10):
             done = await trio.run_process(command, capture_stdout=True, capture_stderr=True, check=False, env=environment)
     assert done.returncode == 0, done.stderr.decode(errors="replace")
@@ -152,6 +157,8 @@ async def test_the_dashboard_in_headless_chromium_against_the_demo(tmp_path, mon
     assert (facts["Vendor"], facts["Model"], facts["Type"]) == ("Cisco", "ASR1000", "router"), explain(admin)
     assert facts["OS"] != "–" and facts["Uptime"] != "–" and device["interfaces"] > 0, explain(admin)
     assert admin["alertColumns"][-1] == "Actions"
+    # Still live, and reading REST, three token lifetimes after logging in.
+    assert admin["refreshes"] >= REFRESHES and admin["afterRefreshes"] == {"link": "live", "devices": 8}, explain(admin)
 
     viewer = reports["viewer"]
     assert_clean(viewer)

@@ -16,6 +16,7 @@ const path = require('path');
 const CHROMIUM = process.env.EYENET_CHROMIUM || '/usr/bin/chromium';
 const STEP = Number(process.env.EYENET_STEP_TIMEOUT_MS || 30000);
 const TOTAL = Number(process.env.EYENET_TIMEOUT_MS || 120000);
+const REFRESHES = Number(process.env.EYENET_REFRESHES || 0); // token refreshes to wait for at the end of the admin's walk
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
 
@@ -35,8 +36,10 @@ async function open(browser, options, report) {
   page.on('console', (msg) => report.console.push({ type: msg.type(), text: msg.text() }));
   page.on('pageerror', (err) => report.pageErrors.push(String(err)));
   page.on('requestfailed', (request) => report.failedRequests.push({ url: request.url(), error: request.failure() && request.failure().errorText }));
+  report.refreshes = 0;
   page.on('response', (response) => {
     if (response.status() >= 400) report.badResponses.push({ url: response.url(), status: response.status() });
+    else if (response.url().endsWith('/api/auth/refresh')) report.refreshes += 1;
   });
   // Installed by DevTools, not by the page: the page's own policy does not apply to it.
   await page.addInitScript(() => {
@@ -91,6 +94,14 @@ async function admin(browser, report) {
     report.alertButtons = await page.$$eval('table.alerts button', (b) => b.length);
     report.alertColumns = await page.$$eval('table.alerts th', (th) => th.map((t) => t.textContent));
     await page.screenshot({ path: path.join(shots, 'alerts.png'), fullPage: true });
+    const until = Date.now() + STEP;
+    while (report.refreshes < REFRESHES && Date.now() < until) await page.waitForTimeout(250);
+    await page.click('#nav a[data-view=devices]');
+    await page.waitForSelector('table.devices tbody tr', { timeout: STEP });
+    report.afterRefreshes = {
+      link: await page.$eval('#link', (el) => el.className.replace('link ', '')),
+      devices: await page.$$eval('table.devices tbody tr', (rows) => rows.length),
+    };
     report.cspViolations = await page.evaluate(() => window.cspViolations);
   } finally {
     await context.close();
