@@ -27,11 +27,12 @@ SOURCES = REPO / "dashboard"
 STATIC = REPO / "eyenet" / "web" / "dashboard" / "static"
 CHECK = JS_DIR / "dashboard_check.js"
 BUDGET = 600 * 1024  # bytes on the wire for the whole page, compressed
-RUN_WAIT = 150.0
+RUN_WAIT = 240.0
 # Tokens this short make the page refresh its token (over REST, then auth:refresh in band)
 # during the walk; it must stay live past several lifetimes.
 TOKEN_TTL = 8
 REFRESHES = 3
+ALERT_WAIT = 120.0  # the demo's first alerts come about a minute after its start
 
 
 def get(dashboard: Dashboard, path: str, method: str = "GET", **headers: str):
@@ -140,11 +141,16 @@ async def test_the_dashboard_in_headless_chromium_against_the_demo(tmp_path, mon
         assert status == 201, body
         command = [node, str(CHECK), f"http://127.0.0.1:{port}/", "admin", PASSWORD, "watcher", "watcher-passphrase", str(shots)]
         environment = {**os.environ, "EYENET_STEP_TIMEOUT_MS": "40000", "EYENET_TIMEOUT_MS": str(int(RUN_WAIT * 1000)),
-                       "EYENET_REFRESHES": str(REFRESHES)}
+                       "EYENET_REFRESHES": str(REFRESHES), "EYENET_ALERT_WAIT_MS": str(int(ALERT_WAIT * 1000))}
         with trio.fail_after(RUN_WAIT + 10):
             done = await trio.run_process(command, capture_stdout=True, capture_stderr=True, check=False, env=environment)
-    assert done.returncode == 0, done.stderr.decode(errors="replace")
-    reports = json.loads(done.stdout)
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+        reports = json.loads(done.stdout)
+        acknowledged = reports["admin"].get("acknowledged")
+        token = (await login(port))["token"]  # the first one has expired by now
+        status, alert = await api(port, "GET", f"/api/alerts/{acknowledged}", token) if acknowledged else (None, None)
+        status, users = await api(port, "GET", "/api/users", token)
+        admin_id = next(u["id"] for u in users["users"] if u["username"] == "admin")
 
     admin = reports["admin"]
     assert_clean(admin)
@@ -159,10 +165,14 @@ async def test_the_dashboard_in_headless_chromium_against_the_demo(tmp_path, mon
     assert admin["alertColumns"][-1] == "Actions"
     # Still live, and reading REST, three token lifetimes after logging in.
     assert admin["refreshes"] >= REFRESHES and admin["afterRefreshes"] == {"link": "live", "devices": 8}, explain(admin)
+    # An alert's toast and the header's count; acknowledged in the page, so through REST.
+    assert admin["toasts"] and int(admin["alertCount"]) >= 1, explain(admin)
+    assert alert is not None and alert["status"] == "acknowledged" and alert["updatedBy"] == admin_id, explain(admin)
 
     viewer = reports["viewer"]
     assert_clean(viewer)
     assert viewer["who"] == "watcher (viewer)"
+    assert viewer["alertRows"] >= 1, explain(viewer)  # the acknowledged alert, which an operator could resolve
     assert "Actions" not in viewer["alertColumns"] and viewer["alertButtons"] == 0, explain(viewer)
     assert viewer["background"] == "rgb(17, 20, 24)"  # the dark palette, as the browser prefers
     assert viewer["overflow"] <= 0, explain(viewer)  # nothing wider than a phone: wide tables scroll in their box

@@ -36,9 +36,9 @@ export function alertsView(app) {
       h('td', {}, h('span', { class: `sev ${a.severity}` }, a.severity)),
       h('td', {}, h('a', { href: `#/device/${encodeURIComponent(a.deviceId)}` }, a.deviceId)),
       h('td', {}, a.message), h('td', { class: 'state' }, a.status), h('td', {}, clock(a.createdAt)), h('td', {}, a.updatedBy || ''),
-      operator ? h('td', { class: 'actions' },
+      operator ? h('td', {}, h('div', { class: 'actions' },
         a.status === 'open' ? h('button', { type: 'button', class: 'ack', onclick: () => act(a, 'acknowledge') }, 'Acknowledge') : null,
-        a.status !== 'resolved' ? h('button', { type: 'button', class: 'resolve', onclick: () => act(a, 'resolve') }, 'Resolve') : null) : null)));
+        a.status !== 'resolved' ? h('button', { type: 'button', class: 'resolve', onclick: () => act(a, 'resolve') }, 'Resolve') : null)) : null)));
     setText(summary, `${shown.length} alert${shown.length === 1 ? '' : 's'}`);
   }
 

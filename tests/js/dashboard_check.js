@@ -5,7 +5,7 @@
 //
 // As the admin: log in, wait for the device list, then for a cell of it to change (a live
 // update), open the first device and wait for its identity, interfaces and charts, open the
-// alerts; as the viewer (dark colour scheme, phone width): log in and open the alerts.
+// alerts, wait for an alert's toast and acknowledge the alert with the keyboard; as the viewer (dark colour scheme, phone width): log in and open the alerts.
 // Every console message, page error, failed request and Content-Security-Policy violation
 // is reported. Each step waits at most EYENET_STEP_TIMEOUT_MS; the whole run exits with
 // status 2 after EYENET_TIMEOUT_MS whatever happens.
@@ -17,6 +17,7 @@ const CHROMIUM = process.env.EYENET_CHROMIUM || '/usr/bin/chromium';
 const STEP = Number(process.env.EYENET_STEP_TIMEOUT_MS || 30000);
 const TOTAL = Number(process.env.EYENET_TIMEOUT_MS || 120000);
 const REFRESHES = Number(process.env.EYENET_REFRESHES || 0); // token refreshes to wait for at the end of the admin's walk
+const ALERT_WAIT = Number(process.env.EYENET_ALERT_WAIT_MS || 0); // how long to wait for an alert's toast (0: do not)
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
 
@@ -45,6 +46,12 @@ async function open(browser, options, report) {
   await page.addInitScript(() => {
     window.cspViolations = [];
     document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    window.toastsSeen = []; // toasts go away by themselves: kept here as they come
+    new MutationObserver((changes) => {
+      for (const change of changes) {
+        for (const node of change.addedNodes) if (node.classList && node.classList.contains('toast')) window.toastsSeen.push(node.textContent);
+      }
+    }).observe(document, { childList: true, subtree: true });
   });
   await page.goto(url, { timeout: STEP });
   return { context, page };
@@ -102,6 +109,19 @@ async function admin(browser, report) {
       link: await page.$eval('#link', (el) => el.className.replace('link ', '')),
       devices: await page.$$eval('table.devices tbody tr', (rows) => rows.length),
     };
+    if (ALERT_WAIT) {
+      await page.waitForFunction(() => window.toastsSeen.length > 0, null, { timeout: ALERT_WAIT, polling: 250 });
+      report.toasts = await page.evaluate(() => window.toastsSeen);
+      report.alertCount = await page.textContent('#alert-count');
+      await page.click('#nav a[data-view=alerts]');
+      const button = await page.waitForSelector('table.alerts tr.alert-open button.ack', { timeout: STEP });
+      report.acknowledged = await button.evaluate((b) => b.closest('tr').dataset.id);
+      await button.focus();
+      await page.keyboard.press('Enter');
+      await page.waitForFunction((id) => document.querySelector(`tr[data-id="${id}"] .state`)?.textContent === 'acknowledged',
+        report.acknowledged, { timeout: STEP });
+      await page.screenshot({ path: path.join(shots, 'alerts.png'), fullPage: true });
+    }
     report.cspViolations = await page.evaluate(() => window.cspViolations);
   } finally {
     await context.close();
@@ -120,6 +140,7 @@ async function viewer(browser, report) {
     await page.waitForFunction(() => /alert/.test(document.querySelector('.summary')?.textContent || ''), null, { timeout: STEP });
     report.alertColumns = await page.$$eval('table.alerts th', (th) => th.map((t) => t.textContent));
     report.alertButtons = await page.$$eval('table.alerts button', (b) => b.length);
+    report.alertRows = await page.$$eval('table.alerts tbody tr', (rows) => rows.length);
     report.cspViolations = await page.evaluate(() => window.cspViolations);
   } finally {
     await context.close();
