@@ -17,7 +17,12 @@ export class TimeChart {
       title,
       width: Math.max(260, container.clientWidth || 600),
       height: 200,
-      scales: { y: { range: (u, min, max) => [0, Math.max(max, format === 'percent' ? 100 : 1)] } },
+      scales: {
+        // The whole range asked for, whatever the points cover: a new device's first minutes
+        // show as the start of the hour, not stretched over it.
+        x: { time: true, range: () => [Date.now() / 1000 - this.span, Date.now() / 1000] },
+        y: { range: (u, min, max) => [0, Math.max(max, format === 'percent' ? 100 : 1)] },
+      },
       axes: [axis, { ...axis, size: 70, values: (u, values) => values.map((v) => format === 'percent' ? `${v}%` : bitsShort(v)) }],
       series: [{}, ...series.map((label, i) => ({ label, stroke: COLOURS[i], width: 1.5, value: (u, v) => v === null ? '–' : format === 'percent' ? `${v.toFixed(1)} %` : bitsShort(v) }))],
     }, this.data, container);

@@ -88,12 +88,21 @@ async function admin(browser, report) {
     await page.waitForSelector('table.interfaces tbody tr', { timeout: STEP });
     await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 3, null, { timeout: STEP });
     // Identity comes from the device's first poll, which may follow the page's first look.
-    await page.waitForFunction(() => [...document.querySelectorAll('.facts dt')].some((dt) => dt.textContent === 'Vendor' && dt.nextElementSibling.textContent !== '–'), null, { timeout: STEP });
+    await page.waitForFunction(() => [...document.querySelectorAll('.facts dt')].some((dt) => dt.textContent === 'Vendor' && dt.nextElementSibling.textContent !== '–')
+      && document.querySelector('table.interfaces tbody tr').cells[2].textContent !== '–', null, { timeout: STEP });
     report.device = await page.evaluate(() => ({
       hash: location.hash,
       facts: Object.fromEntries([...document.querySelectorAll('.facts dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])),
       interfaces: document.querySelectorAll('table.interfaces tbody tr').length,
+      firstRow: [...document.querySelector('table.interfaces tbody tr').cells].map((c) => c.textContent),
     }));
+    await page.click('.range button:nth-child(2)'); // 24 h
+    await page.waitForFunction(() => document.querySelector('.range button:nth-child(2)').getAttribute('aria-pressed') === 'true'
+      && document.querySelectorAll('.chart canvas').length === 3, null, { timeout: STEP });
+    await page.click('table.interfaces tbody tr button'); // the first interface's traffic
+    await page.waitForSelector('[data-chart=interface] .u-title', { timeout: STEP });
+    report.device.interfaceChart = await page.textContent('[data-chart=interface] .u-title');
+    report.device.firstInterface = await page.textContent('table.interfaces tbody tr button');
     await page.screenshot({ path: path.join(shots, 'device.png'), fullPage: true });
 
     await page.click('#nav a[data-view=alerts]');
