@@ -171,6 +171,9 @@ async def test_the_dashboard_in_headless_chromium_against_the_demo(tmp_path, mon
     # An alert's toast and the header's count; acknowledged in the page, so through REST.
     assert admin["toasts"] and int(admin["alertCount"]) >= 1, explain(admin)
     assert alert is not None and alert["status"] == "acknowledged" and alert["updatedBy"] == admin_id, explain(admin)
+    # The map: the lab's 8 devices and 13 links (one fewer while the uplink is down), then the flap.
+    assert admin["map"]["nodes"] == 8 and admin["map"]["links"] in (12, 13), explain(admin)
+    assert "link change" in admin["linkChange"], explain(admin)
 
     viewer = reports["viewer"]
     assert_clean(viewer)
@@ -179,5 +182,5 @@ async def test_the_dashboard_in_headless_chromium_against_the_demo(tmp_path, mon
     assert "Actions" not in viewer["alertColumns"] and viewer["alertButtons"] == 0, explain(viewer)
     assert viewer["background"] == "rgb(17, 20, 24)"  # the dark palette, as the browser prefers
     assert viewer["overflow"] <= 0, explain(viewer)  # nothing wider than a phone: wide tables scroll in their box
-    for name in ("devices.png", "device.png", "alerts.png", "devices-phone-dark.png"):
+    for name in ("devices.png", "device.png", "alerts.png", "topology.png", "devices-phone-dark.png"):
         assert (shots / name).stat().st_size > 0

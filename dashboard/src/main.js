@@ -1,5 +1,5 @@
 // The dashboard: log in, keep the token fresh, hold the push connection, route by the
-// URL's hash (#/devices, #/device/<id>, #/alerts) to one view at a time.
+// URL's hash (#/devices, #/device/<id>, #/alerts, #/topology) to one view at a time.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { Api } from './api.js';
@@ -9,6 +9,7 @@ import { loginView } from './login.js';
 import { devicesView } from './devices.js';
 import { deviceView } from './device.js';
 import { alertsView } from './alerts.js';
+import { topologyView } from './topology.js';
 
 const ROLES = ['viewer', 'operator', 'admin'];
 // Refresh when this share of the token's life is spent: early enough to survive a slow answer.
@@ -23,7 +24,9 @@ const app = {
   can: (role) => ROLES.indexOf(app.role) >= ROLES.indexOf(role),
   toast,
   openAlerts: new Set(),
+  topologyChanges: [], // newest first, the last CHANGES_KEPT: the map lists them
 };
+const CHANGES_KEPT = 50;
 let refreshTimer = null;
 let current = null; // the view on screen: {stop()}
 
@@ -83,6 +86,11 @@ function signedIn(answer, username) {
   app.push.onEnded = (error) => signOut(`Signed out: ${error.message || error.code}`);
   app.push.onLost = () => route(); // a gap in the events: read the state again
   app.push.subscribe('alerts');
+  app.push.subscribe('topology');
+  app.push.on('topology:update', (change) => {
+    app.topologyChanges.unshift(change);
+    app.topologyChanges.length = Math.min(app.topologyChanges.length, CHANGES_KEPT);
+  });
   app.push.on('alert:new', (alert) => {
     app.openAlerts.add(alert.alertId);
     showAlertCount();
@@ -107,6 +115,7 @@ function signOut(message) {
   api.token = null;
   app.role = null;
   app.openAlerts.clear();
+  app.topologyChanges = [];
   showAlertCount();
   showLink('offline', '');
   $('nav').hidden = true;
@@ -129,6 +138,7 @@ function route() {
   }
   if (name === 'device' && arg) show(deviceView(app, decodeURIComponent(arg)));
   else if (name === 'alerts') show(alertsView(app));
+  else if (name === 'topology') show(topologyView(app));
   else show(devicesView(app));
   $('view').focus({ preventScroll: true });
 }

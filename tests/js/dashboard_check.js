@@ -5,7 +5,8 @@
 //
 // As the admin: log in, wait for the device list, then for a cell of it to change (a live
 // update), open the first device and wait for its identity, interfaces and charts, open the
-// alerts, wait for an alert's toast and acknowledge the alert with the keyboard; as the viewer (dark colour scheme, phone width): log in and open the alerts.
+// alerts, wait for an alert's toast and acknowledge the alert with the keyboard, open the map
+// and wait for a link change; as the viewer (dark colour scheme, phone width): log in and open the alerts.
 // Every console message, page error, failed request and Content-Security-Policy violation
 // is reported. Each step waits at most EYENET_STEP_TIMEOUT_MS; the whole run exits with
 // status 2 after EYENET_TIMEOUT_MS whatever happens.
@@ -130,6 +131,14 @@ async function admin(browser, report) {
       await page.waitForFunction((id) => document.querySelector(`tr[data-id="${id}"] .state`)?.textContent === 'acknowledged',
         report.acknowledged, { timeout: STEP });
       await page.screenshot({ path: path.join(shots, 'alerts.png'), fullPage: true });
+
+      // The map, and the uplink flap (a minute or so into the demo) as a link change.
+      await page.click('#nav a[data-view=topology]');
+      await page.waitForFunction(() => Number(document.querySelector('.map')?.dataset.nodes) > 0, null, { timeout: STEP });
+      report.map = await page.$eval('.map', (el) => ({ nodes: Number(el.dataset.nodes), links: Number(el.dataset.links) }));
+      await page.waitForSelector('.changes .link_change', { timeout: ALERT_WAIT });
+      report.linkChange = await page.textContent('.changes .link_change');
+      await page.screenshot({ path: path.join(shots, 'topology.png'), fullPage: true });
     }
     report.cspViolations = await page.evaluate(() => window.cspViolations);
   } finally {
