@@ -168,6 +168,8 @@ async def test_the_dashboard_in_headless_chromium_against_the_demo(tmp_path, mon
     assert admin["alertColumns"][-1] == "Actions"
     # Still live, and reading REST, three token lifetimes after logging in.
     assert admin["refreshes"] >= REFRESHES and admin["afterRefreshes"] == {"link": "live", "devices": 8}, explain(admin)
+    # The network gone: not shown as live; back: live again (the session recovered, or a new one).
+    assert not admin["offline"].startswith("live") and admin["online"].startswith("live"), explain(admin)
     # An alert's toast and the header's count; acknowledged in the page, so through REST.
     assert admin["toasts"] and int(admin["alertCount"]) >= 1, explain(admin)
     assert alert is not None and alert["status"] == "acknowledged" and alert["updatedBy"] == admin_id, explain(admin)

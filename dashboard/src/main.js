@@ -39,7 +39,14 @@ function toast(text, kind = 'info', href = null) {
   setTimeout(() => el.remove(), 8000);
 }
 
+let linkState = ['offline', ''];
+
 function showLink(state, detail) {
+  linkState = [state, detail];
+  paintLink(state, detail);
+}
+
+function paintLink(state, detail) {
   const el = $('link');
   el.className = `link ${state}`;
   setText(el, detail ? `${state} · ${detail}` : state);
@@ -149,5 +156,7 @@ $('logout').addEventListener('click', async () => {
   signOut('Signed out.');
 });
 window.addEventListener('hashchange', route);
-window.addEventListener('offline', () => showLink('offline', 'no network'));
+// The browser's word on the network shows at once; the connection's own state again when it is back.
+window.addEventListener('offline', () => paintLink('offline', 'no network'));
+window.addEventListener('online', () => paintLink(...linkState));
 signOut('');

@@ -70,6 +70,7 @@ const cells = (page) => page.$$eval('table.devices tbody tr', (rows) => rows.map
 async function admin(browser, report) {
   const { context, page } = await open(browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'light' }, report);
   try {
+    report.step = 'login';
     await login(page, adminUser, adminPassword);
     await page.waitForFunction(() => document.querySelectorAll('table.devices tbody tr').length >= 8 && document.getElementById('link').classList.contains('live'), null, { timeout: STEP });
     report.devices = await page.$$eval('table.devices tbody tr', (rows) => rows.map((r) => r.dataset.id));
@@ -85,6 +86,7 @@ async function admin(browser, report) {
     report.filtered = await page.$$eval('table.devices tbody tr', (rows) => rows.map((r) => r.dataset.id));
     await page.screenshot({ path: path.join(shots, 'devices.png'), fullPage: true });
 
+    report.step = 'device';
     await page.click('table.devices tbody tr a');
     await page.waitForSelector('table.interfaces tbody tr', { timeout: STEP });
     await page.waitForFunction(() => document.querySelectorAll('.chart canvas').length === 3, null, { timeout: STEP });
@@ -97,20 +99,24 @@ async function admin(browser, report) {
       interfaces: document.querySelectorAll('table.interfaces tbody tr').length,
       firstRow: [...document.querySelector('table.interfaces tbody tr').cells].map((c) => c.textContent),
     }));
+    report.step = 'range';
     await page.click('.range button:nth-child(2)'); // 24 h
     await page.waitForFunction(() => document.querySelector('.range button:nth-child(2)').getAttribute('aria-pressed') === 'true'
       && document.querySelectorAll('.chart canvas').length === 3, null, { timeout: STEP });
+    report.step = 'interface';
     await page.click('table.interfaces tbody tr button'); // the first interface's traffic
     await page.waitForSelector('[data-chart=interface] .u-title', { timeout: STEP });
     report.device.interfaceChart = await page.textContent('[data-chart=interface] .u-title');
     report.device.firstInterface = await page.textContent('table.interfaces tbody tr button');
     await page.screenshot({ path: path.join(shots, 'device.png'), fullPage: true });
 
+    report.step = 'alerts';
     await page.click('#nav a[data-view=alerts]');
     await page.waitForFunction(() => /alert/.test(document.querySelector('.summary')?.textContent || ''), null, { timeout: STEP });
     report.alertButtons = await page.$$eval('table.alerts button', (b) => b.length);
     report.alertColumns = await page.$$eval('table.alerts th', (th) => th.map((t) => t.textContent));
     await page.screenshot({ path: path.join(shots, 'alerts.png'), fullPage: true });
+    report.step = 'refreshes';
     const until = Date.now() + STEP;
     while (report.refreshes < REFRESHES && Date.now() < until) await page.waitForTimeout(250);
     await page.click('#nav a[data-view=devices]');
@@ -119,7 +125,16 @@ async function admin(browser, report) {
       link: await page.$eval('#link', (el) => el.className.replace('link ', '')),
       devices: await page.$$eval('table.devices tbody tr', (rows) => rows.length),
     };
+    // The network goes away and comes back: the indicator says so, and the session goes on.
+    report.step = 'offline';
+    await context.setOffline(true);
+    await page.waitForFunction(() => !document.getElementById('link').classList.contains('live'), null, { timeout: STEP });
+    report.offline = await page.textContent('#link');
+    await context.setOffline(false);
+    await page.waitForFunction(() => document.getElementById('link').classList.contains('live'), null, { timeout: STEP });
+    report.online = await page.textContent('#link');
     if (ALERT_WAIT) {
+      report.step = 'toast';
       await page.waitForFunction(() => window.toastsSeen.length > 0, null, { timeout: ALERT_WAIT, polling: 250 });
       report.toasts = await page.evaluate(() => window.toastsSeen);
       report.alertCount = await page.textContent('#alert-count');
@@ -133,6 +148,7 @@ async function admin(browser, report) {
       await page.screenshot({ path: path.join(shots, 'alerts.png'), fullPage: true });
 
       // The map, and the uplink flap (a minute or so into the demo) as a link change.
+      report.step = 'topology';
       await page.click('#nav a[data-view=topology]');
       await page.waitForFunction(() => Number(document.querySelector('.map')?.dataset.nodes) > 0, null, { timeout: STEP });
       report.map = await page.$eval('.map', (el) => ({ nodes: Number(el.dataset.nodes), links: Number(el.dataset.links) }));
@@ -175,7 +191,7 @@ async function viewer(browser, report) {
       try {
         await fn(browser, report);
       } catch (err) {
-        report.error = String(err.message || err).split('\n')[0];
+        report.error = `${report.step || 'start'}: ${String(err.message || err).split('\n').slice(0, 12).join(' | ')}`;
       }
     }
   } finally {
