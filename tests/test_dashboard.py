@@ -173,6 +173,7 @@ async def test_the_dashboard_in_headless_chromium_against_the_demo(tmp_path, mon
     # An alert's toast and the header's count; acknowledged in the page, so through REST.
     assert admin["toasts"] and int(admin["alertCount"]) >= 1, explain(admin)
     assert alert is not None and alert["status"] == "acknowledged" and alert["updatedBy"] == admin_id, explain(admin)
+    assert " · new" in admin["history"][0] and f" · acknowledged by {admin_id}" in admin["history"][1], explain(admin)
     # The map: the lab's 8 devices and 13 links (one fewer while the uplink is down), then the flap.
     assert admin["map"]["nodes"] == 8 and admin["map"]["links"] in (12, 13), explain(admin)
     assert "link change" in admin["linkChange"], explain(admin)

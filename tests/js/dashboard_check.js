@@ -113,7 +113,7 @@ async function admin(browser, report) {
     report.step = 'alerts';
     await page.click('#nav a[data-view=alerts]');
     await page.waitForFunction(() => /alert/.test(document.querySelector('.summary')?.textContent || ''), null, { timeout: STEP });
-    report.alertButtons = await page.$$eval('table.alerts button', (b) => b.length);
+    report.alertButtons = await page.$$eval('table.alerts button.ack, table.alerts button.resolve', (b) => b.length);
     report.alertColumns = await page.$$eval('table.alerts th', (th) => th.map((t) => t.textContent));
     await page.screenshot({ path: path.join(shots, 'alerts.png'), fullPage: true });
     report.step = 'refreshes';
@@ -145,6 +145,9 @@ async function admin(browser, report) {
       await page.keyboard.press('Enter');
       await page.waitForFunction((id) => document.querySelector(`tr[data-id="${id}"] .state`)?.textContent === 'acknowledged',
         report.acknowledged, { timeout: STEP });
+      await page.click(`tr[data-id="${report.acknowledged}"] button.message`); // its history
+      await page.waitForFunction(() => document.querySelectorAll('.history li').length >= 2, null, { timeout: STEP });
+      report.history = await page.$$eval('.history li', (items) => items.map((li) => li.textContent));
       await page.screenshot({ path: path.join(shots, 'alerts.png'), fullPage: true });
 
       // The map, and the uplink flap (a minute or so into the demo) as a link change.
@@ -173,7 +176,7 @@ async function viewer(browser, report) {
     await page.click('#nav a[data-view=alerts]');
     await page.waitForFunction(() => /alert/.test(document.querySelector('.summary')?.textContent || ''), null, { timeout: STEP });
     report.alertColumns = await page.$$eval('table.alerts th', (th) => th.map((t) => t.textContent));
-    report.alertButtons = await page.$$eval('table.alerts button', (b) => b.length);
+    report.alertButtons = await page.$$eval('table.alerts button.ack, table.alerts button.resolve', (b) => b.length);
     report.alertRows = await page.$$eval('table.alerts tbody tr', (rows) => rows.length);
     report.cspViolations = await page.evaluate(() => window.cspViolations);
   } finally {
