@@ -1,6 +1,10 @@
 // The device list: GET /api/devices once, then device:status and device:metrics from the
 // `devices` channel. Rows are kept per device and only their changed cells are written,
-// at most once a frame, so a busy fleet costs what changed, not the whole table.
+// at most once a frame, so a busy fleet costs what changed, not the whole table: the rows
+// are filtered and sorted again when the filter, the sort or a status changes, and for
+// metrics only when the sort is by one, at most every REORDER_MS (rows that jump on
+// every event cannot be read anyway). PAGE rows are in the page at a time, and only they
+// are written: a fleet of thousands costs what one page of it shows.
 import { h, setText, percent, bits, duration, ago } from './dom.js';
 import { applyStatus, applyMetrics } from './model.js';
 
@@ -17,6 +21,10 @@ const COLUMNS = [
   { key: 'lastSeen', label: 'Last seen', value: (d) => d.lastSeen || '', show: (d) => ago(d.lastSeen), narrow: true },
 ];
 
+const REORDER_MS = 2000;
+const PAGE = 100;
+const LIVE_KEYS = new Set(['cpu', 'memory', 'in', 'out', 'lastSeen', 'uptime']);
+
 export function devicesView(app) {
   const devices = new Map(); // id -> device (the REST shape, kept current by events)
   const rows = new Map(); // id -> {tr, cells}
@@ -24,11 +32,20 @@ export function devicesView(app) {
   let dirty = new Set();
   let frame = null;
   let needsOrder = true;
+  let metricsMoved = false; // metrics changed since the last order, while sorted by a metric
+  let orderedAt = 0;
+  let first = 0; // index of the first row shown, in the filtered and sorted list
+  let onPage = new Set(); // ids of the rows in the page
 
-  const filter = h('input', { type: 'search', placeholder: 'Filter: name, host, tag, vendor…', 'aria-label': 'Filter devices', oninput: () => order() });
-  const statusFilter = h('select', { 'aria-label': 'Status', onchange: () => order() },
+  const filter = h('input', { type: 'search', placeholder: 'Filter: name, host, tag, vendor…', 'aria-label': 'Filter devices', oninput: () => { first = 0; order(); } });
+  const statusFilter = h('select', { 'aria-label': 'Status', onchange: () => { first = 0; order(); } },
     ...['all', 'up', 'degraded', 'down'].map((s) => h('option', { value: s }, s === 'all' ? 'every status' : s)));
   const summary = h('span', { class: 'summary' });
+  const pageText = h('span', { class: 'summary' });
+  const turn = (by) => () => { first = Math.max(0, first + by); order(); };
+  const previous = h('button', { type: 'button', onclick: turn(-PAGE) }, '← Previous');
+  const next = h('button', { type: 'button', onclick: turn(PAGE) }, 'Next →');
+  const pager = h('div', { class: 'pager' }, previous, pageText, next);
   const headRow = h('tr');
   const tbody = h('tbody');
   const table = h('table', { class: 'devices' }, h('thead', {}, headRow), tbody);
@@ -41,7 +58,7 @@ export function devicesView(app) {
   }
   const element = h('section', { class: 'view' },
     h('div', { class: 'tools' }, h('h1', {}, 'Devices'), filter, statusFilter, summary),
-    h('div', { class: 'scroll' }, table));
+    h('div', { class: 'scroll' }, table), pager);
 
   function row(device) {
     let entry = rows.get(device.id);
@@ -70,9 +87,11 @@ export function devicesView(app) {
 
   function paint(device) {
     const { tr, cells } = row(device);
-    tr.className = `status-${device.status || 'unknown'}`;
+    // Written only when changed: even an equal value invalidates the row's style.
+    const statusClass = `status-${device.status || 'unknown'}`;
+    if (tr.className !== statusClass) tr.className = statusClass;
     setText(cells.statusText, device.status || 'unknown');
-    cells.status.title = device.reason || '';
+    if (cells.status.title !== (device.reason || '')) cells.status.title = device.reason || '';
     setText(cells.link, device.name || device.id);
     setText(cells.host, device.host);
     for (const column of COLUMNS) {
@@ -98,11 +117,15 @@ export function devicesView(app) {
     if (frame === null) frame = requestAnimationFrame(render);
   }
 
-  function render() {
+  function render(now) {
     frame = null;
-    for (const id of dirty) if (devices.has(id)) paint(devices.get(id));
+    for (const id of dirty) if (onPage.has(id) && devices.has(id)) paint(devices.get(id));
     const sortedBy = COLUMNS.find((c) => c.key === sort.key);
-    if (needsOrder || dirty.size) {
+    if (metricsMoved && now - orderedAt >= REORDER_MS) needsOrder = true;
+    else if (metricsMoved) schedule(); // the order is due later
+    if (needsOrder) {
+      orderedAt = now;
+      metricsMoved = false;
       const text = filter.value.trim().toLowerCase();
       const shown = [...devices.values()].filter((d) => matches(d, text, statusFilter.value));
       shown.sort((a, b) => {
@@ -111,11 +134,19 @@ export function devicesView(app) {
         const by = x < y ? -1 : x > y ? 1 : a.id.localeCompare(b.id);
         return sort.descending ? -by : by;
       });
-      const wanted = shown.map((d) => row(d).tr);
+      if (first >= shown.length) first = Math.max(0, Math.floor((shown.length - 1) / PAGE) * PAGE);
+      const page = shown.slice(first, first + PAGE);
+      for (const d of page) if (!onPage.has(d.id)) paint(d); // rows off the page were not kept current
+      onPage = new Set(page.map((d) => d.id));
+      const wanted = page.map((d) => row(d).tr);
       if (wanted.length !== tbody.children.length || wanted.some((tr, i) => tbody.children[i] !== tr)) tbody.replaceChildren(...wanted);
       const counts = { up: 0, degraded: 0, down: 0 };
       for (const d of devices.values()) if (d.status in counts) counts[d.status] += 1;
       setText(summary, `${shown.length} of ${devices.size} · ${counts.up} up · ${counts.degraded} degraded · ${counts.down} down`);
+      pager.hidden = shown.length <= PAGE;
+      previous.disabled = first === 0;
+      next.disabled = first + PAGE >= shown.length;
+      setText(pageText, `${first + 1}–${first + page.length} of ${shown.length}`);
       for (const th of headRow.children) {
         th.setAttribute('aria-sort', th.dataset.key === sort.key ? (sort.descending ? 'descending' : 'ascending') : 'none');
       }
@@ -124,8 +155,10 @@ export function devicesView(app) {
     needsOrder = false;
   }
 
-  function changed(id) {
+  function changed(id, reorder) {
     dirty.add(id);
+    if (reorder) needsOrder = true;
+    else if (LIVE_KEYS.has(sort.key)) metricsMoved = true;
     schedule();
   }
 
@@ -148,13 +181,13 @@ export function devicesView(app) {
       const device = devices.get(data.deviceId);
       if (!device) return load(); // a device added since
       applyStatus(device, data);
-      changed(device.id);
+      changed(device.id, true);
     }),
     app.push.on('device:metrics', (data) => {
       const device = devices.get(data.deviceId);
       if (!device) return;
       applyMetrics(device, data);
-      changed(device.id);
+      changed(device.id, false);
     }),
   ];
   app.push.subscribe('devices');
