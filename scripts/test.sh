@@ -79,6 +79,15 @@ if [ ! -e "$js/node_modules/.package-lock.json" ] || [ "$js/package-lock.json" -
         || { cat /tmp/eyenet-npm.log >&2; die "npm ci --prefix tests/js failed"; }
 fi
 
+# esbuild and the browser packages of the dashboard, for tests/test_dashboard.py's check
+# that the committed build is what dashboard/ makes.
+dash="$repo/dashboard"
+if [ ! -e "$dash/node_modules/.package-lock.json" ] || [ "$dash/package-lock.json" -nt "$dash/node_modules/.package-lock.json" ]; then
+    say "installing dashboard (npm ci)"
+    npm ci --prefix "$dash" --ignore-scripts --no-audit --no-fund >/tmp/eyenet-npm.log 2>&1 \
+        || { cat /tmp/eyenet-npm.log >&2; die "npm ci --prefix dashboard failed"; }
+fi
+
 set +e
 "$repo/.venv/bin/python" -m pytest -q "$@"
 status=$?

@@ -121,12 +121,15 @@ def page_server():
 
 
 @asynccontextmanager
-async def running_demo(tmp_path, monkeypatch, cors_origins: tuple[str, ...]):
-    """The demo on a free loopback port with these CORS origins: (port, services)."""
+async def running_demo(tmp_path, monkeypatch, cors_origins: tuple[str, ...], token_ttl: int | None = None):
+    """The demo on a free loopback port with these CORS origins (and this token lifetime):
+    (port, services)."""
     monkeypatch.setenv("EYENET_ADMIN_PASSWORD", PASSWORD)
     async with start_lab(tmp_path / "lab", distinct_hosts=True) as lab, trio.open_nursery() as nursery:
         config = demo_config(lab, tmp_path, port=0)
         config = attrs.evolve(config, web=attrs.evolve(config.web, host="127.0.0.1", cors_origins=cors_origins))
+        if token_ttl is not None:
+            config = attrs.evolve(config, auth=attrs.evolve(config.auth, token_ttl=token_ttl))
         services = await nursery.start(app.run, config)
         yield services.addresses[0][1], services
         nursery.cancel_scope.cancel()

@@ -14,6 +14,7 @@ what goes into the artefacts is the same.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -77,6 +78,11 @@ def test_sdist_and_wheel_hold_no_recordings(tmp_path):
     assert "collectors/generic.toml" in in_sdist
     assert "eyenet/collectors/generic.toml" in in_wheel
     assert not [m for m in in_wheel if m.startswith("tests/")]
+    # The built dashboard, so that an install serves / without Node: the page and what it names.
+    static = "eyenet/web/dashboard/static/"
+    page = (REPO / static / "index.html").read_text()
+    for name in ("index.html", "THIRD-PARTY-LICENSES.txt", *(f"assets/{a}" for a in re.findall(r'"/assets/([^"]+)"', page))):
+        assert static + name in in_wheel, name
 
 
 def test_the_package_list_names_every_package():
