@@ -127,6 +127,9 @@ unit=$repo/packaging/eyenet.service
 [ "$kind" != deb ] || unit=$ROOT/lib/systemd/system/eyenet.service
 if host_package python3-seccomp /usr/bin/python3 -c 'import seccomp' && host_package systemd systemd-analyze --version; then
     droot_service "service start" '
+        # Into the log: the user and filters it runs under (Seccomp 2: filter mode).
+        grep -E "^(Uid|Gid|Groups|NoNewPrivs|Seccomp|Seccomp_filters):" /proc/self/status
+        grep -q "^Seccomp:[[:space:]]*2$" /proc/self/status || { echo "no seccomp filter"; exit 1; }
         sed "s/^port = 5000$/port = $1/" /etc/eyenet/eyenet.toml >/tmp/eyenet-smoke.toml
         exec eyenet run -c /tmp/eyenet-smoke.toml' \
         /usr/bin/python3 "$repo/packaging/unit_sandbox.py" --root "$ROOT" "$unit" --
