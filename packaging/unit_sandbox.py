@@ -312,8 +312,9 @@ def start(settings: dict[str, list[str]], root: str, argv: list[str]) -> None:
         raise UnitError(f"UMask={umask}: not an octal mode")
     env = dict(os.environ)
 
-    os.chroot(root)
-    os.chdir("/")
+    if root != "/":  # (no CAP_SYS_CHROOT needed to stay where we are)
+        os.chroot(root)
+        os.chdir("/")
     for key, which, wanted in limits:
         try:
             resource.setrlimit(which, wanted)
