@@ -11,7 +11,9 @@ systemd's order (exec_child: the syscall filter goes last, because chroot, setgr
 setresuid are among what it forbids):
 
   1. builds the seccomp filters, while the host's libraries are still reachable:
-     RestrictAddressFamilies= (socket() of another family fails with EAFNOSUPPORT) and
+     RestrictAddressFamilies= (socket() of another family fails with EAFNOSUPPORT),
+     MemoryDenyWriteExecute= as systemd 252 (Debian 12) has it (EPERM for mmap() writable and
+     executable, mprotect() and pkey_mprotect() to executable, shmat() with SHM_EXEC), and
      SystemCallFilter= with its @groups expanded from `systemd-analyze syscall-filter` (the
      host's systemd: 252 on Debian 12, as in the root), failing with SystemCallErrorNumber=;
      native architecture only (SystemCallArchitectures=native);
@@ -20,7 +22,8 @@ setresuid are among what it forbids):
      initgroups makes them), and $USER $LOGNAME $HOME $SHELL, as systemd sets them;
   4. WorkingDirectory=, as the user;
   5. NoNewPrivileges= (which systemd implies for seccomp without CAP_SYS_ADMIN);
-     MemoryDenyWriteExecute= as Linux's own PR_SET_MDWE (>= 6.3: kept across fork and exec);
+     MemoryDenyWriteExecute= also as Linux's own PR_SET_MDWE (>= 6.3), which later systemd
+     versions use instead of the filter: what either refuses is refused;
   6. loads the filters and execs COMMAND (from $PATH in DIR) with the environment it was given.
 
 Not emulated (the chroot shares the host's namespaces): capabilities, Protect*=, Private*=,
@@ -45,6 +48,7 @@ import seccomp
 
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1
+PROT_WRITE, PROT_EXEC, SHM_EXEC = 0x2, 0x4, 0o100000
 # systemd's Limit*= names; Python's resource module lacks RLIMIT_LOCKS.
 LIMITS = {
     f"Limit{name}": getattr(resource, f"RLIMIT_{name}")
@@ -219,6 +223,16 @@ def build_filters(settings: dict[str, list[str]]) -> tuple[list[seccomp.SyscallF
                 f.add_rule_exactly(refuse, "socket", seccomp.Arg(0, seccomp.EQ, af))
         filters.append(f)
         shown["address_families"] = {"allow_list": allow_list, "families": sorted(chosen)}
+
+    if yes(settings, "MemoryDenyWriteExecute"):  # as seccomp_memory_deny_write_execute on x86-64
+        f = new_filter(seccomp.ALLOW)
+        refuse = seccomp.ERRNO(errno.EPERM)
+        f.add_rule_exactly(refuse, "mmap", seccomp.Arg(2, seccomp.MASKED_EQ, PROT_WRITE | PROT_EXEC, PROT_WRITE | PROT_EXEC))
+        for call in ("mprotect", "pkey_mprotect"):
+            f.add_rule_exactly(refuse, call, seccomp.Arg(2, seccomp.MASKED_EQ, PROT_EXEC, PROT_EXEC))
+        f.add_rule_exactly(refuse, "shmat", seccomp.Arg(2, seccomp.MASKED_EQ, SHM_EXEC, SHM_EXEC))
+        filters.append(f)
+        shown["memory_deny_write_execute"] = True
 
     parsed = syscall_filter(settings, syscall_groups())
     if parsed is not None:
