@@ -329,7 +329,7 @@ def _main(args) -> int:
         from eyenet.demo.run import demo
 
         control = Control(Notifier.from_environ(), summary_every=args.summary_interval)
-        return _ending(trio.run(control.run, lambda control: demo(
+        return _ending(control.run_process(lambda control: demo(
             Path(args.data_dir), args.port, args.host, args.init, control, _terminal(), tuple(args.cors_origin),
         )))
     given = args.config if args.command == "run" else args.file
@@ -345,7 +345,7 @@ def _main(args) -> int:
     from eyenet import app
 
     control = Control(Notifier.from_environ(), config_file=config.path, summary_every=args.summary_interval)
-    return _ending(trio.run(control.run, lambda control: app.run(config, init=args.init, control=control, terminal=_terminal())))
+    return _ending(control.run_process(lambda control: app.run(config, init=args.init, control=control, terminal=_terminal())))
 
 
 def _ending(code: int) -> int:

@@ -15,9 +15,11 @@
 #   2. `eyenet --version` and `eyenet check-config /etc/eyenet/eyenet.toml`;
 #   3. deb: systemd-analyze verify and security --offline=true on the installed unit
 #      (exposure <= 2.0);
-#   4. `eyenet run -c` the installed configuration as eyenet.service would: user eyenet, in
-#      /var/lib/eyenet, umask 077, with NOTIFY_SOCKET and memory-deny-write-execute; READY=1,
-#      /api/health, then SIGTERM and exit 0;
+#   4. `eyenet run -c` the installed configuration as eyenet.service would start it
+#      (packaging/unit_sandbox.py): the unit's user, working directory, umask, limits,
+#      memory-deny-write-execute and seccomp filters (SystemCallFilter=,
+#      RestrictAddressFamilies=), with NOTIFY_SOCKET; READY=1, /api/health, then SIGTERM and
+#      exit 0;
 #   5. `eyenet demo` for --demo-seconds (20): /api/health 200 and every lab device polled (the
 #      executable serves the lab itself, as snmpsim).
 # Prints each phase's time and PASS/FAIL, and the start-up times; exits 0 only if all passed.
@@ -115,14 +117,25 @@ if [ "$kind" = deb ]; then
         echo "exposure $exposure"
         awk -v e="$exposure" "BEGIN { exit !(e != \"\" && e <= 2.0) }"'
 fi
-if command -v python3 >/dev/null 2>&1; then
+# The service as systemd would start it from its unit (the installed one, for the .deb):
+# packaging/unit_sandbox.py enters the root and takes on the unit's user, umask, working
+# directory, limits, memory-deny-write-execute and seccomp filters (SystemCallFilter=,
+# RestrictAddressFamilies=) before it execs the script; the configuration copy with this
+# run's port is the service's own file, in /tmp. It runs on Debian's python3 (python3-seccomp
+# is for that one, not for a pyenv's or a venv's) with systemd-analyze.
+unit=$repo/packaging/eyenet.service
+[ "$kind" != deb ] || unit=$ROOT/lib/systemd/system/eyenet.service
+if host_package python3-seccomp /usr/bin/python3 -c 'import seccomp' && host_package systemd systemd-analyze --version; then
     droot_service "service start" '
-        sed "s/^port = 5000$/port = $1/" /etc/eyenet/eyenet.toml >/run/eyenet-smoke.toml
-        chown root:eyenet /run/eyenet-smoke.toml && chmod 640 /run/eyenet-smoke.toml
-        cd /var/lib/eyenet && umask 077
-        exec setpriv --reuid=eyenet --regid=eyenet --init-groups --no-new-privs eyenet run -c /run/eyenet-smoke.toml' "${MDWE[@]}"
+        # Into the log: the user and filters it runs under (Seccomp 2: filter mode).
+        grep -E "^(Uid|Gid|Groups|NoNewPrivs|Seccomp|Seccomp_filters):" /proc/self/status
+        grep -q "^Seccomp:[[:space:]]*2$" /proc/self/status || { echo "no seccomp filter"; exit 1; }
+        sed "s/^port = 5000$/port = $1/" /etc/eyenet/eyenet.toml >/tmp/eyenet-smoke.toml
+        exec eyenet run -c /tmp/eyenet-smoke.toml' \
+        /usr/bin/python3 "$repo/packaging/unit_sandbox.py" --root "$ROOT" "$unit" --
 else
-    skip_phase "service start" "no python3 on this host to listen for READY=1 and set memory-deny-write-execute"
+    start_phase "service start"
+    end_phase "service start" FAIL "no python3-seccomp or systemd-analyze on this host to apply the unit's filters with"
 fi
 droot_demo "$demo_seconds" 'mkdir -p /var/tmp/eyenet-demo && cd /var/tmp/eyenet-demo && exec eyenet demo --port "$1"'
 summary

@@ -10,8 +10,10 @@
 #                                with the host's registry settings, mounted (unmounted on exit)
 #   in_root SCRIPT [ARGS...]     a bash script in the root, as root, in /
 #   droot_step PHASE SCRIPT ...  a phase that is one such script; its last line is the note
-#   droot_service PHASE SCRIPT [WRAPPER...]
+#   droot_service PHASE SCRIPT [ENTER...]
 #                                an EyeNet server started as systemd would: READY=1, health, SIGTERM
+#   host_package PACKAGE CHECK...
+#                                apt-get install PACKAGE on the host unless the command CHECK passes
 #   droot_demo SECONDS SCRIPT    `eyenet demo` in the background (SCRIPT: a bash script run in
 #                                the root with the port as $1, that execs it), checked
 #   start_phase / end_phase / skip_phase / summary
@@ -46,18 +48,26 @@ droot_check_options() {
     [[ "$demo_seconds" =~ ^[0-9]+$ ]] && [ "$demo_seconds" -ge 5 ] || die "--demo-seconds: a whole number >= 5"
 }
 
+host_package() {  # host_package PACKAGE CHECK...: true once CHECK passes, installing PACKAGE if needed
+    local package=$1; shift
+    "$@" >/dev/null 2>&1 && return 0
+    command -v apt-get >/dev/null 2>&1 || { say "$package is missing (and no apt-get to install it)"; return 1; }
+    say "installing $package"
+    export DEBIAN_FRONTEND=noninteractive
+    # The package lists may be missing or stale: update only then.
+    apt-get install -y -q --no-install-recommends "$package" >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends "$package" >/dev/null; } \
+        || { say "apt-get install $package failed"; return 1; }
+    "$@" >/dev/null 2>&1 || { say "$package installed, but \`$*\` still fails"; return 1; }
+}
+
 droot_tools() {
     local tool
     [ "$(id -u)" -eq 0 ] || die "run this as root (debootstrap, chroot and mounts need it)"
     for tool in chroot mount umount flock stat; do
         command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"
     done
-    if ! command -v debootstrap >/dev/null 2>&1; then
-        command -v apt-get >/dev/null 2>&1 || die "debootstrap is missing (and no apt-get to install it)"
-        say "installing debootstrap"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null \
-            || die "apt-get install debootstrap failed"
-    fi
+    host_package debootstrap command -v debootstrap || die "debootstrap is missing"
 }
 
 # -- DIR: ours, locked ---------------------------------------------------------------------------
@@ -520,13 +530,15 @@ EOF
     notify_pid=$!
 }
 
-launch_in_root() {  # launch_in_root LOG SCRIPT PORT [WRAPPER...]: SCRIPT (port as $1) in the background
+launch_in_root() {  # launch_in_root LOG SCRIPT PORT [ENTER...]: SCRIPT (port as $1) in the background
     # With a NOTIFY_SOCKET that the host listens on (when it has a python3), as systemd would
-    # give; WRAPPER, a host command that execs the rest (e.g. one that restricts the process),
-    # runs before the chroot. Sets demo_pid, launched (its start) and notify_log.
+    # give; ENTER, a host command that enters $ROOT and execs the rest there (default: chroot
+    # "$ROOT"; packaging/unit_sandbox.py also takes on a unit's user and restrictions). Sets
+    # demo_pid, launched (its start) and notify_log.
     local log=$1 script=$2 port=$3 i
     shift 3
-    local env=("${root_env[@]}")
+    local env=("${root_env[@]}") enter=(chroot "$ROOT")
+    [ $# -eq 0 ] || enter=("$@")
     notify_pid="" notify_log=$log.notify
     if command -v python3 >/dev/null 2>&1; then
         rm -f "$ROOT/run/eyenet-notify.sock"
@@ -538,7 +550,7 @@ launch_in_root() {  # launch_in_root LOG SCRIPT PORT [WRAPPER...]: SCRIPT (port 
     # Job control: a process group of its own (so SIGINT reaches it and its children, as
     # Ctrl-C would) and SIGINT is not ignored in it.
     set -m
-    "$@" env -i "${env[@]}" chroot "$ROOT" /bin/bash -c "$script" eyenet "$port" >"$log" 2>&1 &
+    env -i "${env[@]}" "${enter[@]}" /bin/bash -c "$script" eyenet "$port" >"$log" 2>&1 &
     demo_pid=$!
     set +m
 }
@@ -614,16 +626,8 @@ droot_demo() {  # droot_demo SECONDS SCRIPT: the demo phases; SCRIPT (in the roo
     end_root_processes
 }
 
-# A WRAPPER for droot_service: Linux's memory-deny-write-execute (prctl PR_SET_MDWE, kept
-# across fork and exec), what MemoryDenyWriteExecute=yes in eyenet.service asks of systemd.
-MDWE=(python3 -c 'import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN (Linux >= 6.3)
-    sys.exit(f"PR_SET_MDWE: {os.strerror(ctypes.get_errno())}")
-os.execvp(sys.argv[1], sys.argv[1:])')
-
-droot_service() {  # droot_service PHASE SCRIPT [WRAPPER...]: an EyeNet server as systemd starts one
-    # SCRIPT (in the root, port as $1) execs it; passes when it says READY=1 and /api/health
+droot_service() {  # droot_service PHASE SCRIPT [ENTER...]: an EyeNet server as systemd starts one
+    # SCRIPT (in the root, port as $1; ENTER as launch_in_root's) execs it; passes when it says READY=1 and /api/health
     # answers (any status: the configured devices may be unreachable here), and it exits 0 on
     # SIGTERM, as `systemctl stop` sends.
     local phase=$1 script=$2 port code=000 ready="" log

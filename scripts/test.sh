@@ -7,7 +7,8 @@
 # nodejs and npm for the stock socket.io-client, chromium for the browser test
 # that playwright-core drives, lldpd for the LLDP lab of network namespaces in
 # tests/lldp_lab.py, git for tests/test_packaging.py, which builds from the
-# files git lists, systemd for tests/test_packaging_unit.py's systemd-analyze) when they are missing, and tests/js's npm packages. The
+# files git lists, systemd for tests/test_packaging_unit.py's systemd-analyze, python3-seccomp
+# for its packaging/unit_sandbox.py) when they are missing, and tests/js's npm packages. The
 # Debian snmpd *service* does not matter: our tests start their own snmpd
 # processes on free loopback ports with their own configuration and state
 # directories, whether or not the packaged service runs on port 161. Exits with pytest's status; "no tests collected" (5) is
@@ -20,16 +21,17 @@ cd "$repo"
 say() { echo "test.sh: $*" >&2; }
 die() { echo "test.sh: error: $*" >&2; exit 1; }
 
-packages=(snmpd snmp iproute2 nodejs npm chromium lldpd git systemd)
-# A file each package must provide: a package can be "installed" with its
+packages=(snmpd snmp iproute2 nodejs npm chromium lldpd git systemd python3-seccomp)
+# A file each package must provide (a pattern): a package can be "installed" with its
 # files removed, or the files can come from elsewhere; both count as present.
 declare -A provides=([snmpd]=/usr/sbin/snmpd [snmp]=/usr/bin/snmpbulkwalk [iproute2]=/usr/sbin/ip
     [nodejs]=/usr/bin/node [npm]=/usr/bin/npm [chromium]=/usr/bin/chromium [lldpd]=/usr/sbin/lldpd
-    [git]=/usr/bin/git [systemd]=/usr/bin/systemd-analyze)
+    [git]=/usr/bin/git [systemd]=/usr/bin/systemd-analyze
+    [python3-seccomp]='/usr/lib/python3/dist-packages/seccomp.cpython-*.so')
 
 missing=()
 for pkg in "${packages[@]}"; do
-    [ -x "${provides[$pkg]}" ] || missing+=("$pkg")
+    compgen -G "${provides[$pkg]}" >/dev/null || missing+=("$pkg")
 done
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -63,7 +65,7 @@ or run this script as root."
         trap - EXIT
     fi
     for pkg in "${packages[@]}"; do
-        [ -x "${provides[$pkg]}" ] || die "package $pkg installed, but ${provides[$pkg]} is still missing"
+        compgen -G "${provides[$pkg]}" >/dev/null || die "package $pkg installed, but ${provides[$pkg]} is still missing"
     done
 fi
 

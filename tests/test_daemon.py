@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import attrs
 import trio
@@ -69,6 +74,37 @@ async def test_a_summary_line_every_interval_until_the_stop(autojump_clock, capl
     lines = [r.getMessage() for r in caplog.records if r.name == "eyenet"]
     assert lines == ["1 device (1 up, 0 degraded, 0 down); 6 polls in the last minute, 0 late; 0 push clients"] * 2
     assert trio.current_time() < 151  # it ended with the stop, not at its next line
+
+
+# A process that stops on SIGTERM, then gets a copy of it late (as from the single executable's
+# launcher on a busy machine) before it exits; argv[1]: as the command line runs it, or not.
+LATE_REPEAT = """
+import os, signal, sys, trio
+from eyenet.daemon.control import Control
+control = Control(summary_every=None)
+async def app(control):
+    os.kill(os.getpid(), signal.SIGTERM)
+    await control.stop_requested.wait()
+code = control.run_process(app) if sys.argv[1] == "process" else trio.run(control.run, app)
+os.kill(os.getpid(), signal.SIGTERM)
+print("exit", code, signal.getsignal(signal.SIGTERM) is signal.SIG_IGN)
+"""
+
+
+def test_a_late_copy_of_the_stop_signal_does_not_end_the_process():
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    run = [sys.executable, "-c", LATE_REPEAT]
+    guarded = subprocess.run([*run, "process"], capture_output=True, text=True, timeout=60, env=env)
+    assert (guarded.returncode, guarded.stdout) == (0, "exit 0 True\n"), guarded.stderr
+    bare = subprocess.run([*run, "bare"], capture_output=True, text=True, timeout=60, env=env)
+    assert (bare.returncode, bare.stdout) == (-signal.SIGTERM, "")
+    # Before anything watches, the process ends on SIGTERM as any would.
+    early = subprocess.run(
+        [sys.executable, "-c", "import signal\nfrom eyenet.daemon.control import Control\n"
+         "Control()._unwatched(signal.SIGTERM, None); print('alive')"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert (early.returncode, early.stdout) == (-signal.SIGTERM, "")
 
 
 async def test_no_summary_lines_when_told_so():

@@ -4,16 +4,22 @@ command line and the configuration the unit starts it with.
 systemd-analyze verify runs in a root of its own (the unit, the commands it names, and this
 machine's systemd units for the targets it hangs on), so that the check does not depend on
 what is installed here; systemd-sysusers and systemd-tmpfiles make the user and directories
-in that root, as the .deb's postinst does on a host. The artefacts themselves are tried by
-packaging/smoke.sh deb and binary (minutes each: README, "Install as a service").
+in that root, as the .deb's postinst does on a host. packaging/unit_sandbox.py, which starts
+the smoke's service as systemd would, is tried here on a child of this machine's own Python.
+The artefacts themselves are tried by packaging/smoke.sh deb and binary (minutes each: README,
+"Install as a service").
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import platform
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +35,8 @@ PACKAGING = REPO / "packaging"
 UNIT = PACKAGING / "eyenet.service"
 # What a systemd of Debian 12 (252) says a unit's exposure is at most, to pass.
 MAX_EXPOSURE = 2.0
+# python3-seccomp (scripts/test.sh installs it) is for Debian's interpreter, not the venv's.
+DEBIAN_PYTHON = "/usr/bin/python3"
 
 
 def service_settings() -> dict[str, list[str]]:
@@ -146,3 +154,86 @@ def test_the_single_executable_serves_the_demo_lab_itself(monkeypatch):
     )
     # snmpsim's own usage (it exits 1 after --help).
     assert "usage: snmpsim-command-responder" in entry.stdout + entry.stderr, entry.stdout + entry.stderr
+
+
+def sandbox(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [DEBIAN_PYTHON, str(PACKAGING / "unit_sandbox.py"), *args], capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_the_units_syscall_filter_is_system_service_without_privileged_and_resources():
+    out = sandbox("--print", str(UNIT))
+    assert out.returncode == 0, out.stderr
+    shown = json.loads(out.stdout)
+    filtered = shown["system_calls"]
+    assert (filtered["allow_list"], filtered["default_errno"], filtered["errno"]) == (True, errno.EPERM, {})
+    calls = set(filtered["calls"])
+    # From @default, from groups nested in @system-service, and from its own list.
+    assert {"execve", "prlimit64", "epoll_wait", "socket", "clone3", "fsync", "timerfd_create", "kill", "ioctl"} <= calls
+    # @privileged (chown through its nested @chown, capset and setuid also in @system-service),
+    # @resources, and what no group of @system-service has.
+    assert not calls & {"chown", "fchown", "capset", "setuid", "setresuid", "setgroups", "chroot",
+                        "setrlimit", "sched_setaffinity", "setpriority", "mount", "reboot", "bpf", "ptrace", "mincore"}
+    families = shown["address_families"]
+    assert families == {"allow_list": True, "families": sorted([socket.AF_UNIX, socket.AF_INET, socket.AF_INET6])}
+
+
+# Under the unit's filters: which calls fail, with what (the raw setrlimit system call: glibc's
+# setrlimit() is prlimit64, in @default; write+exec memory: EPERM from systemd 252's filter,
+# before PR_SET_MDWE's EACCES).
+PROBE = """
+import ctypes, errno, json, mmap, os, platform, resource, socket, sys
+import trio
+
+def outcome(call):
+    try:
+        call()
+        return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+
+libc = ctypes.CDLL(None, use_errno=True)
+limits = (ctypes.c_ulong * 2)(*resource.getrlimit(resource.RLIMIT_NOFILE))
+raw = libc.syscall(int(sys.argv[1]), resource.RLIMIT_NOFILE, limits)
+status = dict(line.split(":", 1) for line in open("/proc/self/status").read().splitlines())
+print(json.dumps({
+    "setrlimit": "ok" if raw == 0 else errno.errorcode[ctypes.get_errno()],
+    "resource.setrlimit": outcome(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE))),
+    "AF_PACKET": outcome(lambda: socket.socket(socket.AF_PACKET, socket.SOCK_RAW).close()),
+    "AF_NETLINK": outcome(lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW).close()),
+    "AF_INET": outcome(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()),
+    "AF_INET6": outcome(lambda: socket.socket(socket.AF_INET6, socket.SOCK_STREAM).close()),
+    "AF_UNIX": outcome(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).close()),
+    "setuid": outcome(lambda: os.setuid(os.getuid())),
+    "write+exec memory": outcome(lambda: mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)),
+    "umask": oct(os.umask(0)),
+    "status": {k: status[k].strip() for k in ("NoNewPrivs", "Seccomp")},
+}))
+"""
+SETRLIMIT = {"x86_64": 160, "aarch64": 164}  # the setrlimit system call's number
+
+
+def test_a_child_under_the_units_filters_runs_python_and_trio_and_is_refused_the_rest(tmp_path: Path):
+    """The unit as packaging/smoke.sh applies it, less the user and directory of a real install."""
+    unit = tmp_path / "eyenet.service"
+    unit.write_text("".join(
+        line for line in UNIT.read_text().splitlines(keepends=True) if not line.startswith(("User=", "Group=", "WorkingDirectory="))
+    ))
+    assert platform.machine() in SETRLIMIT, f"no setrlimit system call number known for {platform.machine()}"
+    out = sandbox(str(unit), "--", sys.executable, "-c", PROBE, str(SETRLIMIT[platform.machine()]))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {
+        "setrlimit": "EPERM", "resource.setrlimit": "ok",
+        "AF_PACKET": "EAFNOSUPPORT", "AF_NETLINK": "EAFNOSUPPORT", "AF_INET": "ok", "AF_INET6": "ok", "AF_UNIX": "ok",
+        "setuid": "EPERM", "write+exec memory": "EPERM", "umask": "0o77",
+        "status": {"NoNewPrivs": "1", "Seccomp": "2"},
+    }
+
+
+def test_the_sandbox_names_what_it_cannot_take_from_a_unit(tmp_path: Path):
+    unit = tmp_path / "bad.service"
+    unit.write_text("[Service]\nRestrictAddressFamilies=AF_INET AF_BOGUS\n")
+    out = sandbox("--print", str(unit))
+    assert (out.returncode, out.stdout) == (1, "")
+    assert out.stderr == "unit_sandbox: error: RestrictAddressFamilies=: unknown address family AF_BOGUS\n"

@@ -5,7 +5,8 @@ it stops accepting, says goodbye to its clients, lets the polls in flight finish
 cancels them), flushes the store and stops its child processes, and the process exits 0
 with one INFO line saying what was done. Before the app is up there is nothing to do in
 order: the start is cancelled. A second SIGTERM or SIGINT (not the first one repeated
-within REPEAT_WINDOW), or STOP_DEADLINE seconds, cancels whatever is left. SIGHUP asks
+within REPEAT_WINDOW), or STOP_DEADLINE seconds, cancels whatever is left; one after the stop
+changes nothing (run_process). SIGHUP asks
 the app to reload its configuration file.
 
 systemd hears READY=1 once the app serves, a STATUS= line, WATCHDOG=1 while the app's
@@ -16,6 +17,7 @@ log hears the same summary every minute, with the polls made meanwhile.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -33,6 +35,7 @@ STOP_DEADLINE = 15.0
 # The same stop signal again this soon is the same request delivered twice: the single
 # executable's launcher passes on the Ctrl-C that the terminal also sent to EyeNet itself.
 REPEAT_WINDOW = 0.5
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # Seconds between two STATUS= lines when the watchdog does not ask for more often.
 STATUS_EVERY = 10.0
 # Seconds between two summary lines in the log.
@@ -86,6 +89,28 @@ class Control:
         else:
             log.info("stopped on %s in %.2f s: %s", self.stopped_by, took, ", ".join(self._notes) or "nothing was running")
         return 0
+
+    def run_process(self, main: Main) -> int:
+        """run(main) as this process's trio.run, for the command line (tests call run()); a stop
+        signal that comes once run() has stopped watching cannot end the process on its way out.
+        The single executable's launcher passes on the SIGTERM or SIGINT that the service manager
+        (to the whole service) or the terminal (to the process group) also sent EyeNet itself;
+        on a busy machine its copy can come after the stop, and by default it would end the
+        process (status 143) instead of the exit with 0."""
+        for signum in STOP_SIGNALS:  # trio puts these back when run() stops watching
+            signal.signal(signum, self._unwatched)
+        code = trio.run(self.run, main)
+        if self.stopped_by is not None:
+            # Only SIG_IGN outlasts the interpreter's finalisation, which puts Python's handlers
+            # back to the default.
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, signal.SIG_IGN)
+        return code
+
+    def _unwatched(self, signum: int, frame: object) -> None:
+        if self.stopped_by is None:  # no stop asked for yet: the signal does what it does by default
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
 
     async def _watch(self, signals: AsyncIterator[int]) -> None:
         async for signum in signals:
