@@ -104,7 +104,10 @@ class InterfaceLabels:
 def interface_labels(columns: Mapping[str, Rows], **state: Any) -> InterfaceLabels:
     """The labels of walked IF-MIB columns (keyed by column name, as interfaces_from_columns)."""
     empty: Rows = {}
-    names, descrs, aliases = ({i: label_text(v) for i, v in columns.get(name, empty).items()} for name in ("ifName", "ifDescr", "ifAlias"))
+    names, descrs, aliases = (
+        {i: label_text(v, alias=name == "ifAlias") for i, v in columns.get(name, empty).items()}
+        for name in ("ifName", "ifDescr", "ifAlias")
+    )
     return InterfaceLabels(
         tuple(interface_rows(columns)), status_rows(columns), names, descrs, aliases, _int_rows(columns.get("ifType", empty)), **state
     )

@@ -26,7 +26,7 @@ from eyenet.collect.interfaces import (
     interfaces_from_columns,
     status_rows,
 )
-from eyenet.collect.methods import assess, evaluate, hrstorage_roles
+from eyenet.collect.methods import assess, evaluate, hrstorage_roles, pointed
 from eyenet.collect.profiles import Method, Profile, ProfileSet, match
 from eyenet.events import DeviceIdentity
 from eyenet.snmp.client import SnmpClient, Target
@@ -370,3 +370,32 @@ async def fetch(reader: TableReader, methods: Iterable[Method], scalars: dict[Oi
             nursery.start_soon(reader.walk_columns, walks, columns)
         if gets:
             nursery.start_soon(get_all)
+    await get_lookups(reader, methods, columns)
+
+
+async def get_lookups(reader: TableReader, methods: Iterable[Method], columns: dict[Oid, dict[Index, Any]]) -> None:
+    """The instances of other tables' columns that the methods' rows point to (Filter.at),
+    got in one stream of requests once the rows are known: never a whole table walked for
+    the few rows that count (entPhysicalName of a handful of CPUs among thousands of entities)."""
+    wanted: dict[Oid, set[Index]] = {}
+    for method in methods:
+        lookups = method.lookups()
+        if not lookups:
+            continue
+        rows: set[Index] = set()
+        for oid in method.oids():
+            rows.update(columns.get(oid, {}))
+        for f in lookups:
+            for index in rows:
+                at = pointed(f, index, columns)
+                if at is not None and at not in columns.get(f.column, {}):
+                    wanted.setdefault(f.column, set()).add(at)
+    instances = [column + index for column, indexes in wanted.items() for index in sorted(indexes)]
+    if not instances:
+        return
+    got = await reader.get_many(instances)
+    for column, indexes in wanted.items():
+        for index in indexes:
+            if column + index in got:
+                columns.setdefault(column, {})[index] = got[column + index]
+
