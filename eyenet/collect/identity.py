@@ -23,9 +23,10 @@ def display_text(value: Any) -> str:
 
 
 def label_text(value: Any, alias: bool = False) -> str:
-    """An interface's name, description or alias: cut at the first NUL, without trailing blanks
-    (fixed-width fields padded with spaces). The agent's own ifName and ifDescr lose leading
-    blanks too (FASTPATH's " Link Aggregate 1", FortiOS' " npu1_vlink0"); an ifAlias, typed
-    by an operator, keeps them: they may be meant."""
-    text = text_of(value).split("\x00", 1)[0].rstrip()
-    return text if alias else text.lstrip()
+    """An interface's name, description or alias. The agent's own ifName and ifDescr read as
+    display_text (FASTPATH's " Link Aggregate 1", FortiOS' '"transport VLAN 10\\n"'); an
+    ifAlias, typed by an operator, is only cut at the first NUL and loses its trailing blanks
+    (fixed-width fields padded with spaces): leading blanks and quotes may be meant."""
+    if not alias:
+        return display_text(value)
+    return text_of(value).split("\x00", 1)[0].rstrip()
