@@ -111,9 +111,9 @@ def librenms_memory(name: str, data: dict) -> float | None:
     return sum(p["mempool_perc"] for p in pools) / len(pools)
 
 
-NO_LIBRENMS_MEMORY = {
-    "ciena-sds": "LibreNMS reads no memory MIB for SAOS",
-    "powerconnect_2824": "LibreNMS reads no memory MIB for Radlan PowerConnects",
+NO_LIBRENMS_MEMORY: dict[str, tuple[float | None, str]] = {
+    "ciena-sds": (None, "LibreNMS reads no memory MIB for SAOS, nor does EyeNet know one: a reason"),
+    "powerconnect_2824": (None, "LibreNMS reads no memory MIB for Radlan PowerConnects, nor does EyeNet know one: a reason"),
 }
 
 

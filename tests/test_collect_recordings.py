@@ -94,35 +94,31 @@ def readings(snmpsim_agent) -> dict[str, tuple[DeviceReading, DeviceNeighbours]]
     return trio.run(read_all)
 
 
-@pytest.mark.parametrize("name", ALL_RECORDINGS)
-def test_cpu_matches_librenms(readings, name):
-    """Within a point of the processors EyeNet's cpu stands for (librenms.CPU_ROWS; all of
-    them, averaged, by default)."""
-    reading = readings[name][0]
-    want = librenms.librenms_cpu(name, librenms.expected(name))
-    if want is None:
-        value, why = librenms.NO_LIBRENMS_CPU[name]
-        assert reading.cpu == value, why
-        assert (reading.cpu_reason is None) == (value is not None), reading.cpu_reason
-        return
-    assert name not in librenms.NO_LIBRENMS_CPU
-    assert reading.cpu is not None, reading.cpu_reason
-    assert abs(reading.cpu - want) <= TOLERANCE, (reading.cpu, want, reading.cpu_method)
+# metric -> LibreNMS' figure for it, and the recordings where LibreNMS has none.
+METRICS = {
+    "cpu": (librenms.librenms_cpu, librenms.NO_LIBRENMS_CPU),
+    "memory": (librenms.librenms_memory, librenms.NO_LIBRENMS_MEMORY),
+}
 
 
+@pytest.mark.parametrize("metric", METRICS)
 @pytest.mark.parametrize("name", ALL_RECORDINGS)
-def test_memory_matches_librenms(readings, name):
-    """Within a point of the pools EyeNet's memory stands for (librenms.MEMPOOLS), computed
-    from LibreNMS' bytes where it has them, not its rounded percentage."""
+def test_cpu_and_memory_match_librenms(readings, name, metric):
+    """Within a point of the processors (averaged) and pools (pooled) EyeNet's figure stands
+    for (librenms.CPU_ROWS, librenms.MEMPOOLS; docs/devices.md), computed from LibreNMS'
+    bytes where it has them, not its rounded percentage."""
     reading = readings[name][0]
-    want = librenms.librenms_memory(name, librenms.expected(name))
+    figure, missing = METRICS[metric]
+    value, reason, method = (getattr(reading, metric + suffix) for suffix in ("", "_reason", "_method"))
+    want = figure(name, librenms.expected(name))
     if want is None:
-        assert name in librenms.NO_LIBRENMS_MEMORY
-        assert reading.memory is None and reading.memory_reason, reading.memory
+        expected, why = missing[name]
+        assert value == expected, why
+        assert (reason is None) == (expected is not None), reason
         return
-    assert name not in librenms.NO_LIBRENMS_MEMORY
-    assert reading.memory is not None, reading.memory_reason
-    assert abs(reading.memory - want) <= TOLERANCE, (reading.memory, want, reading.memory_method)
+    assert name not in missing
+    assert value is not None, reason
+    assert abs(value - want) <= TOLERANCE, (value, want, method)
 
 
 @pytest.mark.parametrize("name", ALL_RECORDINGS)

@@ -95,19 +95,13 @@ LLDP_OTHERS = (LLDP_V2, TIMETRA_LLDP)
 # TP-Link JetStream: TPLINK-LLDPINFO-MIB lldpNeighborInfoTable, index localIfIndex.n, every
 # field as text (the id subtypes spelt out: "MAC address", "Interface name").
 _TPLINK = (1, 3, 6, 1, 4, 1, 11863, 6, 35, 1, 2, 2, 1)
-TPLINK_CHASSIS_SUBTYPE: Oid = _TPLINK + (3,)
-TPLINK_CHASSIS_ID: Oid = _TPLINK + (4,)
-TPLINK_PORT_SUBTYPE: Oid = _TPLINK + (5,)
-TPLINK_PORT_ID: Oid = _TPLINK + (6,)
-TPLINK_PORT_DESC: Oid = _TPLINK + (8,)
-TPLINK_SYS_NAME: Oid = _TPLINK + (9,)
-TPLINK_SYS_DESC: Oid = _TPLINK + (10,)
-TPLINK_CAP_ENABLED: Oid = _TPLINK + (12,)
-TPLINK_MAN_ADDR: Oid = _TPLINK + (13,)
-TPLINK_COLUMNS = (
-    TPLINK_CHASSIS_SUBTYPE, TPLINK_CHASSIS_ID, TPLINK_PORT_SUBTYPE, TPLINK_PORT_ID, TPLINK_PORT_DESC,
-    TPLINK_SYS_NAME, TPLINK_SYS_DESC, TPLINK_CAP_ENABLED, TPLINK_MAN_ADDR,
-)
+TPLINK_COLUMN: dict[str, Oid] = {
+    name: _TPLINK + (number,) for name, number in (
+        ("chassis_subtype", 3), ("chassis_id", 4), ("port_subtype", 5), ("port_id", 6), ("port_desc", 8),
+        ("sys_name", 9), ("sys_desc", 10), ("cap_enabled", 12), ("man_addr", 13),
+    )
+}
+TPLINK_COLUMNS = tuple(TPLINK_COLUMN.values())
 # The subtypes' names (LldpChassisIdSubtype / LldpPortIdSubtype) as TP-Link writes them.
 _TPLINK_CHASSIS_SUBTYPES = {"chassis component": 1, "interface alias": 2, "port component": 3, "mac address": 4,
                             "network address": 5, "interface name": 6, "locally assigned": 7, "local": 7}
@@ -461,7 +455,7 @@ def lldp_neighbours(mib: LldpMib, columns: Mapping[Oid, Rows], ports: Ports, ski
 
 def tplink_neighbours(columns: Mapping[Oid, Rows], ports: "Ports", skipped: list[str]) -> list[Neighbour]:
     """Neighbours from TP-Link's lldpNeighborInfoTable (text fields, index localIfIndex.n)."""
-    get = {column: columns.get(column, {}) for column in TPLINK_COLUMNS}
+    get = {key: columns.get(column, {}) for key, column in TPLINK_COLUMN.items()}
     out = []
     for index in sorted(row_indexes(columns, TPLINK_COLUMNS)):
         where = f"TPLINK-LLDPINFO-MIB lldpNeighborInfoTable row {format_oid(index)}"
@@ -469,30 +463,19 @@ def tplink_neighbours(columns: Mapping[Oid, Rows], ports: "Ports", skipped: list
         if local is None:
             skipped.append(f"{where}: local ifIndex {index[0]} not in IF-MIB")
             continue
-        chassis_subtype = _TPLINK_CHASSIS_SUBTYPES.get((_text(get[TPLINK_CHASSIS_SUBTYPE].get(index)) or "").lower())
-        port_subtype = _TPLINK_PORT_SUBTYPES.get((_text(get[TPLINK_PORT_SUBTYPE].get(index)) or "").lower())
-        chassis = chassis_id(get[TPLINK_CHASSIS_ID].get(index), chassis_subtype)
-        port = port_id(get[TPLINK_PORT_ID].get(index), port_subtype)
-        port_description = _text(get[TPLINK_PORT_DESC].get(index))
-        name = _text(get[TPLINK_SYS_NAME].get(index))
-        if chassis is None and port is None and name is None:
+        words = (_text(get["cap_enabled"].get(index)) or "").lower().split()
+        address = _tplink_address(_text(get["man_addr"].get(index)))
+        neighbour = _lldp_neighbour(
+            local,
+            _TPLINK_CHASSIS_SUBTYPES.get((_text(get["chassis_subtype"].get(index)) or "").lower()), get["chassis_id"].get(index),
+            _TPLINK_PORT_SUBTYPES.get((_text(get["port_subtype"].get(index)) or "").lower()), get["port_id"].get(index),
+            get["port_desc"].get(index), get["sys_name"].get(index), get["sys_desc"].get(index),
+            frozenset(_CAPABILITY_WORDS[w] for w in words if w in _CAPABILITY_WORDS), () if address is None else (address,),
+        )
+        if neighbour is None:
             skipped.append(f"{where}: no chassis id, port id or system name")
             continue
-        words = (_text(get[TPLINK_CAP_ENABLED].get(index)) or "").lower().split()
-        address = _tplink_address(_text(get[TPLINK_MAN_ADDR].get(index)))
-        out.append(Neighbour(
-            protocol="lldp",
-            local_if_index=local[0],
-            local_port=local[1],
-            remote_chassis_id=chassis,
-            remote_chassis_subtype=chassis_subtype,
-            remote_port=port or port_description,
-            remote_port_description=port_description,
-            remote_name=name,
-            remote_description=_text(get[TPLINK_SYS_DESC].get(index)),
-            remote_capabilities=frozenset(_CAPABILITY_WORDS[w] for w in words if w in _CAPABILITY_WORDS),
-            remote_addresses=() if address is None else (address,),
-        ))
+        out.append(neighbour)
     return out
 
 
@@ -515,16 +498,29 @@ def _tplink_address(text: str | None) -> str | None:
 def _lldp_row(
     index: Index, get: Mapping[Oid, Rows], mib: LldpMib, local: tuple[int | None, str], addresses: Iterable[str]
 ) -> Neighbour | None:
-    chassis_subtype = int_value(get[mib.rem_chassis_id_subtype].get(index))
-    port_subtype = int_value(get[mib.rem_port_id_subtype].get(index))
-    chassis = chassis_id(get[mib.rem_chassis_id].get(index), chassis_subtype)
-    port = port_id(get[mib.rem_port_id].get(index), port_subtype)
+    return _lldp_neighbour(
+        local,
+        int_value(get[mib.rem_chassis_id_subtype].get(index)), get[mib.rem_chassis_id].get(index),
+        int_value(get[mib.rem_port_id_subtype].get(index)), get[mib.rem_port_id].get(index),
+        get[mib.rem_port_desc].get(index), get[mib.rem_sys_name].get(index), get[mib.rem_sys_desc].get(index),
+        lldp_capabilities(get[mib.rem_sys_cap_enabled].get(index)), addresses,
+    )
+
+
+def _lldp_neighbour(
+    local: tuple[int | None, str], chassis_subtype: int | None, chassis_value: Any, port_subtype: int | None, port_value: Any,
+    port_desc: Any, sys_name: Any, sys_desc: Any, capabilities: frozenset[str], addresses: Iterable[str],
+) -> Neighbour | None:
+    """One LLDP neighbour from its fields as the agent gave them (ids normalised here);
+    None when it has neither chassis id, port id nor name."""
+    chassis = chassis_id(chassis_value, chassis_subtype)
+    port = port_id(port_value, port_subtype)
     if chassis_subtype in _CHASSIS_INTERFACE_NAMES and (port is None or (port_subtype == PORT_MAC and _is_mac(port))):
         # VMware dvSwitch: the port's name in the chassis id, the port's MAC in the port id.
         chassis, port = port, chassis
         chassis_subtype = CHASSIS_MAC if chassis is not None else None
-    port_description = _text(get[mib.rem_port_desc].get(index))
-    name = _text(get[mib.rem_sys_name].get(index))
+    port_description = _text(port_desc)
+    name = _text(sys_name)
     if chassis is None and port is None and name is None:
         return None
     ips = list(addresses)
@@ -539,8 +535,8 @@ def _lldp_row(
         remote_port=port or port_description,
         remote_port_description=port_description,
         remote_name=name,
-        remote_description=_text(get[mib.rem_sys_desc].get(index)),
-        remote_capabilities=lldp_capabilities(get[mib.rem_sys_cap_enabled].get(index)),
+        remote_description=_text(sys_desc),
+        remote_capabilities=capabilities,
         remote_addresses=_ip_order(ips),
     )
 
