@@ -226,6 +226,9 @@ class InterfaceMetrics:
     description: str = ""  # ifDescr
     alias: str = ""  # ifAlias
     if_type: int | None = None  # IANAifType
+    # Listed, but left out of bandwidth totals, alerts and the device's health
+    # ([poller] ignore_interfaces); for the REST API's port table, not on the wire.
+    ignored: bool = False
 
     def data(self) -> dict[str, Any]:
         return {

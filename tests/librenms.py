@@ -2,8 +2,8 @@
 
 Plain Python (no pytest), like ``agents.py``. For each recording in tests/data/librenms:
 which of LibreNMS' processors and memory pools EyeNet's single ``cpu`` and ``memory``
-stand for (docs/devices.md says why, family by family), which interfaces LibreNMS' default
-filters leave out, and the few places where LibreNMS' own figure is not comparable, each
+stand for (docs/devices.md says why, family by family), which interfaces LibreNMS' per-OS
+filters leave out (its default ones are EyeNet's `ignored`), and the few places where LibreNMS' own figure is not comparable, each
 with its reason.
 """
 
@@ -118,22 +118,6 @@ NO_LIBRENMS_MEMORY: dict[str, tuple[float | None, str]] = {
 
 
 # -- ports --------------------------------------------------------------------------
-
-# Interface names LibreNMS' default configuration ignores (its bad_if / bad_if_regexp).
-_IGNORED_NAMES = re.compile(r"^(lsi|Virtual-Template\d+)$|^unrouted VLAN\b", re.IGNORECASE)
-NOT_PRESENT = 6  # IF-MIB ifOperStatus notPresent
-
-
-def librenms_skips(iface: Any) -> str | None:
-    """Why LibreNMS' default filters leave an ifTable row out of its ports, or None."""
-    if iface.oper_status == "notPresent":
-        return "ifOperStatus notPresent (LibreNMS ignores such ports by default)"
-    if not iface.if_name and not iface.if_descr:
-        return "neither ifName nor ifDescr: LibreNMS keeps no nameless port"
-    if any(_IGNORED_NAMES.search(text or "") for text in (iface.if_name, iface.if_descr)):
-        return "a name in LibreNMS' default ignore list (lsi, Virtual-Template, unrouted VLAN)"
-    return None
-
 
 # Per recording: EyeNet rows LibreNMS' per-OS filters leave out, beyond the defaults.
 OS_SKIPS: dict[str, tuple[Callable[[Any], bool], str]] = {

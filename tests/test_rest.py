@@ -355,9 +355,11 @@ async def test_devices_show_the_live_state_from_the_poller(api):
     assert interfaces["deviceId"] == "core-1" and RFC3339.match(interfaces["timestamp"])
     assert interfaces["interfaces"] and set(interfaces["interfaces"][0]) == {
         "ifIndex", "name", "status", "in", "out", "errorsIn", "errorsOut", "description", "alias", "type", "speed", "adminStatus",
+        "ignored",
     }
     port = {i["name"]: i for i in interfaces["interfaces"]}["Gi1/0/1"]
     assert (port["description"], port["type"], port["speed"], port["adminStatus"]) == ("GigabitEthernet1/0/1", 6, 100_000_000, "up")
+    assert port["ignored"] is False
     never = (await api("GET", "/api/devices/api-1/interfaces", user="viewer")).json
     assert never == {"deviceId": "api-1", "timestamp": None, "interfaces": []}
 

@@ -8,7 +8,8 @@ agent has no 64-bit counters.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import attrs
@@ -60,6 +61,23 @@ class InterfaceReading(NamedTuple):
     @property
     def name(self) -> str:
         return self.if_name or self.if_descr or str(self.if_index)
+
+
+# Interfaces no one watches, as LibreNMS leaves them out by default: MPLS' label-switched
+# interface (Junos "lsi"), a Catalyst's VLANs without an SVI ("unrouted VLAN 1"), PPP's
+# Virtual-Template (a template, not an interface). `[poller] ignore_interfaces` replaces it.
+DEFAULT_IGNORED_INTERFACES = (r"^lsi$", r"^unrouted VLAN\b", r"^Virtual-Template\d+$")
+
+
+def ignored(itf: InterfaceReading, patterns: Sequence[re.Pattern], not_present: bool = True) -> bool:
+    """Whether an interface is listed but left out of totals and alerts: its ifOperStatus is
+    notPresent (a port without its module or transceiver, a LAG with no member), it has no
+    name at all, or its name or description matches one of the patterns (searched)."""
+    if not_present and itf.oper_status == "notPresent":
+        return True
+    if not itf.if_name and not itf.if_descr:
+        return True
+    return any(p.search(text) for p in patterns for text in (itf.if_name, itf.if_descr) if text)
 
 
 def interface_speed(if_speed: int | None, if_high_speed: int | None) -> int | None:

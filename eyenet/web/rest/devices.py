@@ -144,6 +144,7 @@ class Interface(msgspec.Struct, rename="camel"):
     type: Annotated[int | None, Meta(description="ifType (IANAifType number)")]
     speed: Annotated[int | None, Meta(description="bit/s, from ifHighSpeed or ifSpeed; null: unknown")]
     admin_status: Annotated[Literal["up", "down", "testing"] | None, Meta(description="ifAdminStatus")]
+    ignored: Annotated[bool, Meta(description="left out of bandwidth totals and alerts ([poller] ignore_interfaces)")]
 
 
 class Interfaces(msgspec.Struct, rename="camel"):
@@ -184,7 +185,7 @@ def _interface(itf: InterfaceMetrics) -> Interface:
     """A port table row: device:metrics' interface, with its labels, speed and admin status."""
     return from_json(Interface, {
         **itf.data(), "description": itf.description, "alias": itf.alias, "type": itf.if_type,
-        "speed": None if itf.speed is None else int(itf.speed), "adminStatus": itf.admin_status,
+        "speed": None if itf.speed is None else int(itf.speed), "adminStatus": itf.admin_status, "ignored": itf.ignored,
     })
 
 
