@@ -143,15 +143,27 @@ def _label(text: str | None) -> str | None:
     return None if text is None else text.translate(_UNQUOTED)
 
 
+# Recordings whose ifPhysAddress is not the one LibreNMS' expectations were made from.
+MAC_NOT_COMPARABLE = {
+    "awplus_5.4.8-2": "the recording's ifPhysAddress on eth0 and the 5101-6105 ports is the 4-octet text 'Data', "
+                      "where LibreNMS' expectations hold 44:61:07:04:06:01 (its capture before the file was scrubbed)",
+}
+MAC_FIELD = 6  # in port_row
+
+
 def port_row(iface: Any) -> tuple:
     """An EyeNet interface as LibreNMS' port row: LibreNMS fills an empty ifDescr with ifName
-    and a missing ifName with ifDescr (FortiOS, IronWare rows without ifXTable)."""
+    and a missing ifName with ifDescr (FortiOS, IronWare rows without ifXTable), writes a MAC
+    as bare hex, and 0 for an MTU or ifLastChange it has not got."""
     return (_label(iface.if_name or iface.if_descr), _label(iface.if_descr or iface.if_name), iface.admin_status,
-            iface.oper_status, iface.speed)
+            iface.oper_status, iface.speed, iface.mtu or None, None if iface.mac is None else iface.mac.replace(":", ""),
+            iface.last_change or None)
 
 
 def librenms_port_row(row: Row) -> tuple:
-    return (_label(row["ifName"]), _label(row["ifDescr"]), row["ifAdminStatus"], row["ifOperStatus"], row["ifSpeed"] or None)
+    mac = row.get("ifPhysAddress")
+    return (_label(row["ifName"]), _label(row["ifDescr"]), row["ifAdminStatus"], row["ifOperStatus"], row["ifSpeed"] or None,
+            row.get("ifMtu") or None, mac if mac and re.fullmatch(r"[0-9a-f]{12}", mac) else None, row.get("ifLastChange") or None)
 
 
 # -- links --------------------------------------------------------------------------

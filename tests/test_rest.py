@@ -355,11 +355,14 @@ async def test_devices_show_the_live_state_from_the_poller(api):
     assert interfaces["deviceId"] == "core-1" and RFC3339.match(interfaces["timestamp"])
     assert interfaces["interfaces"] and set(interfaces["interfaces"][0]) == {
         "ifIndex", "name", "status", "in", "out", "errorsIn", "errorsOut", "description", "alias", "type", "speed", "adminStatus",
-        "ignored",
+        "mtu", "mac", "lastChange", "ignored",
     }
     port = {i["name"]: i for i in interfaces["interfaces"]}["Gi1/0/1"]
     assert (port["description"], port["type"], port["speed"], port["adminStatus"]) == ("GigabitEthernet1/0/1", 6, 100_000_000, "up")
-    assert port["ignored"] is False
+    assert (port["mtu"], port["mac"], port["ignored"]) == (1500, "ac:7e:8a:19:bf:01", False)
+    # ifLastChange 560693997 at sysUpTime 718475737 (hundredths): 1577817.4 s before the poll.
+    changed = datetime.fromisoformat(interfaces["timestamp"]) - datetime.fromisoformat(port["lastChange"])
+    assert abs(changed.total_seconds() - 1577817.4) <= 1
     never = (await api("GET", "/api/devices/api-1/interfaces", user="viewer")).json
     assert never == {"deviceId": "api-1", "timestamp": None, "interfaces": []}
 

@@ -155,12 +155,23 @@ def interface_rates(
                 description=itf.if_descr,
                 alias=itf.if_alias,
                 if_type=itf.if_type,
+                mtu=itf.mtu,
+                mac=itf.mac,
+                changed_ago=changed_ago(itf.last_change, reading.uptime_ticks),
                 ignored=skip,
             )
         )
     state.rates.retain(keys)
     state.seen_up &= set(keys)
     return out
+
+
+def changed_ago(last_change: int | None, uptime_ticks: int | None) -> float | None:
+    """Seconds between an interface's last status change (ifLastChange) and the poll's
+    sysUpTime; None when unknown, or 0: the change was before the agent last started."""
+    if not last_change or uptime_ticks is None or not 0 < last_change <= uptime_ticks:
+        return None
+    return (uptime_ticks - last_change) / 100
 
 
 def bandwidth(reading: DeviceReading, interfaces: list[InterfaceMetrics]) -> tuple[float | None, float | None]:

@@ -4,6 +4,7 @@ interfaces, and the history of their metrics."""
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, tzinfo
 from typing import Annotated, Literal
 
 import attrs
@@ -144,6 +145,11 @@ class Interface(msgspec.Struct, rename="camel"):
     type: Annotated[int | None, Meta(description="ifType (IANAifType number)")]
     speed: Annotated[int | None, Meta(description="bit/s, from ifHighSpeed or ifSpeed; null: unknown")]
     admin_status: Annotated[Literal["up", "down", "testing"] | None, Meta(description="ifAdminStatus")]
+    mtu: Annotated[int | None, Meta(description="ifMtu, octets")]
+    mac: Annotated[str | None, Meta(description="ifPhysAddress, aa:bb:cc:dd:ee:ff; null: none")]
+    last_change: Annotated[Timestamp | None, Meta(
+        description="ifLastChange: when its status last changed; null: before the agent started, or unknown",
+    )]
     ignored: Annotated[bool, Meta(description="left out of bandwidth totals and alerts ([poller] ignore_interfaces)")]
 
 
@@ -181,11 +187,14 @@ class History(msgspec.Struct, rename="camel"):
     points: list[Point]
 
 
-def _interface(itf: InterfaceMetrics) -> Interface:
-    """A port table row: device:metrics' interface, with its labels, speed and admin status."""
+def _interface(itf: InterfaceMetrics, polled: datetime, tz: tzinfo | None) -> Interface:
+    """A port table row: device:metrics' interface, with its labels, speed, admin status, MTU,
+    MAC and when its status last changed (as of the poll at `polled`)."""
+    changed = None if itf.changed_ago is None else rfc3339(polled - timedelta(seconds=itf.changed_ago), tz)
     return from_json(Interface, {
         **itf.data(), "description": itf.description, "alias": itf.alias, "type": itf.if_type,
-        "speed": None if itf.speed is None else int(itf.speed), "adminStatus": itf.admin_status, "ignored": itf.ignored,
+        "speed": None if itf.speed is None else int(itf.speed), "adminStatus": itf.admin_status, "mtu": itf.mtu,
+        "mac": itf.mac, "lastChange": changed, "ignored": itf.ignored,
     })
 
 
@@ -303,7 +312,7 @@ class DeviceRoutes:
         return answer(Interfaces(
             monitored.id,
             None if metrics is None else rfc3339(metrics.timestamp, self.services.tz),
-            [] if metrics is None else [_interface(itf) for itf in metrics.interfaces],
+            [] if metrics is None else [_interface(itf, metrics.timestamp, self.services.tz) for itf in metrics.interfaces],
         ))
 
     async def history(self, call: Call) -> Response:
