@@ -112,7 +112,7 @@ def failure_reason(exc: SnmpError) -> str:
 # The counters interface_rates reads, in CounterSet order: octets in and out, errors in and out.
 _UNIT_BITS = (OCTET_BITS, OCTET_BITS, PACKET_BITS, PACKET_BITS)
 _WIDTHS = {64: (64, 64, 32, 32), 32: (32, 32, 32, 32), None: (32, 32, 32, 32)}
-_counter_set = functools.partial(tuple.__new__, CounterSet)  # all six fields given: no need for its Python __new__
+_counter_set = functools.partial(tuple.__new__, CounterSet)  # all seven fields given: no need for its Python __new__
 
 
 def interface_rates(
@@ -138,7 +138,7 @@ def interface_rates(
             seen_up.discard(key)  # shut down on purpose: no longer watched
         sample = _counter_set((
             (itf.in_octets, itf.out_octets, itf.in_errors, itf.out_errors), _WIDTHS[itf.counter_bits], uptime, monotonic,
-            itf.counter_discontinuity, itf.speed,
+            itf.counter_discontinuity, itf.speed, (itf.last_change, itf.oper_status),
         ))
         octets_in, octets_out, errors_in, errors_out = update(key, sample, _UNIT_BITS)
         out.append(
