@@ -166,6 +166,38 @@ def librenms_port_row(row: Row) -> tuple:
             row.get("ifMtu") or None, mac if mac and re.fullmatch(r"[0-9a-f]{12}", mac) else None, row.get("ifLastChange") or None)
 
 
+# -- identity -----------------------------------------------------------------------
+
+# Recordings whose LibreNMS serial is not the ENTITY-MIB chassis row's, and why.
+SERIAL_NOTES: dict[str, str] = {
+    "boss_ers4950": "LibreNMS stores none; the chassis row says 17OL2350T590",
+    "comware": "LibreNMS reads a board's serial from HH3C-ENTITY-EXT-MIB, not the chassis'",
+    "dell-os10": "LibreNMS stores none; the chassis row has one",
+    "dell-sonic": "LibreNMS stores none; the chassis row has one",
+    "dnos_z9100-on": "the chassis row says 'NA' (EyeNet: none); LibreNMS stores none either",
+    "iosxr_asr9901": "LibreNMS takes another module's serial; the first chassis row (the rack) has FOC2213NL5M",
+    "vrp_5720": "LibreNMS reads HUAWEI-ENTITY-EXTENT-MIB's; the chassis row has 2102359576DMHC000120",
+}
+
+
+def recorded_chassis_serial(name: str) -> str | None:
+    """entPhysicalSerialNum of the recording's first chassis row (entPhysicalClass 3), read
+    from the file itself; None when it has no such row or no serial there."""
+    rows: dict[str, dict[int, tuple[str, str]]] = {"5": {}, "11": {}}
+    for line in (agents.SNMPREC_DIR / f"{name}.snmprec").read_text(encoding="utf-8", errors="replace").splitlines():
+        oid, tag, value = line.split("|", 2)
+        for column in rows:
+            prefix = f"1.3.6.1.2.1.47.1.1.1.1.{column}."
+            if oid.startswith(prefix) and oid[len(prefix):].isdigit():
+                rows[column][int(oid[len(prefix):])] = (tag, value)
+    chassis = sorted(i for i, (_, v) in rows["5"].items() if v == "3")
+    if not chassis or chassis[0] not in rows["11"]:
+        return None
+    tag, value = rows["11"][chassis[0]]
+    text = bytes.fromhex(value).decode("latin-1") if tag == "4x" else value
+    return text.strip() or None
+
+
 # -- links --------------------------------------------------------------------------
 
 # LibreNMS writes remote_port as "<port> (<hex>)", the hex a MAC of the neighbour (or empty).

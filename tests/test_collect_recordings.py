@@ -156,6 +156,21 @@ def test_ports_match_librenms(readings, name):
 
 
 @pytest.mark.parametrize("name", ALL_RECORDINGS)
+def test_serial_matches_librenms(readings, name):
+    """The chassis' serial number from ENTITY-MIB wherever the recording has one, as LibreNMS
+    has it where it reads the same row (librenms.SERIAL_NOTES says where it does not; where
+    the recording has no chassis serial, LibreNMS' comes from vendor MIBs EyeNet does not read)."""
+    serial = readings[name][0].identity.serial
+    recorded = librenms.recorded_chassis_serial(name)
+    assert serial == (None if recorded in (None, "NA") else recorded)
+    want = librenms.expected(name)["os"]["discovery"]["devices"][0].get("serial")
+    if name in librenms.SERIAL_NOTES:
+        assert serial != want or serial is None, librenms.SERIAL_NOTES[name]
+    elif serial is not None:
+        assert serial == want
+
+
+@pytest.mark.parametrize("name", ALL_RECORDINGS)
 def test_links_match_librenms(readings, name):
     """The LLDP/CDP links EyeNet finds are LibreNMS' (where its expectations have links)."""
     want = librenms.librenms_links(librenms.expected(name))

@@ -57,7 +57,7 @@ USERS = {
     "edge-operator": ("operator", ("edge",)),
 }
 DEVICE_KEYS = {
-    "id", "name", "host", "type", "vendor", "model", "os", "sysName", "sysDescr", "sysObjectId", "location", "contact",
+    "id", "name", "host", "type", "vendor", "model", "os", "serial", "sysName", "sysDescr", "sysObjectId", "location", "contact",
     "metricsStatus", "tags", "status", "reason", "lastSeen", "metrics", "port", "version", "pollInterval", "source",
     "snmpv3",
 }
@@ -342,6 +342,7 @@ async def test_devices_show_the_live_state_from_the_poller(api):
     assert isinstance(device["metrics"]["uptime"], int) and 0 <= device["metrics"]["cpu"] <= 100
     assert device["name"] == "core-1" and device["sysName"] == "<private>" and device["sysObjectId"] == "1.3.6.1.4.1.9.1.1208"
     assert (device["vendor"], device["model"], device["os"], device["type"]) == ("Cisco", "C2960X", "Cisco IOS", "switch")
+    assert device["serial"] == "FCW1929B68S"  # the stack's first member (ENTITY-MIB)
     assert device["metricsStatus"] == {
         "cpu": {"method": "collectors/cisco-ios.toml [cpu] #1", "reason": None},
         "memory": {"method": "collectors/cisco-ios.toml [memory] #3", "reason": None},

@@ -110,6 +110,7 @@ class Device(msgspec.Struct, rename="camel"):
     vendor: str | None
     model: str | None
     os: str | None
+    serial: Annotated[str | None, Meta(description="the chassis' serial number (ENTITY-MIB entPhysicalSerialNum)")]
     sys_name: Annotated[str | None, Meta(description="sysName")]
     sys_descr: Annotated[str | None, Meta(description="sysDescr")]
     sys_object_id: Annotated[str | None, Meta(description="sysObjectID, dotted")]
@@ -252,7 +253,7 @@ class DeviceRoutes:
             metrics = Readings(None, None, Bandwidth(None, None), live.uptime)
         return Device(
             device.id, device.id, device.host, identity.hardware_type, identity.vendor, identity.model, identity.os,
-            identity.sys_name, identity.sys_descr, identity.sys_object_id, identity.location, identity.contact, status,
+            identity.serial, identity.sys_name, identity.sys_descr, identity.sys_object_id, identity.location, identity.contact, status,
             list(device.tags), live.status, live.reason,
             rfc3339(live.last_seen, self.services.tz), metrics, device.port, device.version, device.poll_interval,
             monitored.source, _snmpv3(monitored.config),
