@@ -19,6 +19,7 @@ import attrs
 
 from eyenet.alerts.rules import Rule, read_rule
 from eyenet.auth.model import ROLES
+from eyenet.collect.interfaces import DEFAULT_IGNORED_INTERFACES
 from eyenet.devices.model import DeviceConfig, device_problems
 from eyenet.events import EVENT_TYPES, SEVERITIES, Error
 from eyenet.snmp.message import COMMUNITY_VERSIONS
@@ -53,6 +54,15 @@ class StoreSettings:
     max_traps: int = field(1_000_000, gt=0)
 
 
+def _patterns(patterns: tuple[str, ...]) -> str | None:
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            return f"{pattern!r} is not a regular expression: {exc}"
+    return None
+
+
 @attrs.frozen
 class PollerSettings:
     # Device polls running at once; each poll walks a handful of columns concurrently.
@@ -62,6 +72,10 @@ class PollerSettings:
     # Seconds after which interface names, descriptions, aliases and types are read again
     # even when nothing says the interface table changed (ifAlias edits say nothing); 0: every poll.
     interface_refresh: float = field(600.0, ge=0, unit=" seconds")
+    # Interfaces listed but left out of bandwidth totals and alerts (regular expressions
+    # searched in ifName and ifDescr), and whether one whose ifOperStatus is notPresent is.
+    ignore_interfaces: tuple[str, ...] = field(DEFAULT_IGNORED_INTERFACES, test=_patterns)
+    ignore_not_present: bool = True
 
 
 SECRET_FILE = "jwt.secret"

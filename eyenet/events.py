@@ -226,6 +226,12 @@ class InterfaceMetrics:
     description: str = ""  # ifDescr
     alias: str = ""  # ifAlias
     if_type: int | None = None  # IANAifType
+    mtu: int | None = None  # ifMtu, octets
+    mac: str | None = None  # ifPhysAddress, "aa:bb:cc:dd:ee:ff"
+    changed_ago: float | None = attrs.field(default=None, validator=_non_negative)  # seconds before the poll: ifLastChange
+    # Listed, but left out of bandwidth totals, alerts and the device's health
+    # ([poller] ignore_interfaces); for the REST API's port table, not on the wire.
+    ignored: bool = False
 
     def data(self) -> dict[str, Any]:
         return {

@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -185,6 +186,14 @@ def test_interface_down_only_for_interfaces_seen_up_and_not_shut_on_purpose():
     # Shut down administratively: no longer watched.
     assert e.observe_metrics(metrics(interfaces=[itf("Gi0/2", "down", admin="down")]), at(30)) == []
     assert e.observe_metrics(metrics(interfaces=[itf("Gi0/2", "down")]), at(40)) == []
+
+
+def test_ignored_interfaces_are_never_alerted_on():
+    e = engine(Rule("ifdown", "interface.status", "!=", "info", threshold="up"),
+               Rule("err", "interface.errors", ">", "warning", threshold=1.0))
+    ignored = attrs.evolve(itf("lsi", errors=(5.0, 5.0)), ignored=True)
+    assert e.observe_metrics(metrics(interfaces=[ignored]), at(0)) == []
+    assert e.observe_metrics(metrics(interfaces=[attrs.evolve(ignored, status="down")]), at(10)) == []
 
 
 def test_error_rate_and_utilisation_need_their_inputs():

@@ -20,7 +20,10 @@ def test_display_text(raw, want):
     assert display_text(raw) == want
 
 
-def test_label_text_drops_trailing_blanks_and_nuls_only():
+def test_label_text_drops_blanks_and_nuls_keeping_an_aliass_indent():
     assert label_text(b"GigabitEthernet1/0/1   ") == "GigabitEthernet1/0/1"
     assert label_text(b"port 1\x00\x00") == "port 1"
-    assert label_text(b"  indented") == "  indented"
+    assert label_text(b" Link Aggregate 1") == "Link Aggregate 1"
+    assert label_text(b'"transport VLAN 10\n"') == "transport VLAN 10"
+    assert label_text(b'"quoted"', alias=True) == '"quoted"'
+    assert label_text(b"  indented", alias=True) == "  indented"

@@ -15,11 +15,8 @@ Two parts:
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
 import agents
+import librenms
 import pytest
 import trio
 from hypothesis import given, settings
@@ -49,11 +46,10 @@ from eyenet.topology.read import read_neighbours
 # Every recording in tests/data/librenms/snmprec.
 ALL_RECORDINGS = agents.recording_names(agents.SNMPREC_DIR)
 
-# The recordings whose neighbours are compared with LibreNMS' links, or with what they
-# hold: the 12 the neighbour reader was written against. The other 37 are only read (every
-# one without a problem, test_every_recording_reads_without_problems); several keep their
-# neighbours outside lldpRemTable (LLDP-V2-MIB, TIMETRA-LLDP-MIB, a TP-Link MIB, RouterOS'
-# MIKROTIK-MIB), and they are compared here as support for those devices is added.
+# The recordings whose neighbours are held to the letter here (counts, nameless ones,
+# identity, requests): the 12 the neighbour reader was written against. Every recording's
+# links are compared with LibreNMS' in test_collect_recordings (LLDP-V2-MIB, TIMETRA-LLDP-MIB
+# and TP-Link's table among them).
 RECORDINGS = (
     "arista_eos_vrf", "arubaos-cx", "dell-os10", "edgeswitch_es-24-250w", "fortigate_60fospfv3", "ios_2960x",
     "junos_qfx5100", "linux_icecast", "nxos_n3k-3064pq", "procurve_e2910", "routeros_crs317", "vrp_5720",
@@ -193,33 +189,6 @@ IDENTITY = {
 IDENTITY_DEFAULT = (None, None, ())
 
 
-def expected(testdata_dir: Path, name: str) -> dict:
-    return json.loads((testdata_dir / "librenms-expected" / f"{name}.json").read_text())
-
-
-MAC_SUFFIX = re.compile(r" \([0-9a-f]{12}\)$")
-
-
-def librenms_links(data: dict) -> set[tuple] | None:
-    module = data.get("discovery-protocols")
-    if module is None:
-        return None
-    return {
-        (link["protocol"], link["ifName"] or link["ifDescr"], link["remote_hostname"], MAC_SUFFIX.sub("", link["remote_port"]))
-        for link in module["discovery"]["links"]
-    }
-
-
-def eyenet_links(result: DeviceNeighbours) -> set[tuple]:
-    """The neighbours LibreNMS would make a link of, as it would write them."""
-    out = set()
-    for n in result.neighbours:
-        hostname = n.remote_name or (n.remote_description if n.protocol == "lldp" else None)
-        if hostname:
-            out.add((n.protocol, n.local_port, hostname, n.remote_port))
-    return out
-
-
 async def read(agent, name: str, version: str = "2c", **kwargs) -> tuple[DeviceNeighbours, int]:
     async with SnmpClient.open() as client:
         with trio.fail_after(60):
@@ -252,10 +221,10 @@ async def test_recording_neighbours(snmpsim_agent, testdata_dir, name):
     # Cheap: a handful of requests per device (GETBULKs of several columns, one GET of scalars).
     assert requests <= (4 if ROWS[name] == 0 else 12), requests
 
-    librenms = librenms_links(expected(testdata_dir, name))
-    if librenms is not None:
+    links = librenms.librenms_links(librenms.expected(name, testdata_dir))
+    if links is not None:
         assert name in LINK_NOTES
-        assert eyenet_links(result) == librenms, LINK_NOTES[name]
+        assert librenms.eyenet_links(result.neighbours) == links, LINK_NOTES[name]
     else:
         got = {
             (n.protocol, n.local_port, n.remote_name, n.remote_port, n.remote_chassis_id, tuple(sorted(n.remote_capabilities)),
@@ -592,6 +561,37 @@ def test_lldp_v2_is_read_when_lldp_mib_has_no_neighbour():
     # Where LLDP-MIB has neighbours, LLDP-V2-MIB (the same ones, again) is not read.
     result = neighbours_from_varbinds({**v2, **lldp_row("0.7.1", name=b"v1"), f"{LOC}.7.1.3.7": b"ge-0/0/7"})
     assert [n.remote_name for n in result.neighbours] == ["v1"]
+
+
+def test_sr_os_neighbours_in_timetra_lldp_mib():
+    """SR OS keeps neighbours in TIMETRA-LLDP-MIB: LLDP-MIB's columns, LLDP-V2-MIB's index
+    (timeMark.localIfIndex.destAddressIndex.index)."""
+    timetra = "1.3.6.1.4.1.6527.3.1.2.59.4.1.1"
+    result = neighbours_from_varbinds({
+        **interfaces(**{"1610891272": "1/1/1"}),
+        **lldp_row("23903806.1610891272.1.7", rem=timetra, port=b"38010880", port_subtype=7, name=b"HOUF_SR_01"),
+    })
+    n = one(result)
+    assert (n.local_if_index, n.local_port, n.remote_name, n.remote_port) == (1610891272, "1/1/1", "HOUF_SR_01", "38010880")
+
+
+def test_tp_link_neighbours_in_its_own_table():
+    """TP-Link JetStream: lldpNeighborInfoTable, index localIfIndex.n, every field as text."""
+    tp = "1.3.6.1.4.1.11863.6.35.1.2.2.1"
+    row = "49167.1"
+    result = neighbours_from_varbinds({
+        **interfaces(**{"49167": "gigabitEthernet 1/0/15"}),
+        f"{tp}.3.{row}": b"MAC address", f"{tp}.4.{row}": b"48:A9:8A:C1:AC:58",
+        f"{tp}.5.{row}": b"Interface name", f"{tp}.6.{row}": b"trunk: Up (eth1)",
+        f"{tp}.8.{row}": b"trunk: Switch (br1)", f"{tp}.9.{row}": b"w131.soada", f"{tp}.10.{row}": b"MikroTik RouterOS 7.19",
+        f"{tp}.12.{row}": b"Bridge Router ", f"{tp}.13.{row}": b"::169.254.2.131",
+        f"{tp}.9.49999.1": b"nowhere",  # ifIndex 49999 unknown
+    })
+    n = one(result)
+    assert (n.local_if_index, n.local_port, n.remote_name, n.remote_port) == (49167, "gigabitEthernet 1/0/15", "w131.soada", "trunk: Up (eth1)")
+    assert (n.remote_chassis_id, n.remote_chassis_subtype) == ("48:a9:8a:c1:ac:58", 4)
+    assert n.remote_capabilities == {"bridge", "router"} and n.remote_addresses == ("169.254.2.131",)
+    assert result.skipped == ("TPLINK-LLDPINFO-MIB lldpNeighborInfoTable row 49999.1: local ifIndex 49999 not in IF-MIB",)
 
 
 def test_cdp():

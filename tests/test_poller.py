@@ -67,6 +67,31 @@ def test_interface_rates_per_second_from_two_readings():
     assert state.seen_up == {interface_key(later), interface_key(itf(2, "Gi0/2"))}
 
 
+def test_ignored_interfaces_are_listed_flagged_and_never_watched():
+    """notPresent, nameless and ignore_interfaces' names: flagged, left out of the bandwidth
+    totals and of the interfaces whose going down degrades the device."""
+    import re
+
+    from eyenet.collect.interfaces import DEFAULT_IGNORED_INTERFACES
+    from eyenet.collect.poller import bandwidth
+
+    patterns = [re.compile(p) for p in DEFAULT_IGNORED_INTERFACES]
+    state = DeviceState()
+    rows = (itf(1, "Gi0/1"), itf(2, "lsi"), itf(3, "Gi0/3", oper="notPresent"), itf(4, ""), itf(5, "Virtual-Template0"))
+    first = interface_rates(reading(*rows), state, 1000.0, patterns)
+    assert [m.ignored for m in first] == [False, True, True, True, True]
+    assert state.seen_up == {interface_key(rows[0])}
+    later = [r._replace(in_octets=1_250) for r in rows]
+    second = interface_rates(attrs.evolve(reading(*later), uptime_ticks=1_100), state, 1010.0, patterns)
+    assert all(m.bps_in == 1_000 for m in second)  # every row's rates are there, for the port table
+    assert bandwidth(reading(*later), second)[0] == 1_000  # only Gi0/1 counts
+    down = [r._replace(oper_status="down") for r in later]
+    assert assess(reading(*down), state, 0.1, 5) == ("degraded", "interfaces down: Gi0/1")
+    # Without the default patterns nor notPresent, only the nameless row stays ignored.
+    flags = [m.ignored for m in interface_rates(reading(*rows), DeviceState(), 1000.0, [], not_present=False)]
+    assert flags == [False, False, False, True, False]
+
+
 async def test_polls_of_the_lab_give_status_metrics_and_history(tmp_path):
     bus = Bus()
     async with start_lab(tmp_path / "lab", start_time=time.time() - 200, distinct_hosts=True) as lab:  # past spike, flap

@@ -320,6 +320,53 @@ def test_counter_set_gives_each_counter_its_own_width_and_unit():
     assert counter_set_rates(c, d, (PACKET_BITS,)) == [None]
 
 
+def test_a_backwards_counter_of_a_changed_interface_is_a_reset_not_a_wrap():
+    """An interface deleted and created again under its ifIndex, on an agent with 32-bit
+    counters and no speed: its counter restarts near 0, which a wrap would read as
+    ~6.5 Gbit/s. Its ifLastChange (or status) moved: a reset, no rate, never a spike."""
+    before = CounterSet((M32 - 10**9,), (32,), 100_000, 1000.0, None, None, (5_000, "up"))
+    after = CounterSet((10**6,), (32,), 106_000, 1060.0, None, None, (105_000, "up"))
+    assert counter_set_rates(before, after, (OCTET_BITS,)) == [None]
+    # The same numbers with the interface unchanged: one wrap, as before.
+    same = after._replace(state=(5_000, "up"))
+    assert counter_set_rates(before, same, (OCTET_BITS,)) == [pytest.approx((M32 - (M32 - 10**9) + 10**6) / 60)]
+    # Status alone changed (down and up again within the interval): a reset too; going
+    # forwards, a state change is no reason to doubt the rate.
+    assert counter_set_rates(before, after._replace(state=(5_000, "down")), (OCTET_BITS,)) == [None]
+    forwards = CounterSet((10**6,), (32,), 100_000, 1000.0, None, None, (5_000, "up"))
+    assert counter_set_rates(forwards, after, (OCTET_BITS,)) == [0]
+
+
+def test_a_wrap_far_above_the_interfaces_peak_is_a_reset_when_its_speed_is_unknown():
+    """No speed, no state change (an agent that leaves ifLastChange alone): a wrap implying
+    more than PEAK_MARGIN x what the counter has shown, once PEAK_SAMPLES rates made its peak."""
+    from eyenet.collect.rates import PEAK_MARGIN, PEAK_SAMPLES
+
+    rate, step = 740_000_000 // 8, 5  # 740 Mbit/s, in octets a second; polled every 5 s
+
+    def poller():
+        tracker, clock = RateTracker(), iter(range(1000, 2000, step))
+
+        def poll(value):
+            t = next(clock)
+            return tracker.update(InterfaceKey(3, "eth3"), CounterSet((value,), (32,), t * 100, float(t), None, None), (OCTET_BITS,))
+        return poll
+
+    # Steady traffic: every rate, the wraps' included (one every ~46 s at this rate).
+    poll, value = poller(), 10**8
+    assert poll(value) == [None]
+    for _ in range(12):
+        value = (value + rate * step) % M32
+        assert poll(value) == [rate]
+    # The counter restarts near 0 with nothing else saying so: read as a wrap, 4.5 Gbit/s.
+    poll, value = poller(), 10**8
+    poll(value)
+    for _ in range(PEAK_SAMPLES):
+        value += rate * step
+        assert poll(value) == [rate]
+    assert (M32 - value + 10**6) / step > PEAK_MARGIN * rate and poll(10**6) == [None]
+
+
 optional_speed = st.one_of(st.none(), st.sampled_from([10_000_000, GIG, 100 * GIG]))
 
 

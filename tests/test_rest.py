@@ -57,7 +57,7 @@ USERS = {
     "edge-operator": ("operator", ("edge",)),
 }
 DEVICE_KEYS = {
-    "id", "name", "host", "type", "vendor", "model", "os", "sysName", "sysDescr", "sysObjectId", "location", "contact",
+    "id", "name", "host", "type", "vendor", "model", "os", "serial", "sysName", "sysDescr", "sysObjectId", "location", "contact",
     "metricsStatus", "tags", "status", "reason", "lastSeen", "metrics", "port", "version", "pollInterval", "source",
     "snmpv3",
 }
@@ -342,6 +342,7 @@ async def test_devices_show_the_live_state_from_the_poller(api):
     assert isinstance(device["metrics"]["uptime"], int) and 0 <= device["metrics"]["cpu"] <= 100
     assert device["name"] == "core-1" and device["sysName"] == "<private>" and device["sysObjectId"] == "1.3.6.1.4.1.9.1.1208"
     assert (device["vendor"], device["model"], device["os"], device["type"]) == ("Cisco", "C2960X", "Cisco IOS", "switch")
+    assert device["serial"] == "FCW1929B68S"  # the stack's first member (ENTITY-MIB)
     assert device["metricsStatus"] == {
         "cpu": {"method": "collectors/cisco-ios.toml [cpu] #1", "reason": None},
         "memory": {"method": "collectors/cisco-ios.toml [memory] #3", "reason": None},
@@ -355,9 +356,14 @@ async def test_devices_show_the_live_state_from_the_poller(api):
     assert interfaces["deviceId"] == "core-1" and RFC3339.match(interfaces["timestamp"])
     assert interfaces["interfaces"] and set(interfaces["interfaces"][0]) == {
         "ifIndex", "name", "status", "in", "out", "errorsIn", "errorsOut", "description", "alias", "type", "speed", "adminStatus",
+        "mtu", "mac", "lastChange", "ignored",
     }
     port = {i["name"]: i for i in interfaces["interfaces"]}["Gi1/0/1"]
     assert (port["description"], port["type"], port["speed"], port["adminStatus"]) == ("GigabitEthernet1/0/1", 6, 100_000_000, "up")
+    assert (port["mtu"], port["mac"], port["ignored"]) == (1500, "ac:7e:8a:19:bf:01", False)
+    # ifLastChange 560693997 at sysUpTime 718475737 (hundredths): 1577817.4 s before the poll.
+    changed = datetime.fromisoformat(interfaces["timestamp"]) - datetime.fromisoformat(port["lastChange"])
+    assert abs(changed.total_seconds() - 1577817.4) <= 1
     never = (await api("GET", "/api/devices/api-1/interfaces", user="viewer")).json
     assert never == {"deviceId": "api-1", "timestamp": None, "interfaces": []}
 

@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+import agents
 import pytest
 import trio
 from jsclient import js_client
@@ -525,3 +526,55 @@ async def test_the_first_password_is_in_a_file_only_eyenet_may_read(tmp_path, on
     assert f"created the user admin; its generated password is in {kept} (mode 0600); change it with: eyenet user passwd admin" in log
     if on_a_terminal:  # someone watching the start sees how to log in
         assert f"log in as admin with password {password}" in shown, shown
+
+
+@pytest.mark.slow
+async def test_every_recording_read_through_eyenet_run_and_the_rest_api(tmp_path, snmpsim_agent):
+    """The public path for all 49 recordings at once: `eyenet run` polls them, and the REST
+    API gives each device's identity, CPU and memory as LibreNMS has them (the processors
+    and pools docs/devices.md names), and its interfaces: LibreNMS' ports, the others
+    flagged ignored or left out by LibreNMS' per-OS filters."""
+    import librenms
+
+    names = agents.recording_names(agents.SNMPREC_DIR)
+    port = free_port()
+    devices = "".join(device_toml(f"d{n}", snmpsim_agent, name, interval=60) for n, name in enumerate(names))
+    conf = write_config(tmp_path / "eyenet.toml", port, devices)
+    async with eyenet(tmp_path, "run", "-c", str(conf), port=port) as service:
+        await service.message("READY=1")
+        token = await service.token()
+        with trio.fail_after(180):
+            while True:
+                status, body = await api(port, "GET", "/api/devices", token)
+                assert status == 200, body
+                polled = {d["id"]: d for d in body["devices"] if d["lastSeen"] is not None}
+                if len(polled) == len(names):
+                    break
+                await trio.sleep(1)
+        for n, name in enumerate(names):
+            device = polled[f"d{n}"]
+            data = librenms.expected(name)
+            assert device["status"] in ("up", "degraded"), (name, device["reason"])
+            assert device["sysObjectId"] == data["os"]["discovery"]["devices"][0]["sysObjectID"].lstrip(".")
+            if device["vendor"] is not None:  # a vendor profile matched: it says what the device is
+                assert device["type"] and device["os"], name
+            for metric, (figure, missing) in (("cpu", (librenms.librenms_cpu, librenms.NO_LIBRENMS_CPU)),
+                                              ("memory", (librenms.librenms_memory, librenms.NO_LIBRENMS_MEMORY))):
+                value, want = device["metrics"][metric], figure(name, data)
+                if want is None:
+                    assert value == missing[name][0], (name, metric)
+                    assert device["metricsStatus"][metric]["reason"] if value is None else True
+                else:
+                    assert value is not None and abs(value - want) <= 1.05, (name, metric, value, want)
+            status, body = await api(port, "GET", f"/api/devices/d{n}/interfaces", token)
+            assert status == 200
+            ours = {i["ifIndex"]: i for i in body["interfaces"]}
+            ports = {row["ifIndex"]: row for row in librenms.section(data, "ports", "ports")}
+            extra = librenms._family(librenms.LIBRENMS_EXTRA_PORTS, name)
+            if extra is not None:
+                ports = {i: row for i, row in ports.items() if not extra[0](row)}
+            assert set(ports) <= set(ours), name
+            assert not {i for i in ports if ours[i]["ignored"]}, name
+            # The rest are ignored, or rows LibreNMS' per-OS filters drop (test_collect_recordings
+            # holds those filters row by row; the port table does not show the raw ifName they need).
+            assert all(ours[i]["ignored"] for i in set(ours) - set(ports)) or name in librenms.OS_SKIPS, name

@@ -300,6 +300,9 @@ class AlertEngine:
         for itf in event.interfaces:
             name = itf.name or str(itf.if_index)
             present.add(name)
+            if itf.ignored:  # [poller] ignore_interfaces: listed, never alerted on
+                seen_up.discard(name)
+                continue
             if itf.admin_status == "down":
                 seen_up.discard(name)  # shut down on purpose: no longer watched
                 continue

@@ -22,7 +22,11 @@ def display_text(value: Any) -> str:
     return text
 
 
-def label_text(value: Any) -> str:
-    """An interface's name, description or alias: cut at the first NUL, without trailing blanks
-    (fixed-width fields padded with spaces); leading blanks are kept, they may be meant."""
+def label_text(value: Any, alias: bool = False) -> str:
+    """An interface's name, description or alias. The agent's own ifName and ifDescr read as
+    display_text (FASTPATH's " Link Aggregate 1", FortiOS' '"transport VLAN 10\\n"'); an
+    ifAlias, typed by an operator, is only cut at the first NUL and loses its trailing blanks
+    (fixed-width fields padded with spaces): leading blanks and quotes may be meant."""
+    if not alias:
+        return display_text(value)
     return text_of(value).split("\x00", 1)[0].rstrip()

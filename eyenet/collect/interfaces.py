@@ -8,7 +8,8 @@ agent has no 64-bit counters.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import attrs
@@ -26,7 +27,7 @@ IF_FALLBACK_COLUMNS = ("ifInOctets", "ifOutOctets", "ifSpeed")
 # rest when the table may have changed (first poll, ifNumber, ifTableLastChange, a reboot,
 # rows that appear or vanish) and every `[poller] interface_refresh` seconds (ifAlias edits
 # say nothing else), not on every poll: they are a third of a poll's varbinds, all strings.
-IF_LABEL_COLUMNS = ("ifDescr", "ifType", "ifName", "ifAlias")
+IF_LABEL_COLUMNS = ("ifDescr", "ifType", "ifName", "ifAlias", "ifMtu", "ifPhysAddress")
 # The ifTable columns whose rows say which interfaces exist (ifIndex itself is not-accessible
 # on many agents' walks, and the recordings do not carry it: the row index is the ifIndex).
 _IF_ROW_COLUMNS = ("ifDescr", "ifType", "ifAdminStatus", "ifOperStatus")
@@ -56,10 +57,30 @@ class InterfaceReading(NamedTuple):
     in_errors: int | None
     out_errors: int | None
     counter_discontinuity: int | None  # ifCounterDiscontinuityTime, hundredths of a second
+    mtu: int | None = None  # ifMtu, octets
+    mac: str | None = None  # ifPhysAddress as "aa:bb:cc:dd:ee:ff" (None: empty, or not a MAC)
+    last_change: int | None = None  # ifLastChange: sysUpTime (hundredths) when its status last changed
 
     @property
     def name(self) -> str:
         return self.if_name or self.if_descr or str(self.if_index)
+
+
+# Interfaces no one watches, as LibreNMS leaves them out by default: MPLS' label-switched
+# interface (Junos "lsi"), a Catalyst's VLANs without an SVI ("unrouted VLAN 1"), PPP's
+# Virtual-Template (a template, not an interface). `[poller] ignore_interfaces` replaces it.
+DEFAULT_IGNORED_INTERFACES = (r"^lsi$", r"^unrouted VLAN\b", r"^Virtual-Template\d+$")
+
+
+def ignored(itf: InterfaceReading, patterns: Sequence[re.Pattern], not_present: bool = True) -> bool:
+    """Whether an interface is listed but left out of totals and alerts: its ifOperStatus is
+    notPresent (a port without its module or transceiver, a LAG with no member), it has no
+    name at all, or its name or description matches one of the patterns (searched)."""
+    if not_present and itf.oper_status == "notPresent":
+        return True
+    if not itf.if_name and not itf.if_descr:
+        return True
+    return any(p.search(text) for p in patterns for text in (itf.if_name, itf.if_descr) if text)
 
 
 def interface_speed(if_speed: int | None, if_high_speed: int | None) -> int | None:
@@ -83,6 +104,8 @@ class InterfaceLabels:
     descrs: Mapping[Index, str]
     aliases: Mapping[Index, str]
     types: Mapping[Index, int]
+    mtus: Mapping[Index, int] = attrs.field(factory=dict)
+    macs: Mapping[Index, str] = attrs.field(factory=dict)
     if_number: int | None = None
     last_change: int | None = None  # ifTableLastChange
     uptime: int | None = None  # sysUpTime ticks
@@ -104,10 +127,23 @@ class InterfaceLabels:
 def interface_labels(columns: Mapping[str, Rows], **state: Any) -> InterfaceLabels:
     """The labels of walked IF-MIB columns (keyed by column name, as interfaces_from_columns)."""
     empty: Rows = {}
-    names, descrs, aliases = ({i: label_text(v) for i, v in columns.get(name, empty).items()} for name in ("ifName", "ifDescr", "ifAlias"))
-    return InterfaceLabels(
-        tuple(interface_rows(columns)), status_rows(columns), names, descrs, aliases, _int_rows(columns.get("ifType", empty)), **state
+    names, descrs, aliases = (
+        {i: label_text(v, alias=name == "ifAlias") for i, v in columns.get(name, empty).items()}
+        for name in ("ifName", "ifDescr", "ifAlias")
     )
+    macs = {i: mac for i, v in columns.get("ifPhysAddress", empty).items() if (mac := mac_address(v)) is not None}
+    return InterfaceLabels(
+        tuple(interface_rows(columns)), status_rows(columns), names, descrs, aliases, _int_rows(columns.get("ifType", empty)),
+        _int_rows(columns.get("ifMtu", empty)), macs, **state,
+    )
+
+
+def mac_address(value: Any) -> str | None:
+    """ifPhysAddress as a MAC: 6 octets as lower-case colon hex; None for empty (loopbacks,
+    tunnels) or other lengths (FireWire's 8, a serial line's nothing)."""
+    if not isinstance(value, bytes) or len(value) != 6:
+        return None
+    return ":".join(f"{b:02x}" for b in value)
 
 
 def interfaces_from_columns(columns: Mapping[str, Rows], labels: InterfaceLabels | None = None) -> tuple[InterfaceReading, ...]:
@@ -119,10 +155,10 @@ def interfaces_from_columns(columns: Mapping[str, Rows], labels: InterfaceLabels
     empty: Rows = {}
     # Each column once, up front (integers only where a number is meant), so that each row is
     # plain dict look-ups: this runs for every interface of every poll.
-    (speed_of, high_speed_of, hc_in_of, hc_out_of, in_of, out_of, in_errors_of, out_errors_of, discontinuity_of) = (
-        _int_rows(columns.get(name, empty)).get for name in _IF_INT_COLUMNS
-    )
+    (speed_of, high_speed_of, hc_in_of, hc_out_of, in_of, out_of, in_errors_of, out_errors_of, discontinuity_of,
+     last_change_of) = (_int_rows(columns.get(name, empty)).get for name in _IF_INT_COLUMNS)
     name_of, descr_of, alias_of, type_of = labels.names.get, labels.descrs.get, labels.aliases.get, labels.types.get
+    mtu_of, mac_of = labels.mtus.get, labels.macs.get
     admin, oper = columns.get("ifAdminStatus", empty), columns.get("ifOperStatus", empty)
     out = []
     in_octets: int | None
@@ -151,6 +187,9 @@ def interfaces_from_columns(columns: Mapping[str, Rows], labels: InterfaceLabels
                 in_errors_of(index),
                 out_errors_of(index),
                 discontinuity_of(index),
+                mtu_of(index),
+                mac_of(index),
+                last_change_of(index),
             ))
         )
     return tuple(out)
@@ -187,7 +226,7 @@ def fallback_rows(columns: Mapping[str, Rows], rows: Iterable[Index]) -> dict[st
 
 _IF_INT_COLUMNS = (
     "ifSpeed", "ifHighSpeed", "ifHCInOctets", "ifHCOutOctets", "ifInOctets", "ifOutOctets", "ifInErrors", "ifOutErrors",
-    "ifCounterDiscontinuityTime",
+    "ifCounterDiscontinuityTime", "ifLastChange",
 )
 
 

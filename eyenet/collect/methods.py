@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from eyenet.collect.profiles import HR_STORAGE_RAM, Method
+from eyenet.collect.profiles import HR_STORAGE_RAM, Filter, Method
 from eyenet.snmp.mib import HR_STORAGE_DESCR, HR_STORAGE_SIZE, HR_STORAGE_TYPE, HR_STORAGE_UNITS, HR_STORAGE_USED
 from eyenet.snmp.rows import Index, Rows, int_value, text_of
 from eyenet.snmp.values import Oid, format_oid
@@ -132,6 +132,12 @@ def hrstorage_roles(
     return roles
 
 
+def _weight(value: float) -> float:
+    """A weight is a size: a negative one is an Integer32 size column that overflowed (VRP's
+    hwEntityMemSize on boards of 2 GB and more), read as the unsigned number it stands for."""
+    return _unsigned32(int(value)) if value < 0 and value >= -(2**31) and value == int(value) else value
+
+
 def _unsigned32(value: int) -> int:
     """hrStorageSize/Used are Integer32; agents with big disks and small units wrap them negative."""
     return value + 2**32 if value < 0 else value
@@ -150,13 +156,25 @@ def _keep(row_value: Any, f) -> bool:
     return equal if f.op == "equals" else (value is not None and not equal)
 
 
+def pointed(f: Filter, index: Index, columns: Mapping[Oid, Rows]) -> Index | None:
+    """The index in the filter column's own table that row `index` points to (Filter.at)."""
+    if isinstance(f.at, int):
+        return index[f.at - 1: f.at] if len(index) >= f.at else None
+    target = int_value(columns.get(f.at, {}).get(index))
+    return (target,) if target is not None and target >= 0 else None
+
+
 def kept_rows(method: Method, columns: Mapping[Oid, Rows], candidates: Iterable[Index]) -> list[Index]:
     """The candidate rows that pass every `where` filter of the method."""
     out = []
     for index in candidates:
         ok = True
         for f in method.where:
-            row_value = format_oid(index) if f.column is None else columns.get(f.column, {}).get(index)
+            at = index if f.at is None else pointed(f, index, columns)
+            if f.column is None:
+                row_value = format_oid(index)
+            else:
+                row_value = None if at is None else columns.get(f.column, {}).get(at)
             if not _keep(row_value, f):
                 ok = False
                 break
@@ -231,7 +249,7 @@ def _evaluate(method: Method, scalars: Mapping[Oid, Any], columns: Mapping[Oid, 
             if method.weight is not None:
                 weight_rows = columns.get(method.weight, {})
                 kept = [i for i in kept if number(weight_rows.get(i)) is not None]
-                weights = [number(weight_rows[i]) for i in kept]
+                weights = [_weight(number(weight_rows[i])) for i in kept]
             value = average([rows[i] for i in kept], weights)
         else:
             value = _role_scalar(method, "oid", scalars)

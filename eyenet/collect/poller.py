@@ -13,8 +13,9 @@ import gc
 import logging
 import math
 import random
+import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import NamedTuple
 
@@ -23,7 +24,7 @@ import trio
 
 from eyenet.bus import Bus
 from eyenet.collect.history import Sample
-from eyenet.collect.interfaces import InterfaceLabels, InterfaceReading
+from eyenet.collect.interfaces import InterfaceLabels, InterfaceReading, ignored
 from eyenet.collect.profiles import ProfileSet
 from eyenet.collect.rates import OCTET_BITS, PACKET_BITS, CounterSet, InterfaceKey, RateTracker, as_timeticks
 from eyenet.collect.read import DeviceReading, MetricPlan, read_device
@@ -111,11 +112,14 @@ def failure_reason(exc: SnmpError) -> str:
 # The counters interface_rates reads, in CounterSet order: octets in and out, errors in and out.
 _UNIT_BITS = (OCTET_BITS, OCTET_BITS, PACKET_BITS, PACKET_BITS)
 _WIDTHS = {64: (64, 64, 32, 32), 32: (32, 32, 32, 32), None: (32, 32, 32, 32)}
-_counter_set = functools.partial(tuple.__new__, CounterSet)  # all six fields given: no need for its Python __new__
+_counter_set = functools.partial(tuple.__new__, CounterSet)  # all seven fields given: no need for its Python __new__
 
 
-def interface_rates(reading: DeviceReading, state: DeviceState, monotonic: float) -> list[InterfaceMetrics]:
-    """Per-interface bit and error rates from this reading and the state's previous samples."""
+def interface_rates(
+    reading: DeviceReading, state: DeviceState, monotonic: float, ignore: Sequence[re.Pattern] = (), not_present: bool = True
+) -> list[InterfaceMetrics]:
+    """Per-interface bit and error rates from this reading and the state's previous samples;
+    the interfaces `ignored` says no one watches are flagged (and never watched for down)."""
     out = []
     keys = []
     seen_up = state.seen_up
@@ -124,14 +128,17 @@ def interface_rates(reading: DeviceReading, state: DeviceState, monotonic: float
     for itf in reading.interfaces:
         key = interface_key(itf)
         keys.append(key)
-        if itf.admin_status == "up":
+        skip = ignored(itf, ignore, not_present)
+        if skip:
+            seen_up.discard(key)
+        elif itf.admin_status == "up":
             if itf.oper_status == "up":
                 seen_up.add(key)
         else:
             seen_up.discard(key)  # shut down on purpose: no longer watched
         sample = _counter_set((
             (itf.in_octets, itf.out_octets, itf.in_errors, itf.out_errors), _WIDTHS[itf.counter_bits], uptime, monotonic,
-            itf.counter_discontinuity, itf.speed,
+            itf.counter_discontinuity, itf.speed, (itf.last_change, itf.oper_status),
         ))
         octets_in, octets_out, errors_in, errors_out = update(key, sample, _UNIT_BITS)
         out.append(
@@ -148,6 +155,10 @@ def interface_rates(reading: DeviceReading, state: DeviceState, monotonic: float
                 description=itf.if_descr,
                 alias=itf.if_alias,
                 if_type=itf.if_type,
+                mtu=itf.mtu,
+                mac=itf.mac,
+                changed_ago=changed_ago(itf.last_change, reading.uptime_ticks),
+                ignored=skip,
             )
         )
     state.rates.retain(keys)
@@ -155,10 +166,18 @@ def interface_rates(reading: DeviceReading, state: DeviceState, monotonic: float
     return out
 
 
+def changed_ago(last_change: int | None, uptime_ticks: int | None) -> float | None:
+    """Seconds between an interface's last status change (ifLastChange) and the poll's
+    sysUpTime; None when unknown, or 0: the change was before the agent last started."""
+    if not last_change or uptime_ticks is None or not 0 < last_change <= uptime_ticks:
+        return None
+    return (uptime_ticks - last_change) / 100
+
+
 def bandwidth(reading: DeviceReading, interfaces: list[InterfaceMetrics]) -> tuple[float | None, float | None]:
-    """Summed over up, non-loopback interfaces (events.md); None until a rate exists."""
+    """Summed over up, non-loopback, not ignored interfaces (events.md); None until a rate exists."""
     types = {itf.if_index: itf.if_type for itf in reading.interfaces}
-    counted = [m for m in interfaces if m.status == "up" and types.get(m.if_index) != SOFTWARE_LOOPBACK]
+    counted = [m for m in interfaces if m.status == "up" and not m.ignored and types.get(m.if_index) != SOFTWARE_LOOPBACK]
     ins = [m.bps_in for m in counted if m.bps_in is not None]
     outs = [m.bps_out for m in counted if m.bps_out is not None]
     return (sum(ins) if ins else None, sum(outs) if outs else None)
@@ -325,7 +344,9 @@ class Poller:
         state.labels, state.plan = reading.labels, reading.plan
         state.last_seen = when
         state.uptime = None if reading.uptime_ticks is None else reading.uptime_ticks // 100
-        interfaces = interface_rates(reading, state, trio.current_time())
+        settings = self._config.poller
+        ignore = [re.compile(p) for p in settings.ignore_interfaces]  # from re's cache after the first poll
+        interfaces = interface_rates(reading, state, trio.current_time(), ignore, settings.ignore_not_present)
         bw_in, bw_out = bandwidth(reading, interfaces)
         status, reason = assess(reading, state, duration, self._config.poller.slow_fraction * device.poll_interval)
         self._publish_status(device, state, status, reason, when)

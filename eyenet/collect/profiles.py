@@ -52,11 +52,17 @@ class ProfileError(Invalid):
 
 @attrs.frozen
 class Filter:
-    """Keep a row when `column` (None: the row's index, dotted) compares to `value` with `op`."""
+    """Keep a row when `column` (None: the row's index, dotted) compares to `value` with `op`.
+
+    `at`: the column is in another table, at the index the row points to: the value of the
+    row's column `at` (an Oid: cpmCPUTotalPhysicalIndex -> entPhysicalName), or the row's
+    index arc number `at` (an int, from 1: cempMemPoolTable's entPhysicalIndex). Those
+    instances are got, not walked."""
 
     column: Oid | None
     op: str
     value: Any  # int/float for above/below, str/int for (not_)equals, re.Pattern for matches
+    at: Oid | int | None = None
 
 
 @attrs.frozen
@@ -84,10 +90,15 @@ class Method:
         out: list[Oid] = []
         for group in self.sources.values():
             out.extend(group)
-        out.extend(f.column for f in self.where if f.column is not None)
+        out.extend(f.column for f in self.where if f.column is not None and f.at is None)
+        out.extend(f.at for f in self.where if isinstance(f.at, tuple))
         if self.weight is not None:
             out.append(self.weight)
         return tuple(dict.fromkeys(out))
+
+    def lookups(self) -> tuple[Filter, ...]:
+        """The filters on another table's column, got at the instances the rows point to."""
+        return tuple(f for f in self.where if f.at is not None)
 
 
 @attrs.frozen
@@ -253,7 +264,7 @@ _METHOD = {
 }
 _FILTER = {
     "column": Check(), "equals": Check(int | str), "not_equals": Check(int | str), "matches": Check(),
-    "above": Check(float), "below": Check(float),
+    "above": Check(float), "below": Check(float), "at": Check(),
 }
 
 
@@ -492,13 +503,26 @@ class _Reader(Reader):
                     continue
             if op not in v:  # its problem is reported
                 continue
+            at = None
+            if "at" in f:
+                at = self.at(f["at"], f"{key}.at")
+                if at is None or column is None:
+                    if column is None:
+                        self.problem(f"{key}.at", "a row's own index needs no \"at\": give the other table's column")
+                    continue
             value = v[op]
             if op == "matches":
                 value = self.pattern(value, f"{key}.{op}")
                 if value is None:
                     continue
-            out.append(Filter(column, op, value))
+            out.append(Filter(column, op, value, at))
         return tuple(out)
+
+    def at(self, raw: Any, key: str) -> Oid | int | None:
+        """A filter's "at": "index.N" (the row's N-th index arc) or a column of pointers."""
+        if isinstance(raw, str) and (found := re.fullmatch(r"index\.([1-9][0-9]?)", raw)):
+            return int(found.group(1))
+        return self.oid(raw, key)
 
 
 def _parse_numeric(text: str) -> Oid | None:

@@ -36,6 +36,14 @@ next baseline. The rules, in the order they are checked:
    (delta + modulus) if that delta fits in what the interface can carry;
    otherwise it was reset (``COUNTER_RESET``). A delta (wrapped or not) that
    implies more than the speed plus the tolerance is ``OVER_SPEED``.
+6. **A reset the speed cannot tell.** A counter that went backwards is a
+   reset, not a wrap, when the interface's state changed in between
+   (``CounterSet.state``: its ifLastChange or its ifOperStatus; an interface
+   deleted and created again under the same ifIndex changes both), and, without
+   a usable speed (an agent with 32-bit counters and ifSpeed 0, say), when the
+   wrap would imply more than ``PEAK_MARGIN`` times the most the counter has
+   ever shown (``RateTracker`` keeps that peak, once it has seen
+   ``PEAK_SAMPLES`` rates). The sample is then absent, never a spike.
 
 Tolerance: 10 % above the interface speed by default. ifSpeed is nominal, while
 ifInOctets counts framing characters (RFC 2863) and, on many agents, the FCS and
@@ -71,6 +79,10 @@ CLOCK_SLACK_MIN = 2.0  # seconds
 CLOCK_SLACK_RATIO = 0.05
 DEFAULT_TOLERANCE = 0.10
 CEILING_BPS = 2_000_000_000_000  # 2 Tbit/s: no single interface carries more (800GbE, 1.6TbE)
+# Rule 6: a wrap implying more than this many times the counter's peak is a reset; the peak
+# counts once this many rates made it. A tenfold burst exactly at a wrap loses one sample.
+PEAK_MARGIN = 4.0
+PEAK_SAMPLES = 3
 OCTET_BITS = 8  # unit_bits for octet counters
 # unit_bits for packet, error and discard counters: the smallest packet is an IPv4
 # header alone (20 octets); generous on purpose, it only has to catch artefacts.
@@ -244,9 +256,11 @@ def _top_speed(prev: CounterSample | CounterSet, cur: CounterSample | CounterSet
 
 
 def _advance(
-    old: int, new: int, width: int, elapsed: float, speed: int | None, unit_bits: float, tolerance: float
+    old: int, new: int, width: int, elapsed: float, speed: int | None, unit_bits: float, tolerance: float,
+    changed: bool = False, peak: float | None = None,
 ) -> tuple[float | None, Reason, int | None]:
-    """Rules 4 and 5 for one counter: (rate or None, reason, delta)."""
+    """Rules 4 to 6 for one counter: (rate or None, reason, delta). changed: the interface's
+    state changed since the previous sample; peak: the most it has shown (units a second)."""
     modulus = 1 << width
     if speed:
         max_delta = speed * (1 + tolerance) * elapsed / unit_bits
@@ -260,6 +274,8 @@ def _advance(
         delta += modulus
     if delta > max_delta:
         return None, Reason.COUNTER_RESET if wrapped else Reason.OVER_SPEED, delta
+    if wrapped and (changed or (not speed and peak is not None and delta / elapsed > PEAK_MARGIN * peak)):
+        return None, Reason.COUNTER_RESET, delta
     return delta / elapsed, Reason.WRAPPED if wrapped else Reason.OK, delta
 
 
@@ -275,6 +291,7 @@ class CounterSet(NamedTuple):
     monotonic: float
     discontinuity: int | None = None
     speed: int | None = None
+    state: Hashable = None  # what tells a re-created interface (rule 6): (ifLastChange, ifOperStatus)
 
 
 def counter_set_rates(
@@ -284,21 +301,25 @@ def counter_set_rates(
     *,
     tolerance: float = DEFAULT_TOLERANCE,
     max_elapsed: float | None = None,
+    peaks: Sequence[float | None] = (),
 ) -> list[float | None]:
     """counter_rate() of each counter of cur against the same one of prev, rates only: the
-    rules shared by all counters (elapsed time, discontinuity) are checked once."""
+    rules shared by all counters (elapsed time, discontinuity) are checked once. peaks: each
+    counter's peak rate so far (rule 6), None or missing where unknown."""
     if prev is None:
         return [None] * len(cur.values)
     elapsed, _, broken = _continuity(prev, cur, max_elapsed)
     if broken is not None:
         return [None] * len(cur.values)
     speed = _top_speed(prev, cur)
+    changed = prev.state is not None and cur.state is not None and prev.state != cur.state
     out: list[float | None] = []
-    for old, new, old_width, width, bits in zip(prev.values, cur.values, prev.widths, cur.widths, unit_bits):
+    for k, (old, new, old_width, width, bits) in enumerate(zip(prev.values, cur.values, prev.widths, cur.widths, unit_bits)):
         if old is None or new is None or old_width != width or not (0 <= old < 1 << width and 0 <= new < 1 << width):
             out.append(None)
         else:
-            out.append(_advance(old, new, width, elapsed, speed, bits, tolerance)[0])  # type: ignore[arg-type]  # as in counter_rate
+            peak = peaks[k] if k < len(peaks) else None
+            out.append(_advance(old, new, width, elapsed, speed, bits, tolerance, changed, peak)[0])  # type: ignore[arg-type]  # as in counter_rate
     return out
 
 
@@ -323,17 +344,25 @@ class RateTracker:
 
     def __init__(self, **rate_options: Any) -> None:
         self._last: dict[Hashable, CounterSet] = {}
+        # Per key: the rates seen so far, and each counter's peak (rule 6).
+        self._peaks: dict[Hashable, tuple[int, list[float | None]]] = {}
         self._options = rate_options
 
     def update(self, key: Hashable, sample: CounterSet, unit_bits: Sequence[float]) -> list[float | None]:
-        result = counter_set_rates(self._last.get(key), sample, unit_bits, **self._options)
+        seen, peaks = self._peaks.get(key, (0, []))
+        known = peaks if seen >= PEAK_SAMPLES else ()
+        result = counter_set_rates(self._last.get(key), sample, unit_bits, peaks=known, **self._options)
         self._last[key] = sample
+        if any(r is not None for r in result):
+            grown = [r if p is None else p if r is None else max(p, r) for p, r in zip(peaks or [None] * len(result), result)]
+            self._peaks[key] = (seen + 1, grown)
         return result
 
     def retain(self, keys: Iterable[Hashable]) -> None:
         keep = set(keys)
         for k in [k for k in self._last if k not in keep]:
             del self._last[k]
+            self._peaks.pop(k, None)
 
     def __len__(self) -> int:
         return len(self._last)

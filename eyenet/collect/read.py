@@ -26,7 +26,7 @@ from eyenet.collect.interfaces import (
     interfaces_from_columns,
     status_rows,
 )
-from eyenet.collect.methods import assess, evaluate, hrstorage_roles
+from eyenet.collect.methods import assess, evaluate, hrstorage_roles, pointed
 from eyenet.collect.profiles import Method, Profile, ProfileSet, match
 from eyenet.events import DeviceIdentity
 from eyenet.snmp.client import SnmpClient, Target
@@ -143,6 +143,7 @@ async def read_device(
             profile_list = profiles.profiles if isinstance(profiles, ProfileSet) else tuple(profiles)
             plan = MetricPlan(oid, descr, tuple(match(profile_list, oid, descr)))
             metrics, plan = await _read_metrics(reader, plan, read)
+            plan = attrs.evolve(plan, chassis=await read_chassis(reader))
             if plan.reasons:
                 plan = attrs.evolve(plan, retry_at=now + retry_delay(attempts, refresh), attempts=attempts + 1)
         matched = plan.profiles
@@ -163,7 +164,7 @@ async def read_device(
         named = by_name(if_columns)
 
     first = matched[0] if matched else None
-    identity = device_identity(first, format_oid(oid), descr, system)
+    identity = device_identity(first, format_oid(oid), descr, system, plan.chassis)
     return DeviceReading(
         sys_descr=descr,
         sys_object_id=format_oid(oid),
@@ -192,12 +193,18 @@ SYS_CONTACT: Oid = (1, 3, 6, 1, 2, 1, 1, 4, 0)  # SNMPv2-MIB
 SYS_LOCATION: Oid = (1, 3, 6, 1, 2, 1, 1, 6, 0)
 
 
-def device_identity(profile: Profile | None, sys_object_id: str, sys_descr: str, system: Mapping[Oid, Any]) -> DeviceIdentity:
-    """What the device is, from its most specific profile and its system group."""
+def device_identity(
+    profile: Profile | None, sys_object_id: str, sys_descr: str, system: Mapping[Oid, Any], chassis: "Chassis | None" = None,
+) -> DeviceIdentity:
+    """What the device is, from its most specific profile, its system group and its
+    ENTITY-MIB chassis: the model from the profile's pattern on sysDescr, else the chassis'
+    entPhysicalModelName; the serial from the chassis."""
     specific = profile if profile is not None and not profile.applies_to_all else None
+    chassis = chassis or Chassis()
     return DeviceIdentity(
         vendor=(specific.vendor or None) if specific else None,
-        model=model_of(specific, sys_descr),
+        model=model_of(specific, sys_descr) or chassis.model,
+        serial=chassis.serial,
         os=(specific.os or specific.description or None) if specific else None,
         hardware_type=specific.hardware_type_of(sys_descr) if specific else None,
         sys_name=display_text(system.get(SYS_NAME)) or None,
@@ -214,6 +221,45 @@ def model_of(profile: Profile | None, sys_descr: str) -> str | None:
         return None
     found = profile.model.search(sys_descr)
     return found.group(1).strip() or None if found else None
+
+
+# ENTITY-MIB entPhysicalTable columns
+ENT_PHYSICAL_CLASS: Oid = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 5)  # 3: chassis
+ENT_PHYSICAL_SERIAL_NUM: Oid = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 11)
+ENT_PHYSICAL_MODEL_NAME: Oid = (1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 13)
+CHASSIS = 3
+# What agents write in entPhysicalSerialNum when they have none.
+_NO_SERIAL = {"", "na", "n/a", "none", "unknown", "not available"}
+
+
+@attrs.frozen
+class Chassis:
+    """The serial number and model of a device's chassis (ENTITY-MIB: the first row of class
+    chassis; a stack's or a multi-chassis system's first member). None: the agent does not say."""
+
+    serial: str | None = None
+    model: str | None = None
+
+
+async def read_chassis(reader: TableReader) -> Chassis:
+    """The chassis row: entPhysicalClass walked (once per plan, not every poll), then its
+    serial number and model name got."""
+    classes: dict[Oid, dict[Index, Any]] = {}
+    await reader.walk_columns([ENT_PHYSICAL_CLASS], classes)
+    rows = sorted(i for i, v in classes.get(ENT_PHYSICAL_CLASS, {}).items() if v == CHASSIS and len(i) == 1)
+    if not rows:
+        return Chassis()
+    got = await reader.get_many([ENT_PHYSICAL_SERIAL_NUM + rows[0], ENT_PHYSICAL_MODEL_NAME + rows[0]])
+    return chassis_of(got.get(ENT_PHYSICAL_SERIAL_NUM + rows[0]), got.get(ENT_PHYSICAL_MODEL_NAME + rows[0]))
+
+
+def chassis_of(serial: Any, model: Any) -> Chassis:
+    """As the agent wrote them, without placeholders ("NA", "N/A", empty)."""
+    serial_text, model_text = display_text(serial), display_text(model)
+    return Chassis(
+        serial=None if serial_text.lower() in _NO_SERIAL else serial_text,
+        model=model_text or None,
+    )
 
 
 @attrs.frozen
@@ -233,6 +279,8 @@ class MetricPlan:
     # with their type, description and units, which do not change; polls then get only
     # their size and used instead of walking the table.
     storage: Mapping[Oid, Rows] | None = None
+    # What the ENTITY-MIB said of the chassis at that read: it does not change between reads.
+    chassis: Chassis = Chassis()
     # Metric -> why no method gave it (what each one tried gave instead).
     reasons: Mapping[str, str] = attrs.field(factory=dict)
     # With a reason: when every method is tried again (Trio clock), and how many times it was.
@@ -370,3 +418,32 @@ async def fetch(reader: TableReader, methods: Iterable[Method], scalars: dict[Oi
             nursery.start_soon(reader.walk_columns, walks, columns)
         if gets:
             nursery.start_soon(get_all)
+    await get_lookups(reader, methods, columns)
+
+
+async def get_lookups(reader: TableReader, methods: Iterable[Method], columns: dict[Oid, dict[Index, Any]]) -> None:
+    """The instances of other tables' columns that the methods' rows point to (Filter.at),
+    got in one stream of requests once the rows are known: never a whole table walked for
+    the few rows that count (entPhysicalName of a handful of CPUs among thousands of entities)."""
+    wanted: dict[Oid, set[Index]] = {}
+    for method in methods:
+        lookups = method.lookups()
+        if not lookups:
+            continue
+        rows: set[Index] = set()
+        for oid in method.oids():
+            rows.update(columns.get(oid, {}))
+        for f in lookups:
+            for index in rows:
+                at = pointed(f, index, columns)
+                if at is not None and at not in columns.get(f.column, {}):
+                    wanted.setdefault(f.column, set()).add(at)
+    instances = [column + index for column, indexes in wanted.items() for index in sorted(indexes)]
+    if not instances:
+        return
+    got = await reader.get_many(instances)
+    for column, indexes in wanted.items():
+        for index in indexes:
+            if column + index in got:
+                columns.setdefault(column, {})[index] = got[column + index]
+

@@ -274,22 +274,29 @@ class SnmpClient:
                 if len(pdu.varbinds) != n:
                     raise SnmpError(f"{target.name}: GETNEXT answered with {len(pdu.varbinds)} varbinds for {n}")
             else:
-                # Shrink before each retry: large answers are the ones that get lost.
-                for _ in range(target.retries + 1):
+                # Shrink before each retry: large answers are the ones that get lost. An agent
+                # that cannot send big answers at all (values of many KB: VRP's port lists)
+                # never answers them, so the target's retries count only once a request can
+                # shrink no more: the walk goes on, a row at a time if need be.
+                failures = attempts = 0
+                while True:
                     repetitions = max(1, tuner.size // n)
                     if max_rows is not None:
                         more = max_rows - min(len(out[j]) for j in active) + (last_row is None)
                         repetitions = max(1, min(repetitions, more))
                     try:
+                        attempts += 1
                         answer = await self._exchange_timed(target, BulkPdu(0, 0, repetitions, request), attempts=1)
                         break
                     except SnmpTimeout:
                         tuner.on_timeout()
-                else:
-                    raise SnmpTimeout(
-                        f"{target.name}: no response to GETBULK after {target.retries + 1} attempts "
-                        f"of {target.timeout:g}s (walking {', '.join(format_oid(roots[j]) for j in active)})"
-                    )
+                        # A failure counts once the request can shrink no more.
+                        failures += max(1, tuner.size // n) >= repetitions
+                        if failures > target.retries:
+                            raise SnmpTimeout(
+                                f"{target.name}: no response to GETBULK after {attempts} attempts "
+                                f"of {target.timeout:g}s (walking {', '.join(format_oid(roots[j]) for j in active)})"
+                            ) from None
                 pdu = answer.pdu
                 if pdu.error_status == ErrorStatus.TOO_BIG:
                     too_big += 1

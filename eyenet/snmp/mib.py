@@ -18,9 +18,12 @@ _IFX = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)  # IF-MIB::ifXEntry
 IF_COLUMNS: dict[str, Oid] = {
     "ifDescr": _IF + (2,),
     "ifType": _IF + (3,),
+    "ifMtu": _IF + (4,),
     "ifSpeed": _IF + (5,),
+    "ifPhysAddress": _IF + (6,),
     "ifAdminStatus": _IF + (7,),
     "ifOperStatus": _IF + (8,),
+    "ifLastChange": _IF + (9,),
     "ifInOctets": _IF + (10,),
     "ifInErrors": _IF + (14,),
     "ifOutOctets": _IF + (16,),

@@ -55,6 +55,8 @@ class LldpMib:
     rem_sys_desc: Oid
     rem_sys_cap_enabled: Oid
     rem_man_addr: Oid  # lldp(V2)RemManAddrIfSubtype: any column will do, the address is in the index
+    # The local port in a remote row's index: an lldpLocPortNum (LLDP-MIB) or an ifIndex.
+    local_is_if_index: bool = True
 
     @property
     def rem_columns(self) -> tuple[Oid, ...]:
@@ -68,7 +70,7 @@ class LldpMib:
         return (self.loc_chassis_id_subtype, self.loc_chassis_id, self.loc_sys_name, self.loc_sys_cap_enabled)
 
 
-def _lldp_mib(name: str, root: Oid, first_rem_column: int, man_addr_column: int) -> LldpMib:
+def _lldp_mib(name: str, root: Oid, first_rem_column: int, man_addr_column: int, local_is_if_index: bool = True) -> LldpMib:
     local, remote = root + (3,), root + (4, 1, 1)
 
     def rem(k: int) -> Oid:
@@ -77,12 +79,36 @@ def _lldp_mib(name: str, root: Oid, first_rem_column: int, man_addr_column: int)
     return LldpMib(
         name, local + (1, 0), local + (2, 0), local + (3, 0), local + (6, 0),
         rem(0), rem(1), rem(2), rem(3), rem(4), rem(5), rem(6), rem(8),  # rem(7): SysCapSupported, not read
-        root + (4, 2, 1, man_addr_column),
+        root + (4, 2, 1, man_addr_column), local_is_if_index,
     )
 
 
-LLDP_V1 = _lldp_mib("LLDP-MIB", (1, 0, 8802, 1, 1, 2, 1), 4, 3)
+LLDP_V1 = _lldp_mib("LLDP-MIB", (1, 0, 8802, 1, 1, 2, 1), 4, 3, local_is_if_index=False)
 LLDP_V2 = _lldp_mib("LLDP-V2-MIB", (1, 3, 111, 2, 802, 1, 1, 13, 1), 5, 3)
+# Nokia SR OS keeps its neighbours in TIMETRA-LLDP-MIB's tmnxLldpRemTable: LLDP-MIB's
+# columns, indexed as LLDP-V2-MIB (timeMark.localIfIndex.destAddressIndex.index). Its
+# local scalars are LLDP-MIB's own (SR OS serves both), so these are never read.
+TIMETRA_LLDP = _lldp_mib("TIMETRA-LLDP-MIB", (1, 3, 6, 1, 4, 1, 6527, 3, 1, 2, 59), 4, 3)
+# The vendor tables read when LLDP-MIB has no neighbour, in this order.
+LLDP_OTHERS = (LLDP_V2, TIMETRA_LLDP)
+
+# TP-Link JetStream: TPLINK-LLDPINFO-MIB lldpNeighborInfoTable, index localIfIndex.n, every
+# field as text (the id subtypes spelt out: "MAC address", "Interface name").
+_TPLINK = (1, 3, 6, 1, 4, 1, 11863, 6, 35, 1, 2, 2, 1)
+TPLINK_COLUMN: dict[str, Oid] = {
+    name: _TPLINK + (number,) for name, number in (
+        ("chassis_subtype", 3), ("chassis_id", 4), ("port_subtype", 5), ("port_id", 6), ("port_desc", 8),
+        ("sys_name", 9), ("sys_desc", 10), ("cap_enabled", 12), ("man_addr", 13),
+    )
+}
+TPLINK_COLUMNS = tuple(TPLINK_COLUMN.values())
+# The subtypes' names (LldpChassisIdSubtype / LldpPortIdSubtype) as TP-Link writes them.
+_TPLINK_CHASSIS_SUBTYPES = {"chassis component": 1, "interface alias": 2, "port component": 3, "mac address": 4,
+                            "network address": 5, "interface name": 6, "locally assigned": 7, "local": 7}
+_TPLINK_PORT_SUBTYPES = {"interface alias": 1, "port component": 2, "mac address": 3, "network address": 4,
+                         "interface name": 5, "agent circuit id": 6, "locally assigned": 7, "local": 7}
+_CAPABILITY_WORDS = {"other": "other", "repeater": "repeater", "bridge": "bridge", "wlan": "wlan-ap", "router": "router",
+                     "telephone": "telephone", "docsis": "docsis", "station": "station"}
 LLDP_LOC_PORT_ID: Oid = (1, 0, 8802, 1, 1, 2, 1, 3, 7, 1, 3)  # lldpLocPortTable, index lldpLocPortNum
 LLDP_LOC_PORT_DESC: Oid = (1, 0, 8802, 1, 1, 2, 1, 3, 7, 1, 4)
 
@@ -111,7 +137,8 @@ SCALARS: tuple[Oid, ...] = (
 )
 COLUMNS: tuple[Oid, ...] = (
     *LLDP_V1.rem_columns, LLDP_V1.rem_man_addr, LLDP_LOC_PORT_ID, LLDP_LOC_PORT_DESC,
-    *LLDP_V2.rem_columns, LLDP_V2.rem_man_addr, *CDP_COLUMNS, MTXR_NEIGHBOR_IP_ADDRESS, MTXR_NEIGHBOR_INTERFACE_ID,
+    *LLDP_V2.rem_columns, LLDP_V2.rem_man_addr, *TIMETRA_LLDP.rem_columns, TIMETRA_LLDP.rem_man_addr, *TPLINK_COLUMNS,
+    *CDP_COLUMNS, MTXR_NEIGHBOR_IP_ADDRESS, MTXR_NEIGHBOR_INTERFACE_ID,
     IF_NAME, IF_DESCR, IP_AD_ENT_ADDR, IP_ADDRESS_IF_INDEX,
 )
 
@@ -238,8 +265,11 @@ def parse_neighbours(scalars: Mapping[Oid, Any], columns: Mapping[Oid, Rows]) ->
     skipped: list[str] = []
     ports = Ports(columns)
     found = lldp_neighbours(LLDP_V1, columns, ports, skipped)
+    for other in LLDP_OTHERS:
+        if not found:
+            found = lldp_neighbours(other, columns, ports, skipped)
     if not found:
-        found = lldp_neighbours(LLDP_V2, columns, ports, skipped)
+        found = tplink_neighbours(columns, ports, skipped)
     found += cdp_neighbours(columns, ports, skipped)
     unique: dict[tuple[str, str, str | None, str | None], Neighbour] = {}
     for n in found:
@@ -392,9 +422,9 @@ def lldp_neighbours(mib: LldpMib, columns: Mapping[Oid, Rows], ports: Ports, ski
             # Either revision's index form, whichever MIB it is under: firmware of one vendor
             # has moved from timeMark.localPortNum.index to the V2 form (a destination address
             # index before the last number) under LLDP-MIB's OIDs. The local port is the second.
-            local = ports.by_port_num(index[1]) if mib is LLDP_V1 else ports.by_if_index(index[1])
+            local = ports.by_if_index(index[1]) if mib.local_is_if_index else ports.by_port_num(index[1])
             if local is None:
-                if mib is LLDP_V1:
+                if not mib.local_is_if_index:
                     skipped.append(f"{where}: local port {index[1]} is in neither lldpLocPortTable nor IF-MIB")
                 else:
                     skipped.append(f"{where}: local ifIndex {index[1]} not in IF-MIB")
@@ -423,19 +453,74 @@ def lldp_neighbours(mib: LldpMib, columns: Mapping[Oid, Rows], ports: Ports, ski
     return out
 
 
+def tplink_neighbours(columns: Mapping[Oid, Rows], ports: "Ports", skipped: list[str]) -> list[Neighbour]:
+    """Neighbours from TP-Link's lldpNeighborInfoTable (text fields, index localIfIndex.n)."""
+    get = {key: columns.get(column, {}) for key, column in TPLINK_COLUMN.items()}
+    out = []
+    for index in sorted(row_indexes(columns, TPLINK_COLUMNS)):
+        where = f"TPLINK-LLDPINFO-MIB lldpNeighborInfoTable row {format_oid(index)}"
+        local = ports.by_if_index(index[0]) if len(index) == 2 else None
+        if local is None:
+            skipped.append(f"{where}: local ifIndex {index[0]} not in IF-MIB")
+            continue
+        words = (_text(get["cap_enabled"].get(index)) or "").lower().split()
+        address = _tplink_address(_text(get["man_addr"].get(index)))
+        neighbour = _lldp_neighbour(
+            local,
+            _TPLINK_CHASSIS_SUBTYPES.get((_text(get["chassis_subtype"].get(index)) or "").lower()), get["chassis_id"].get(index),
+            _TPLINK_PORT_SUBTYPES.get((_text(get["port_subtype"].get(index)) or "").lower()), get["port_id"].get(index),
+            get["port_desc"].get(index), get["sys_name"].get(index), get["sys_desc"].get(index),
+            frozenset(_CAPABILITY_WORDS[w] for w in words if w in _CAPABILITY_WORDS), () if address is None else (address,),
+        )
+        if neighbour is None:
+            skipped.append(f"{where}: no chassis id, port id or system name")
+            continue
+        out.append(neighbour)
+    return out
+
+
+def _tplink_address(text: str | None) -> str | None:
+    """TP-Link's management address text: an IPv4 address written IPv4-compatible
+    ("::169.254.2.131") as the IPv4 address; "::" (none) as None."""
+    if text is None:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if address.is_unspecified:
+        return None
+    if address.version == 6 and int(address) >> 32 == 0:
+        return str(ipaddress.IPv4Address(int(address)))
+    return str(address)
+
+
 def _lldp_row(
     index: Index, get: Mapping[Oid, Rows], mib: LldpMib, local: tuple[int | None, str], addresses: Iterable[str]
 ) -> Neighbour | None:
-    chassis_subtype = int_value(get[mib.rem_chassis_id_subtype].get(index))
-    port_subtype = int_value(get[mib.rem_port_id_subtype].get(index))
-    chassis = chassis_id(get[mib.rem_chassis_id].get(index), chassis_subtype)
-    port = port_id(get[mib.rem_port_id].get(index), port_subtype)
+    return _lldp_neighbour(
+        local,
+        int_value(get[mib.rem_chassis_id_subtype].get(index)), get[mib.rem_chassis_id].get(index),
+        int_value(get[mib.rem_port_id_subtype].get(index)), get[mib.rem_port_id].get(index),
+        get[mib.rem_port_desc].get(index), get[mib.rem_sys_name].get(index), get[mib.rem_sys_desc].get(index),
+        lldp_capabilities(get[mib.rem_sys_cap_enabled].get(index)), addresses,
+    )
+
+
+def _lldp_neighbour(
+    local: tuple[int | None, str], chassis_subtype: int | None, chassis_value: Any, port_subtype: int | None, port_value: Any,
+    port_desc: Any, sys_name: Any, sys_desc: Any, capabilities: frozenset[str], addresses: Iterable[str],
+) -> Neighbour | None:
+    """One LLDP neighbour from its fields as the agent gave them (ids normalised here);
+    None when it has neither chassis id, port id nor name."""
+    chassis = chassis_id(chassis_value, chassis_subtype)
+    port = port_id(port_value, port_subtype)
     if chassis_subtype in _CHASSIS_INTERFACE_NAMES and (port is None or (port_subtype == PORT_MAC and _is_mac(port))):
         # VMware dvSwitch: the port's name in the chassis id, the port's MAC in the port id.
         chassis, port = port, chassis
         chassis_subtype = CHASSIS_MAC if chassis is not None else None
-    port_description = _text(get[mib.rem_port_desc].get(index))
-    name = _text(get[mib.rem_sys_name].get(index))
+    port_description = _text(port_desc)
+    name = _text(sys_name)
     if chassis is None and port is None and name is None:
         return None
     ips = list(addresses)
@@ -450,8 +535,8 @@ def _lldp_row(
         remote_port=port or port_description,
         remote_port_description=port_description,
         remote_name=name,
-        remote_description=_text(get[mib.rem_sys_desc].get(index)),
-        remote_capabilities=lldp_capabilities(get[mib.rem_sys_cap_enabled].get(index)),
+        remote_description=_text(sys_desc),
+        remote_capabilities=capabilities,
         remote_addresses=_ip_order(ips),
     )
 

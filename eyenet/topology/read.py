@@ -21,11 +21,12 @@ from eyenet.topology.neighbours import (
     LLDP_INDEX_LENGTHS,
     LLDP_LOC_PORT_DESC,
     LLDP_LOC_PORT_ID,
+    LLDP_OTHERS,
     LLDP_V1,
-    LLDP_V2,
     MTXR_NEIGHBOR_INTERFACE_ID,
     MTXR_NEIGHBOR_IP_ADDRESS,
     SCALARS,
+    TPLINK_COLUMNS,
     DeviceNeighbours,
     Ports,
     parse_neighbours,
@@ -53,18 +54,23 @@ async def read_neighbours(
         scalars.update(await reader.get_many(SCALARS, required=True))
 
     # 1. Scalars, the remote tables, the device's addresses: four request streams at once.
+    #    LLDP-V2-MIB's and vendors' remote columns ride with LLDP-MIB's (no request more when
+    #    the agent has none): some agents keep their neighbours only there (PAN-OS in V2,
+    #    with no V2 scalars; SR OS in TIMETRA-LLDP-MIB; TP-Link in its own table).
     async with snmp_nursery() as nursery:
         nursery.start_soon(get_scalars)
-        nursery.start_soon(reader.walk_columns, LLDP_V1.rem_columns, columns)
+        nursery.start_soon(
+            reader.walk_columns, LLDP_V1.rem_columns + tuple(c for m in LLDP_OTHERS for c in m.rem_columns) + TPLINK_COLUMNS, columns
+        )
         nursery.start_soon(reader.walk_columns, CDP_COLUMNS, columns)
         nursery.start_soon(reader.walk_columns, (IP_AD_ENT_ADDR, IP_ADDRESS_IF_INDEX), columns)
 
     # 2. What the rows found need: management addresses, local port table rows, RouterOS'
-    #    local ports; LLDP-V2-MIB only when LLDP-MIB has no neighbour and the agent has V2.
+    #    local ports; another table's addresses only when it, not LLDP-MIB's, has the neighbours.
     v1_rows = row_indexes(columns, LLDP_V1.rem_columns)
     port_nums = sorted({(i[1],) for i in v1_rows if len(i) in LLDP_INDEX_LENGTHS})
     mikrotik = sorted(i for i in v1_rows if len(i) == 1)
-    use_v2 = not v1_rows and any(scalars.get(oid) is not None for oid in LLDP_V2.local_scalars)
+    other = next((m for m in LLDP_OTHERS if row_indexes(columns, m.rem_columns)), None) if not v1_rows else None
     async with snmp_nursery() as nursery:
         if v1_rows:
             nursery.start_soon(reader.walk_into, LLDP_V1.rem_man_addr, columns)
@@ -74,8 +80,8 @@ async def read_neighbours(
             nursery.start_soon(
                 reader.read_rows, {MTXR_NEIGHBOR_INTERFACE_ID: mikrotik, MTXR_NEIGHBOR_IP_ADDRESS: mikrotik}, columns, None
             )
-        if use_v2:
-            nursery.start_soon(reader.walk_columns, LLDP_V2.rem_columns + (LLDP_V2.rem_man_addr,), columns)
+        if other is not None:
+            nursery.start_soon(reader.walk_into, other.rem_man_addr, columns)
 
     # 3. Local port names.
     if interfaces is not None:
@@ -101,7 +107,7 @@ async def read_neighbours(
 def _local_if_candidates(columns: Mapping[Oid, Rows]) -> set[int]:
     """ifIndexes that may be neighbours' local ports: LLDP port numbers (often ifIndexes),
     RouterOS' interface ids, LLDP-V2 and CDP row indexes."""
-    out = {i[1] for mib in (LLDP_V1, LLDP_V2) for i in row_indexes(columns, mib.rem_columns) if len(i) in LLDP_INDEX_LENGTHS}
+    out = {i[1] for mib in (LLDP_V1, *LLDP_OTHERS) for i in row_indexes(columns, mib.rem_columns) if len(i) in LLDP_INDEX_LENGTHS}
     out |= {v for v in columns.get(MTXR_NEIGHBOR_INTERFACE_ID, {}).values() if type(v) is int}
-    out |= {i[0] for i in row_indexes(columns, CDP_COLUMNS) if len(i) == 2}
+    out |= {i[0] for columns_of in (CDP_COLUMNS, TPLINK_COLUMNS) for i in row_indexes(columns, columns_of) if len(i) == 2}
     return {n for n in out if 0 < n < 2**31}

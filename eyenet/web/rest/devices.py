@@ -4,6 +4,7 @@ interfaces, and the history of their metrics."""
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, tzinfo
 from typing import Annotated, Literal
 
 import attrs
@@ -109,6 +110,7 @@ class Device(msgspec.Struct, rename="camel"):
     vendor: str | None
     model: str | None
     os: str | None
+    serial: Annotated[str | None, Meta(description="the chassis' serial number (ENTITY-MIB entPhysicalSerialNum)")]
     sys_name: Annotated[str | None, Meta(description="sysName")]
     sys_descr: Annotated[str | None, Meta(description="sysDescr")]
     sys_object_id: Annotated[str | None, Meta(description="sysObjectID, dotted")]
@@ -144,6 +146,12 @@ class Interface(msgspec.Struct, rename="camel"):
     type: Annotated[int | None, Meta(description="ifType (IANAifType number)")]
     speed: Annotated[int | None, Meta(description="bit/s, from ifHighSpeed or ifSpeed; null: unknown")]
     admin_status: Annotated[Literal["up", "down", "testing"] | None, Meta(description="ifAdminStatus")]
+    mtu: Annotated[int | None, Meta(description="ifMtu, octets")]
+    mac: Annotated[str | None, Meta(description="ifPhysAddress, aa:bb:cc:dd:ee:ff; null: none")]
+    last_change: Annotated[Timestamp | None, Meta(
+        description="ifLastChange: when its status last changed; null: before the agent started, or unknown",
+    )]
+    ignored: Annotated[bool, Meta(description="left out of bandwidth totals and alerts ([poller] ignore_interfaces)")]
 
 
 class Interfaces(msgspec.Struct, rename="camel"):
@@ -180,11 +188,14 @@ class History(msgspec.Struct, rename="camel"):
     points: list[Point]
 
 
-def _interface(itf: InterfaceMetrics) -> Interface:
-    """A port table row: device:metrics' interface, with its labels, speed and admin status."""
+def _interface(itf: InterfaceMetrics, polled: datetime, tz: tzinfo | None) -> Interface:
+    """A port table row: device:metrics' interface, with its labels, speed, admin status, MTU,
+    MAC and when its status last changed (as of the poll at `polled`)."""
+    changed = None if itf.changed_ago is None else rfc3339(polled - timedelta(seconds=itf.changed_ago), tz)
     return from_json(Interface, {
         **itf.data(), "description": itf.description, "alias": itf.alias, "type": itf.if_type,
-        "speed": None if itf.speed is None else int(itf.speed), "adminStatus": itf.admin_status,
+        "speed": None if itf.speed is None else int(itf.speed), "adminStatus": itf.admin_status, "mtu": itf.mtu,
+        "mac": itf.mac, "lastChange": changed, "ignored": itf.ignored,
     })
 
 
@@ -242,7 +253,7 @@ class DeviceRoutes:
             metrics = Readings(None, None, Bandwidth(None, None), live.uptime)
         return Device(
             device.id, device.id, device.host, identity.hardware_type, identity.vendor, identity.model, identity.os,
-            identity.sys_name, identity.sys_descr, identity.sys_object_id, identity.location, identity.contact, status,
+            identity.serial, identity.sys_name, identity.sys_descr, identity.sys_object_id, identity.location, identity.contact, status,
             list(device.tags), live.status, live.reason,
             rfc3339(live.last_seen, self.services.tz), metrics, device.port, device.version, device.poll_interval,
             monitored.source, _snmpv3(monitored.config),
@@ -302,7 +313,7 @@ class DeviceRoutes:
         return answer(Interfaces(
             monitored.id,
             None if metrics is None else rfc3339(metrics.timestamp, self.services.tz),
-            [] if metrics is None else [_interface(itf) for itf in metrics.interfaces],
+            [] if metrics is None else [_interface(itf, metrics.timestamp, self.services.tz) for itf in metrics.interfaces],
         ))
 
     async def history(self, call: Call) -> Response:
