@@ -337,35 +337,46 @@ def _decode_parameters(data: bytes) -> tuple[UsmParameters, int]:
 # -- messages -----------------------------------------------------------------------------------
 
 
+@attrs.frozen
+class _Session:
+    """What an authenticated user's messages with an engine need, worked out once for both:
+    the protocols, the privacy key, the zeroes the digest field holds while hashed, and HMAC's
+    inner and outer hashes with the key's pads already hashed in (RFC 2104): copied for each
+    message, they save the two blocks of key setup hmac.digest does every time."""
+
+    auth: AuthProtocol
+    priv: PrivProtocol
+    priv_key: bytes = attrs.field(repr=False)
+    zeros: bytes
+    inner: "hashlib._Hash" = attrs.field(repr=False)
+    outer: "hashlib._Hash" = attrs.field(repr=False)
+
+    def mac(self, *parts: bytes | memoryview) -> bytes:
+        """The digest of the message made of parts (its digest field zeroed)."""
+        inner = self.inner.copy()
+        for part in parts:
+            inner.update(part)
+        outer = self.outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[: len(self.zeros)]
+
+
 @functools.lru_cache(maxsize=4096)
-def _hmac_pads(hash_name: str, key: bytes) -> "tuple[hashlib._Hash, hashlib._Hash]":
-    """HMAC's inner and outer hashes with the key's pads already hashed in (RFC 2104): copied
-    for each message, they save the two blocks of key setup hmac.digest does every time."""
-    inner, outer = hashlib.new(hash_name), hashlib.new(hash_name)
-    block = inner.block_size
-    key = key.ljust(block, b"\0")  # USM keys are never longer than the block
+def _session(user: UsmUser, engine_id: bytes) -> _Session:
+    keys = local_keys(user, engine_id)
+    inner, outer = hashlib.new(user.auth.hash), hashlib.new(user.auth.hash)
+    key = keys.auth.ljust(inner.block_size, b"\0")  # USM keys are never longer than the block
     inner.update(bytes(b ^ 0x36 for b in key))
     outer.update(bytes(b ^ 0x5C for b in key))
-    return inner, outer
-
-
-def _mac(protocol: AuthProtocol, key: bytes, *parts: bytes | memoryview) -> bytes:
-    """The digest of the message made of parts (its digest field zeroed)."""
-    inner, outer = _hmac_pads(protocol.hash, key)
-    inner = inner.copy()
-    for part in parts:
-        inner.update(part)
-    outer = outer.copy()
-    outer.update(inner.digest())
-    return outer.digest()[: protocol.mac_length]
+    return _Session(user.auth, user.priv, keys.priv, bytes(user.auth.mac_length), inner, outer)
 
 
 @functools.lru_cache(maxsize=4096)
-def _frame(flags: int, engine_id: bytes, name: bytes, mac_length: int) -> tuple[bytes, bytes, bytes]:
+def _frame(flags: int, engine_id: bytes, name: str, mac_length: int) -> tuple[bytes, bytes, bytes]:
     """What a sender's messages to an engine share: msgGlobalData after msgID, the USM
     parameters' engine id, and their user name with the header of the digest (zeroes follow)."""
     tail = tlv(Tag.INTEGER, encode_signed(MAX_SIZE)) + tlv(Tag.OCTET_STRING, bytes((flags,))) + tlv(Tag.INTEGER, encode_signed(SECURITY_MODEL))
-    return tail, tlv(Tag.OCTET_STRING, engine_id), tlv(Tag.OCTET_STRING, name) + header(Tag.OCTET_STRING, mac_length)
+    return tail, tlv(Tag.OCTET_STRING, engine_id), tlv(Tag.OCTET_STRING, name.encode()) + header(Tag.OCTET_STRING, mac_length)
 
 
 def secure_message(
@@ -377,26 +388,26 @@ def secure_message(
     flags = (user.flags if user is not None else 0) | (FLAG_REPORTABLE if reportable else 0)
     data = encode_scoped_pdu(scoped)
     priv = b""
-    keys = None
-    mac_length = 0
+    session = None
+    zeros = b""
     if user is not None and flags & FLAG_AUTH:
-        keys = local_keys(user, engine_id)
-        mac_length = user.auth.mac_length
+        session = _session(user, engine_id)
+        zeros = session.zeros
         if flags & FLAG_PRIV:
-            ciphertext, priv = encrypt(user.priv, keys.priv, boots, time, salt, data)
+            ciphertext, priv = encrypt(session.priv, session.priv_key, boots, time, salt, data)
             data = tlv(Tag.OCTET_STRING, ciphertext)
     # Built as encode_v3(..., encode_parameters(...), data) would, from the parts cached per
     # sender and engine: the framing costs as much as the PDU's encoding otherwise.
-    tail, engine, name = _frame(flags, engine_id, user.name.encode() if user is not None else b"", mac_length)
+    tail, engine, name = _frame(flags, engine_id, user.name if user is not None else "", len(zeros))
     after = tlv(Tag.OCTET_STRING, priv) + data  # after the digest
     head = engine + tlv(Tag.INTEGER, encode_signed(boots)) + tlv(Tag.INTEGER, encode_signed(time)) + name
-    n = len(head) + mac_length + len(after) - len(data)  # UsmSecurityParameters' content
+    n = len(head) + len(zeros) + len(after) - len(data)  # UsmSecurityParameters' content
     params = header(SEQUENCE, n)
     before = b"\x02\x01\x03" + tlv(SEQUENCE, tlv(Tag.INTEGER, encode_signed(msg_id)) + tail) + header(Tag.OCTET_STRING, len(params) + n) + params + head
-    before = header(SEQUENCE, len(before) + mac_length + len(after)) + before
-    if keys is None or user is None:
+    before = header(SEQUENCE, len(before) + len(zeros) + len(after)) + before
+    if session is None:
         return before + after
-    return b"".join((before, _mac(user.auth, keys.auth, before, bytes(mac_length), after), after))
+    return b"".join((before, session.mac(before, zeros, after), after))
 
 
 @attrs.frozen
@@ -432,19 +443,19 @@ def open_message(data: bytes, msg: MessageV3, user: UsmUser | None) -> Opened:
     if flags & FLAG_AUTH:
         if user is None or not user.flags & FLAG_AUTH:
             raise UsmRejected("an authenticated message for a request that had no authentication")
-        protocol = user.auth
-        if len(params.auth) != protocol.mac_length:
-            raise UsmRejected(f"msgAuthenticationParameters of {len(params.auth)} bytes for {protocol.name}")
-        keys = local_keys(user, params.engine_id)
+        session = _session(user, params.engine_id)
+        zeros = session.zeros
+        if len(params.auth) != len(zeros):
+            raise UsmRejected(f"msgAuthenticationParameters of {len(params.auth)} bytes for {session.auth.name}")
         at = msg.security_offset + auth_at
         view = memoryview(data)
-        if not hmac.compare_digest(_mac(protocol, keys.auth, view[:at], bytes(protocol.mac_length), view[at + protocol.mac_length :]), params.auth):
+        if not hmac.compare_digest(session.mac(view[:at], zeros, view[at + len(zeros) :]), params.auth):
             raise UsmRejected(f"wrong digest for user {user.name!r}")
         if flags & FLAG_PRIV:
             if not user.flags & FLAG_PRIV or msg.encrypted_pdu is None:
                 raise UsmRejected("an encrypted message where none was expected, or a plain one marked encrypted")
             try:
-                plain = decrypt(user.priv, keys.priv, params.boots, params.time, params.priv, msg.encrypted_pdu)
+                plain = decrypt(session.priv, session.priv_key, params.boots, params.time, params.priv, msg.encrypted_pdu)
                 scoped = decode_scoped_pdu(plain, 0, len(plain))
             except SnmpDecodeError as exc:
                 raise UsmRejected(f"undecryptable PDU (wrong privacy key?): {exc}") from None
