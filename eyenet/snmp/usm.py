@@ -16,7 +16,7 @@ from typing import Any, Final
 import attrs
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.decrepit.ciphers.modes import CFB
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
 from eyenet.snmp.ber import SEQUENCE, encode_signed, expect, header, read_int, tlv
 from eyenet.snmp.errors import SnmpDecodeError, SnmpError
@@ -196,6 +196,15 @@ def _aes_blocks(key: bytes) -> Any:
     return Cipher(_cipher_key(False, key), modes.ECB()).encryptor()
 
 
+@functools.lru_cache(maxsize=4096)
+def _cfb_decryptor(key: bytes) -> CipherContext:
+    """An AES-CFB-128 decryptor for the key, kept: a context per message costs five times the
+    decryption. CFB decryption takes each ciphertext block as the next block's IV, so a
+    message fed after its IV (that block's output dropped) decrypts from that IV whatever
+    came before; padded to whole blocks, it leaves no partial block to the next message."""
+    return Cipher(_cipher_key(False, key), CFB(bytes(16))).decryptor()
+
+
 def encrypt(protocol: PrivProtocol, key: bytes, boots: int, time: int, salt: int, plaintext: bytes) -> tuple[bytes, bytes]:
     """(ciphertext, msgPrivacyParameters). salt: a counter the sender never repeats for a key."""
     if protocol.name == "DES":
@@ -242,13 +251,9 @@ def decrypt(protocol: PrivProtocol, key: bytes, boots: int, time: int, params: b
         iv = bytes(a ^ b for a, b in zip(key[8:16], params))
         dec = Cipher(_cipher_key(True, key), modes.CBC(iv)).decryptor()
         return dec.update(ciphertext) + dec.finalize()
-    # CFB-128 decrypts in one call: each block's keystream is the encryption of the ciphertext
-    # block before it (the IV for the first), all known at once; a cipher context per message
-    # costs more than that.
     iv = boots.to_bytes(4, "big") + time.to_bytes(4, "big") + params
     n = len(ciphertext)
-    stream = _aes_blocks(key).update(iv + ciphertext[: (n - 1) // 16 * 16])[:n] if n else b""
-    return (int.from_bytes(ciphertext, "little") ^ int.from_bytes(stream, "little")).to_bytes(n, "little")
+    return _cfb_decryptor(key).update(iv + ciphertext + bytes(-n % 16))[16 : 16 + n]
 
 
 # -- security parameters ------------------------------------------------------------------------
