@@ -11,7 +11,8 @@ and AES-256-C). Keys come from passwords (RFC 3414 A.2) localised to an engine i
 import functools
 import hashlib
 import hmac
-from typing import Any, Final
+import threading
+from typing import Final
 
 import attrs
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -190,10 +191,40 @@ def _cipher_key(des: bool, key: bytes) -> TripleDES | algorithms.AES:
     return TripleDES(key[:8] * 3) if des else algorithms.AES(key)
 
 
-@functools.lru_cache(maxsize=4096)
-def _aes_blocks(key: bytes) -> Any:
-    """An AES-ECB encryptor for the key, kept: ECB has no state between calls."""
-    return Cipher(_cipher_key(False, key), modes.ECB()).encryptor()
+class _CfbEncryptor:
+    """AES-CFB-128 encryption through a context kept per key: a context per message costs
+    three times a request's encryption. The context goes on from the last ciphertext block
+    it gave, so a message starts with the block that comes out as its IV (the IV XOR that
+    block's encryption, by a kept ECB context), and ends padded to whole blocks."""
+
+    def __init__(self, key: bytes) -> None:
+        aes = _cipher_key(False, key)
+        self._cfb = Cipher(aes, CFB(bytes(16))).encryptor()
+        self._ecb = Cipher(aes, modes.ECB()).encryptor()
+        self._last = bytes(16)  # the last ciphertext block the context gave
+        self._lock = threading.Lock()  # the three steps go together
+
+    def encrypt(self, iv: bytes, plaintext: bytes) -> bytes:
+        n = len(plaintext)
+        with self._lock:
+            first = (int.from_bytes(iv, "big") ^ int.from_bytes(self._ecb.update(self._last), "big")).to_bytes(16, "big")
+            out = self._cfb.update(first + plaintext + bytes(-n % 16))
+            self._last = out[-16:]
+        return out[16 : 16 + n]
+
+
+_cfb_encryptor = functools.lru_cache(maxsize=4096)(_CfbEncryptor)
+
+
+def encrypt(protocol: PrivProtocol, key: bytes, boots: int, time: int, salt: int, plaintext: bytes) -> tuple[bytes, bytes]:
+    """(ciphertext, msgPrivacyParameters). salt: a counter the sender never repeats for a key."""
+    if protocol.name == "DES":
+        params = boots.to_bytes(4, "big") + (salt & 0xFFFFFFFF).to_bytes(4, "big")
+        iv = bytes(a ^ b for a, b in zip(key[8:16], params))
+        enc = Cipher(_cipher_key(True, key), modes.CBC(iv)).encryptor()
+        return enc.update(plaintext + bytes(-len(plaintext) % 8)) + enc.finalize(), params
+    params = (salt & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
+    return _cfb_encryptor(key).encrypt(boots.to_bytes(4, "big") + time.to_bytes(4, "big") + params, plaintext), params
 
 
 @functools.lru_cache(maxsize=4096)
@@ -203,42 +234,6 @@ def _cfb_decryptor(key: bytes) -> CipherContext:
     message fed after its IV (that block's output dropped) decrypts from that IV whatever
     came before; padded to whole blocks, it leaves no partial block to the next message."""
     return Cipher(_cipher_key(False, key), CFB(bytes(16))).decryptor()
-
-
-def encrypt(protocol: PrivProtocol, key: bytes, boots: int, time: int, salt: int, plaintext: bytes) -> tuple[bytes, bytes]:
-    """(ciphertext, msgPrivacyParameters). salt: a counter the sender never repeats for a key."""
-    if protocol.name == "DES":
-        params = boots.to_bytes(4, "big") + (salt & 0xFFFFFFFF).to_bytes(4, "big")
-        iv = bytes(a ^ b for a, b in zip(key[8:16], params))
-        padded = plaintext + bytes(-len(plaintext) % 8)
-        enc = Cipher(_cipher_key(True, key), modes.CBC(iv)).encryptor()
-    else:
-        params = (salt & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
-        iv = boots.to_bytes(4, "big") + time.to_bytes(4, "big") + params
-        if len(plaintext) <= _SHORT:
-            return _cfb_short(key, iv, plaintext), params
-        padded = plaintext
-        enc = Cipher(_cipher_key(False, key), CFB(iv)).encryptor()
-    return enc.update(padded) + enc.finalize(), params
-
-
-# Up to this many bytes (a request's scoped PDU mostly is), CFB-128 encryption block by block
-# through the kept ECB context costs less than a CFB context; each block more costs ~0.6 us.
-_SHORT = 64
-
-
-def _cfb_short(key: bytes, iv: bytes, plaintext: bytes) -> bytes:
-    """AES-CFB-128 of a short plaintext: each block's keystream is the encryption of the
-    ciphertext block before it (the IV for the first)."""
-    ecb = _aes_blocks(key).update
-    out = []
-    block = iv
-    for i in range(0, len(plaintext), 16):
-        chunk = plaintext[i : i + 16]
-        n = len(chunk)
-        block = (int.from_bytes(chunk, "little") ^ int.from_bytes(ecb(block)[:n], "little")).to_bytes(n, "little")
-        out.append(block)
-    return b"".join(out)
 
 
 def decrypt(protocol: PrivProtocol, key: bytes, boots: int, time: int, params: bytes, ciphertext: bytes) -> bytes:
