@@ -87,7 +87,7 @@ def protocol_name(text: str) -> str:
     return PROTOCOL_ALIASES.get(upper, upper)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # the key of the caches each message looks up
 class UsmUser:
     """A user's security settings. The passwords never appear in repr or any message."""
 
