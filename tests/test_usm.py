@@ -84,11 +84,12 @@ def test_priv_keys_and_ciphers_equal_pysnmps(auth_name, priv_name):
     expected = theirs.localize_key(service, theirs.hash_passphrase(service, b"the priv password"), PYSNMP_ENGINE)
     key = local_keys(user, ENGINE).priv
     assert key == bytes(expected)[: PRIV_PROTOCOLS[priv_name].key_length]
-    plaintext = bytes(range(200))
-    ciphertext, params = encrypt(user.priv, key, 7, 12345, 0x1122334455667788, plaintext)
-    clear = theirs.decrypt_data(univ.OctetString(bytes(expected)), (7, 12345, univ.OctetString(params)), univ.OctetString(ciphertext))
-    assert bytes(clear)[: len(plaintext)] == plaintext
-    assert decrypt(user.priv, key, 7, 12345, params, ciphertext)[: len(plaintext)] == plaintext
+    for size in (200, 65, 64, 50, 16, 1):  # AES encrypts 64 bytes or fewer block by block
+        plaintext = bytes(range(size))
+        ciphertext, params = encrypt(user.priv, key, 7, 12345, 0x1122334455667788, plaintext)
+        clear = theirs.decrypt_data(univ.OctetString(bytes(expected)), (7, 12345, univ.OctetString(params)), univ.OctetString(ciphertext))
+        assert bytes(clear)[:size] == plaintext
+        assert decrypt(user.priv, key, 7, 12345, params, ciphertext)[:size] == plaintext
 
 
 def test_reeder_and_blumenthal_differ_where_the_hash_is_short():

@@ -11,6 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_codec_fuzz import FUZZ, decode_hostile, mutated
 
+from eyenet.snmp import message, usm
+from eyenet.snmp.ber import SEQUENCE, expect, read_int
 from eyenet.snmp.errors import SnmpDecodeError
 from eyenet.snmp.message import MessageV3, Pdu, PduType, ScopedPdu
 from eyenet.snmp.traps import SNMP_TRAP_OID, SYS_UPTIME, NotificationReceiver
@@ -69,6 +71,46 @@ def refused(data: bytes) -> bool:
     return (opened is None or not opened.authenticated) and receive_hostile(data) is None
 
 
+def answer(read, *args):
+    try:
+        return read(*args)
+    except SnmpDecodeError:
+        return "refused"
+
+
+def assert_usual_shape_readers_agree(data: bytes) -> None:
+    """Where the readers of the usual v3 header and USM parameters answer (they leave anything
+    unusual to the generic ones), they answer as the generic ones do."""
+    try:
+        start, stop = expect(data, 0, len(data), SEQUENCE, "message")
+        _, pos = read_int(data, start, stop, "version")
+    except SnmpDecodeError:
+        return
+    usual = message._usual_v3_header(data, pos, stop)
+    if usual is not None:
+        assert usual == answer(message._v3_header, data, pos, stop)
+        params = data[usual[4] : usual[5]]
+        usual_params = usm._usual_parameters(params)
+        if usual_params is not None:
+            assert usual_params == answer(usm._decode_parameters, params)
+
+
+def test_the_seeds_take_the_usual_shape_readers():
+    for seed in SEEDS:
+        pos, stop = expect(seed, 0, len(seed), SEQUENCE, "message")
+        start, end = message._usual_v3_header(seed, pos + 3, stop)[4:]  # after the version
+        assert usm._usual_parameters(seed[start:end]) is not None
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=[f"seed{i}" for i in range(len(SEEDS))])
+def test_the_usual_shape_readers_agree_with_the_generic_ones(seed):
+    for i in range(len(seed)):
+        for b in (seed[i] ^ 0x01, seed[i] ^ 0x80, 0x00, 0x7F, 0x81, 0xFF):
+            assert_usual_shape_readers_agree(seed[:i] + bytes((b,)) + seed[i + 1 :])
+        assert_usual_shape_readers_agree(seed[:i])
+        assert_usual_shape_readers_agree(seed[:i] + seed[i + 1 :])
+
+
 def test_the_seeds_open_and_their_notifications_arrive():
     for seed in SEEDS:
         assert open_hostile(seed) is not None
@@ -94,6 +136,7 @@ def test_every_truncation_and_deletion(seed):
 @FUZZ
 @given(mutated(SEEDS))
 def test_mutated_v3_messages(data):
+    assert_usual_shape_readers_agree(data)
     open_hostile(data)
     receive_hostile(data)
 
@@ -101,6 +144,9 @@ def test_mutated_v3_messages(data):
 @FUZZ
 @given(st.binary(max_size=200))
 def test_random_security_parameters(params):
+    usual = usm._usual_parameters(params)
+    if usual is not None:
+        assert usual == answer(usm._decode_parameters, params)
     try:
         decode_parameters(params)
     except SnmpDecodeError:

@@ -51,11 +51,16 @@ def encode_length(n: int) -> bytes:
     return bytes((0x80 | len(body),)) + body
 
 
+def header(tag: int, n: int) -> bytes:
+    """The tag and length of a TLV whose content has n bytes."""
+    return bytes((tag, n)) if n < 0x80 else bytes((tag,)) + encode_length(n)
+
+
 def tlv(tag: int, content: bytes) -> bytes:
     n = len(content)
     if n < 0x80:
         return bytes((tag, n)) + content
-    return bytes((tag,)) + encode_length(n) + content
+    return header(tag, n) + content
 
 
 def encode_signed(v: int) -> bytes:

@@ -11,16 +11,17 @@ and AES-256-C). Keys come from passwords (RFC 3414 A.2) localised to an engine i
 import functools
 import hashlib
 import hmac
-from typing import Any, Final
+import threading
+from typing import Final
 
 import attrs
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.decrepit.ciphers.modes import CFB
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
-from eyenet.snmp.ber import SEQUENCE, encode_signed, expect, read_int, tlv
+from eyenet.snmp.ber import SEQUENCE, encode_signed, expect, header, read_int, tlv
 from eyenet.snmp.errors import SnmpDecodeError, SnmpError
-from eyenet.snmp.message import MessageV3, ScopedPdu, decode_scoped_pdu, encode_scoped_pdu, encode_v3
+from eyenet.snmp.message import MessageV3, ScopedPdu, decode_scoped_pdu, encode_scoped_pdu
 from eyenet.snmp.values import Tag
 
 SECURITY_MODEL: Final = 3  # USM
@@ -86,7 +87,7 @@ def protocol_name(text: str) -> str:
     return PROTOCOL_ALIASES.get(upper, upper)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # the key of the caches each message looks up
 class UsmUser:
     """A user's security settings. The passwords never appear in repr or any message."""
 
@@ -190,10 +191,29 @@ def _cipher_key(des: bool, key: bytes) -> TripleDES | algorithms.AES:
     return TripleDES(key[:8] * 3) if des else algorithms.AES(key)
 
 
-@functools.lru_cache(maxsize=4096)
-def _aes_blocks(key: bytes) -> Any:
-    """An AES-ECB encryptor for the key, kept: ECB has no state between calls."""
-    return Cipher(_cipher_key(False, key), modes.ECB()).encryptor()
+class _CfbEncryptor:
+    """AES-CFB-128 encryption through a context kept per key: a context per message costs
+    three times a request's encryption. The context goes on from the last ciphertext block
+    it gave, so a message starts with the block that comes out as its IV (the IV XOR that
+    block's encryption, by a kept ECB context), and ends padded to whole blocks."""
+
+    def __init__(self, key: bytes) -> None:
+        aes = _cipher_key(False, key)
+        self._cfb = Cipher(aes, CFB(bytes(16))).encryptor()
+        self._ecb = Cipher(aes, modes.ECB()).encryptor()
+        self._last = bytes(16)  # the last ciphertext block the context gave
+        self._lock = threading.Lock()  # the three steps go together
+
+    def encrypt(self, iv: bytes, plaintext: bytes) -> bytes:
+        n = len(plaintext)
+        with self._lock:
+            first = (int.from_bytes(iv, "big") ^ int.from_bytes(self._ecb.update(self._last), "big")).to_bytes(16, "big")
+            out = self._cfb.update(first + plaintext + bytes(-n % 16))
+            self._last = out[-16:]
+        return out[16 : 16 + n]
+
+
+_cfb_encryptor = functools.lru_cache(maxsize=4096)(_CfbEncryptor)
 
 
 def encrypt(protocol: PrivProtocol, key: bytes, boots: int, time: int, salt: int, plaintext: bytes) -> tuple[bytes, bytes]:
@@ -201,14 +221,19 @@ def encrypt(protocol: PrivProtocol, key: bytes, boots: int, time: int, salt: int
     if protocol.name == "DES":
         params = boots.to_bytes(4, "big") + (salt & 0xFFFFFFFF).to_bytes(4, "big")
         iv = bytes(a ^ b for a, b in zip(key[8:16], params))
-        padded = plaintext + bytes(-len(plaintext) % 8)
         enc = Cipher(_cipher_key(True, key), modes.CBC(iv)).encryptor()
-    else:
-        params = (salt & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
-        iv = boots.to_bytes(4, "big") + time.to_bytes(4, "big") + params
-        padded = plaintext
-        enc = Cipher(_cipher_key(False, key), CFB(iv)).encryptor()
-    return enc.update(padded) + enc.finalize(), params
+        return enc.update(plaintext + bytes(-len(plaintext) % 8)) + enc.finalize(), params
+    params = (salt & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
+    return _cfb_encryptor(key).encrypt(boots.to_bytes(4, "big") + time.to_bytes(4, "big") + params, plaintext), params
+
+
+@functools.lru_cache(maxsize=4096)
+def _cfb_decryptor(key: bytes) -> CipherContext:
+    """An AES-CFB-128 decryptor for the key, kept: a context per message costs five times the
+    decryption. CFB decryption takes each ciphertext block as the next block's IV, so a
+    message fed after its IV (that block's output dropped) decrypts from that IV whatever
+    came before; padded to whole blocks, it leaves no partial block to the next message."""
+    return Cipher(_cipher_key(False, key), CFB(bytes(16))).decryptor()
 
 
 def decrypt(protocol: PrivProtocol, key: bytes, boots: int, time: int, params: bytes, ciphertext: bytes) -> bytes:
@@ -221,13 +246,9 @@ def decrypt(protocol: PrivProtocol, key: bytes, boots: int, time: int, params: b
         iv = bytes(a ^ b for a, b in zip(key[8:16], params))
         dec = Cipher(_cipher_key(True, key), modes.CBC(iv)).decryptor()
         return dec.update(ciphertext) + dec.finalize()
-    # CFB-128 decrypts in one call: each block's keystream is the encryption of the ciphertext
-    # block before it (the IV for the first), all known at once; a cipher context per message
-    # costs more than that.
     iv = boots.to_bytes(4, "big") + time.to_bytes(4, "big") + params
     n = len(ciphertext)
-    stream = _aes_blocks(key).update(iv + ciphertext[: (n - 1) // 16 * 16])[:n] if n else b""
-    return (int.from_bytes(ciphertext, "little") ^ int.from_bytes(stream, "little")).to_bytes(n, "little")
+    return _cfb_decryptor(key).update(iv + ciphertext + bytes(-n % 16))[16 : 16 + n]
 
 
 # -- security parameters ------------------------------------------------------------------------
@@ -260,6 +281,38 @@ def encode_parameters(p: UsmParameters) -> tuple[bytes, int]:
 
 def decode_parameters(data: bytes) -> tuple[UsmParameters, int]:
     """(parameters, offset of msgAuthenticationParameters' content in data)."""
+    return _usual_parameters(data) or _decode_parameters(data)
+
+
+_PARAMETER_TAGS = (Tag.OCTET_STRING, Tag.INTEGER, Tag.INTEGER, Tag.OCTET_STRING, Tag.OCTET_STRING, Tag.OCTET_STRING)
+
+
+def _usual_parameters(data: bytes) -> tuple[UsmParameters, int] | None:
+    """decode_parameters for the shape every agent sends (one-byte lengths, boots and time in
+    4 bytes at most): half the generic decoder's cost, for each message. None for anything
+    else, valid or not, which the generic decoder then takes, errors and all."""
+    if not 14 <= len(data) <= 0x81 or data[0] != SEQUENCE or data[1] != len(data) - 2:
+        return None
+    fields = []
+    p = 2
+    try:
+        for tag in _PARAMETER_TAGS:
+            n = data[p + 1]
+            if data[p] != tag or n > 0x7F:
+                return None
+            p += 2
+            fields.append(data[p : p + n])
+            p += n
+    except IndexError:
+        return None
+    engine_id, boots, time, user, auth, priv = fields
+    if p != len(data) or len(engine_id) > 32 or not 0 < len(boots) <= 4 or not 0 < len(time) <= 4 or boots[0] | time[0] > 0x7F:
+        return None
+    params = UsmParameters(engine_id, int.from_bytes(boots, "big"), int.from_bytes(time, "big"), user, auth, priv)
+    return params, len(data) - len(priv) - 2 - len(auth)
+
+
+def _decode_parameters(data: bytes) -> tuple[UsmParameters, int]:
     start, stop = expect(data, 0, len(data), SEQUENCE, "UsmSecurityParameters")
     if stop != len(data):
         raise SnmpDecodeError("stray bytes after UsmSecurityParameters")
@@ -284,24 +337,46 @@ def decode_parameters(data: bytes) -> tuple[UsmParameters, int]:
 # -- messages -----------------------------------------------------------------------------------
 
 
+@attrs.frozen
+class _Session:
+    """What an authenticated user's messages with an engine need, worked out once for both:
+    the protocols, the privacy key, the zeroes the digest field holds while hashed, and HMAC's
+    inner and outer hashes with the key's pads already hashed in (RFC 2104): copied for each
+    message, they save the two blocks of key setup hmac.digest does every time."""
+
+    auth: AuthProtocol
+    priv: PrivProtocol
+    priv_key: bytes = attrs.field(repr=False)
+    zeros: bytes
+    inner: "hashlib._Hash" = attrs.field(repr=False)
+    outer: "hashlib._Hash" = attrs.field(repr=False)
+
+    def mac(self, *parts: bytes | memoryview) -> bytes:
+        """The digest of the message made of parts (its digest field zeroed)."""
+        inner = self.inner.copy()
+        for part in parts:
+            inner.update(part)
+        outer = self.outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[: len(self.zeros)]
+
+
 @functools.lru_cache(maxsize=4096)
-def _hmac_pads(hash_name: str, key: bytes) -> "tuple[hashlib._Hash, hashlib._Hash]":
-    """HMAC's inner and outer hashes with the key's pads already hashed in (RFC 2104): copied
-    for each message, they save the two blocks of key setup hmac.digest does every time."""
-    inner, outer = hashlib.new(hash_name), hashlib.new(hash_name)
-    block = inner.block_size
-    key = key.ljust(block, b"\0")  # USM keys are never longer than the block
+def _session(user: UsmUser, engine_id: bytes) -> _Session:
+    keys = local_keys(user, engine_id)
+    inner, outer = hashlib.new(user.auth.hash), hashlib.new(user.auth.hash)
+    key = keys.auth.ljust(inner.block_size, b"\0")  # USM keys are never longer than the block
     inner.update(bytes(b ^ 0x36 for b in key))
     outer.update(bytes(b ^ 0x5C for b in key))
-    return inner, outer
+    return _Session(user.auth, user.priv, keys.priv, bytes(user.auth.mac_length), inner, outer)
 
 
-def _mac(protocol: AuthProtocol, key: bytes, message: bytes) -> bytes:
-    inner, outer = _hmac_pads(protocol.hash, key)
-    inner, outer = inner.copy(), outer.copy()
-    inner.update(message)
-    outer.update(inner.digest())
-    return outer.digest()[: protocol.mac_length]
+@functools.lru_cache(maxsize=4096)
+def _frame(flags: int, engine_id: bytes, name: str, mac_length: int) -> tuple[bytes, bytes, bytes]:
+    """What a sender's messages to an engine share: msgGlobalData after msgID, the USM
+    parameters' engine id, and their user name with the header of the digest (zeroes follow)."""
+    tail = tlv(Tag.INTEGER, encode_signed(MAX_SIZE)) + tlv(Tag.OCTET_STRING, bytes((flags,))) + tlv(Tag.INTEGER, encode_signed(SECURITY_MODEL))
+    return tail, tlv(Tag.OCTET_STRING, engine_id), tlv(Tag.OCTET_STRING, name.encode()) + header(Tag.OCTET_STRING, mac_length)
 
 
 def secure_message(
@@ -313,20 +388,26 @@ def secure_message(
     flags = (user.flags if user is not None else 0) | (FLAG_REPORTABLE if reportable else 0)
     data = encode_scoped_pdu(scoped)
     priv = b""
-    keys = None
+    session = None
+    zeros = b""
     if user is not None and flags & FLAG_AUTH:
-        keys = local_keys(user, engine_id)
+        session = _session(user, engine_id)
+        zeros = session.zeros
         if flags & FLAG_PRIV:
-            ciphertext, priv = encrypt(user.priv, keys.priv, boots, time, salt, data)
+            ciphertext, priv = encrypt(session.priv, session.priv_key, boots, time, salt, data)
             data = tlv(Tag.OCTET_STRING, ciphertext)
-    mac_length = user.auth.mac_length if keys is not None and user is not None else 0
-    name = user.name.encode() if user is not None else b""
-    params, auth_at = encode_parameters(UsmParameters(engine_id, boots, time, name, bytes(mac_length), priv))
-    message = encode_v3(msg_id, MAX_SIZE, flags, SECURITY_MODEL, params, data)
-    if keys is None or user is None:
-        return message
-    at = len(message) - len(data) - len(params) + auth_at
-    return message[:at] + _mac(user.auth, keys.auth, message) + message[at + mac_length :]
+    # Built as encode_v3(..., encode_parameters(...), data) would, from the parts cached per
+    # sender and engine: the framing costs as much as the PDU's encoding otherwise.
+    tail, engine, name = _frame(flags, engine_id, user.name if user is not None else "", len(zeros))
+    after = tlv(Tag.OCTET_STRING, priv) + data  # after the digest
+    head = engine + tlv(Tag.INTEGER, encode_signed(boots)) + tlv(Tag.INTEGER, encode_signed(time)) + name
+    n = len(head) + len(zeros) + len(after) - len(data)  # UsmSecurityParameters' content
+    params = header(SEQUENCE, n)
+    before = b"\x02\x01\x03" + tlv(SEQUENCE, tlv(Tag.INTEGER, encode_signed(msg_id)) + tail) + header(Tag.OCTET_STRING, len(params) + n) + params + head
+    before = header(SEQUENCE, len(before) + len(zeros) + len(after)) + before
+    if session is None:
+        return before + after
+    return b"".join((before, session.mac(before, zeros, after), after))
 
 
 @attrs.frozen
@@ -362,19 +443,19 @@ def open_message(data: bytes, msg: MessageV3, user: UsmUser | None) -> Opened:
     if flags & FLAG_AUTH:
         if user is None or not user.flags & FLAG_AUTH:
             raise UsmRejected("an authenticated message for a request that had no authentication")
-        protocol = user.auth
-        if len(params.auth) != protocol.mac_length:
-            raise UsmRejected(f"msgAuthenticationParameters of {len(params.auth)} bytes for {protocol.name}")
-        keys = local_keys(user, params.engine_id)
+        session = _session(user, params.engine_id)
+        zeros = session.zeros
+        if len(params.auth) != len(zeros):
+            raise UsmRejected(f"msgAuthenticationParameters of {len(params.auth)} bytes for {session.auth.name}")
         at = msg.security_offset + auth_at
-        blank = data[:at] + bytes(protocol.mac_length) + data[at + protocol.mac_length :]
-        if not hmac.compare_digest(_mac(protocol, keys.auth, blank), params.auth):
+        view = memoryview(data)
+        if not hmac.compare_digest(session.mac(view[:at], zeros, view[at + len(zeros) :]), params.auth):
             raise UsmRejected(f"wrong digest for user {user.name!r}")
         if flags & FLAG_PRIV:
             if not user.flags & FLAG_PRIV or msg.encrypted_pdu is None:
                 raise UsmRejected("an encrypted message where none was expected, or a plain one marked encrypted")
             try:
-                plain = decrypt(user.priv, keys.priv, params.boots, params.time, params.priv, msg.encrypted_pdu)
+                plain = decrypt(session.priv, session.priv_key, params.boots, params.time, params.priv, msg.encrypted_pdu)
                 scoped = decode_scoped_pdu(plain, 0, len(plain))
             except SnmpDecodeError as exc:
                 raise UsmRejected(f"undecryptable PDU (wrong privacy key?): {exc}") from None
