@@ -5,8 +5,10 @@ that records what it is given checks routing, limits, coalescing, replay,
 filtering and expiry precisely.
 """
 
+import gc
 import json
 import time
+import weakref
 from datetime import datetime, timezone
 
 import attrs
@@ -395,6 +397,28 @@ async def test_token_expiry_disconnects_and_refresh_extends():
                 await trio.sleep(0.05)
         assert short_sink.errors() == ["TOKEN_EXPIRED"] and short_sink.disconnected
         assert not kept.closed
+        nursery.cancel_scope.cancel()
+
+
+async def test_closed_sessions_are_freed_before_their_tokens_expire():
+    # A client that reconnects in a loop with a token good for an hour: its closed sessions
+    # (transport, buffers) must not wait for the expiry watch.
+    hub = make_hub()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(hub.run)
+        short, short_sink = connect(hub, token(ttl=0.3))
+        gone = []
+        for _ in range(1000):
+            session, _ = connect(hub, token(ttl=3600))
+            gone.append(weakref.ref(session))
+            session.close()
+        del session
+        gc.collect()
+        assert sum(ref() is not None for ref in gone) <= 100
+        with trio.fail_after(10):  # the open session's expiry is still watched
+            while not short.closed:
+                await trio.sleep(0.05)
+        assert short_sink.errors() == ["TOKEN_EXPIRED"]
         nursery.cancel_scope.cancel()
 
 

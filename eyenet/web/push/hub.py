@@ -88,6 +88,7 @@ class Hub:
         self._flush: dict[Session, None] = {}
         self._expiry: list[tuple[float, int, Session]] = []
         self._expiry_seq = itertools.count()
+        self._expiry_stale = 0  # entries of closed sessions still in _expiry
         self._recoverable: dict[str, _Recoverable] = {}
         self._live: dict[str, Session] = {}  # open sessions by pid
         self._topology_cache: tuple[int, tuple[str, ...], bytes | None] | None = None
@@ -228,6 +229,17 @@ class Hub:
             self._recoverable[session.pid] = _Recoverable(
                 session.sid, session.principal.user_id, tuple(session.subscriptions), time.time()
             )
+        self._forget_expiry()
+
+    def _forget_expiry(self) -> None:
+        # The expiry heap holds a closed session (its transport, its buffers) until its token
+        # would have expired, hours for a client that reconnects every minute: once most of the
+        # heap is closed sessions, it is rebuilt with the open ones (amortised O(1) a close).
+        self._expiry_stale += 1
+        if self._expiry_stale * 2 > len(self._expiry) + 64:
+            self._expiry = [e for e in self._expiry if not e[2].closed and e[2].principal.expires_at == e[0]]
+            heapq.heapify(self._expiry)
+            self._expiry_stale = 0
 
     def live(self, pid: object, principal: Principal) -> Session | None:
         """The open session with this pid when it is `principal`'s user's. A client that sends
