@@ -14,17 +14,9 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 here=$repo/packaging
-say() { echo "build-binary: $*" >&2; }
-die() { echo "build-binary: error: $*" >&2; exit 1; }
 # shellcheck source=packaging/common.sh
 . "$here/common.sh"
-
-out=${1:-$repo/dist}
-python=${PYTHON:-/usr/bin/python3.11}
-python311 "$python" build-binary
-command -v git >/dev/null || die "git is missing"
-version=$(sed -nE 's/^__version__ = "([^"]+)"$/\1/p' "$repo/eyenet/__init__.py")
-[ -n "$version" ] || die "no __version__ in eyenet/__init__.py"
+build_start build-binary "${1:-}" git
 name=eyenet-$version-linux-$(uname -m)
 
 venv=$repo/build/binary-venv

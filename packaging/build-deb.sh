@@ -26,19 +26,9 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 here=$repo/packaging
-say() { echo "build-deb: $*" >&2; }
-die() { echo "build-deb: error: $*" >&2; exit 1; }
-
 # shellcheck source=packaging/common.sh
 . "$here/common.sh"
-
-out=${1:-$repo/dist}
-python=${PYTHON:-/usr/bin/python3.11}
-python311 "$python" build-deb
-for tool in dpkg-deb dpkg git; do command -v "$tool" >/dev/null || die "$tool is missing"; done
-
-version=$(sed -nE 's/^__version__ = "([^"]+)"$/\1/p' "$repo/eyenet/__init__.py")
-[ -n "$version" ] || die "no __version__ in eyenet/__init__.py"
+build_start build-deb "${1:-}" dpkg-deb dpkg git
 arch=$(dpkg --print-architecture)
 prefix=/usr/lib/eyenet
 

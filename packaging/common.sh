@@ -17,3 +17,20 @@ python311() {
     "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "$2: error: $1 is not Python 3.11" >&2; exit 1; }
     "$1" -c 'import ensurepip' 2>/dev/null || { echo "$2: error: $1 has no ensurepip (Debian 12: apt-get install python3.11-venv)" >&2; exit 1; }
 }
+
+# build_start TOOL OUTDIR NEEDED...: what both builds start with. say and die naming TOOL;
+# out (OUTDIR, default dist/ in the repository); python (PYTHON, default Debian 12's 3.11,
+# checked); the commands NEEDED present; version from eyenet/__init__.py. Needs repo set.
+build_start() {
+    build_tool=$1
+    out=${2:-$repo/dist}
+    shift 2
+    say() { echo "$build_tool: $*" >&2; }
+    die() { echo "$build_tool: error: $*" >&2; exit 1; }
+    python=${PYTHON:-/usr/bin/python3.11}
+    python311 "$python" "$build_tool"
+    local tool
+    for tool in "$@"; do command -v "$tool" >/dev/null || die "$tool is missing"; done
+    version=$(sed -nE 's/^__version__ = "([^"]+)"$/\1/p' "$repo/eyenet/__init__.py")
+    [ -n "$version" ] || die "no __version__ in eyenet/__init__.py"
+}
