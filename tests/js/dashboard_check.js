@@ -308,12 +308,14 @@ async function maintenance(page, report) {
   await page.waitForFunction(() => document.querySelectorAll('table.windows tbody tr').length === 0, null, { timeout: STEP });
 }
 
-// What the admin views offer this user: the menu, and the forms and buttons of each.
+// What the admin views offer this user: the menu, and the forms and buttons of each; and
+// how much wider than the window the widest of them is (a phone's: nothing).
 async function offered(page) {
   const seen = { nav: await navShown(page) };
   for (const [name, noun] of [['rules', 'rule'], ['maintenance', 'window']]) {
     await view(page, name, noun);
     seen[name] = { form: await page.$$eval('form.edit', (f) => f.length), buttons: await page.$$eval('table tbody button', (b) => b.length) };
+    seen.overflow = Math.max(seen.overflow ?? -Infinity, await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth));
   }
   return seen;
 }
