@@ -2,13 +2,13 @@
 // acknowledge and resolve only for operators and admins (a viewer sees no such buttons);
 // an alert's history (GET /api/alerts/{id}) under it when its message is chosen.
 import { h, setText, clock } from './dom.js';
+import { options } from './forms.js';
 
 export function alertsView(app) {
   const statusFilter = h('select', { 'aria-label': 'Status', onchange: () => load() },
-    ...[['active', 'open or acknowledged'], ['open', 'open'], ['acknowledged', 'acknowledged'], ['resolved', 'resolved'], ['', 'any status']]
-      .map(([value, label]) => h('option', { value }, label)));
+    ...options([['active', 'open or acknowledged'], 'open', 'acknowledged', 'resolved', ['', 'any status']]));
   const severityFilter = h('select', { 'aria-label': 'Severity', onchange: () => load() },
-    ...[['', 'any severity'], ['critical', 'critical'], ['warning', 'warning'], ['info', 'info']].map(([value, label]) => h('option', { value }, label)));
+    ...options([['', 'any severity'], 'critical', 'warning', 'info']));
   const text = h('input', { type: 'search', placeholder: 'Filter: device, message…', 'aria-label': 'Filter alerts', oninput: () => paint() });
   const summary = h('span', { class: 'summary' });
   const tbody = h('tbody');

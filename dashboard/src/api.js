@@ -41,4 +41,24 @@ export class Api {
   post(path, body) {
     return this.call('POST', path, body);
   }
+
+  put(path, body) {
+    return this.call('PUT', path, body);
+  }
+
+  patch(path, body) {
+    return this.call('PATCH', path, body);
+  }
+
+  delete(path) {
+    return this.call('DELETE', path);
+  }
+}
+
+// The claims of a token (the contract names sub, role, scope and exp): what the page may
+// offer. The server checks every call anyway; this only hides what would be refused.
+export function claims(token) {
+  const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+  const text = new TextDecoder().decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0)));
+  return JSON.parse(text);
 }

@@ -27,13 +27,22 @@ export class TimeChart {
       series: [{}, ...series.map((label, i) => ({ label, stroke: COLOURS[i], width: 1.5, value: (u, v) => v === null ? '–' : format === 'percent' ? `${v.toFixed(1)} %` : bitsShort(v) }))],
     }, this.data, container);
     this.container = container;
+    this.container.dataset.peak = '';
     this.resize = () => this.plot.setSize({ width: Math.max(260, container.clientWidth), height: 200 });
     window.addEventListener('resize', this.resize);
   }
 
   set(data) {
     this.data = data;
+    this.show();
+  }
+
+  // Drawn, and the highest value shown told on the box (data-peak): a glance for tests and
+  // tools that do not read canvases.
+  show() {
     this.plot.setData(this.data);
+    const peak = Math.max(...this.data.slice(1).flat().filter((v) => v !== null));
+    this.container.dataset.peak = Number.isFinite(peak) ? String(peak) : '';
   }
 
   add(time, values) {
@@ -45,7 +54,7 @@ export class TimeChart {
       times.shift();
       columns.forEach((c) => c.shift());
     }
-    this.plot.setData(this.data);
+    this.show();
   }
 
   destroy() {

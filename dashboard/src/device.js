@@ -20,7 +20,8 @@ export function deviceView(app, id) {
   }, label));
   const element = h('section', { class: 'view device' },
     h('p', {}, h('a', { href: '#/devices' }, '← Devices')),
-    h('div', { class: 'tools' }, title, status),
+    h('div', { class: 'tools' }, title, status,
+      app.can('operator') ? h('a', { href: `#/anomaly/${encodeURIComponent(id)}` }, 'Look for anomalies') : null),
     problem, facts,
     h('div', { class: 'tools charts-head' }, h('h2', {}, 'History'), h('div', { class: 'range', role: 'group', 'aria-label': 'Time range' }, ...rangeButtons)),
     charts,

@@ -7,6 +7,7 @@
 // are written: a fleet of thousands costs what one page of it shows.
 import { h, setText, percent, bits, duration, ago } from './dom.js';
 import { applyStatus, applyMetrics } from './model.js';
+import { options } from './forms.js';
 
 const COLUMNS = [
   { key: 'status', label: 'Status', value: (d) => ({ up: 0, degraded: 1, down: 2 })[d.status] ?? 3, show: (d) => d.status || 'unknown' },
@@ -37,9 +38,11 @@ export function devicesView(app) {
   let first = 0; // index of the first row shown, in the filtered and sorted list
   let onPage = new Set(); // ids of the rows in the page
 
-  const filter = h('input', { type: 'search', placeholder: 'Filter: name, host, tag, vendor…', 'aria-label': 'Filter devices', oninput: () => { first = 0; order(); } });
-  const statusFilter = h('select', { 'aria-label': 'Status', onchange: () => { first = 0; order(); } },
-    ...['all', 'up', 'degraded', 'down'].map((s) => h('option', { value: s }, s === 'all' ? 'every status' : s)));
+  const refilter = () => { first = 0; order(); };
+  const filter = h('input', { type: 'search', placeholder: 'Filter: name, host, tag, vendor…', 'aria-label': 'Filter devices', oninput: refilter });
+  const statusFilter = h('select', { 'aria-label': 'Status', onchange: refilter },
+    ...options([['all', 'every status'], 'up', 'degraded', 'down']));
+  const tagFilter = h('select', { 'aria-label': 'Tag', class: 'tag-filter', onchange: refilter });
   const summary = h('span', { class: 'summary' });
   const pageText = h('span', { class: 'summary' });
   const turn = (by) => () => { first = Math.max(0, first + by); order(); };
@@ -57,7 +60,7 @@ export function devicesView(app) {
     headRow.append(h('th', { scope: 'col', class: [column.num && 'num', column.narrow && 'narrow'].filter(Boolean).join(' '), dataset: { key: column.key } }, button));
   }
   const element = h('section', { class: 'view' },
-    h('div', { class: 'tools' }, h('h1', {}, 'Devices'), filter, statusFilter, summary),
+    h('div', { class: 'tools' }, h('h1', {}, 'Devices'), filter, tagFilter, statusFilter, summary),
     h('div', { class: 'scroll' }, table), pager);
 
   function row(device) {
@@ -100,8 +103,9 @@ export function devicesView(app) {
     }
   }
 
-  function matches(device, text, status) {
+  function matches(device, text, status, tag) {
     if (status !== 'all' && device.status !== status) return false;
+    if (tag && !(device.tags || []).includes(tag)) return false;
     if (!text) return true;
     const haystack = [device.id, device.name, device.host, device.vendor, device.model, device.os, device.type, device.status, ...(device.tags || [])]
       .filter(Boolean).join(' ').toLowerCase();
@@ -127,7 +131,7 @@ export function devicesView(app) {
       orderedAt = now;
       metricsMoved = false;
       const text = filter.value.trim().toLowerCase();
-      const shown = [...devices.values()].filter((d) => matches(d, text, statusFilter.value));
+      const shown = [...devices.values()].filter((d) => matches(d, text, statusFilter.value, tagFilter.value));
       shown.sort((a, b) => {
         const x = sortedBy.value(a);
         const y = sortedBy.value(b);
@@ -162,6 +166,12 @@ export function devicesView(app) {
     schedule();
   }
 
+  // The tags of the fleet as they are (devices added through the API bring theirs).
+  function showTags() {
+    const tags = [...new Set([...devices.values()].flatMap((d) => d.tags || []))].sort();
+    tagFilter.replaceChildren(...options([['', 'every tag'], ...tags], tags.includes(tagFilter.value) ? tagFilter.value : ''));
+  }
+
   async function load() {
     try {
       const answer = await app.api.get('/api/devices');
@@ -170,6 +180,7 @@ export function devicesView(app) {
         devices.set(device.id, device);
         dirty.add(device.id);
       }
+      showTags();
       order();
     } catch (err) {
       setText(summary, `could not load the devices: ${err.message}`);

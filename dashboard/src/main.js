@@ -1,8 +1,9 @@
 // The dashboard: log in, keep the token fresh, hold the push connection, route by the
-// URL's hash (#/devices, #/device/<id>, #/alerts, #/topology) to one view at a time.
+// URL's hash (#/devices, #/device/<id>, #/alerts, #/topology, #/anomaly, #/rules,
+// #/maintenance, #/users) to one view at a time.
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import { Api } from './api.js';
+import { Api, claims } from './api.js';
 import { Push } from './push.js';
 import { h, setText } from './dom.js';
 import { loginView } from './login.js';
@@ -10,6 +11,10 @@ import { devicesView } from './devices.js';
 import { deviceView } from './device.js';
 import { alertsView } from './alerts.js';
 import { topologyView } from './topology.js';
+import { anomalyView } from './anomaly.js';
+import { usersView } from './users.js';
+import { rulesView } from './rules.js';
+import { maintenanceView } from './maintenance.js';
 
 const ROLES = ['viewer', 'operator', 'admin'];
 // Refresh when this share of the token's life is spent: early enough to survive a slow answer.
@@ -21,7 +26,12 @@ const app = {
   push: null,
   role: null,
   user: null,
+  userId: null,
+  scope: [], // device tags; empty: every device
   can: (role) => ROLES.indexOf(app.role) >= ROLES.indexOf(role),
+  // Users and rules hold for every device: only an admin without a scope changes them.
+  fleet: () => app.can('admin') && app.scope.length === 0,
+  jobs: new Map(), // anomaly jobs started in this session: jobId -> job, kept across views
   toast,
   openAlerts: new Set(),
   topologyChanges: [], // newest first, the last CHANGES_KEPT: the map lists them
@@ -83,10 +93,16 @@ function signedIn(answer, username) {
   api.token = answer.token;
   app.role = answer.role;
   app.user = username;
+  const claimed = claims(answer.token);
+  app.userId = claimed.sub;
+  app.scope = claimed.scope || [];
   scheduleRefresh(answer.expiresAt);
   $('nav').hidden = false;
+  // A link is offered only to whom its view has something for: jobs need an operator.
+  $('nav').querySelector('[data-view=anomaly]').hidden = !app.can('operator');
+  $('nav').querySelector('[data-view=users]').hidden = !app.fleet();
   $('who').hidden = false;
-  setText($('who'), `${username} (${answer.role})`);
+  setText($('who'), `${username} (${answer.role}${app.scope.length ? `, ${app.scope.join(', ')}` : ''})`);
   $('logout').hidden = false;
   app.push = new Push(() => api.token);
   app.push.onState = showLink;
@@ -121,6 +137,9 @@ function signOut(message) {
   app.push = null;
   api.token = null;
   app.role = null;
+  app.userId = null;
+  app.scope = [];
+  app.jobs.clear();
   app.openAlerts.clear();
   app.topologyChanges = [];
   showAlertCount();
@@ -146,6 +165,10 @@ function route() {
   if (name === 'device' && arg) show(deviceView(app, decodeURIComponent(arg)));
   else if (name === 'alerts') show(alertsView(app));
   else if (name === 'topology') show(topologyView(app));
+  else if (name === 'anomaly') show(anomalyView(app, arg && decodeURIComponent(arg)));
+  else if (name === 'rules') show(rulesView(app));
+  else if (name === 'maintenance') show(maintenanceView(app));
+  else if (name === 'users') show(usersView(app));
   else show(devicesView(app));
   $('view').focus({ preventScroll: true });
 }
