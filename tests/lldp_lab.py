@@ -46,7 +46,10 @@ holding:
 * data ports: veth pairs made by ``lab.link()``, one end in each node.
 
 ``lab.cut(link)`` deletes the veth pair (``how="down"`` sets both ends down
-instead); ``lab.restore(link)`` brings it back. ``lab.remove_node(node)`` stops
+instead); ``lab.restore(link)`` brings it back (``same_index=True``: under the
+ifIndexes it had). ``lab.link(..., addresses=True)`` gives a link a /30 of
+10.232.0.0/16 (inside the namespaces only), over which ``lab.traffic(link, ...)``
+sends paced UDP, bounded in octets and time (``tests/lab_traffic.py``). ``lab.remove_node(node)`` stops
 the node's daemons and deletes its namespace (its links go with it).
 
 Every process runs in the foreground with its log under ``workdir/<name>/``
