@@ -232,6 +232,8 @@ class InterfaceMetrics:
     # Listed, but left out of bandwidth totals, alerts and the device's health
     # ([poller] ignore_interfaces); for the REST API's port table, not on the wire.
     ignored: bool = False
+    # Why bps_in or bps_out is None ("<reason>: <text>", eyenet.collect.rates); for the REST API, not on the wire.
+    rate_reason: str | None = None
 
     def data(self) -> dict[str, Any]:
         return {

@@ -46,7 +46,10 @@ holding:
 * data ports: veth pairs made by ``lab.link()``, one end in each node.
 
 ``lab.cut(link)`` deletes the veth pair (``how="down"`` sets both ends down
-instead); ``lab.restore(link)`` brings it back. ``lab.remove_node(node)`` stops
+instead); ``lab.restore(link)`` brings it back (``same_index=True``: under the
+ifIndexes it had). ``lab.link(..., addresses=True)`` gives a link a /30 of
+10.232.0.0/16 (inside the namespaces only), over which ``lab.traffic(link, ...)``
+sends paced UDP, bounded in octets and time (``tests/lab_traffic.py``). ``lab.remove_node(node)`` stops
 the node's daemons and deletes its namespace (its links go with it).
 
 Every process runs in the foreground with its log under ``workdir/<name>/``
@@ -117,6 +120,9 @@ LLDPD = "/usr/sbin/lldpd"
 LLDPCLI = "/usr/sbin/lldpcli"
 
 NETWORK = "10.231.0.0/16"
+# Addresses of links made with addresses=True: inside the lab's namespaces only (never
+# routed in the root namespace), a /30 each in the order the links are made.
+DATA_NETWORK = "10.232.0.0"
 NS_PREFIX = "en-"  # namespaces: en-<lab prefix>-<node name>
 ROOT_IF_PREFIX = "en"  # root-side management veths: en<lab prefix><node number>
 MGMT_IF = "mgmt0"
@@ -416,6 +422,18 @@ class Link:
     b: Node
     b_port: str
     state: str = "up"
+    mtu: Optional[int] = None
+    # With an IPv4 /30 of its own (inside the two namespaces only: traffic between them).
+    subnet: Optional[ipaddress.IPv4Network] = None
+    a_index: int = 0  # each end's ifIndex in its namespace, as last made
+    b_index: int = 0
+
+    @property
+    def b_address(self) -> str:
+        """``b_port``'s address (links made with ``addresses=True``)."""
+        if self.subnet is None:
+            raise LabError(f"{self!r} has no addresses (make it with addresses=True)")
+        return str(self.subnet[2])
 
     def ends(self) -> tuple[tuple[Node, str], tuple[Node, str]]:
         return (self.a, self.a_port), (self.b, self.b_port)
@@ -423,6 +441,30 @@ class Link:
     def __repr__(self) -> str:
         return f"<Link {self.a.name}:{self.a_port} <-> {self.b.name}:{self.b_port} {self.state}>"
 
+
+class Traffic:
+    """A sender started by LldpLab.traffic()."""
+
+    def __init__(self, process: subprocess.Popen, seconds: float) -> None:
+        self.process = process
+        self.seconds = seconds
+
+    def wait(self) -> int:
+        """Wait for the sender to finish (bounded by its seconds); the octets of payload it sent."""
+        try:
+            out, _ = self.process.communicate(timeout=self.seconds + CMD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            _stop(self.process)
+            raise LabError(f"the traffic sender ran past its {self.seconds} s") from None
+        if self.process.returncode != 0:
+            raise LabError(f"the traffic sender failed ({self.process.returncode}): {out.strip()[-2000:]}")
+        return int(out.split()[-1])
+
+    def __enter__(self) -> "Traffic":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        _stop(self.process)
 
 _OPEN_LABS: "set[LldpLab]" = set()
 
@@ -638,10 +680,14 @@ class LldpLab:
                 self.nodes.pop(node.name, None)
 
     # -- links ---------------------------------------------------------------
-    def link(self, a: Union[Node, str], b: Union[Node, str], a_port: str = "eth1", b_port: str = "eth1") -> Link:
+    def link(self, a: Union[Node, str], b: Union[Node, str], a_port: str = "eth1", b_port: str = "eth1", *,
+             addresses: bool = False, mtu: Optional[int] = None) -> Link:
         """A veth pair between ``a``'s ``a_port`` and ``b``'s ``b_port``, both up.
         lldpd on both sides picks the new port up within about a second and
-        sends on it: each side lists the other about 2 s after this returns."""
+        sends on it: each side lists the other about 2 s after this returns.
+        ``addresses``: a /30 of DATA_NETWORK on the pair (``a`` .1, ``b`` .2), for
+        ``traffic()``; ``mtu``: both ends' MTU (veth takes up to 65535: big UDP
+        datagrams unfragmented, so a sender spends little CPU per byte)."""
         with self._lock:
             a, b = self._node(a), self._node(b)
             if a is b:
@@ -651,7 +697,9 @@ class LldpLab:
                     raise ValueError(f"port name {port!r}: up to 15 characters, not {MGMT_IF} or lo")
                 if port in node.ports:
                     raise LabError(f"node {node.name} has a port {port} already")
-            link = Link(a, a_port, b, b_port)
+            link = Link(a, a_port, b, b_port, mtu=mtu)
+            if addresses:
+                link.subnet = ipaddress.ip_network((int(ipaddress.ip_address(DATA_NETWORK)) + 4 * len(self.links), 30))
             self._make_link(link)
             self.links.append(link)
             return link
@@ -674,14 +722,16 @@ class LldpLab:
             else:
                 raise ValueError(f"how must be 'delete' or 'down', not {how!r}")
 
-    def restore(self, link: Link) -> None:
-        """Bring a cut link back (a deleted one is made again, same names)."""
+    def restore(self, link: Link, *, same_index: bool = False) -> None:
+        """Bring a cut link back (a deleted one is made again, same names; with
+        ``same_index``, under the ifIndexes it had, as a re-created interface that
+        an agent keeps the same row for, its counters starting again from 0)."""
         with self._lock:
             if link.state == "down":
                 _run([IP, "-n", link.a.netns, "link", "set", link.a_port, "up"])
                 _run([IP, "-n", link.b.netns, "link", "set", link.b_port, "up"])
             elif link.state == "cut":
-                self._make_link(link)
+                self._make_link(link, same_index=same_index)
             else:
                 raise LabError(f"{link!r} cannot be restored")
             link.state = "up"
@@ -889,11 +939,35 @@ class LldpLab:
                    f"lldpd of {node.name} to serve lldpLocSysName {node.sys_name!r} through snmpd",
                    interval=0.05, describe=node.log_text)
 
-    def _make_link(self, link: Link) -> None:
-        _run([IP, "-n", link.a.netns, "link", "add", link.a_port, "type", "veth",
-              "peer", "name", link.b_port, "netns", link.b.netns])
-        _run([IP, "-n", link.a.netns, "link", "set", link.a_port, "up"])
-        _run([IP, "-n", link.b.netns, "link", "set", link.b_port, "up"])
+    def traffic(self, link: Link, *, rate: Optional[float] = None, seconds: float = 10.0,
+                octets: Optional[int] = None) -> "Traffic":
+        """UDP from ``link.a`` to ``link.b`` (a link made with ``addresses=True``), at
+        ``rate`` bit/s (None: as fast as it goes), for ``seconds`` at most and ``octets``
+        of payload at most; it goes on through errors (a port deleted meanwhile). A
+        context manager: leaving it stops the sender; ``wait()`` waits for its end."""
+        argv = [IP, "netns", "exec", link.a.netns, sys.executable, str(Path(__file__).resolve().parent / "lab_traffic.py"),
+                link.b_address, str(rate or 0), str(seconds), str(octets or 0)]
+        return Traffic(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                        start_new_session=True), seconds)
+
+    def if_index(self, node: Union[Node, str], port: str) -> int:
+        """The ifIndex of ``port`` in ``node``'s namespace."""
+        node = self._node(node)
+        out = _run([IP, "-n", node.netns, "-o", "link", "show", "dev", port], timeout=10)
+        return int(out.split(":", 1)[0])
+
+    def _make_link(self, link: Link, same_index: bool = False) -> None:
+        a_index = ["index", str(link.a_index)] if same_index else []
+        b_index = ["index", str(link.b_index)] if same_index else []
+        mtu = ["mtu", str(link.mtu)] if link.mtu else []
+        _run([IP, "-n", link.a.netns, "link", "add", link.a_port, *a_index, *mtu, "type", "veth",
+              "peer", "name", link.b_port, *b_index, *mtu, "netns", link.b.netns])
+        for node, port, host in ((link.a, link.a_port, 1), (link.b, link.b_port, 2)):
+            if link.subnet is not None:
+                _run([IP, "-n", node.netns, "addr", "add", f"{link.subnet[host]}/30", "dev", port])
+            _run([IP, "-n", node.netns, "link", "set", port, "up"])
+        link.a_index, link.b_index = self.if_index(link.a, link.a_port), self.if_index(link.b, link.b_port)
+
 
     def _remove(self, node: Node) -> None:
         """Tear one node down (best effort, every step tried)."""

@@ -400,3 +400,20 @@ def test_sample_validation():
         sample(1, width=16)
     with pytest.raises(ValueError):
         sample(1, uptime=M32)
+
+
+def test_each_absent_rate_has_its_reason():
+    from eyenet.collect.rates import REASON_TEXT, Reason, counter_set_results, explain
+
+    tracker, key = RateTracker(), InterfaceKey(2, "eth0")
+    first = CounterSet((M32 - 10, None, 5), (32, 32, 64), 100_000, 1000.0, None, 10_000_000_000)
+    assert tracker.results(key, first, (OCTET_BITS,) * 3) == ([None] * 3, [Reason.NO_PREVIOUS] * 3)
+    # 32-bit octets at 10 Gbit/s wrap in 3.1 s: polled every 10 s the count is ambiguous.
+    later = CounterSet((10, 7, 6), (32, 32, 32), 101_000, 1010.0, None, 10_000_000_000)
+    assert tracker.results(key, later, (OCTET_BITS,) * 3) == (
+        [None] * 3, [Reason.TOO_LONG, Reason.NO_COUNTER, Reason.WIDTH_CHANGED])
+    back = CounterSet((5,), (32,), 100_500, 1005.0, None, None, (9, "up"))
+    assert counter_set_results(first._replace(speed=None, state=(1, "up")), back, (OCTET_BITS,)) == (
+        [None], [Reason.COUNTER_RESET])
+    assert set(REASON_TEXT) == set(Reason) - {Reason.OK, Reason.WRAPPED}
+    assert explain(Reason.TOO_LONG).startswith("too_long: ") and "32-bit" in explain(Reason.TOO_LONG)

@@ -356,9 +356,10 @@ async def test_devices_show_the_live_state_from_the_poller(api):
     assert interfaces["deviceId"] == "core-1" and RFC3339.match(interfaces["timestamp"])
     assert interfaces["interfaces"] and set(interfaces["interfaces"][0]) == {
         "ifIndex", "name", "status", "in", "out", "errorsIn", "errorsOut", "description", "alias", "type", "speed", "adminStatus",
-        "mtu", "mac", "lastChange", "ignored",
+        "mtu", "mac", "lastChange", "ignored", "rateReason",
     }
     port = {i["name"]: i for i in interfaces["interfaces"]}["Gi1/0/1"]
+    assert port["in"] is None and port["rateReason"].startswith("no_previous: ")  # one poll so far
     assert (port["description"], port["type"], port["speed"], port["adminStatus"]) == ("GigabitEthernet1/0/1", 6, 100_000_000, "up")
     assert (port["mtu"], port["mac"], port["ignored"]) == (1500, "ac:7e:8a:19:bf:01", False)
     # ifLastChange 560693997 at sysUpTime 718475737 (hundredths): 1577817.4 s before the poll.

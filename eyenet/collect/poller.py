@@ -26,7 +26,7 @@ from eyenet.bus import Bus
 from eyenet.collect.history import Sample
 from eyenet.collect.interfaces import InterfaceLabels, InterfaceReading, ignored
 from eyenet.collect.profiles import ProfileSet
-from eyenet.collect.rates import OCTET_BITS, PACKET_BITS, CounterSet, InterfaceKey, RateTracker, as_timeticks
+from eyenet.collect.rates import OCTET_BITS, PACKET_BITS, CounterSet, InterfaceKey, RateTracker, Reason, as_timeticks, explain
 from eyenet.collect.read import DeviceReading, MetricPlan, read_device
 from eyenet.config import Config
 from eyenet.devices.model import DeviceConfig
@@ -123,7 +123,7 @@ def interface_rates(
     out = []
     keys = []
     seen_up = state.seen_up
-    update = state.rates.update
+    results = state.rates.results
     uptime = as_timeticks(reading.uptime_ticks)
     for itf in reading.interfaces:
         key = interface_key(itf)
@@ -140,7 +140,8 @@ def interface_rates(
             (itf.in_octets, itf.out_octets, itf.in_errors, itf.out_errors), _WIDTHS[itf.counter_bits], uptime, monotonic,
             itf.counter_discontinuity, itf.speed, (itf.last_change, itf.oper_status),
         ))
-        octets_in, octets_out, errors_in, errors_out = update(key, sample, _UNIT_BITS)
+        rates, reasons = results(key, sample, _UNIT_BITS)
+        octets_in, octets_out, errors_in, errors_out = rates
         out.append(
             InterfaceMetrics(
                 if_index=itf.if_index,
@@ -159,11 +160,21 @@ def interface_rates(
                 mac=itf.mac,
                 changed_ago=changed_ago(itf.last_change, reading.uptime_ticks),
                 ignored=skip,
+                rate_reason=rate_reason(rates, reasons),
             )
         )
     state.rates.retain(keys)
     state.seen_up &= set(keys)
     return out
+
+
+def rate_reason(rates: Sequence[float | None], reasons: Sequence[Reason]) -> str | None:
+    """Why the interface's bit rates (its first two counters, octets in and out) are absent
+    (the first one's reason); None when both are there."""
+    for rate, reason in zip(rates[:2], reasons[:2]):
+        if rate is None:
+            return explain(reason)
+    return None
 
 
 def changed_ago(last_change: int | None, uptime_ticks: int | None) -> float | None:

@@ -100,6 +100,32 @@ class Reason(enum.StrEnum):
     TOO_LONG = "too_long"
     COUNTER_RESET = "counter_reset"
     OVER_SPEED = "over_speed"
+    NO_COUNTER = "no_counter"  # the agent did not give the counter (or gave one outside its width)
+
+
+# Why a rate is absent, for people (the REST API's interface rows); OK and WRAPPED have a rate.
+REASON_TEXT = {
+    Reason.NO_PREVIOUS: "no earlier sample to compare with yet",
+    Reason.WIDTH_CHANGED: "the agent switched between its 64-bit and 32-bit counters since the last poll",
+    Reason.NOT_ELAPSED: "no time passed since the last poll",
+    Reason.REBOOT: "the agent restarted since the last poll",
+    Reason.DISCONTINUITY: "the counters were reset (ifCounterDiscontinuityTime moved)",
+    Reason.TOO_LONG: (
+        "the counters could wrap more than once between two polls at the interface's speed "
+        "(32-bit counters: poll more often, or use SNMPv2c or v3 for 64-bit counters)"
+    ),
+    Reason.COUNTER_RESET: (
+        "the counter went backwards and was reset, not wrapped (the interface changed state, "
+        "was re-created, or a wrap would mean far more than it has ever carried)"
+    ),
+    Reason.OVER_SPEED: "the counter advanced faster than the interface can carry",
+    Reason.NO_COUNTER: "the agent gives no such counter",
+}
+
+
+def explain(reason: Reason) -> str:
+    """'<reason>: <why, for people>' for a reason without a rate."""
+    return f"{reason}: {REASON_TEXT[reason]}"
 
 
 def _width(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -294,7 +320,14 @@ class CounterSet(NamedTuple):
     state: Hashable = None  # what tells a re-created interface (rule 6): (ifLastChange, ifOperStatus)
 
 
-def counter_set_rates(
+def counter_set_rates(prev: CounterSet | None, cur: CounterSet, unit_bits: Sequence[float], **options: Any) -> list[float | None]:
+    """counter_rate() of each counter of cur against the same one of prev, rates only: the
+    rules shared by all counters (elapsed time, discontinuity) are checked once. options:
+    those of counter_set_results (tolerance, max_elapsed, peaks)."""
+    return counter_set_results(prev, cur, unit_bits, **options)[0]
+
+
+def counter_set_results(
     prev: CounterSet | None,
     cur: CounterSet,
     unit_bits: Sequence[float],
@@ -302,25 +335,31 @@ def counter_set_rates(
     tolerance: float = DEFAULT_TOLERANCE,
     max_elapsed: float | None = None,
     peaks: Sequence[float | None] = (),
-) -> list[float | None]:
-    """counter_rate() of each counter of cur against the same one of prev, rates only: the
-    rules shared by all counters (elapsed time, discontinuity) are checked once. peaks: each
-    counter's peak rate so far (rule 6), None or missing where unknown."""
+) -> tuple[list[float | None], list[Reason]]:
+    """counter_set_rates() with each counter's reason beside its rate (OK or WRAPPED when it
+    has one). peaks: each counter's peak rate so far (rule 6), None or missing where unknown."""
     if prev is None:
-        return [None] * len(cur.values)
+        return [None] * len(cur.values), [Reason.NO_PREVIOUS] * len(cur.values)
     elapsed, _, broken = _continuity(prev, cur, max_elapsed)
     if broken is not None:
-        return [None] * len(cur.values)
+        return [None] * len(cur.values), [broken] * len(cur.values)
     speed = _top_speed(prev, cur)
     changed = prev.state is not None and cur.state is not None and prev.state != cur.state
-    out: list[float | None] = []
+    rates: list[float | None] = []
+    reasons: list[Reason] = []
     for k, (old, new, old_width, width, bits) in enumerate(zip(prev.values, cur.values, prev.widths, cur.widths, unit_bits)):
-        if old is None or new is None or old_width != width or not (0 <= old < 1 << width and 0 <= new < 1 << width):
-            out.append(None)
+        if old is None or new is None or not (0 <= old < 1 << old_width and 0 <= new < 1 << width):
+            rates.append(None)
+            reasons.append(Reason.NO_COUNTER)
+        elif old_width != width:
+            rates.append(None)
+            reasons.append(Reason.WIDTH_CHANGED)
         else:
             peak = peaks[k] if k < len(peaks) else None
-            out.append(_advance(old, new, width, elapsed, speed, bits, tolerance, changed, peak)[0])  # type: ignore[arg-type]  # as in counter_rate
-    return out
+            rate, reason, _ = _advance(old, new, width, elapsed, speed, bits, tolerance, changed, peak)  # type: ignore[arg-type]  # as in counter_rate
+            rates.append(rate)
+            reasons.append(reason)
+    return rates, reasons
 
 
 class InterfaceKey(NamedTuple):
@@ -336,8 +375,8 @@ class RateTracker:
     """The previous CounterSet of each interface key; pure, no I/O.
 
     ``update(key, sample, unit_bits)`` returns the rates of the sample's counters
-    against the previous sample of the same key (counter_set_rates), and keeps the new
-    one as the next baseline (whatever the result: after a reboot the post-reboot
+    against the previous sample of the same key (counter_set_rates; ``results`` gives
+    their reasons too), and keeps the new one as the next baseline (whatever the result: after a reboot the post-reboot
     sample is the baseline). ``retain(keys)`` forgets interfaces that are gone, so a
     later interface that reuses an ifIndex under another name starts afresh.
     """
@@ -349,14 +388,18 @@ class RateTracker:
         self._options = rate_options
 
     def update(self, key: Hashable, sample: CounterSet, unit_bits: Sequence[float]) -> list[float | None]:
+        return self.results(key, sample, unit_bits)[0]
+
+    def results(self, key: Hashable, sample: CounterSet, unit_bits: Sequence[float]) -> tuple[list[float | None], list[Reason]]:
+        """update(), with each counter's reason (counter_set_results)."""
         seen, peaks = self._peaks.get(key, (0, []))
         known = peaks if seen >= PEAK_SAMPLES else ()
-        result = counter_set_rates(self._last.get(key), sample, unit_bits, peaks=known, **self._options)
+        result, reasons = counter_set_results(self._last.get(key), sample, unit_bits, peaks=known, **self._options)
         self._last[key] = sample
         if any(r is not None for r in result):
             grown = [r if p is None else p if r is None else max(p, r) for p, r in zip(peaks or [None] * len(result), result)]
             self._peaks[key] = (seen + 1, grown)
-        return result
+        return result, reasons
 
     def retain(self, keys: Iterable[Hashable]) -> None:
         keep = set(keys)

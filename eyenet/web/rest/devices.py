@@ -13,6 +13,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from eyenet.auth.tokens import Claims
 from eyenet.collect.history import HistoryPoint
+from eyenet.collect.rates import REASON_TEXT
 from eyenet.devices.inventory import (
     ConfiguredDevice,
     DeviceExists,
@@ -152,6 +153,10 @@ class Interface(msgspec.Struct, rename="camel"):
         description="ifLastChange: when its status last changed; null: before the agent started, or unknown",
     )]
     ignored: Annotated[bool, Meta(description="left out of bandwidth totals and alerts ([poller] ignore_interfaces)")]
+    rate_reason: Annotated[str | None, Meta(
+        description=f"why `in` or `out` is null: '<reason>: <explanation>', the reason one of {', '.join(REASON_TEXT)}; "
+        "null when both are there",
+    )]
 
 
 class Interfaces(msgspec.Struct, rename="camel"):
@@ -196,6 +201,7 @@ def _interface(itf: InterfaceMetrics, polled: datetime, tz: tzinfo | None) -> In
         **itf.data(), "description": itf.description, "alias": itf.alias, "type": itf.if_type,
         "speed": None if itf.speed is None else int(itf.speed), "adminStatus": itf.admin_status, "mtu": itf.mtu,
         "mac": itf.mac, "lastChange": changed, "ignored": itf.ignored,
+        "rateReason": itf.rate_reason,
     })
 
 
