@@ -310,6 +310,25 @@ def test_interface_labels_current():
     assert not labels.current(5, 100, None, 60.0, 600)  # no sysUpTime: nothing to tell a reboot by
 
 
+def test_interface_labels_short_of_ifnumber_are_read_again_once():
+    """An agent that answers ifNumber live but its table from a cache (net-snmp, a few
+    seconds) can give fewer rows than ifNumber just after an interface came: those labels
+    are not reused, so the next poll walks on to the new row; the same short rows read
+    twice are the agent's way and are kept."""
+    from eyenet.collect.interfaces import interface_labels
+
+    def columns(*rows):
+        return {"ifIndex": {(row,): row for row in rows}, "ifDescr": {(row,): b"eth%d" % row for row in rows}}
+
+    state = dict(if_number=4, last_change=100, uptime=1000, read_at=50.0)
+    short = interface_labels(columns(1, 2), **state)
+    assert not short.settled and not short.current(4, 100, 1000, 60.0, 600)
+    whole = interface_labels(columns(1, 2, 3, 4), short, **state)
+    assert whole.settled and whole.current(4, 100, 1000, 60.0, 600)
+    again = interface_labels(columns(1, 2), short, **state)
+    assert again.settled and again.current(4, 100, 1000, 60.0, 600)
+
+
 GENERIC_ONLY = ("arista_eos_vrf", "arubaos-cx", "dell-os10", "linux_icecast", "routeros_crs317")
 
 

@@ -110,12 +110,17 @@ class InterfaceLabels:
     last_change: int | None = None  # ifTableLastChange
     uptime: int | None = None  # sysUpTime ticks
     read_at: float = 0.0  # Trio clock
+    # Rows agree with ifNumber, or the same rows were read twice. net-snmp answers ifNumber
+    # live but its ifTable from a cache of a few seconds: rows read just after an interface
+    # came are short, and walks that stop at the last known row would never see the new one.
+    settled: bool = True
 
     def current(self, if_number: int | None, last_change: int | None, uptime: int | None, now: float, refresh: float) -> bool:
         """Still right by what this poll's system group says: nothing added, removed or
         rebooted since, and younger than refresh seconds."""
         return (
-            now - self.read_at < refresh
+            self.settled
+            and now - self.read_at < refresh
             and if_number == self.if_number
             and last_change == self.last_change
             and uptime is not None
@@ -124,17 +129,21 @@ class InterfaceLabels:
         )
 
 
-def interface_labels(columns: Mapping[str, Rows], **state: Any) -> InterfaceLabels:
-    """The labels of walked IF-MIB columns (keyed by column name, as interfaces_from_columns)."""
+def interface_labels(columns: Mapping[str, Rows], previous: InterfaceLabels | None = None, **state: Any) -> InterfaceLabels:
+    """The labels of walked IF-MIB columns (keyed by column name, as interfaces_from_columns);
+    previous: the labels they replace, whose rows confirm a count that disagrees with ifNumber."""
     empty: Rows = {}
     names, descrs, aliases = (
         {i: label_text(v, alias=name == "ifAlias") for i, v in columns.get(name, empty).items()}
         for name in ("ifName", "ifDescr", "ifAlias")
     )
     macs = {i: mac for i, v in columns.get("ifPhysAddress", empty).items() if (mac := mac_address(v)) is not None}
+    rows = tuple(interface_rows(columns))
+    if_number = state.get("if_number")
+    settled = if_number is None or len(rows) == if_number or (previous is not None and previous.rows == rows)
     return InterfaceLabels(
-        tuple(interface_rows(columns)), status_rows(columns), names, descrs, aliases, _int_rows(columns.get("ifType", empty)),
-        _int_rows(columns.get("ifMtu", empty)), macs, **state,
+        rows, status_rows(columns), names, descrs, aliases, _int_rows(columns.get("ifType", empty)),
+        _int_rows(columns.get("ifMtu", empty)), macs, **state, settled=settled,
     )
 
 

@@ -118,6 +118,7 @@ async def read_device(
     sys_object_id = system.get(SYS_OBJECT_ID)
     oid = tuple(sys_object_id) if isinstance(sys_object_id, tuple) else ()
     descr = display_text(system.get(SYS_DESCR))
+    previous = labels
     if labels is not None and not labels.current(**table, now=now, refresh=refresh):
         labels = None
     # The plan is made again with the labels (a reboot, the refresh), and for another device.
@@ -157,7 +158,7 @@ async def read_device(
         named = by_name(if_columns)
     fresh = labels is None
     if fresh:
-        labels = interface_labels(named, **table, read_at=now)
+        labels = interface_labels(named, previous, **table, read_at=now)
     if not v1:
         needs = fallback_rows(named, labels.rows)
         await reader.read_rows({IF_COLUMNS[name]: rows for name, rows in needs.items()}, if_columns, hint)
