@@ -16,7 +16,7 @@ from eyenet.topology.graph import (
     dot,
     port_key,
 )
-from eyenet.topology.neighbours import DeviceNeighbours, LocalIdentity, Neighbour
+from eyenet.topology.neighbours import DeviceNeighbours, LocalIdentity, Neighbour, cdp_capabilities
 from eyenet.topology.routes import gateways
 
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
@@ -189,11 +189,12 @@ def test_unmanaged_neighbours_are_typed_by_what_they_advertise():
                   nbr("p3", chassis="aa:00:00:00:00:03", name="lab-ap", remote_port="e1", caps=("wlan-ap",)),
                   nbr("p4", chassis="aa:00:00:00:00:04", name="lab-pc", remote_port="e1"),
                   nbr("p5", name="cdp-switch", remote_port="Gi0/1", caps=("bridge", "station"), protocol="cdp"),
+                  nbr("p7", name="cdp-ap", remote_port="Gi0", caps=cdp_capabilities(0x26), protocol="cdp"),
                   nbr("p6", name="cdp-phone", remote_port="Port 1", caps=("telephone", "bridge"), protocol="cdp"))
     graph = build_graph({"edge": edge}, {"edge": "10.0.0.9"})
     assert {n.id: n.type for n in graph.nodes.values() if not n.managed} == {
         "nbr-lab-bridge": "switch", "nbr-lab-router": "router", "nbr-lab-ap": "endpoint", "nbr-lab-pc": "endpoint",
-        "nbr-cdp-switch": "switch", "nbr-cdp-phone": "endpoint",  # a phone's built-in switch is no switch
+        "nbr-cdp-switch": "switch", "nbr-cdp-phone": "endpoint", "nbr-cdp-ap": "endpoint",  # a phone's built-in switch is no switch
     }
 
 
