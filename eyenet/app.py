@@ -149,7 +149,7 @@ async def run(
                 await topology.load()
                 alerts = AlertService(
                     store, bus, devices.device_tags, notify=notifier.notify, topology=lambda: topology.graph,
-                    roots=config.topology.roots,
+                    roots=topology.roots,
                 )
                 await alerts.load(config.rules, devices=[d.id for d in devices.configs()])
                 await nursery.start(alerts.run)

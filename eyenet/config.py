@@ -281,8 +281,8 @@ class TopologySettings:
     # Seconds between discovery cycles (also on demand: POST /api/topology/discover).
     interval: float = field(300.0, gt=0, unit=" seconds")
     concurrency: int = field(50, gt=0)  # devices read at once in a cycle
-    # Devices nearest to EyeNet (its way into the network); default: the best-connected
-    # monitored device. A device cut off from them by a down device has its alerts
+    # Devices nearest to EyeNet (its way into the network); default: EyeNet's gateway, else
+    # a router (docs/topology.md, the log names the choice). A device cut off from them by a down device has its alerts
     # suppressed and linked to that device's alert.
     roots: tuple[str, ...] = ()
     # Auto-discovery (off unless subnets are given): neighbours whose management address

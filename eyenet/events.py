@@ -13,8 +13,8 @@ decimal; bandwidth in bit/s (integers); uptime in seconds. A value not known is
 lastSeen, cpu, memory, bandwidth in/out, an alert's value/threshold, interface
 rates). Additions appear only where events.md allows
 them, and only when set: device:status ``reason``; device:metrics
-``interfaces``; alert:new ``ruleId``, ``metric``; ml:prediction ``deviceId``,
-``metric``, ``window``; error ``details``. Fields that only route an event
+``interfaces``; alert:new ``ruleId``, ``metric``; topology:update ``linksAdded``,
+``linksRemoved``; ml:prediction ``deviceId``, ``metric``, ``window``; error ``details``. Fields that only route an event
 (AlertUpdate's device and severity) or feed the alert rules (device:metrics'
 uptime, an interface's speed and admin status) never reach the wire.
 """
@@ -144,6 +144,10 @@ def _strings(items: Iterable[str]) -> tuple[str, ...]:
 
 def _topology_devices(devices: Iterable[TopologyDevice]) -> tuple[TopologyDevice, ...]:
     return tuple(devices)
+
+
+def _topology_links(links: Iterable[TopologyLink]) -> tuple[TopologyLink, ...]:
+    return tuple(links)
 
 
 def _predictions(results: Iterable[Prediction]) -> tuple[Prediction, ...]:
@@ -418,19 +422,42 @@ class TopologyDevice:
 
 
 @attrs.frozen
+class TopologyLink:
+    """One link with the port at each end (None: not known); source < target."""
+
+    source: str = attrs.field(validator=_text)
+    target: str = attrs.field(validator=_text)
+    source_port: str | None = attrs.field(default=None, validator=_optional_text)
+    target_port: str | None = attrs.field(default=None, validator=_optional_text)
+
+    def data(self) -> dict[str, Any]:
+        return {"source": self.source, "sourcePort": self.source_port, "target": self.target, "targetPort": self.target_port}
+
+
+@attrs.frozen
 class TopologyUpdate(_Event):
+    """links_added / links_removed (link_change only): the links of `devices` that appeared or
+    went, so a change among parallel links, which leaves the connections as they were, shows."""
+
     TYPE: ClassVar[str] = "topology:update"
 
     change_type: str = attrs.field(validator=_one_of(CHANGE_TYPES))
     devices: tuple[TopologyDevice, ...] = attrs.field(converter=_topology_devices)
     timestamp: datetime = attrs.field(validator=_aware)
+    links_added: tuple[TopologyLink, ...] = attrs.field(default=(), converter=_topology_links)
+    links_removed: tuple[TopologyLink, ...] = attrs.field(default=(), converter=_topology_links)
 
     def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "changeType": self.change_type,
             "devices": [dev.data() for dev in self.devices],
             "timestamp": rfc3339(self.timestamp, tz),
         }
+        if self.links_added:
+            d["linksAdded"] = [link.data() for link in self.links_added]
+        if self.links_removed:
+            d["linksRemoved"] = [link.data() for link in self.links_removed]
+        return d
 
 
 # -- ml ----------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from eyenet.bus import Bus
 from eyenet.config import AuthSettings, PushSettings, WebSettings
 from eyenet.devices.inventory import Inventory
 from eyenet.devices.model import DeviceConfig, StoredDevice
-from eyenet.events import DeviceMetrics, TopologyDevice, TopologyUpdate
+from eyenet.events import DeviceMetrics, TopologyDevice, TopologyLink, TopologyUpdate
 from eyenet.snmp.client import SnmpClient
 from eyenet.store.db import Store
 from eyenet.topology.graph import Graph, Link, Node
@@ -83,7 +83,8 @@ def topology_event():
         connections[b].append(a)
     kinds = {"r1": "router", "x9": "endpoint"}
     return TopologyUpdate(
-        "link_change", [TopologyDevice(n, kinds.get(n, "switch"), connections[n]) for n in NODES], T0
+        "link_change", [TopologyDevice(n, kinds.get(n, "switch"), connections[n]) for n in NODES], T0,
+        links_added=[TopologyLink(*sorted((a, b)), "p1", "p2") for a, b in LINKS],
     )
 
 
@@ -107,6 +108,11 @@ async def test_push_path(scope):
     assert {d["id"] for d in topo[0]} == nodes if nodes else topo == []
     for device in topo[0] if topo else ():
         assert set(device["connections"]) <= nodes
+    links = [env["data"].get("linksAdded", []) for t, env in sink.sent if t == "topology:update"]
+    for link in links[0] if links else ():  # links between visible nodes only, as connections
+        assert {link["source"], link["target"]} <= nodes
+    if links:
+        assert len(links[0]) == sum(len(d["connections"]) for d in topo[0]) // 2
 
 
 async def test_rest_path(tmp_path):

@@ -191,7 +191,7 @@ async def test_a_failure_behind_another_raises_only_the_root_cause(tmp_path):
     clock, bus = Clock(), Bus()
     down = Rule("device-down", "device.status", "==", "critical", threshold="down", for_seconds=60)
     async with Store.open(tmp_path / "db") as store:
-        svc = AlertService(store, bus, lambda d: (), clock=clock, topology=lambda: graph, roots=("core",))
+        svc = AlertService(store, bus, lambda d: (), clock=clock, topology=lambda: graph, roots=lambda: ("core",))
         await svc.load((down,))
         with bus.subscribe(types=(AlertNew, AlertUpdate)) as seen:
             await svc.observe(DeviceStatus(device_id="acc", status="down", timestamp=clock.now))
@@ -204,6 +204,10 @@ async def test_a_failure_behind_another_raises_only_the_root_cause(tmp_path):
             assert (new.device_id, new.message) == ("dist", "Device is down")
             [acc] = await store.alerts(device_id="acc")
             assert acc.suppressed_by == new.alert_id and not acc.notified
+            # acc answers again while dist is still down: its own alerts are its own (the map is
+            # wrong, or a way round it exists), never suppressed.
+            await svc.observe(DeviceStatus(device_id="acc", status="up", timestamp=clock.now))
+            assert svc._root_cause("acc") is None
 
 
 async def test_a_reload_applies_the_files_rules_and_resolves_alerts_of_those_gone(tmp_path):

@@ -28,6 +28,7 @@ from eyenet.events import (
     MlPrediction,
     Prediction,
     TopologyDevice,
+    TopologyLink,
     TopologyUpdate,
     Trap,
 )
@@ -44,7 +45,7 @@ ALLOWED_ADDITIONS = {
     "device:metrics": {"interfaces"},
     "alert:new": {"ruleId", "metric"},
     "alert:update": set(),
-    "topology:update": set(),
+    "topology:update": {"linksAdded", "linksRemoved"},
     "ml:prediction": {"deviceId", "metric", "window"},
     "error": {"details"},
 }
@@ -163,7 +164,9 @@ def full_examples():
                  rule_id="cpu-high", metric="cpu"),
         AlertUpdate("a1", "resolved", ev.SYSTEM_USER, later, device_id="core-1", severity="critical"),
         TopologyUpdate("link_change", [TopologyDevice("core-1", "router", ["dist-1"]),
-                                       TopologyDevice("dist-1", "switch", ["core-1", "acc-1"])], later),
+                                       TopologyDevice("dist-1", "switch", ["core-1", "acc-1"])], later,
+                       links_added=[TopologyLink("acc-1", "dist-1", "Gi0/1", "Te1/1/2")],
+                       links_removed=[TopologyLink("core-1", "dist-1", "Te0/0/1", None)]),
         MlPrediction("j1", "completed", [Prediction("traffic_spike", 0.8), Prediction("normal", 0.2)], later,
                      device_id="core-1", metric="bandwidth.in", window_from=T, window_to=later),
         Error("SUBSCRIPTION_LIMIT", "at most 100 subscriptions", later, details={"limit": 100}),

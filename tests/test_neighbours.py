@@ -251,7 +251,7 @@ async def test_recording_details(snmpsim_agent):
     assert switch.remote_capabilities == {"router", "bridge"}  # 0x29: router, switch, IGMP
     assert switch.remote_addresses == ("10.54.64.5",)
     ap = [n for n in ios.neighbours if n.local_port == "Gi1/0/3"][0]
-    assert ap.remote_capabilities == {"bridge"}  # 0x26: trans-bridge, source-route bridge, IGMP
+    assert ap.remote_capabilities == {"bridge", "wlan-ap"}  # 0x26: trans-bridge, source-route bridge, IGMP
 
     nxos, _ = await read(snmpsim_agent, "nxos_n3k-3064pq")
     lldp = [n for n in nxos.neighbours if n.protocol == "lldp"][0]
@@ -398,7 +398,8 @@ def test_lldp_capabilities(value, want):
 
 @pytest.mark.parametrize("value, want", [
     (b"\x00\x00\x00\x29", {"router", "bridge"}),  # router, switch, IGMP
-    (b"\x00\x00\x00\x26", {"bridge"}),  # AP: trans-bridge, source-route bridge, IGMP
+    (b"\x00\x00\x00\x26", {"bridge", "wlan-ap"}),  # AP: trans-bridge, source-route bridge, IGMP, no switch bit
+    (b"\x00\x00\x00\x0a", {"bridge"}),  # trans-bridge with the switch bit: a switch
     (b"\x00\x00\x00\x90", {"station", "telephone"}),  # phone: host, phone
     (b"\x00\x00\x02\x09", {"router", "bridge", "other"}),
     (b"\x00\x00\x00\x40", {"repeater"}),
@@ -617,7 +618,7 @@ def test_cdp():
     assert ap.remote_addresses == ("172.27.49.84",)
     assert ap.remote_platform == "cisco AIR-AP2702I-UXK9"
     assert ap.remote_description == "cisco AIR-AP2702I-UXK9\nCisco IOS Software\nVersion 15.3"
-    assert ap.remote_capabilities == {"bridge"}
+    assert ap.remote_capabilities == {"bridge", "wlan-ap"}
     assert got["sw2(FOX1234)"].remote_addresses == ("2001:db8::2",)
     assert got["sw2(FOX1234)"].remote_description is None
     assert got["sw3"].remote_addresses == ()

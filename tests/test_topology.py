@@ -2,8 +2,22 @@
 
 from datetime import datetime, timezone
 
-from eyenet.topology.graph import Graph, Link, Node, build_graph, cut_off, default_roots, device_type, diff, dot, port_key
-from eyenet.topology.neighbours import DeviceNeighbours, LocalIdentity, Neighbour
+from eyenet.events import TopologyLink
+from eyenet.topology.graph import (
+    Graph,
+    Link,
+    Node,
+    RootChoice,
+    build_graph,
+    cut_off,
+    default_root,
+    device_type,
+    diff,
+    dot,
+    port_key,
+)
+from eyenet.topology.neighbours import DeviceNeighbours, LocalIdentity, Neighbour, cdp_capabilities
+from eyenet.topology.routes import gateways
 
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -127,8 +141,6 @@ def test_json_round_trip_and_dot():
 
 def test_cut_off_finds_what_lies_behind_a_down_device():
     graph = lab()  # core-rtr -- dist-sw -- acc-sw -- phone
-    assert default_roots(graph) == ("dist-sw",)  # two monitored neighbours
-    assert default_roots(lab(**{"acc-sw": None})) == ("core-rtr",)  # one each: the router
     roots = ("core-rtr",)
     assert cut_off(graph, roots, ()) == {}
     assert cut_off(graph, roots, {"dist-sw"}) == {"acc-sw": "dist-sw", "nbr-sep001122334455": "dist-sw"}
@@ -138,3 +150,80 @@ def test_cut_off_finds_what_lies_behind_a_down_device():
     # A second way round the failure: nothing is cut off.
     ring = Graph(graph.nodes, graph.links | {Link("acc-sw", "core-rtr", "Gi1/0/1", "Gi0/2", "lldp")})
     assert cut_off(ring, roots, {"dist-sw"}) == {}
+
+
+def test_default_root_is_the_router_nearest_eyenet_and_says_why():
+    graph = lab()  # core-rtr -- dist-sw (two monitored neighbours, and first by name) -- acc-sw
+    assert default_root(graph) == RootChoice(
+        "core-rtr", "core-rtr (router, 1 monitored neighbour) before dist-sw (switch, 2 monitored neighbours): "
+        "a router comes before a switch")
+    assert default_root(graph, {"acc-sw"}).reason == (
+        "acc-sw (switch, 1 monitored neighbour, EyeNet gateway) before core-rtr (router, 1 monitored neighbour): "
+        "it is EyeNet's gateway")
+    two = build_graph({"dist-sw": DIST, "acc-sw": ACC}, HOSTS)
+    assert default_root(two).reason.endswith("its id comes first")
+    assert default_root(Graph()) is None
+
+
+def test_eyenet_gateways_from_the_kernel_routing_tables():
+    route = (
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+        "eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+        "eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+        "bad line\n"
+    )
+    ipv6 = (
+        "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001"
+        " 00000400 00000001 00000000 00000003 eth0\n"
+        "fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000"
+        " 00000100 00000001 00000000 00000001 eth0\n"
+    )
+    assert gateways(route, ipv6) == {"192.0.2.1", "fe80::1"}
+    assert gateways() == frozenset()
+
+
+def test_unmanaged_neighbours_are_typed_by_what_they_advertise():
+    edge = report(local("edge", "00:00:00:00:00:09", ("router",)),
+                  nbr("p1", chassis="aa:00:00:00:00:01", name="lab-bridge", remote_port="e1", caps=("bridge",)),
+                  nbr("p2", chassis="aa:00:00:00:00:02", name="lab-router", remote_port="e1", caps=("router",)),
+                  nbr("p3", chassis="aa:00:00:00:00:03", name="lab-ap", remote_port="e1", caps=("wlan-ap",)),
+                  nbr("p4", chassis="aa:00:00:00:00:04", name="lab-pc", remote_port="e1"),
+                  nbr("p5", name="cdp-switch", remote_port="Gi0/1", caps=("bridge", "station"), protocol="cdp"),
+                  nbr("p7", name="cdp-ap", remote_port="Gi0", caps=cdp_capabilities(0x26), protocol="cdp"),
+                  nbr("p6", name="cdp-phone", remote_port="Port 1", caps=("telephone", "bridge"), protocol="cdp"))
+    graph = build_graph({"edge": edge}, {"edge": "10.0.0.9"})
+    assert {n.id: n.type for n in graph.nodes.values() if not n.managed} == {
+        "nbr-lab-bridge": "switch", "nbr-lab-router": "router", "nbr-lab-ap": "endpoint", "nbr-lab-pc": "endpoint",
+        "nbr-cdp-switch": "switch", "nbr-cdp-phone": "endpoint", "nbr-cdp-ap": "endpoint",  # a phone's built-in switch is no switch
+    }
+
+
+def test_a_stale_report_keeps_no_link_its_live_peer_no_longer_reports():
+    cut_dist = report(DIST.local, DIST.neighbours[0])  # dist answers and no longer hears acc
+    assert {(x.source, x.target) for x in build_graph({"core-rtr": CORE, "dist-sw": cut_dist, "acc-sw": ACC}, HOSTS).links} \
+        >= {("acc-sw", "dist-sw")}  # acc fresh too: its word still counts (one end is enough)
+    graph = build_graph({"core-rtr": CORE, "dist-sw": cut_dist, "acc-sw": ACC}, HOSTS, stale={"acc-sw"})
+    assert {(x.source, x.target) for x in graph.links} == {("core-rtr", "dist-sw"), ("acc-sw", "nbr-sep001122334455")}
+    # Still reported by the live end: kept. A partial live report or a stale peer: the stale word stands.
+    assert Link("acc-sw", "dist-sw", "Te1/1/1", "Ethernet2", "lldp") in build_graph(
+        {"core-rtr": CORE, "dist-sw": DIST, "acc-sw": ACC}, HOSTS, stale={"acc-sw"}).links
+    partial = DeviceNeighbours(cut_dist.local, cut_dist.neighbours, problems=("lldpRemTable: timeout",))
+    for reports, stale in (({"dist-sw": partial, "acc-sw": ACC}, {"acc-sw"}), ({"dist-sw": cut_dist, "acc-sw": ACC}, {"acc-sw", "dist-sw"})):
+        assert ("acc-sw", "dist-sw") in {(x.source, x.target) for x in build_graph(reports, HOSTS, stale=stale).links}
+
+
+def test_a_stale_end_keeps_only_the_parallel_links_its_live_peer_confirms():
+    a = report(local("a", "00:00:00:00:00:0a", ("bridge",)),
+               nbr("e1", chassis="00:00:00:00:00:0b", remote_port="e1"), nbr("e2", chassis="00:00:00:00:00:0b", remote_port="e2"))
+    b_both = report(local("b", "00:00:00:00:00:0b", ("bridge",)),
+                    nbr("e1", chassis="00:00:00:00:00:0a", remote_port="e1"), nbr("e2", chassis="00:00:00:00:00:0a", remote_port="e2"))
+    b_one = report(b_both.local, b_both.neighbours[1])
+    hosts = {"a": "10.0.0.10", "b": "10.0.0.11"}
+    assert {x.source_port for x in build_graph({"a": a, "b": b_one}, hosts, stale={"a"}).links} == {"e2"}
+    before = build_graph({"a": a, "b": b_both}, hosts)
+    events = diff(before, build_graph({"a": a, "b": b_one}, hosts, stale={"a"}), NOW)
+    [change] = events
+    assert change.change_type == "link_change" and [d.connections for d in change.devices] == [("b",), ("a",)]
+    assert change.links_removed == (TopologyLink("a", "b", "e1", "e1"),) and change.links_added == ()
+    assert change.data()["linksRemoved"] == [{"source": "a", "sourcePort": "e1", "target": "b", "targetPort": "e1"}]
+    assert "linksAdded" not in change.data()

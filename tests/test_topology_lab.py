@@ -10,8 +10,10 @@ a new namespace s3 linked to r1 and added through the REST API gives a device_ad
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
+import attrs
 import lldp_lab
 import pytest
 import trio
@@ -197,4 +199,129 @@ async def test_auto_discovery_and_a_failure_behind_another_raises_only_the_root_
                 while True:
                     extra = json.loads(await ws.get_message())
                     assert extra["type"] != "alert:new", extra
+        nursery.cancel_scope.cancel()
+
+
+async def receive(ws, wanted, seconds: float, what: str) -> dict:
+    """The next pushed message for which wanted(message) holds, within `seconds`."""
+    with trio.move_on_after(seconds):
+        while True:
+            message = json.loads(await ws.get_message())
+            if wanted(message):
+                return message
+    raise AssertionError(f"no {what} within {seconds:g} s")
+
+
+def link_event(change: str, link: dict):
+    return lambda m: m["type"] == "topology:update" and link in m["data"].get(change, [])
+
+
+async def test_the_map_stays_true_when_devices_misbehave(lab, tmp_path, monkeypatch, caplog):
+    """r1 (router) =eth1,eth2= a1 (switch, two parallel links) -eth3- s2 (switch) are monitored;
+    ur (router), ub (bridge) and us (station) are neighbours nobody monitors. In sequence:
+    the unmanaged neighbours are typed from what they advertise; the default root is r1 (the
+    router, though a1 has more monitored neighbours and its name comes first) and the log
+    says why; one of the parallel links goes and link_change names it; r1 and s2 stop
+    answering: s2's alert is suppressed and logged so (behind r1), while a1, which still
+    answers, raises a port alert that is pushed and stays open; then a1 <-> s2 is cut while
+    s2 still does not answer, and the link goes (s2's last report does not keep it)."""
+    caplog.set_level(logging.INFO, logger="eyenet")
+    monkeypatch.setenv("EYENET_ADMIN_PASSWORD", PASSWORD)
+    run = trio.to_thread.run_sync
+
+    def build():
+        r1 = lab.add_node("r1", capabilities=("router",))
+        a1, s2 = lab.add_node("a1"), lab.add_node("s2")
+        ur, ub, us = lab.add_node("ur", capabilities=("router",)), lab.add_node("ub"), lab.add_node("us", capabilities=("station",))
+        lab.link(r1, a1, "eth1", "eth1")
+        parallel = lab.link(r1, a1, "eth2", "eth2")
+        a1_s2 = lab.link(a1, s2, "eth3", "eth1")
+        lab.link(a1, ub, "eth4", "eth1")
+        lab.link(r1, ur, "eth3", "eth1")
+        lab.link(s2, us, "eth2", "eth1")
+        wait_until(lambda: (len(r1.lldp_neighbours()), len(a1.lldp_neighbours()), len(s2.lldp_neighbours())) == (3, 4, 2),
+                   15, "r1, a1 and s2 hear all their neighbours", describe=lab.describe)
+        return r1, a1, s2, ub, parallel, a1_s2
+
+    r1, a1, s2, ub, parallel, a1_s2 = await run(build)
+    interval = 2.0
+    fast_down = parse_rule({"id": "device-down", "metric": "device.status", "op": "==", "threshold": "down",
+                            "for": 4, "severity": "critical"})
+    port_down = parse_rule({"id": "interface-down", "metric": "interface.status", "op": "!=", "threshold": "up",
+                            "severity": "warning"})
+
+    def polled(node, name):
+        return attrs.evolve(device(node, name), poll_interval=2)
+
+    config = Config(
+        path="topology lab", snmp=SnmpSettings(timeout=0.5, retries=1),
+        store=StoreSettings(path=str(tmp_path / "eyenet.db")),
+        devices=(polled(r1, "r1"), polled(a1, "a1"), polled(s2, "s2")), rules=(fast_down, port_down),
+        web=WebSettings(host="127.0.0.1", port=0), topology=TopologySettings(interval=interval),
+    )
+    async with trio.open_nursery() as nursery:
+        services = await nursery.start(app.run, config)
+        port = services.addresses[0][1]
+        token = await login(port)
+        topology = services.topology
+        async with open_websocket_url(f"ws://127.0.0.1:{port}/ws?token={token}") as ws:
+            for ref, channel in enumerate(("topology", "alerts")):
+                await ws.send_message(json.dumps({"type": "subscribe", "ref": ref, "data": {"type": channel}}))
+                assert json.loads(await ws.get_message())["data"]["status"] == "subscribed"
+            with trio.fail_after(40):
+                while len(topology.graph.links) < 6:
+                    await topology.next_cycle()
+
+            # Unmanaged neighbours typed from their LLDP capabilities.
+            assert {n.id: (n.type, n.managed) for n in topology.graph.nodes.values()} == {
+                "r1": ("router", True), "a1": ("switch", True), "s2": ("switch", True),
+                "nbr-ur": ("router", False), "nbr-ub": ("switch", False), "nbr-us": ("endpoint", False),
+            }
+            # The default root: the router, and the log says why.
+            assert topology.roots() == ("r1",)
+            chosen = [r.getMessage() for r in caplog.records if "default root" in r.getMessage()]
+            assert chosen[-1] == (
+                "topology: default root r1 (no [topology] roots configured): r1 (router, 1 monitored neighbour) "
+                "before a1 (switch, 2 monitored neighbours): a router comes before a switch"
+            ), chosen
+
+            # One of two parallel links goes: the connections stay, linksRemoved names it.
+            await run(lambda: lab.cut(parallel))
+            gone = {"source": "a1", "sourcePort": "eth2", "target": "r1", "targetPort": "eth2"}
+            event = await receive(ws, link_event("linksRemoved", gone), 4 * interval + 5, "link_change for the parallel link")
+            assert event["data"]["changeType"] == "link_change" and "linksAdded" not in event["data"]
+            assert {d["id"]: d["connections"] for d in event["data"]["devices"]} == {
+                "a1": ["nbr-ub", "r1", "s2"], "r1": ["a1", "nbr-ur"],
+            }
+
+            # r1 (the root) and s2 stop answering: r1's alert is pushed, s2's suppressed behind it.
+            await run(s2.snmpd.stop)
+            await run(r1.snmpd.stop)
+            root_alert = await receive(ws, lambda m: m["type"] == "alert:new", 30, "r1's device-down alert")
+            assert (root_alert["data"]["deviceId"], root_alert["data"]["ruleId"]) == ("r1", "device-down")
+            root_id = root_alert["data"]["alertId"]
+            with trio.fail_after(20):
+                while not (await api(port, "GET", "/api/alerts?deviceId=s2", token))[1]["alerts"]:
+                    await trio.sleep(0.5)
+            [held] = (await api(port, "GET", "/api/alerts?deviceId=s2", token))[1]["alerts"]
+            assert held["suppressedBy"] == root_id
+            logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith(f"alert {held['alertId']} ")]
+            assert logged and logged[0].endswith(
+                f"[suppressed: reachable only through r1 (alert {root_id}), which is down: not pushed]"), logged
+
+            # a1 still answers: its port alert is its own, pushed, and stays open while the port is down.
+            await run(lambda: lldp_lab._run(["ip", "-n", ub.netns, "link", "set", "eth1", "down"]))
+            port_alert = await receive(ws, lambda m: m["type"] == "alert:new" and m["data"]["deviceId"] == "a1",
+                                       20, "a1's port alert")
+            assert port_alert["data"]["ruleId"] == "interface-down"
+            status, alert = await api(port, "GET", f"/api/alerts/{port_alert['data']['alertId']}", token)
+            assert (alert["status"], alert["suppressedBy"], alert["interface"]) == ("open", None, "eth4")
+
+            # s2 still silent, a1 <-> s2 cut: a1 no longer reports it, and the link goes.
+            await run(lambda: lab.cut(a1_s2))
+            gone = {"source": "a1", "sourcePort": "eth3", "target": "s2", "targetPort": "eth1"}
+            await receive(ws, link_event("linksRemoved", gone), 4 * interval + 5, "the a1 <-> s2 link going")
+            assert not any({x.source, x.target} == {"a1", "s2"} for x in topology.graph.links)
+            status, alert = await api(port, "GET", f"/api/alerts/{port_alert['data']['alertId']}", token)
+            assert alert["status"] == "open"  # never "resolved by system" while its port is down
         nursery.cancel_scope.cancel()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone, tzinfo
 from typing import Any
 
@@ -26,7 +26,7 @@ from eyenet.daemon.changes import Changes, diff
 from eyenet.events import DeviceMetrics, DeviceStatus
 from eyenet.health import Checks, Health, recently
 from eyenet.store.db import Store
-from eyenet.topology.graph import Graph, cut_off, default_roots
+from eyenet.topology.graph import Graph, cut_off, default_root
 
 log = logging.getLogger("eyenet.alerts")
 
@@ -54,12 +54,13 @@ class AlertService:
         *,
         notify: Notify | None = None,
         topology: Callable[[], Graph] | None = None,
-        roots: tuple[str, ...] = (),
+        roots: Callable[[], Sequence[str]] | None = None,
         clock: Callable[[], datetime] = _now,
         tz: tzinfo | None = None,
     ) -> None:
         """topology: the current graph, for alerts of devices cut off by another's failure;
-        roots: the devices nearest to EyeNet (default: the best-connected one)."""
+        roots: the devices nearest to EyeNet, now (the topology service's choice; default:
+        graph.default_root of the current graph)."""
         self.store = store
         self.bus = bus
         # The inventory answers None for a device it no longer has: no tags.
@@ -67,7 +68,7 @@ class AlertService:
         self._topology = topology
         self._roots = roots
         self._down: set[str] = set()  # devices whose last status was down
-        self._cut: tuple[Graph, frozenset[str], dict[str, str]] | None = None
+        self._cut: tuple[Graph, frozenset[str], tuple[str, ...], dict[str, str]] | None = None
         self.sources: dict[str, str] = {}
         self._notify = notify
         self._clock = clock
@@ -179,7 +180,7 @@ class AlertService:
                 log.log(
                     logging.WARNING if change.kind == ChangeKind.NEW and a.severity != "info" else logging.INFO,
                     "alert %s %s: %s %s%s%s", a.id, change.kind, a.device_id, a.message,
-                    f" (by {change.by})" if change.by else "", "" if change.push else " [maintenance: not pushed]",
+                    f" (by {change.by})" if change.by else "", "" if change.push else f" [{self._held_back(a)}: not pushed]",
                 )
                 if not change.push:
                     continue
@@ -193,18 +194,31 @@ class AlertService:
                     except Exception:
                         log.exception("notifying alert %s failed", a.id)
 
+    def _held_back(self, alert: Alert) -> str:
+        """Why an alert is not pushed: the down device it is behind, or a maintenance window."""
+        if alert.suppressed_by is None:
+            return "maintenance"
+        cause = self.engine.alerts.get(alert.suppressed_by)
+        behind = f"{cause.device_id} (alert {cause.id})" if cause is not None else f"the device of alert {alert.suppressed_by}"
+        return f"suppressed: reachable only through {behind}, which is down"
+
     def _cut_off(self, graph: Graph) -> dict[str, str]:
         """topology.cut_off for the current graph and down devices, computed once per change of
         either: ticks ask for every held alert each second, and a failed core may hold hundreds."""
         down = frozenset(self._down)
-        if self._cut is None or self._cut[0] is not graph or self._cut[1] != down:
-            self._cut = (graph, down, cut_off(graph, self._roots or default_roots(graph), down))
-        return self._cut[2]
+        roots = tuple(self._roots()) if self._roots is not None else ()
+        if not roots:
+            choice = default_root(graph)
+            roots = (choice.device,) if choice is not None else ()
+        if self._cut is None or self._cut[0] is not graph or self._cut[1] != down or self._cut[2] != roots:
+            self._cut = (graph, down, roots, cut_off(graph, roots, down))
+        return self._cut[3]
 
     def _root_cause(self, device_id: str) -> str | None:
         """The alert of the down device that cuts device_id off from EyeNet (HOLD while that
-        alert is still waiting out its `for`), or None."""
-        if self._topology is None or not self._down:
+        alert is still waiting out its `for`), or None. A device that answers (its last status
+        is not down) is reachable, whatever the map says: its alerts are its own."""
+        if self._topology is None or device_id not in self._down:
             return None
         cause = self._cut_off(self._topology()).get(device_id)
         if cause is None:

@@ -8,27 +8,29 @@ types each node. :func:`diff` turns two graphs into the seed's topology:update
 events: device_added, device_removed, link_change.
 
 Device type, first rule that decides (docs/topology.md):
-1. the device's own LLDP capabilities (enabled): bridge -> switch (a multilayer
-   switch is a switch), router -> router, only station/telephone/wlan-ap -> endpoint;
+1. the device's own LLDP capabilities (enabled): telephone or wlan-ap without router ->
+   endpoint (a phone or an access point, whose bridge is not a switch), bridge -> switch
+   (a multilayer switch is a switch), router -> router, only station -> endpoint;
 2. what its neighbours report of it (their LLDP remote capabilities, CDP
    capabilities), read the same way;
 3. BRIDGE-MIB (a bridge with ports) -> switch; IP-MIB ipForwarding = forwarding -> router;
 4. sysServices: layer 2 without layer 3 -> switch, layer 3 -> router;
 5. otherwise endpoint.
-Unmanaged neighbours (not matched to a monitored device) are endpoints.
+Unmanaged neighbours (not matched to a monitored device) are typed by rule 2 alone (what
+they advertise: a bridge is a switch), else endpoints.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
 
-from eyenet.events import TopologyDevice, TopologyUpdate
+from eyenet.events import TopologyDevice, TopologyLink, TopologyUpdate
 from eyenet.topology.neighbours import DeviceNeighbours, Neighbour
 
 MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -103,6 +105,8 @@ def _link_order(link: Link) -> tuple[str, str, str, str, str]:
 
 def type_from_capabilities(capabilities: Iterable[str]) -> str | None:
     caps = set(capabilities)
+    if caps & {"telephone", "wlan-ap"} and "router" not in caps:
+        return "endpoint"  # a phone's PC port or an access point's radios are bridges, not a switch
     if "bridge" in caps:
         return "switch"
     if "router" in caps:
@@ -213,10 +217,12 @@ class _Seen:
 
 
 def build_graph(
-    reports: Mapping[str, DeviceNeighbours | None], hosts: Mapping[str, str], names: Mapping[str, str] | None = None
+    reports: Mapping[str, DeviceNeighbours | None], hosts: Mapping[str, str], names: Mapping[str, str] | None = None,
+    *, stale: Collection[str] = (),
 ) -> Graph:
     """reports: monitored device id -> its neighbour report (None: never read);
-    hosts: monitored device id -> configured address; names: id -> display name."""
+    hosts: monitored device id -> configured address; names: id -> display name;
+    stale: devices whose report is an earlier cycle's (they did not answer this one)."""
     index = _Index(reports, hosts)
     nodes: dict[str, Node] = {}
     reported_caps: dict[str, list[frozenset[str]]] = defaultdict(list)
@@ -230,18 +236,56 @@ def build_graph(
                 peer = endpoint_id(n)
                 if peer not in nodes:
                     nodes[peer] = Node(peer, "endpoint", n.remote_name or n.remote_chassis_id or peer, False)
-            else:
-                reported_caps[peer].append(n.remote_capabilities)
+            reported_caps[peer].append(n.remote_capabilities)
             seen.append(_Seen(device_id, n.local_port or None, peer, _remote_port(n), n.protocol))
+    for peer, node in nodes.items():  # unmanaged: what they advertise is all there is to know
+        nodes[peer] = attrs.evolve(node, type=device_type(None, reported_caps[peer]))
     for device_id, report in reports.items():
         name = (names or {}).get(device_id) or (report.local.sys_name if report is not None and report.local.sys_name else device_id)
         nodes[device_id] = Node(device_id, device_type(report, reported_caps.get(device_id, ())), name, True)
+    if stale:
+        seen = _unconfirmed_dropped(seen, reports, set(stale))
     return Graph(nodes, frozenset(_merge_links(seen)))
 
 
-def checked_graph(reports: Mapping[str, DeviceNeighbours | None], hosts: Mapping[str, str]) -> Graph:
+def _speaks(report: DeviceNeighbours | None, protocol: str) -> bool:
+    """A complete, fresh report that would list a link over this protocol if it were there:
+    LLDP running (a local chassis id), or CDP neighbours listed (CDP has no local identity)."""
+    if report is None or report.problems:
+        return False
+    if protocol == "lldp":
+        return report.local.chassis_id is not None
+    return any(n.protocol == protocol for n in report.neighbours)
+
+
+def _unconfirmed_dropped(seen: list[_Seen], reports: Mapping[str, DeviceNeighbours | None], stale: set[str]) -> list[_Seen]:
+    """A stale report (its device stopped answering) keeps showing the links it had: a link
+    goes when its other end answered, speaks the protocol and no longer reports it. So a
+    stale end keeps at most as many links to a fresh peer as that peer still reports back,
+    those whose ports the peer confirms first."""
+    back: dict[tuple[str, str, str], list[_Seen]] = defaultdict(list)  # (device, peer, protocol)
+    for s in seen:
+        back[(s.device, s.peer, s.protocol)].append(s)
+    kept, claims = [], defaultdict(list)
+    for s in seen:
+        peer_report = reports.get(s.peer)
+        if s.device in stale and s.peer in reports and s.peer not in stale and _speaks(peer_report, s.protocol):
+            claims[(s.device, s.peer, s.protocol)].append(s)
+        else:
+            kept.append(s)
+    for (device, peer, protocol), stale_seen in claims.items():
+        confirming = back.get((peer, device, protocol), [])
+        by_port = [s for s in stale_seen if any(_same(s.peer_port, t.port) or _same(t.peer_port, s.port) for t in confirming)]
+        rest = [s for s in stale_seen if s not in by_port]
+        kept.extend((by_port + rest)[:len(confirming)])
+    return kept
+
+
+def checked_graph(
+    reports: Mapping[str, DeviceNeighbours | None], hosts: Mapping[str, str], *, stale: Collection[str] = ()
+) -> Graph:
     """build_graph, and its JSON made once: what fails there fails here, before it is stored."""
-    graph = build_graph(reports, hosts)
+    graph = build_graph(reports, hosts, stale=stale)
     graph.to_json()
     return graph
 
@@ -308,18 +352,39 @@ def diff(old: Graph, new: Graph, now: datetime) -> list[TopologyUpdate]:
         events.append(TopologyUpdate("device_added", [_device(new, d, after) for d in added], now))
     changed = sorted(d for d in set(new.nodes) & set(old.nodes) if before[d] != after[d] or _ports(old, d) != _ports(new, d))
     if changed:
-        events.append(TopologyUpdate("link_change", [_device(new, d, after) for d in changed], now))
+        ends = set(changed)
+        old_links, new_links = _ports_of(old.links, ends), _ports_of(new.links, ends)
+        events.append(TopologyUpdate(
+            "link_change", [_device(new, d, after) for d in changed], now,
+            links_added=[_event_link(k) for k in sorted(new_links - old_links, key=_port_order)],
+            links_removed=[_event_link(k) for k in sorted(old_links - new_links, key=_port_order)],
+        ))
     if removed:
         events.append(TopologyUpdate("device_removed", [_device(old, d, {}) for d in removed], now))
     return events
 
 
-def _ports(graph: Graph, device: str) -> set[tuple[str, str | None, str, str | None]]:
+_Ports = tuple[str, str | None, str, str | None]  # (source, its port, target, its port)
+
+
+def _ports(graph: Graph, device: str) -> set[_Ports]:
     """A device's links with their ports: a link moved to another port is a link change too."""
+    return _ports_of(graph.links, {device})
+
+
+def _ports_of(links: Iterable[Link], devices: Collection[str]) -> set[_Ports]:
     return {
         (link.source, link.source_port, link.target, link.target_port)
-        for link in graph.links if device in (link.source, link.target)
+        for link in links if link.source in devices or link.target in devices
     }
+
+
+def _port_order(link: _Ports) -> tuple[str, str, str, str]:
+    return (link[0], link[1] or "", link[2], link[3] or "")
+
+
+def _event_link(link: _Ports) -> TopologyLink:
+    return TopologyLink(link[0], link[2], link[1] or None, link[3] or None)
 
 
 def _device(graph: Graph, device: str, connections: Mapping[str, tuple[str, ...]]) -> TopologyDevice:
@@ -347,18 +412,47 @@ def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def default_roots(graph: Graph) -> tuple[str, ...]:
-    """Where EyeNet enters the network when nobody said: the monitored device with the most
-    monitored neighbours (a router on a tie, then the first id)."""
+@attrs.frozen
+class RootChoice:
+    """The default root, and why: the rule that set it before the runner-up."""
+
+    device: str
+    reason: str
+
+
+_TYPE_ORDER = {"router": 0, "switch": 1, "endpoint": 2}
+_RULES = ("it is EyeNet's gateway", "{0} comes before {1}", "it has more monitored neighbours", "its id comes first")
+
+
+def default_root(graph: Graph, gateways: Collection[str] = ()) -> RootChoice | None:
+    """Where EyeNet enters the network when nobody said ([topology] roots): the monitored
+    device first by these rules, each deciding only where the one before ties:
+    1. EyeNet's gateway (gateways: monitored devices holding a next hop of EyeNet's routes);
+    2. a router, then a switch, then an endpoint (the router nearest EyeNet, not the
+       best-connected distribution switch);
+    3. the most monitored neighbours;
+    4. the id."""
     connections = graph.connections()
     managed = {n.id for n in graph.nodes.values() if n.managed}
     if not managed:
-        return ()
-    best = min(
-        managed,
-        key=lambda d: (-sum(c in managed for c in connections.get(d, ())), graph.nodes[d].type != "router", d),
-    )
-    return (best,)
+        return None
+
+    def rank(d: str) -> tuple[bool, int, int, str]:
+        return (d not in gateways, _TYPE_ORDER[graph.nodes[d].type], -sum(c in managed for c in connections.get(d, ())), d)
+
+    def describe(d: str) -> str:
+        r = rank(d)
+        neighbours = f"{-r[2]} monitored neighbour{'' if r[2] == -1 else 's'}"
+        return f"{d} ({graph.nodes[d].type}, {neighbours}{'' if r[0] else ', EyeNet gateway'})"
+
+    ranked = sorted(managed, key=rank)
+    best = ranked[0]
+    if len(ranked) == 1:
+        return RootChoice(best, f"{describe(best)}: the only monitored device")
+    runner_up = ranked[1]
+    rule = next(i for i, (x, y) in enumerate(zip(rank(best), rank(runner_up))) if x != y)
+    why = _RULES[rule].format(f"a {graph.nodes[best].type}", f"a {graph.nodes[runner_up].type}")
+    return RootChoice(best, f"{describe(best)} before {describe(runner_up)}: {why}")
 
 
 def cut_off(graph: Graph, roots: Iterable[str], down: Iterable[str]) -> dict[str, str]:

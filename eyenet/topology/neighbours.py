@@ -160,6 +160,8 @@ CDP_CAPABILITY_BITS: Mapping[int, str | None] = {
     0x40: "repeater", 0x80: "telephone", 0x100: "other", 0x200: "other", 0x400: "bridge",
 }
 
+_CDP_ROUTER, _CDP_TRANS_BRIDGE, _CDP_SR_BRIDGE, _CDP_SWITCH = 0x01, 0x02, 0x04, 0x08
+
 # Subtypes (LldpChassisIdSubtype and LldpPortIdSubtype number them differently)
 CHASSIS_MAC, CHASSIS_NETWORK_ADDRESS = 4, 5
 PORT_MAC, PORT_NETWORK_ADDRESS = 3, 4
@@ -740,6 +742,8 @@ def cdp_capabilities(value: Any) -> frozenset[str]:
     else:
         return frozenset()
     names = set()
+    if mask & (_CDP_TRANS_BRIDGE | _CDP_SR_BRIDGE) and not mask & (_CDP_SWITCH | _CDP_ROUTER):
+        names.add("wlan-ap")  # what Cisco access points announce: no switch, no router bit
     bit = 1
     while bit <= mask:
         if mask & bit:

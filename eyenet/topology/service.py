@@ -4,8 +4,10 @@ Every `interval` (and on demand) it reads each monitored device's neighbour tabl
 (eyenet.topology.read, a bounded number at once), builds the graph, and when
 it differs from the last one stores a snapshot and publishes the differences as
 topology:update. A device that does not answer keeps its last report, so one lost
-SNMP answer never makes links vanish and come back; a device no longer monitored
-leaves the graph. The last snapshot is loaded at start, so a restart announces only
+SNMP answer never makes links vanish and come back, except for the links its live
+neighbours no longer report (graph.build_graph's `stale`); a device no longer monitored
+leaves the graph. Without configured roots it chooses the default root (the device
+nearest EyeNet, for alert suppression) each cycle and logs the choice and why. The last snapshot is loaded at start, so a restart announces only
 what changed while EyeNet was away.
 
 Auto-discovery (off unless subnets are configured): an unmanaged neighbour whose
@@ -30,9 +32,10 @@ from eyenet.health import Checks, Health
 from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.errors import SnmpError
 from eyenet.store.db import Store
-from eyenet.topology.graph import Graph, checked_graph, diff, endpoint_id
+from eyenet.topology.graph import Graph, RootChoice, checked_graph, default_root, diff, endpoint_id
 from eyenet.topology.neighbours import DeviceNeighbours
 from eyenet.topology.read import read_neighbours
+from eyenet.topology.routes import gateways
 
 log = logging.getLogger("eyenet.topology")
 
@@ -71,6 +74,7 @@ class TopologyService:
         self._started: float | None = None  # trio.current_time() when run() started
         self._cycle_at: float | None = None  # ... when the last cycle completed
         self._failure: str | None = None  # why the last cycle failed; None after a success
+        self.root: RootChoice | None = None  # the default root (configured roots win)
 
     async def load(self) -> None:
         latest = await self.store.topology()
@@ -78,6 +82,7 @@ class TopologyService:
             ts, graph = latest
             self.graph = Graph.from_json(graph)
             self.updated_at = datetime.fromtimestamp(ts, timezone.utc)
+        self._choose_root()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self._started = trio.current_time()
@@ -119,11 +124,13 @@ class TopologyService:
         devices = {m.id: m.config for m in self.inventory.devices()}
         self.reports = {d: r for d, r in self.reports.items() if d in devices}
         limit = trio.CapacityLimiter(self.settings.concurrency)
+        answered: set[str] = set()
 
         async def read(device: DeviceConfig) -> None:
             async with limit:
                 try:
                     self.reports[device.id] = await read_neighbours(self.client, self.target_for(device))
+                    answered.add(device.id)
                 except SnmpError as exc:
                     log.debug("%s: neighbours not read (%s); keeping the last report", device.id, exc)
                 except Exception as exc:  # a bug on this device's data: never the others' map
@@ -133,7 +140,7 @@ class TopologyService:
         async with trio.open_nursery() as nursery:
             for device in devices.values():
                 nursery.start_soon(read, device)
-        graph = self._graph(devices)
+        graph = self._graph(devices, stale=set(self.reports) - answered)
         now = self.clock()
         events = diff(self.graph, graph, now)
         if events or graph != self.graph:
@@ -143,6 +150,7 @@ class TopologyService:
                 self.bus.publish(event)
             log.info("topology: %d nodes, %d links; %s", len(graph.nodes), len(graph.links),
                      ", ".join(f"{e.change_type} {len(e.devices)}" for e in events) or "ports changed")
+        self._choose_root()
         if self._subnets:
             await self._auto_discover()
         self._cycle_at = trio.current_time()
@@ -150,13 +158,42 @@ class TopologyService:
         done.set()
         return self.graph
 
-    def _graph(self, devices: dict[str, DeviceConfig]) -> Graph:
+    def roots(self) -> tuple[str, ...]:
+        """The devices nearest EyeNet, for alert suppression: [topology] roots, else the default root."""
+        return self.settings.roots or ((self.root.device,) if self.root is not None else ())
+
+    def _choose_root(self) -> None:
+        if self.settings.roots:
+            return
+        choice = default_root(self.graph, self._gateway_devices())
+        if choice != self.root:
+            log.info("topology: default root %s (no [topology] roots configured): %s",
+                     choice.device if choice else "none", choice.reason if choice else "no monitored device in the map")
+        self.root = choice
+
+    def _gateway_devices(self) -> set[str]:
+        """Monitored devices holding a next hop of this host's routes (Linux; none elsewhere)."""
+        texts = []
+        for path in ("/proc/net/route", "/proc/net/ipv6_route"):
+            try:
+                with open(path) as f:
+                    texts.append(f.read())
+            except OSError:
+                texts.append("")
+        hops = gateways(*texts)
+        if not hops:
+            return set()
+        found = {m.id for m in self.inventory.devices() if m.config.host in hops}
+        found |= {d for d, r in self.reports.items() if hops.intersection(r.local.addresses)}
+        return found
+
+    def _graph(self, devices: dict[str, DeviceConfig], stale: set[str]) -> Graph:
         """The graph of every report; a report that makes the graph fail (a bug its odd data
         meets) is left out, with a warning naming its device, and the others still make the map."""
         hosts = {d: c.host for d, c in devices.items()}
         reports = {d: self.reports.get(d) for d in devices}
         try:
-            return checked_graph(reports, hosts)
+            return checked_graph(reports, hosts, stale=stale)
         except Exception:
             pass
         # Each report alone first (cheap), then, for a failure that takes two, one by one.
@@ -178,10 +215,10 @@ class TopologyService:
                     kept[device_id] = report
             if alone:
                 try:
-                    return checked_graph(reports, hosts)
+                    return checked_graph(reports, hosts, stale=stale)
                 except Exception:
                     pass
-        return checked_graph(kept, hosts)
+        return checked_graph(kept, hosts, stale=stale)
 
     async def _auto_discover(self) -> None:
         s = self.settings

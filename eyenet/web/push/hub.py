@@ -338,7 +338,12 @@ class Hub:
             attrs.evolve(d, connections=tuple(c for c in d.connections if c in visible))
             for d in event.devices if d.id in visible
         ]
-        envelope = to_json(attrs.evolve(event, devices=devices).wire(wire.id, tz=self.tz)) if devices else None
+        seen = [
+            tuple(link for link in links if link.source in visible and link.target in visible)
+            for links in (event.links_added, event.links_removed)
+        ]
+        cut = attrs.evolve(event, devices=devices, links_added=seen[0], links_removed=seen[1])
+        envelope = to_json(cut.wire(wire.id, tz=self.tz)) if devices else None
         self._topology_cache = (wire.id, scope, envelope)
         return envelope
 
