@@ -67,11 +67,31 @@ NO_LIBRENMS_CPU: dict[str, tuple[float | None, str]] = {
 }
 
 
-def librenms_cpu(name: str, data: dict) -> float | None:
+def librenms_processors(name: str, data: dict) -> list[Row]:
+    """LibreNMS' processor rows EyeNet's cpu stands for."""
     rows = section(data, "processors", "processors")
     pick = _family(CPU_ROWS, name)
-    if pick is not None:
-        rows = [r for r in rows if pick(r)]
+    return [r for r in rows if pick(r)] if pick is not None else rows
+
+
+# Recordings where LibreNMS lists each core (CISCO-PROCESS-MIB cpmCoreTable, indexed CPU.core)
+# and EyeNet each CPU (cpmCPUTotalTable, as `show processes cpu` per switch): its cores, averaged.
+CORES_OF_A_CPU = ("iosxe",)
+
+
+def librenms_processor_figures(name: str, data: dict) -> list[float]:
+    """The figures of the processors EyeNet's cpu stands for, one per component EyeNet lists."""
+    rows = librenms_processors(name, data)
+    if _family(dict.fromkeys(CORES_OF_A_CPU, True), name, False):
+        cpus: dict[str, list[float]] = {}
+        for r in rows:
+            cpus.setdefault(r["processor_index"].split(".")[0], []).append(r["processor_usage"])
+        return [sum(v) / len(v) for v in cpus.values()]
+    return [r["processor_usage"] for r in rows]
+
+
+def librenms_cpu(name: str, data: dict) -> float | None:
+    rows = librenms_processors(name, data)
     return sum(r["processor_usage"] for r in rows) / len(rows) if rows else None
 
 
@@ -87,7 +107,8 @@ MEMPOOLS: dict[str, str] = {
     # The box's "System memory" (`show memory`); the MEMPOOL_* heaps are inside it.
     "asa": r"^Chassis - System Memory$",
     # Cisco: the processor pools (`show memory statistics` "Processor"); I/O holds packet buffers.
-    "ios_": r"^Processor$", "iosxe": r"(?i)\bprocessor$", "nxos": r"Processor$",
+    # IOS-XE's "reserve Processor" (cempMemPoolType 1, other; not processorMemory) is left out, as EyeNet does.
+    "ios_": r"^Processor$", "iosxe": r"(?i)(?<!reserve )\bprocessor$", "nxos": r"Processor$",
     "iosxr": r"RP XR - Processor$",
     "junos": r"^Routing Engine",
     # The management plane's memory; the data plane's rows are packet buffers and descriptors.
@@ -97,13 +118,17 @@ MEMPOOLS: dict[str, str] = {
 }
 
 
+def librenms_mempools(name: str, data: dict) -> list[Row]:
+    """LibreNMS' memory pools EyeNet's memory stands for."""
+    pools = section(data, "mempools", "mempools")
+    pattern = _family(MEMPOOLS, name)
+    return [p for p in pools if re.search(pattern, p["mempool_descr"])] if pattern is not None else pools
+
+
 def librenms_memory(name: str, data: dict) -> float | None:
     """The pools' share in use: their used over their total where LibreNMS has bytes, else
     (percent-only pools) the mean of their percentages."""
-    pools = section(data, "mempools", "mempools")
-    pattern = _family(MEMPOOLS, name)
-    if pattern is not None:
-        pools = [p for p in pools if re.search(pattern, p["mempool_descr"])]
+    pools = librenms_mempools(name, data)
     if not pools:
         return None
     if all(p["mempool_total"] and p["mempool_total"] > 100 and p["mempool_used"] is not None for p in pools):
@@ -196,6 +221,34 @@ def recorded_chassis_serial(name: str) -> str | None:
     tag, value = rows["11"][chassis[0]]
     text = bytes.fromhex(value).decode("latin-1") if tag == "4x" else value
     return text.strip() or None
+
+
+# -- OS version ---------------------------------------------------------------------
+
+# Where LibreNMS writes the version otherwise than the device does: its figure as the
+# device writes it, and why.
+VERSION_AS: dict[str, tuple[Callable[[str], str], str]] = {
+    "iosxe_c9500": (lambda v: v.split()[-1], "LibreNMS puts the image's feature set (CAT9K_IOSXE) before the version"),
+    "sonicwall": (lambda v: re.search(r"SonicOS (\S+)", v).group(1),
+                  "LibreNMS writes firmware and ROM together: '(Firmware SonicOS 7.0.1-R1456 / ROM 7.0.0.9)'"),
+    "vrp": (lambda v: re.sub(r"\s*\[.*\]$", "", v).translate(str.maketrans("", "", "()")),
+            "LibreNMS adds the patch state ([unlocked], or the patch) from HUAWEI-SYS-MAN-MIB and writes the release "
+            "in parentheses; sysDescr's 'Version 5.170 (S5720 V200R010C00SPC600)' gives '5.170 V200R010C00SPC600'"),
+}
+
+# Recordings whose LibreNMS version is not comparable: EyeNet's figure, and why.
+VERSION_NOT_COMPARABLE: dict[str, tuple[str | None, str]] = {
+    "cumulus_edgecore-as4610-54p": (None, "no profile knows Cumulus Linux (the standard MIBs read it): no OS named, no version"),
+    "dell-os10": (None, "LibreNMS' 'A03' is the chassis' PPID revision (hardware, DELLEMC-OS10-CHASSIS-MIB); the recording "
+                        "holds no OS10 version"),
+}
+
+
+def librenms_version(name: str, data: dict) -> str | None:
+    """LibreNMS' version as the device writes it (VERSION_AS)."""
+    version = data["os"]["discovery"]["devices"][0].get("version")
+    rewrite = _family(VERSION_AS, name)
+    return rewrite[0](version) if version and rewrite else version
 
 
 # -- links --------------------------------------------------------------------------

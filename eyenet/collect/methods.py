@@ -254,9 +254,13 @@ def _row_values(method: Method, columns: Mapping[Oid, Rows]) -> Iterable[tuple[I
         sizes, useds = columns.get(HR_STORAGE_SIZE, {}), columns.get(HR_STORAGE_USED, {})
         kept = set(kept_rows(method, columns, sizes)) if method.where else set(sizes)
         roles = hrstorage_roles(types, descrs, sizes, name=method.name, reclaimable=method.reclaimable)
+        reclaimable = {i for i, role in roles.items() if role == "reclaimable"}
         for index in sorted(i for i, role in roles.items() if role == "main"):  # buffers and cache are no pool
-            used, size = int_value(useds.get(index)), int_value(sizes.get(index))
-            percent = None if used is None or size is None else used_total(_unsigned32(used), _unsigned32(size))
+            try:  # as the device's figure: less the reclaimable rows
+                percent = hrstorage_percent(types, descrs, units, sizes, useds, name=method.name,
+                                            reclaimable=method.reclaimable, keep=reclaimable | {index})
+            except Unusable:
+                percent = None
             yield index, percent, index in kept
         return
     if method.kind in ("value", "average", "percent", "100-minus"):
