@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +251,31 @@ def librenms_version(name: str, data: dict) -> str | None:
     return rewrite[0](version) if version and rewrite else version
 
 
+def version_agrees(name: str, data: dict, version: str | None) -> bool:
+    """EyeNet's version is LibreNMS' where it has one (or, where LibreNMS' is not comparable,
+    the figure VERSION_NOT_COMPARABLE gives)."""
+    if name in VERSION_NOT_COMPARABLE:
+        return version == VERSION_NOT_COMPARABLE[name][0]
+    want = librenms_version(name, data)
+    return want is None or version == want
+
+
+# -- components ---------------------------------------------------------------------
+
+
+def component_mismatches(name: str, data: dict, counted: dict[str, list[float]], tolerance: float) -> list[tuple]:
+    """The kinds ("processor", "memory") whose counted components are not LibreNMS' rows the
+    device's figure stands for, one for one, each within `tolerance` (where LibreNMS lists
+    cores, CORES_OF_A_CPU, their CPU's mean). Kinds LibreNMS has no row for are not compared."""
+    out = []
+    for kind, figures in (("processor", librenms_processor_figures(name, data)),
+                          ("memory", [p["mempool_perc"] for p in librenms_mempools(name, data)])):
+        ours, want = sorted(counted.get(kind, [])), sorted(figures)
+        if want and (len(ours) != len(want) or any(abs(a - b) > tolerance for a, b in zip(ours, want))):
+            out.append((kind, ours, want))
+    return out
+
+
 # -- links --------------------------------------------------------------------------
 
 # LibreNMS writes remote_port as "<port> (<hex>)", the hex a MAC of the neighbour (or empty).
@@ -274,6 +299,47 @@ def librenms_links(data: dict) -> set[tuple] | None:
         (link["protocol"], link["ifName"] or link["ifDescr"], link["remote_hostname"], _port(_PORT_SUFFIX.sub("", link["remote_port"])))
         for link in module["discovery"]["links"]
     }
+
+
+# The map (GET /api/topology) against LibreNMS' links, per device: on which of its ports, by
+# which protocol. Peers are compared in test_collect_recordings on the neighbours themselves;
+# the map names a peer as one node per neighbour name, or by chassis id, which a fleet of
+# scrubbed recordings shares. Per recording: ports where only the map has a link, and why.
+MAP_ONLY_LINKS: dict[str, tuple[Callable[[str], bool], str]] = {
+    "arubaos-cx": (lambda port: port in ("1/1/8", "1/1/9"), "neighbours sending neither a system name nor a description"),
+    "dell-sonic": (lambda port: True, "every neighbour sends neither a system name nor a description"),
+    "procurve": (lambda port: port == "31", "a neighbour sending neither a system name nor a description"),
+    "voss_8608": (lambda port: port == "3/24", "a neighbour sending neither a system name nor a description"),
+}
+# LibreNMS makes no link of those; the map shows them, named by their chassis id.
+
+# Per recording: ports where only LibreNMS has a link, and why.
+LIBRENMS_ONLY_LINKS: dict[str, tuple[Callable[[str], bool], str]] = {
+    "ciena-sds": (lambda port: port in ("1/8", "4/19", "4/20"),
+                  "the neighbours there report the device's own chassis id (18:92:a4:12:34:56, its base MAC, scrubbed "
+                  "into the recording): the map leaves out a device hearing itself"),
+}
+
+
+def map_link_mismatches(name: str, data: dict, links: Iterable[Mapping[str, Any]], device: str, ports: set[str]) -> set | None:
+    """(protocol, port) of `device`'s links on the map (GET /api/topology's links) on its own
+    `ports` (its interfaces' names: LibreNMS attaches a link to a port only), against LibreNMS'
+    links: what only one side has, beyond MAP_ONLY_LINKS and LIBRENMS_ONLY_LINKS. None where
+    LibreNMS has no discovery-protocols module."""
+    want = librenms_links(data)
+    if want is None:
+        return None
+    ours = set()
+    for link in links:
+        if device not in (link["source"], link["target"]):
+            continue
+        port = link["sourcePort"] if link["source"] == device else link["targetPort"]
+        if port in ports:
+            ours.update((protocol, port) for protocol in link["protocol"].split("+"))
+    theirs = {(protocol, port) for protocol, port, _, _ in want}
+    map_only = _family(MAP_ONLY_LINKS, name, (lambda port: False, ""))[0]
+    librenms_only = _family(LIBRENMS_ONLY_LINKS, name, (lambda port: False, ""))[0]
+    return {("map", p) for p in ours - theirs if not map_only(p[1])} | {("librenms", p) for p in theirs - ours if not librenms_only(p[1])}
 
 
 def eyenet_links(neighbours: Iterable[Any]) -> set[tuple]:

@@ -171,32 +171,18 @@ def test_serial_matches_librenms(readings, name):
 
 
 @pytest.mark.parametrize("name", ALL_RECORDINGS)
-def test_version_matches_librenms(readings, name):
+def test_version_and_components_match_librenms(readings, name):
     """The OS version as LibreNMS has it, where it has one (librenms.VERSION_AS: where it
-    writes it otherwise; VERSION_NOT_COMPARABLE: where its figure is no OS version)."""
-    version = readings[name][0].identity.version
-    if name in librenms.VERSION_NOT_COMPARABLE:
-        assert version == librenms.VERSION_NOT_COMPARABLE[name][0]
-        return
-    want = librenms.librenms_version(name, librenms.expected(name))
-    if want is not None:
-        assert version == want
-
-
-@pytest.mark.parametrize("name", ALL_RECORDINGS)
-def test_components_are_librenms_processors_and_pools(readings, name):
-    """The components counted in cpu and memory are the processors and pools LibreNMS lists
-    for what EyeNet's figure stands for, one for one, each within a point (where LibreNMS
-    lists cores, librenms.CORES_OF_A_CPU, their CPU's mean)."""
+    writes it otherwise; VERSION_NOT_COMPARABLE: where its figure is no OS version); the
+    components counted in cpu and memory are the processors and pools LibreNMS lists for
+    what EyeNet's figure stands for, one for one, each within a point."""
     reading, data = readings[name][0], librenms.expected(name)
-    for kind, figures in (("processor", librenms.librenms_processor_figures(name, data)),
-                          ("memory", [p["mempool_perc"] for p in librenms.librenms_mempools(name, data)])):
-        counted = sorted(c.value for c in reading.components if c.kind == kind and c.counted)
-        if not figures:
-            continue
-        want = sorted(figures)
-        assert len(counted) == len(want), (kind, counted, want)
-        assert all(abs(a - b) <= TOLERANCE for a, b in zip(counted, want)), (kind, counted, want)
+    assert librenms.version_agrees(name, data, reading.identity.version), reading.identity.version
+    counted: dict[str, list[float]] = {}
+    for c in reading.components:
+        if c.counted:
+            counted.setdefault(c.kind, []).append(c.value)
+    assert librenms.component_mismatches(name, data, counted, TOLERANCE) == []
 
 
 @pytest.mark.parametrize("name", ALL_RECORDINGS)
