@@ -279,6 +279,8 @@ async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsi
                 assert set(first.plan.storage[HR_STORAGE_TYPE]) and HR_STORAGE_SIZE + min(first.plan.storage[HR_STORAGE_TYPE]) in first.plan.gets()
             assert (planned.cpu, planned.memory, planned.cpu_method, planned.memory_method, planned.profiles) == (
                 first.cpu, first.memory, first.cpu_method, first.memory_method, first.profiles)
+            # Components too, named by the names the plan kept (not read again).
+            assert planned.components == first.components and any(c.description for c in first.components)
             # Stale by each of the signals: read anew, and named as the agent names them.
             labels = first.labels
             for stale in (

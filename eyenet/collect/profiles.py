@@ -95,17 +95,20 @@ class Method:
             out.extend(group)
         out.extend(f.column for f in self.where if f.column is not None and f.at is None)
         out.extend(f.at for f in self.where if isinstance(f.at, tuple))
-        if self.descr is not None and self.descr.column is not None and self.descr.at is None:
-            out.append(self.descr.column)
-        if self.descr is not None and isinstance(self.descr.at, tuple):
-            out.append(self.descr.at)
         if self.weight is not None:
             out.append(self.weight)
         return tuple(dict.fromkeys(out))
 
-    def lookups(self) -> tuple[Filter, ...]:
-        """The filters (and the row names) on another table's column, got at the instances the rows point to."""
-        return tuple(f for f in (*self.where, self.descr) if f is not None and f.at is not None)
+    def name_oids(self) -> tuple[Oid, ...]:
+        """The columns walked for the rows' names (`descr`): its own, or the pointer to another table's."""
+        if self.descr is None:
+            return ()
+        return tuple(c for c in (self.descr.column if self.descr.at is None else self.descr.at,) if isinstance(c, tuple))
+
+    def lookups(self, names: bool = False) -> tuple[Filter, ...]:
+        """The filters (with names: and the rows' names) on another table's column, got at the
+        instances the rows point to."""
+        return tuple(f for f in (*self.where, self.descr if names else None) if f is not None and f.at is not None)
 
 
 @attrs.frozen

@@ -313,6 +313,9 @@ class MetricPlan:
     storage: Mapping[Oid, Rows] | None = None
     # What the ENTITY-MIB said of the chassis at that read: it does not change between reads.
     chassis: Chassis = Chassis()
+    # The columns naming the rows of cpu and memory (methods' `descr`), as read then: names
+    # do not change between reads either, so polls do not read them.
+    names: Mapping[Oid, Rows] = attrs.field(factory=dict)
     version: str | None = None  # the OS version, as read at that read
     # Metric -> why no method gave it (what each one tried gave instead).
     reasons: Mapping[str, str] = attrs.field(factory=dict)
@@ -371,7 +374,8 @@ async def _read_metrics(
     result: dict[str, Metric] = {"cpu": (None, None, ()), "memory": (None, None, ())}
     columns: dict[Oid, dict[Index, Any]] = {}
     if plan.made:
-        await fetch(reader, plan.fetched, scalars, columns)
+        await fetch(reader, plan.fetched, scalars, columns, names=False)
+        columns.update(plan.names)
         if plan.storage is not None:
             columns.update(plan.pinned_columns(scalars))
         for metric in ("cpu", "memory"):
@@ -403,7 +407,9 @@ async def _read_metrics(
             break
     storage = pinned_storage(chosen["memory"], columns) if chosen["memory"] is not None else None
     reasons = {metric: no_value_reason(metric, plan, tried[metric]) for metric in tried if chosen[metric] is None}
-    return result, attrs.evolve(plan, made=True, storage=storage, reasons=reasons, **chosen)
+    named = [m for m in chosen.values() if m is not None and m.descr is not None]
+    names = {c: columns.get(c, {}) for m in named for c in (*m.name_oids(), m.descr.column)}
+    return result, attrs.evolve(plan, made=True, storage=storage, reasons=reasons, names=names, **chosen)
 
 
 def no_value_reason(metric: str, plan: MetricPlan, tried: Sequence[str]) -> str:
@@ -429,14 +435,18 @@ def retry_delay(attempts: int, refresh: float) -> float:
     return min(refresh, RETRY_FIRST * 2 ** (attempts - 1))
 
 
-async def fetch(reader: TableReader, methods: Iterable[Method], scalars: dict[Oid, Any], columns: dict[Oid, dict[Index, Any]]) -> None:
-    """What the methods need, walked and got in one stream of requests: into scalars and columns."""
+async def fetch(
+    reader: TableReader, methods: Iterable[Method], scalars: dict[Oid, Any], columns: dict[Oid, dict[Index, Any]],
+    names: bool = True,
+) -> None:
+    """What the methods need (with names: and what names their rows), walked and got in one
+    stream of requests: into scalars and columns."""
     walks: list[Oid] = []
     gets: list[Oid] = []
     if not methods:
         return
     for method in methods:
-        needed = method.oids() if method.kind != "hrstorage" else method.oids() + HR_STORAGE_COLUMNS
+        needed = method.oids() + (method.name_oids() if names else ()) + (HR_STORAGE_COLUMNS if method.kind == "hrstorage" else ())
         for oid in needed:
             if method.walk:
                 if oid not in columns and oid not in walks:
@@ -454,16 +464,16 @@ async def fetch(reader: TableReader, methods: Iterable[Method], scalars: dict[Oi
             nursery.start_soon(reader.walk_columns, walks, columns)
         if gets:
             nursery.start_soon(get_all)
-    await get_lookups(reader, methods, columns)
+    await get_lookups(reader, methods, columns, names)
 
 
-async def get_lookups(reader: TableReader, methods: Iterable[Method], columns: dict[Oid, dict[Index, Any]]) -> None:
+async def get_lookups(reader: TableReader, methods: Iterable[Method], columns: dict[Oid, dict[Index, Any]], names: bool = False) -> None:
     """The instances of other tables' columns that the methods' rows point to (Filter.at),
     got in one stream of requests once the rows are known: never a whole table walked for
     the few rows that count (entPhysicalName of a handful of CPUs among thousands of entities)."""
     wanted: dict[Oid, set[Index]] = {}
     for method in methods:
-        lookups = method.lookups()
+        lookups = method.lookups(names)
         if not lookups:
             continue
         rows: set[Index] = set()
