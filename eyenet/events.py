@@ -289,7 +289,7 @@ class Component:
     """One processor or memory pool a device's cpu or memory method read, with its own
     figure. Not on the wire of device:metrics; the REST API lists them per device."""
 
-    kind: str  # one of COMPONENT_KINDS
+    kind: str = attrs.field(validator=_one_of(COMPONENT_KINDS))
     index: str | None  # the row's index in its table, dotted; None: a single figure (not a table)
     description: str | None  # the row's name as the device gives it; None: the profile names no column for it
     value: float  # percent in use

@@ -291,7 +291,8 @@ class DeviceRoutes:
             metrics = Readings(None, None, Bandwidth(None, None), live.uptime)
         return Device(
             device.id, device.id, device.host, identity.hardware_type, identity.vendor, identity.model, identity.os,
-            identity.version, identity.serial, identity.sys_name, identity.sys_descr, identity.sys_object_id, identity.location, identity.contact, status,
+            identity.version, identity.serial, identity.sys_name, identity.sys_descr, identity.sys_object_id, identity.location,
+            identity.contact, status,
             list(device.tags), live.status, live.reason,
             rfc3339(live.last_seen, self.services.tz), metrics, device.port, device.version, device.poll_interval,
             monitored.source, _snmpv3(monitored.config),
