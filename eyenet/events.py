@@ -281,6 +281,22 @@ class DeviceIdentity:
     contact: str | None = None
 
 
+COMPONENT_KINDS = ("processor", "memory")
+
+
+@attrs.frozen
+class Component:
+    """One processor or memory pool a device's cpu or memory method read, with its own
+    figure. Not on the wire of device:metrics; the REST API lists them per device."""
+
+    kind: str = attrs.field(validator=_one_of(COMPONENT_KINDS))
+    index: str | None  # the row's index in its table, dotted; None: a single figure (not a table)
+    description: str | None  # the row's name as the device gives it; None: the profile names no column for it
+    value: float  # percent in use
+    counted: bool  # in the device's cpu / memory figure (else a row the profile's filters leave out)
+    method: str  # the profile method that read it: "<file> [cpu] #n"
+
+
 @attrs.frozen
 class DeviceMetrics(_Event):
     """device:metrics, published on every poll. cpu and memory in percent, bandwidth
@@ -301,6 +317,7 @@ class DeviceMetrics(_Event):
     cpu_source: MetricSource | None = None
     memory_source: MetricSource | None = None
     identity: DeviceIdentity | None = None
+    components: tuple[Component, ...] = ()
 
     def data(self, *, include_interfaces: bool = False, tz: tzinfo | None = None) -> dict[str, Any]:
         d: dict[str, Any] = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +67,31 @@ NO_LIBRENMS_CPU: dict[str, tuple[float | None, str]] = {
 }
 
 
-def librenms_cpu(name: str, data: dict) -> float | None:
+def librenms_processors(name: str, data: dict) -> list[Row]:
+    """LibreNMS' processor rows EyeNet's cpu stands for."""
     rows = section(data, "processors", "processors")
     pick = _family(CPU_ROWS, name)
-    if pick is not None:
-        rows = [r for r in rows if pick(r)]
+    return [r for r in rows if pick(r)] if pick is not None else rows
+
+
+# Recordings where LibreNMS lists each core (CISCO-PROCESS-MIB cpmCoreTable, indexed CPU.core)
+# and EyeNet each CPU (cpmCPUTotalTable, as `show processes cpu` per switch): its cores, averaged.
+CORES_OF_A_CPU = ("iosxe",)
+
+
+def librenms_processor_figures(name: str, data: dict) -> list[float]:
+    """The figures of the processors EyeNet's cpu stands for, one per component EyeNet lists."""
+    rows = librenms_processors(name, data)
+    if _family(dict.fromkeys(CORES_OF_A_CPU, True), name, False):
+        cpus: dict[str, list[float]] = {}
+        for r in rows:
+            cpus.setdefault(r["processor_index"].split(".")[0], []).append(r["processor_usage"])
+        return [sum(v) / len(v) for v in cpus.values()]
+    return [r["processor_usage"] for r in rows]
+
+
+def librenms_cpu(name: str, data: dict) -> float | None:
+    rows = librenms_processors(name, data)
     return sum(r["processor_usage"] for r in rows) / len(rows) if rows else None
 
 
@@ -87,7 +107,8 @@ MEMPOOLS: dict[str, str] = {
     # The box's "System memory" (`show memory`); the MEMPOOL_* heaps are inside it.
     "asa": r"^Chassis - System Memory$",
     # Cisco: the processor pools (`show memory statistics` "Processor"); I/O holds packet buffers.
-    "ios_": r"^Processor$", "iosxe": r"(?i)\bprocessor$", "nxos": r"Processor$",
+    # IOS-XE's "reserve Processor" (cempMemPoolType 1, other; not processorMemory) is left out, as EyeNet does.
+    "ios_": r"^Processor$", "iosxe": r"(?i)(?<!reserve )\bprocessor$", "nxos": r"Processor$",
     "iosxr": r"RP XR - Processor$",
     "junos": r"^Routing Engine",
     # The management plane's memory; the data plane's rows are packet buffers and descriptors.
@@ -97,13 +118,17 @@ MEMPOOLS: dict[str, str] = {
 }
 
 
+def librenms_mempools(name: str, data: dict) -> list[Row]:
+    """LibreNMS' memory pools EyeNet's memory stands for."""
+    pools = section(data, "mempools", "mempools")
+    pattern = _family(MEMPOOLS, name)
+    return [p for p in pools if re.search(pattern, p["mempool_descr"])] if pattern is not None else pools
+
+
 def librenms_memory(name: str, data: dict) -> float | None:
     """The pools' share in use: their used over their total where LibreNMS has bytes, else
     (percent-only pools) the mean of their percentages."""
-    pools = section(data, "mempools", "mempools")
-    pattern = _family(MEMPOOLS, name)
-    if pattern is not None:
-        pools = [p for p in pools if re.search(pattern, p["mempool_descr"])]
+    pools = librenms_mempools(name, data)
     if not pools:
         return None
     if all(p["mempool_total"] and p["mempool_total"] > 100 and p["mempool_used"] is not None for p in pools):
@@ -198,6 +223,59 @@ def recorded_chassis_serial(name: str) -> str | None:
     return text.strip() or None
 
 
+# -- OS version ---------------------------------------------------------------------
+
+# Where LibreNMS writes the version otherwise than the device does: its figure as the
+# device writes it, and why.
+VERSION_AS: dict[str, tuple[Callable[[str], str], str]] = {
+    "iosxe_c9500": (lambda v: v.split()[-1], "LibreNMS puts the image's feature set (CAT9K_IOSXE) before the version"),
+    "sonicwall": (lambda v: re.search(r"SonicOS (\S+)", v).group(1),
+                  "LibreNMS writes firmware and ROM together: '(Firmware SonicOS 7.0.1-R1456 / ROM 7.0.0.9)'"),
+    "vrp": (lambda v: re.sub(r"\s*\[.*\]$", "", v).translate(str.maketrans("", "", "()")),
+            "LibreNMS adds the patch state ([unlocked], or the patch) from HUAWEI-SYS-MAN-MIB and writes the release "
+            "in parentheses; sysDescr's 'Version 5.170 (S5720 V200R010C00SPC600)' gives '5.170 V200R010C00SPC600'"),
+}
+
+# Recordings whose LibreNMS version is not comparable: EyeNet's figure, and why.
+VERSION_NOT_COMPARABLE: dict[str, tuple[str | None, str]] = {
+    "cumulus_edgecore-as4610-54p": (None, "no profile knows Cumulus Linux (the standard MIBs read it): no OS named, no version"),
+    "dell-os10": (None, "LibreNMS' 'A03' is the chassis' PPID revision (hardware, DELLEMC-OS10-CHASSIS-MIB); the recording "
+                        "holds no OS10 version"),
+}
+
+
+def librenms_version(name: str, data: dict) -> str | None:
+    """LibreNMS' version as the device writes it (VERSION_AS)."""
+    version = data["os"]["discovery"]["devices"][0].get("version")
+    rewrite = _family(VERSION_AS, name)
+    return rewrite[0](version) if version and rewrite else version
+
+
+def version_agrees(name: str, data: dict, version: str | None) -> bool:
+    """EyeNet's version is LibreNMS' where it has one (or, where LibreNMS' is not comparable,
+    the figure VERSION_NOT_COMPARABLE gives)."""
+    if name in VERSION_NOT_COMPARABLE:
+        return version == VERSION_NOT_COMPARABLE[name][0]
+    want = librenms_version(name, data)
+    return want is None or version == want
+
+
+# -- components ---------------------------------------------------------------------
+
+
+def component_mismatches(name: str, data: dict, counted: dict[str, list[float]], tolerance: float) -> list[tuple]:
+    """The kinds ("processor", "memory") whose counted components are not LibreNMS' rows the
+    device's figure stands for, one for one, each within `tolerance` (where LibreNMS lists
+    cores, CORES_OF_A_CPU, their CPU's mean). Kinds LibreNMS has no row for are not compared."""
+    out = []
+    for kind, figures in (("processor", librenms_processor_figures(name, data)),
+                          ("memory", [p["mempool_perc"] for p in librenms_mempools(name, data)])):
+        ours, want = sorted(counted.get(kind, [])), sorted(figures)
+        if want and (len(ours) != len(want) or any(abs(a - b) > tolerance for a, b in zip(ours, want))):
+            out.append((kind, ours, want))
+    return out
+
+
 # -- links --------------------------------------------------------------------------
 
 # LibreNMS writes remote_port as "<port> (<hex>)", the hex a MAC of the neighbour (or empty).
@@ -221,6 +299,47 @@ def librenms_links(data: dict) -> set[tuple] | None:
         (link["protocol"], link["ifName"] or link["ifDescr"], link["remote_hostname"], _port(_PORT_SUFFIX.sub("", link["remote_port"])))
         for link in module["discovery"]["links"]
     }
+
+
+# The map (GET /api/topology) against LibreNMS' links, per device: on which of its ports, by
+# which protocol. Peers are compared in test_collect_recordings on the neighbours themselves;
+# the map names a peer as one node per neighbour name, or by chassis id, which a fleet of
+# scrubbed recordings shares. Per recording: ports where only the map has a link, and why.
+MAP_ONLY_LINKS: dict[str, tuple[Callable[[str], bool], str]] = {
+    "arubaos-cx": (lambda port: port in ("1/1/8", "1/1/9"), "neighbours sending neither a system name nor a description"),
+    "dell-sonic": (lambda port: True, "every neighbour sends neither a system name nor a description"),
+    "procurve": (lambda port: port == "31", "a neighbour sending neither a system name nor a description"),
+    "voss_8608": (lambda port: port == "3/24", "a neighbour sending neither a system name nor a description"),
+}
+# LibreNMS makes no link of those; the map shows them, named by their chassis id.
+
+# Per recording: ports where only LibreNMS has a link, and why.
+LIBRENMS_ONLY_LINKS: dict[str, tuple[Callable[[str], bool], str]] = {
+    "ciena-sds": (lambda port: port in ("1/8", "4/19", "4/20"),
+                  "the neighbours there report the device's own chassis id (18:92:a4:12:34:56, its base MAC, scrubbed "
+                  "into the recording): the map leaves out a device hearing itself"),
+}
+
+
+def map_link_mismatches(name: str, data: dict, links: Iterable[Mapping[str, Any]], device: str, ports: set[str]) -> set | None:
+    """(protocol, port) of `device`'s links on the map (GET /api/topology's links) on its own
+    `ports` (its interfaces' names: LibreNMS attaches a link to a port only), against LibreNMS'
+    links: what only one side has, beyond MAP_ONLY_LINKS and LIBRENMS_ONLY_LINKS. None where
+    LibreNMS has no discovery-protocols module."""
+    want = librenms_links(data)
+    if want is None:
+        return None
+    ours = set()
+    for link in links:
+        if device not in (link["source"], link["target"]):
+            continue
+        port = link["sourcePort"] if link["source"] == device else link["targetPort"]
+        if port in ports:
+            ours.update((protocol, port) for protocol in link["protocol"].split("+"))
+    theirs = {(protocol, port) for protocol, port, _, _ in want}
+    map_only = _family(MAP_ONLY_LINKS, name, (lambda port: False, ""))[0]
+    librenms_only = _family(LIBRENMS_ONLY_LINKS, name, (lambda port: False, ""))[0]
+    return {("map", p) for p in ours - theirs if not map_only(p[1])} | {("librenms", p) for p in theirs - ours if not librenms_only(p[1])}
 
 
 def eyenet_links(neighbours: Iterable[Any]) -> set[tuple]:

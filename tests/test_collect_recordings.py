@@ -171,6 +171,21 @@ def test_serial_matches_librenms(readings, name):
 
 
 @pytest.mark.parametrize("name", ALL_RECORDINGS)
+def test_version_and_components_match_librenms(readings, name):
+    """The OS version as LibreNMS has it, where it has one (librenms.VERSION_AS: where it
+    writes it otherwise; VERSION_NOT_COMPARABLE: where its figure is no OS version); the
+    components counted in cpu and memory are the processors and pools LibreNMS lists for
+    what EyeNet's figure stands for, one for one, each within a point."""
+    reading, data = readings[name][0], librenms.expected(name)
+    assert librenms.version_agrees(name, data, reading.identity.version), reading.identity.version
+    counted: dict[str, list[float]] = {}
+    for c in reading.components:
+        if c.counted:
+            counted.setdefault(c.kind, []).append(c.value)
+    assert librenms.component_mismatches(name, data, counted, TOLERANCE) == []
+
+
+@pytest.mark.parametrize("name", ALL_RECORDINGS)
 def test_links_match_librenms(readings, name):
     """The LLDP/CDP links EyeNet finds are LibreNMS' (where its expectations have links)."""
     want = librenms.librenms_links(librenms.expected(name))
@@ -264,6 +279,8 @@ async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsi
                 assert set(first.plan.storage[HR_STORAGE_TYPE]) and HR_STORAGE_SIZE + min(first.plan.storage[HR_STORAGE_TYPE]) in first.plan.gets()
             assert (planned.cpu, planned.memory, planned.cpu_method, planned.memory_method, planned.profiles) == (
                 first.cpu, first.memory, first.cpu_method, first.memory_method, first.profiles)
+            # Components too, named by the names the plan kept (not read again).
+            assert planned.components == first.components and any(c.description for c in first.components)
             # Stale by each of the signals: read anew, and named as the agent names them.
             labels = first.labels
             for stale in (

@@ -38,7 +38,7 @@ from eyenet.snmp.usm import AUTH_PROTOCOLS, LEVELS, PRIV_PROTOCOLS
 from eyenet.web.push.sessions import CHANNEL_TYPES, CLIENT_EVENTS, channel_for
 from eyenet.web.push.socketio_codec import ENGINE_ERRORS
 from eyenet.web.rest import openapi
-from eyenet.web.rest.devices import Device, NewDevice, Snmpv3
+from eyenet.web.rest.devices import Components, Device, DeviceComponent, NewDevice, Snmpv3
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "events.md"
@@ -429,3 +429,10 @@ def test_device_shape_and_body_name_every_field_and_protocol():
             assert re.search(rf"\b{re.escape(field.encode_name)}\b", bullet), f"{shape.__name__}.{field.encode_name}"
     for name in (*LEVELS, *AUTH_PROTOCOLS, *PRIV_PROTOCOLS):
         assert f"`{name}`" in bullet, name
+
+
+def test_components_bullet_names_every_field():
+    bullet = TEXT[TEXT.index("- components (`GET") : TEXT.index("- trap (`GET")]
+    for shape in (Components, DeviceComponent):
+        for field in msgspec.structs.fields(shape):
+            assert re.search(rf"\b{re.escape(field.encode_name)}\b", bullet), f"{shape.__name__}.{field.encode_name}"

@@ -8,8 +8,19 @@ import attrs
 import pytest
 
 from eyenet.collect.interfaces import interface_speed, interfaces_from_columns
-from eyenet.collect.methods import average, evaluate, free_total, hrstorage_percent, hundred_minus, number, used_free, used_total
+from eyenet.collect.methods import (
+    average,
+    components,
+    evaluate,
+    free_total,
+    hrstorage_percent,
+    hundred_minus,
+    number,
+    used_free,
+    used_total,
+)
 from eyenet.collect.profiles import HR_STORAGE_RAM, ProfileError, load_profiles, match, parse_profile
+from eyenet.collect.read import version_of
 from eyenet.snmp.mib import HR_STORAGE_DESCR, HR_STORAGE_SIZE, HR_STORAGE_TYPE, HR_STORAGE_UNITS, HR_STORAGE_USED
 from eyenet.snmp.rows import rows_of, text_of
 from eyenet.snmp.values import Tag, VarBind
@@ -105,6 +116,12 @@ BASE = '[profile]\nname = "x"\n'
         ('[[match]]\nsys_descr = "(("\n[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\n', "match[1].sys_descr", "bad regular expression"),
         ('[oids]\nfoo = "bar"\n[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\n', "oids.foo", "numeric OID string"),
         ('[extra]\n[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\n', "extra", "unknown key"),
+        ('[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\ndescr = "1.3.6.2"\n', "cpu[1].descr", "add read = \"walk\""),
+        ('[[cpu]]\nmethod = "average"\noid = "1.3.6.1"\ndescr_at = "index.1"\n', "cpu[1].descr_at", "goes with descr"),
+        ('[identity]\nversion = "Version [0-9]+"\n[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\n', "identity.version[1]", "needs a group"),
+        ('[identity]\nversion = [{ regex = "(x)" }]\n[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\n', "identity.version[1]", "sys_descr"),
+        ('[identity]\nversion = [{ oid = "swVersion" }]\n[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\n', "identity.version[1].oid", "not defined in [oids]"),
+        ('[identity]\nversion = 3\n[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\n', "identity.version", "must be"),
     ],
 )
 def test_validation_names_key_and_reason(body, key, reason):
@@ -363,3 +380,30 @@ def test_a_used_figure_that_already_excludes_the_reclaimable_rows_is_a_reason_no
     value, reason = assess(method, {}, columns)
     assert value is None and "already excludes" in reason
     assert assess(attrs.evolve(method, reclaimable=None), {}, columns)[0] == pytest.approx(12.39, abs=0.01)
+
+
+def test_components_list_each_row_with_its_figure():
+    """Every row a walked method reads, with its own percentage and name: those its filters
+    keep are counted; those they leave out are listed (named, above 0) but not counted."""
+    method = _method('[[memory]]\nmethod = "used_free"\nread = "walk"\nused = "1.18"\nfree = "1.20"\ndescr = "1.3"\n'
+                     'where = [{ column = "1.2", equals = 2 }]\n')
+    columns = {oid("1.2"): {(1,): 2, (2,): 1, (3,): 1}, oid("1.18"): {(1,): 25, (2,): 60, (3,): 0},
+               oid("1.20"): {(1,): 75, (2,): 40, (3,): 10}, oid("1.3"): {(1,): b"Processor", (2,): b"I/O\x00", (3,): b"Fan"}}
+    assert [(c.index, c.description, c.value, c.counted) for c in components(method, {}, columns)] == [
+        ("1", "Processor", 25.0, True), ("2", "I/O", 60.0, False)]
+    unnamed = attrs.evolve(method, descr=None)
+    assert [(c.index, c.description, c.counted) for c in components(unnamed, {}, columns)] == [("1", None, True)]
+    single = _method('[[cpu]]\nmethod = "value"\noid = "1.1.0"\n', "cpu")
+    (only,) = components(single, {oid("1.1.0"): 7}, {})
+    assert (only.kind, only.index, only.value, only.counted) == ("processor", None, 7.0, True)
+    assert components(single, {}, {}) == ()
+
+
+def test_version_sources_in_order():
+    profile = parse_profile(BASE + '[[match]]\nsys_descr = "x"\n[oids]\nsw = "1.3.6.1.4.1.9.1.0"\n'
+                            '[identity]\nversion = [{ oid = "sw", regex = "^OS (\\\\S+)" }, { sys_descr = "Version ([0-9.]+) \\\\((V\\\\w+)\\\\)" }]\n'
+                            '[[cpu]]\nmethod = "value"\noid = "1.3.6.1.0"\n')
+    descr = "VRP software, Version 5.170 (V200R010)"
+    assert version_of(profile, descr, {oid("1.3.6.1.4.1.9.1.0"): b"OS 7.2 (GA)"}) == "7.2"
+    assert version_of(profile, descr, {oid("1.3.6.1.4.1.9.1.0"): None}) == "5.170 V200R010"  # groups joined
+    assert version_of(profile, "no version here", {}) is None

@@ -57,7 +57,7 @@ USERS = {
     "edge-operator": ("operator", ("edge",)),
 }
 DEVICE_KEYS = {
-    "id", "name", "host", "type", "vendor", "model", "os", "serial", "sysName", "sysDescr", "sysObjectId", "location", "contact",
+    "id", "name", "host", "type", "vendor", "model", "os", "osVersion", "serial", "sysName", "sysDescr", "sysObjectId", "location", "contact",
     "metricsStatus", "tags", "status", "reason", "lastSeen", "metrics", "port", "version", "pollInterval", "source",
     "snmpv3",
 }
@@ -275,6 +275,7 @@ ROUTES = [
     ("PATCH", "/api/devices/api-1", {"tags": ["edge", "lab"]}, "admin", 200),
     ("DELETE", "/api/devices/new-1", None, "admin", 204),
     ("GET", "/api/devices/core-1/interfaces", None, "viewer", 200),
+    ("GET", "/api/devices/core-1/components", None, "viewer", 200),
     ("GET", "/api/devices/core-1/traps", None, "viewer", 200),
     ("GET", "/api/devices/core-1/metrics?metric=cpu", None, "viewer", 200),
     ("GET", "/api/alerts?status=active", None, "viewer", 200),
@@ -343,6 +344,7 @@ async def test_devices_show_the_live_state_from_the_poller(api):
     assert device["name"] == "core-1" and device["sysName"] == "<private>" and device["sysObjectId"] == "1.3.6.1.4.1.9.1.1208"
     assert (device["vendor"], device["model"], device["os"], device["type"]) == ("Cisco", "C2960X", "Cisco IOS", "switch")
     assert device["serial"] == "FCW1929B68S"  # the stack's first member (ENTITY-MIB)
+    assert device["osVersion"] == "15.0(2a)EX5"  # sysDescr's "Version 15.0(2a)EX5,"
     assert device["metricsStatus"] == {
         "cpu": {"method": "collectors/cisco-ios.toml [cpu] #1", "reason": None},
         "memory": {"method": "collectors/cisco-ios.toml [memory] #3", "reason": None},
@@ -367,6 +369,18 @@ async def test_devices_show_the_live_state_from_the_poller(api):
     assert abs(changed.total_seconds() - 1577817.4) <= 1
     never = (await api("GET", "/api/devices/api-1/interfaces", user="viewer")).json
     assert never == {"deviceId": "api-1", "timestamp": None, "interfaces": []}
+
+    # The processors and pools read, each with its figure: the processor pool is the device's memory.
+    components = (await api("GET", "/api/devices/core-1/components", user="viewer")).json
+    assert components["deviceId"] == "core-1" and RFC3339.match(components["timestamp"])
+    method = "collectors/cisco-ios.toml [cpu] #1"
+    assert components["processors"] == [{"index": "1", "description": None, "value": device["metrics"]["cpu"], "counted": True,
+                                          "method": method}]
+    pools = {c["description"]: (c["index"], c["counted"]) for c in components["memory"]}
+    assert pools == {"Processor": ("1", True), "I/O": ("2", False), "Driver text": ("20", False)}
+    assert [c["value"] for c in components["memory"] if c["counted"]] == [device["metrics"]["memory"]]
+    never = (await api("GET", "/api/devices/api-1/components", user="viewer")).json
+    assert never == {"deviceId": "api-1", "timestamp": None, "processors": [], "memory": []}
 
 
 async def test_add_change_and_remove_a_device(api):
@@ -490,6 +504,7 @@ async def test_a_scoped_user_sees_only_its_devices_and_others_are_not_found(api)
     outside = [
         await api("GET", "/api/devices/core-1", user="edge-viewer"),
         await api("GET", "/api/devices/core-1/interfaces", user="edge-viewer"),
+        await api("GET", "/api/devices/core-1/components", user="edge-viewer"),
         await api("GET", "/api/devices/core-1/metrics?metric=cpu", user="edge-viewer"),
         await api("PATCH", "/api/devices/core-1", {"tags": ["edge"]}, user="edge-admin"),
         await api("DELETE", "/api/devices/core-1", user="edge-admin"),

@@ -532,9 +532,10 @@ async def test_the_first_password_is_in_a_file_only_eyenet_may_read(tmp_path, on
 @pytest.mark.slow
 async def test_every_recording_read_through_eyenet_run_and_the_rest_api(tmp_path, snmpsim_agent):
     """The public path for all 49 recordings at once: `eyenet run` polls them, and the REST
-    API gives each device's identity, CPU and memory as LibreNMS has them (the processors
-    and pools docs/devices.md names), and its interfaces: LibreNMS' ports, the others
-    flagged ignored or left out by LibreNMS' per-OS filters."""
+    API gives each device's identity and OS version, CPU and memory as LibreNMS has them
+    (the processors and pools docs/devices.md names), those processors and pools one by one
+    (its components), its interfaces: LibreNMS' ports, the others flagged ignored or left
+    out by LibreNMS' per-OS filters; and the map its LLDP/CDP links as LibreNMS has them."""
     import librenms
 
     names = agents.recording_names(agents.SNMPREC_DIR)
@@ -552,9 +553,19 @@ async def test_every_recording_read_through_eyenet_run_and_the_rest_api(tmp_path
                 if len(polled) == len(names):
                     break
                 await trio.sleep(1)
+        with trio.fail_after(120):  # the first discovery cycle, started with the service
+            while (topology := (await api(port, "GET", "/api/topology", token))[1])["updatedAt"] is None:
+                await trio.sleep(1)
+        assert {node["id"] for node in topology["nodes"] if node["managed"]} == {f"d{n}" for n in range(len(names))}
         for n, name in enumerate(names):
             device = polled[f"d{n}"]
             data = librenms.expected(name)
+            assert librenms.version_agrees(name, data, device["osVersion"]), (name, device["osVersion"])
+            status, body = await api(port, "GET", f"/api/devices/d{n}/components", token)
+            assert status == 200
+            counted = {kind: [c["value"] for c in body[key] if c["counted"]] for kind, key in (("processor", "processors"),
+                                                                                                 ("memory", "memory"))}
+            assert librenms.component_mismatches(name, data, counted, 1.05) == [], name
             assert device["status"] in ("up", "degraded"), (name, device["reason"])
             assert device["sysObjectId"] == data["os"]["discovery"]["devices"][0]["sysObjectID"].lstrip(".")
             if device["vendor"] is not None:  # a vendor profile matched: it says what the device is
@@ -579,3 +590,5 @@ async def test_every_recording_read_through_eyenet_run_and_the_rest_api(tmp_path
             # The rest are ignored, or rows LibreNMS' per-OS filters drop (test_collect_recordings
             # holds those filters row by row; the port table does not show the raw ifName they need).
             assert all(ours[i]["ignored"] for i in set(ours) - set(ports)) or name in librenms.OS_SKIPS, name
+            names_of_ports = {i["name"] for i in body["interfaces"]}
+            assert not librenms.map_link_mismatches(name, data, topology["links"], f"d{n}", names_of_ports), name

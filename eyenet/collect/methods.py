@@ -8,7 +8,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from eyenet.collect.identity import display_text
 from eyenet.collect.profiles import HR_STORAGE_RAM, Filter, Method
+from eyenet.events import Component
 from eyenet.snmp.mib import HR_STORAGE_DESCR, HR_STORAGE_SIZE, HR_STORAGE_TYPE, HR_STORAGE_UNITS, HR_STORAGE_USED
 from eyenet.snmp.rows import Index, Rows, int_value, text_of
 from eyenet.snmp.values import Oid, format_oid
@@ -224,6 +226,70 @@ def assess(method: Method, scalars: Mapping[Oid, Any], columns: Mapping[Oid, Row
     if not (-0.5 <= result <= 100.5):  # rounding slack; beyond it the reading is wrong
         return None, f"gave {result:.6g} %, outside 0-100"
     return min(max(result, 0.0), 100.0), None
+
+
+def components(method: Method, scalars: Mapping[Oid, Any], columns: Mapping[Oid, Rows]) -> tuple[Component, ...]:
+    """The processors or memory pools the method read, each with its own percentage: every
+    row of a walked method that gives one (`counted`: kept by its filters, so in the device's
+    figure), or the single figure of a method that gets instances. A row the filters leave
+    out is listed only where the profile names the rows (`descr`: they are processors or
+    pools; an index filter may pick an interval instead) and with a figure above 0 (vendor
+    tables give every fan and power supply a row of 0)."""
+    kind = "processor" if method.metric == "cpu" else "memory"
+    if method.kind != "hrstorage" and not method.walk:
+        value = assess(method, scalars, columns)[0]
+        return () if value is None else (Component(kind, None, None, value, True, method.label),)
+    out = []
+    for index, value, counted in _row_values(method, columns):
+        if value is None or not -0.5 <= value <= 100.5 or (not counted and (method.descr is None or value <= 0)):
+            continue
+        out.append(Component(kind, format_oid(index), _descr(method, index, columns), min(max(value, 0.0), 100.0), counted, method.label))
+    return tuple(out)
+
+
+def _row_values(method: Method, columns: Mapping[Oid, Rows]) -> Iterable[tuple[Index, float | None, bool]]:
+    """(index, percentage, kept by the filters) for each row of a walked method."""
+    if method.kind == "hrstorage":
+        types, descrs, units = (columns.get(c, {}) for c in (HR_STORAGE_TYPE, HR_STORAGE_DESCR, HR_STORAGE_UNITS))
+        sizes, useds = columns.get(HR_STORAGE_SIZE, {}), columns.get(HR_STORAGE_USED, {})
+        kept = set(kept_rows(method, columns, sizes)) if method.where else set(sizes)
+        roles = hrstorage_roles(types, descrs, sizes, name=method.name, reclaimable=method.reclaimable)
+        reclaimable = {i for i, role in roles.items() if role == "reclaimable"}
+        for index in sorted(i for i, role in roles.items() if role == "main"):  # buffers and cache are no pool
+            try:  # as the device's figure: less the reclaimable rows
+                percent = hrstorage_percent(types, descrs, units, sizes, useds, name=method.name,
+                                            reclaimable=method.reclaimable, keep=reclaimable | {index})
+            except Unusable:
+                percent = None
+            yield index, percent, index in kept
+        return
+    if method.kind in ("value", "average", "percent", "100-minus"):
+        rows = _role_rows(method, "oid", columns)
+        kept = set(kept_rows(method, columns, rows))
+        for index in sorted(rows):
+            value = hundred_minus(rows[index]) if method.kind == "100-minus" else rows[index]
+            yield index, value * method.scale, index in kept
+        return
+    first, second = (_role_rows(method, role, columns) for role in _ROLE_PAIRS[method.kind])
+    common = sorted(set(first) & set(second))
+    kept = set(kept_rows(method, columns, common))
+    for index in common:
+        try:
+            value = _COMBINE[method.kind](first[index], second[index])
+        except Unusable:
+            value = None
+        yield index, None if value is None else value * method.scale, index in kept
+
+
+def _descr(method: Method, index: Index, columns: Mapping[Oid, Rows]) -> str | None:
+    if method.kind == "hrstorage":
+        column, at = HR_STORAGE_DESCR, index
+    elif method.descr is None:
+        return None
+    else:
+        column = method.descr.column
+        at = index if method.descr.at is None else pointed(method.descr, index, columns)
+    return (display_text(columns.get(column, {}).get(at)) or None) if at is not None else None
 
 
 def _names(method: Method) -> str:

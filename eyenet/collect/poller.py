@@ -368,7 +368,7 @@ class Poller:
         metrics = DeviceMetrics(
             device_id=device.id, timestamp=when, cpu=reading.cpu, memory=reading.memory,
             bandwidth_in=bw_in, bandwidth_out=bw_out, interfaces=interfaces, uptime=state.uptime,
-            cpu_source=sources[0], memory_source=sources[1], identity=reading.identity,
+            cpu_source=sources[0], memory_source=sources[1], identity=reading.identity, components=reading.components,
         )
         self._bus.publish(metrics)
         if self._samples is not None:

@@ -83,6 +83,9 @@ class Method:
     name: re.Pattern | None = None  # hrstorage: the main memory row(s) by hrStorageDescr
     reclaimable: re.Pattern | None = None  # hrstorage: rows (buffers, cache) whose use is not "used"
     label: str = ""  # "file [cpu] #1" for logs and the DeviceReading
+    # Each row's name as the device gives it, for the components list: a column of the same
+    # table (at None) or of another table the row points to (as a Filter's `at`; op unused).
+    descr: Filter | None = None
     oid_names: Mapping[Oid, str] = attrs.field(factory=dict, eq=False, repr=False)  # the profile's [oids], for reasons
 
     def oids(self) -> tuple[Oid, ...]:
@@ -96,9 +99,16 @@ class Method:
             out.append(self.weight)
         return tuple(dict.fromkeys(out))
 
-    def lookups(self) -> tuple[Filter, ...]:
-        """The filters on another table's column, got at the instances the rows point to."""
-        return tuple(f for f in self.where if f.at is not None)
+    def name_oids(self) -> tuple[Oid, ...]:
+        """The columns walked for the rows' names (`descr`): its own, or the pointer to another table's."""
+        if self.descr is None:
+            return ()
+        return tuple(c for c in (self.descr.column if self.descr.at is None else self.descr.at,) if isinstance(c, tuple))
+
+    def lookups(self, names: bool = False) -> tuple[Filter, ...]:
+        """The filters (with names: and the rows' names) on another table's column, got at the
+        instances the rows point to."""
+        return tuple(f for f in (*self.where, self.descr if names else None) if f is not None and f.at is not None)
 
 
 @attrs.frozen
@@ -123,6 +133,23 @@ class Match:
 
 
 @attrs.frozen
+class VersionSource:
+    """Where a family's OS version is: an instance got (oid), else sysDescr; `pattern`'s
+    groups, joined by a blank (all of the value when None)."""
+
+    oid: Oid | None
+    pattern: re.Pattern | None
+
+    def version(self, value: str) -> str | None:
+        if self.pattern is None:
+            return value.strip() or None
+        found = self.pattern.search(value)
+        if not found:
+            return None
+        return " ".join(g.strip() for g in found.groups() if g and g.strip()) or None
+
+
+@attrs.frozen
 class Profile:
     name: str
     vendor: str
@@ -137,6 +164,7 @@ class Profile:
     model: re.Pattern | None = None  # [identity] model: the model in sysDescr (group 1)
     # [identity.types]: hardware type -> sysDescr pattern, the first that matches wins over `type`
     types: tuple[tuple[str, re.Pattern], ...] = ()
+    version: tuple[VersionSource, ...] = ()  # [identity] version: tried in order, the first that gives one wins
 
     def hardware_type_of(self, sys_descr: str) -> str | None:
         for kind, pattern in self.types:
@@ -260,7 +288,7 @@ _METHOD = {
     "scale": Check(float, gt=0), "regex": Check(), "weight": Check(), "name": Check(), "reclaimable": Check(),
     **{role: Check() for role in ("oid", "used", "free", "total")},
     **{f"{role}_scale": Check(float, gt=0) for role in ("used", "free", "total")},
-    "note": Check(str),
+    "note": Check(str), "descr": Check(), "descr_at": Check(),
 }
 _FILTER = {
     "column": Check(), "equals": Check(int | str), "not_equals": Check(int | str), "matches": Check(),
@@ -336,7 +364,7 @@ class _Reader(Reader):
         if not isinstance(identity, dict):
             self.problem("identity", "must be a table such as [identity] model = '...'")
             identity = {}
-        self.table(identity, "identity", {"model": Check(), "types": Check(dict)})
+        self.table(identity, "identity", {"model": Check(), "types": Check(dict), "version": Check()})
         types = []
         for kind, pattern in (identity.get("types") or {}).items():
             if kind not in HARDWARE_TYPES:
@@ -347,6 +375,7 @@ class _Reader(Reader):
             model = self.pattern(identity["model"], "identity.model")
             if model is not None and model.groups < 1:
                 self.problem("identity.model", "needs one group, ( ), around the model")
+        version = self.versions(identity.get("version", []))
         matches = self.matches(data.get("match", []))
         cpu = self.methods(data.get("cpu", []), "cpu", CPU_METHODS)
         memory = self.methods(data.get("memory", []), "memory", MEMORY_METHODS)
@@ -365,7 +394,33 @@ class _Reader(Reader):
             hardware_type=head.get("type"),
             model=model,
             types=tuple(types),
+            version=version,
         )
+
+    def versions(self, raw: Any) -> tuple[VersionSource, ...]:
+        """[identity] version: a sysDescr pattern, or a list of { sys_descr = '...' } and
+        { oid = "...", regex = '...' } tables, tried in order."""
+        if isinstance(raw, str):
+            raw = [{"sys_descr": raw}]
+        out = []
+        for key, entry in self.each(raw, "identity.version", "a sysDescr pattern or a list of tables", "a table"):
+            self.table(entry, key, {"sys_descr": Check(), "oid": Check(), "regex": Check()})
+            if ("sys_descr" in entry) == ("oid" in entry):
+                self.problem(key, "needs sys_descr = '<pattern>' or oid = \"<OID>\" (with an optional regex)")
+                continue
+            if "sys_descr" in entry and "regex" in entry:
+                self.problem(f"{key}.regex", "sys_descr is the pattern already")
+                continue
+            oid = self.oid(entry["oid"], f"{key}.oid") if "oid" in entry else None
+            text = entry.get("sys_descr", entry.get("regex"))
+            pattern = None if text is None else self.pattern(text, f"{key}.{'sys_descr' if 'sys_descr' in entry else 'regex'}")
+            if pattern is not None and pattern.groups < 1:
+                self.problem(key, "the pattern needs a group, ( ), around the version")
+                continue
+            if (text is not None and pattern is None) or ("oid" in entry and oid is None):
+                continue
+            out.append(VersionSource(oid, pattern))
+        return tuple(out)
 
     def matches(self, raw: Any) -> tuple[Match, ...]:
         out = []
@@ -459,6 +514,16 @@ class _Reader(Reader):
                     name = self.pattern(entry[option], f"{where}{option}")
                 else:
                     reclaimable = self.pattern(entry[option], f"{where}{option}")
+        descr = None
+        if "descr" in entry:
+            column = self.oid(entry["descr"], f"{where}descr")
+            at = self.at(entry["descr_at"], f"{where}descr_at") if "descr_at" in entry else None
+            if not walk:
+                self.problem(f"{where}descr", "names the rows of a walked column: add read = \"walk\"")
+            elif column is not None:
+                descr = Filter(column, "names", None, at)
+        elif "descr_at" in entry:
+            self.problem(f"{where}descr_at", "goes with descr")
         if len(self.problems) > before:
             return None
         return Method(
@@ -475,6 +540,7 @@ class _Reader(Reader):
             reclaimable=reclaimable,
             label=label,
             oid_names={v: k for k, v in self.names.items()},
+            descr=descr,
         )
 
     def filters(self, raw: Any, method_key: str, walk: bool) -> tuple[Filter, ...]:

@@ -26,9 +26,9 @@ from eyenet.collect.interfaces import (
     interfaces_from_columns,
     status_rows,
 )
-from eyenet.collect.methods import assess, evaluate, hrstorage_roles, pointed
+from eyenet.collect.methods import assess, components, evaluate, hrstorage_roles, pointed
 from eyenet.collect.profiles import Method, Profile, ProfileSet, match
-from eyenet.events import DeviceIdentity
+from eyenet.events import Component, DeviceIdentity
 from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.mib import (
     HR_STORAGE_COLUMNS,
@@ -68,6 +68,8 @@ class DeviceReading:
     identity: DeviceIdentity | None = None
     cpu_reason: str | None = None  # why cpu is None: what each method tried gave instead
     memory_reason: str | None = None
+    # The processors and memory pools the cpu and memory methods read, each with its figure.
+    components: tuple[Component, ...] = ()
     # For the next read_device of the device.
     labels: "InterfaceLabels | None" = attrs.field(default=None, eq=False, repr=False)
     plan: "MetricPlan | None" = attrs.field(default=None, eq=False, repr=False)
@@ -144,7 +146,8 @@ async def read_device(
             profile_list = profiles.profiles if isinstance(profiles, ProfileSet) else tuple(profiles)
             plan = MetricPlan(oid, descr, tuple(match(profile_list, oid, descr)))
             metrics, plan = await _read_metrics(reader, plan, read)
-            plan = attrs.evolve(plan, chassis=await read_chassis(reader))
+            first = plan.profiles[0] if plan.profiles else None
+            plan = attrs.evolve(plan, chassis=await read_chassis(reader), version=await read_version(reader, first, descr))
             if plan.reasons:
                 plan = attrs.evolve(plan, retry_at=now + retry_delay(attempts, refresh), attempts=attempts + 1)
         matched = plan.profiles
@@ -165,7 +168,7 @@ async def read_device(
         named = by_name(if_columns)
 
     first = matched[0] if matched else None
-    identity = device_identity(first, format_oid(oid), descr, system, plan.chassis)
+    identity = device_identity(first, format_oid(oid), descr, system, plan.chassis, plan.version)
     return DeviceReading(
         sys_descr=descr,
         sys_object_id=format_oid(oid),
@@ -183,6 +186,7 @@ async def read_device(
         identity=identity,
         cpu_reason=plan.reasons.get("cpu"),
         memory_reason=plan.reasons.get("memory"),
+        components=metrics["cpu"][2] + metrics["memory"][2],
         # Labels from a partial reading may lack some: read them again next time.
         labels=None if fresh and reader.problems else labels,
         # As with labels: a plan made from a partial reading may miss a method that works.
@@ -196,10 +200,11 @@ SYS_LOCATION: Oid = (1, 3, 6, 1, 2, 1, 1, 6, 0)
 
 def device_identity(
     profile: Profile | None, sys_object_id: str, sys_descr: str, system: Mapping[Oid, Any], chassis: "Chassis | None" = None,
+    version: str | None = None,
 ) -> DeviceIdentity:
     """What the device is, from its most specific profile, its system group and its
     ENTITY-MIB chassis: the model from the profile's pattern on sysDescr, else the chassis'
-    entPhysicalModelName; the serial from the chassis."""
+    entPhysicalModelName; the serial from the chassis; the OS version as read_version found it."""
     specific = profile if profile is not None and not profile.applies_to_all else None
     chassis = chassis or Chassis()
     return DeviceIdentity(
@@ -207,6 +212,7 @@ def device_identity(
         model=model_of(specific, sys_descr) or chassis.model,
         serial=chassis.serial,
         os=(specific.os or specific.description or None) if specific else None,
+        version=version if specific else None,
         hardware_type=specific.hardware_type_of(sys_descr) if specific else None,
         sys_name=display_text(system.get(SYS_NAME)) or None,
         sys_descr=sys_descr or None,
@@ -222,6 +228,31 @@ def model_of(profile: Profile | None, sys_descr: str) -> str | None:
         return None
     found = profile.model.search(sys_descr)
     return found.group(1).strip() or None if found else None
+
+
+async def read_version(reader: TableReader, profile: Profile | None, sys_descr: str) -> str | None:
+    """The OS version by the profile's [identity] version sources (once per plan: it changes
+    only with an upgrade, which reboots the device and so makes the plan again)."""
+    if profile is None or profile.applies_to_all or not profile.version:
+        return None
+    oids = [source.oid for source in profile.version if source.oid is not None]
+    got = await reader.get_many(oids) if oids else {}
+    return version_of(profile, sys_descr, got)
+
+
+def version_of(profile: Profile, sys_descr: str, got: Mapping[Oid, Any]) -> str | None:
+    """The first version the profile's sources give: from sysDescr, or from an instance got."""
+    for source in profile.version:
+        if source.oid is None:
+            text = sys_descr
+        elif source.oid in got:
+            text = display_text(got[source.oid])
+        else:
+            continue
+        found = source.version(text)
+        if found:
+            return found
+    return None
 
 
 # ENTITY-MIB entPhysicalTable columns
@@ -282,6 +313,10 @@ class MetricPlan:
     storage: Mapping[Oid, Rows] | None = None
     # What the ENTITY-MIB said of the chassis at that read: it does not change between reads.
     chassis: Chassis = Chassis()
+    # The columns naming the rows of cpu and memory (methods' `descr`), as read then: names
+    # do not change between reads either, so polls do not read them.
+    names: Mapping[Oid, Rows] = attrs.field(factory=dict)
+    version: str | None = None  # the OS version, as read at that read
     # Metric -> why no method gave it (what each one tried gave instead).
     reasons: Mapping[str, str] = attrs.field(factory=dict)
     # With a reason: when every method is tried again (Trio clock), and how many times it was.
@@ -325,18 +360,22 @@ def pinned_storage(method: Method, columns: Mapping[Oid, Rows]) -> dict[Oid, Row
     return {column: {i: columns.get(column, {}).get(i) for i in roles} for column in (HR_STORAGE_TYPE, HR_STORAGE_DESCR, HR_STORAGE_UNITS)}
 
 
+Metric = tuple[float | None, str | None, tuple[Component, ...]]  # value, the method that gave it, the components it read
+
+
 async def _read_metrics(
     reader: "TableReader", plan: MetricPlan, scalars: dict[Oid, Any]
-) -> tuple[dict[str, tuple[float | None, str | None]] | None, MetricPlan | None]:
+) -> tuple[dict[str, Metric] | None, MetricPlan | None]:
     """CPU and memory by a made plan's methods, or (None, None) when one of them gives nothing
     now. A plan not made yet: profile by profile, most specific first, fetch what its methods
     for the metrics still unknown need (concurrently), evaluate them in order; the first value
     wins, and the plan is made of the winners.
     scalars: instances already read (the planned gets, read with the system group)."""
-    result: dict[str, tuple[float | None, str | None]] = {"cpu": (None, None), "memory": (None, None)}
+    result: dict[str, Metric] = {"cpu": (None, None, ()), "memory": (None, None, ())}
     columns: dict[Oid, dict[Index, Any]] = {}
     if plan.made:
-        await fetch(reader, plan.fetched, scalars, columns)
+        await fetch(reader, plan.fetched, scalars, columns, names=False)
+        columns.update(plan.names)
         if plan.storage is not None:
             columns.update(plan.pinned_columns(scalars))
         for metric in ("cpu", "memory"):
@@ -345,7 +384,7 @@ async def _read_metrics(
                 value = evaluate(method, scalars, columns)
                 if value is None:
                     return None, None
-                result[metric] = (value, method.label)
+                result[metric] = (value, method.label, components(method, scalars, columns))
         return result, plan
     chosen: dict[str, Method | None] = {"cpu": None, "memory": None}
     tried: dict[str, list[str]] = {"cpu": [], "memory": []}
@@ -360,7 +399,7 @@ async def _read_metrics(
             for method in getattr(profile, metric):
                 value, why = assess(method, scalars, columns)
                 if value is not None:
-                    result[metric] = (value, method.label)
+                    result[metric] = (value, method.label, components(method, scalars, columns))
                     chosen[metric] = method
                     break
                 tried[metric].append(f"{method.label}: {why}")
@@ -368,7 +407,9 @@ async def _read_metrics(
             break
     storage = pinned_storage(chosen["memory"], columns) if chosen["memory"] is not None else None
     reasons = {metric: no_value_reason(metric, plan, tried[metric]) for metric in tried if chosen[metric] is None}
-    return result, attrs.evolve(plan, made=True, storage=storage, reasons=reasons, **chosen)
+    named = [m for m in chosen.values() if m is not None and m.descr is not None]
+    names = {c: columns.get(c, {}) for m in named for c in (*m.name_oids(), m.descr.column)}
+    return result, attrs.evolve(plan, made=True, storage=storage, reasons=reasons, names=names, **chosen)
 
 
 def no_value_reason(metric: str, plan: MetricPlan, tried: Sequence[str]) -> str:
@@ -394,14 +435,18 @@ def retry_delay(attempts: int, refresh: float) -> float:
     return min(refresh, RETRY_FIRST * 2 ** (attempts - 1))
 
 
-async def fetch(reader: TableReader, methods: Iterable[Method], scalars: dict[Oid, Any], columns: dict[Oid, dict[Index, Any]]) -> None:
-    """What the methods need, walked and got in one stream of requests: into scalars and columns."""
+async def fetch(
+    reader: TableReader, methods: Iterable[Method], scalars: dict[Oid, Any], columns: dict[Oid, dict[Index, Any]],
+    names: bool = True,
+) -> None:
+    """What the methods need (with names: and what names their rows), walked and got in one
+    stream of requests: into scalars and columns."""
     walks: list[Oid] = []
     gets: list[Oid] = []
     if not methods:
         return
     for method in methods:
-        needed = method.oids() if method.kind != "hrstorage" else method.oids() + HR_STORAGE_COLUMNS
+        needed = method.oids() + (method.name_oids() if names else ()) + (HR_STORAGE_COLUMNS if method.kind == "hrstorage" else ())
         for oid in needed:
             if method.walk:
                 if oid not in columns and oid not in walks:
@@ -419,16 +464,16 @@ async def fetch(reader: TableReader, methods: Iterable[Method], scalars: dict[Oi
             nursery.start_soon(reader.walk_columns, walks, columns)
         if gets:
             nursery.start_soon(get_all)
-    await get_lookups(reader, methods, columns)
+    await get_lookups(reader, methods, columns, names)
 
 
-async def get_lookups(reader: TableReader, methods: Iterable[Method], columns: dict[Oid, dict[Index, Any]]) -> None:
+async def get_lookups(reader: TableReader, methods: Iterable[Method], columns: dict[Oid, dict[Index, Any]], names: bool = False) -> None:
     """The instances of other tables' columns that the methods' rows point to (Filter.at),
     got in one stream of requests once the rows are known: never a whole table walked for
     the few rows that count (entPhysicalName of a handful of CPUs among thousands of entities)."""
     wanted: dict[Oid, set[Index]] = {}
     for method in methods:
-        lookups = method.lookups()
+        lookups = method.lookups(names)
         if not lookups:
             continue
         rows: set[Index] = set()

@@ -24,7 +24,16 @@ from eyenet.devices.inventory import (
     device_from_json,
 )
 from eyenet.devices.model import DEVICE_ID, DeviceConfig
-from eyenet.events import DEVICE_STATUSES, HARDWARE_TYPES, INTERFACE_STATUSES, DeviceIdentity, InterfaceMetrics, MetricSource, rfc3339
+from eyenet.events import (
+    DEVICE_STATUSES,
+    HARDWARE_TYPES,
+    INTERFACE_STATUSES,
+    Component,
+    DeviceIdentity,
+    InterfaceMetrics,
+    MetricSource,
+    rfc3339,
+)
 from eyenet.snmp.message import VERSIONS
 from eyenet.snmp.usm import AUTH_PROTOCOLS, LEVELS, PRIV_PROTOCOLS
 from eyenet.web.http import Response
@@ -111,6 +120,7 @@ class Device(msgspec.Struct, rename="camel"):
     vendor: str | None
     model: str | None
     os: str | None
+    os_version: Annotated[str | None, Meta(description="the OS version, from sysDescr or the vendor's MIB as the profile says")]
     serial: Annotated[str | None, Meta(description="the chassis' serial number (ENTITY-MIB entPhysicalSerialNum)")]
     sys_name: Annotated[str | None, Meta(description="sysName")]
     sys_descr: Annotated[str | None, Meta(description="sysDescr")]
@@ -163,6 +173,25 @@ class Interfaces(msgspec.Struct, rename="camel"):
     device_id: str
     timestamp: Annotated[Timestamp | None, Meta(description="of the poll; null before one")]
     interfaces: list[Interface]
+
+
+class DeviceComponent(msgspec.Struct):
+    index: Annotated[str | None, Meta(description="the row's index in its table, dotted; null: the device's single figure")]
+    description: Annotated[str | None, Meta(description="its name as the device gives it; null: not named")]
+    value: Annotated[float, Meta(description="percent in use, one decimal")]
+    counted: Annotated[bool, Meta(description="in the device's cpu (or memory) figure")]
+    method: Annotated[str, Meta(description="the profile method that read it: '<file> [cpu] #n'")]
+
+
+class Components(msgspec.Struct, rename="camel"):
+    device_id: str
+    timestamp: Annotated[Timestamp | None, Meta(description="of the poll; null before one")]
+    processors: list[DeviceComponent]
+    memory: Annotated[list[DeviceComponent], Meta(description="memory pools")]
+
+
+def _component(c: Component) -> DeviceComponent:
+    return DeviceComponent(c.index, c.description, round(c.value, 1), c.counted, c.method)
 
 
 class HistoryQuery(msgspec.Struct, kw_only=True):
@@ -228,6 +257,9 @@ class DeviceRoutes:
         add("GET", "/api/devices/{id}/interfaces", self.interfaces, Operation(
             "The device's interfaces with their rates at the last poll", "devices", "viewer", Interfaces,
         ))
+        add("GET", "/api/devices/{id}/components", self.components, Operation(
+            "The processors and memory pools read at the last poll, each with its figure", "devices", "viewer", Components,
+        ))
         add("GET", "/api/devices/{id}/metrics", self.history, Operation(
             "History of one metric", "devices", "viewer", History, query=HistoryQuery,
             description="Points in [from, to). A step under 300 s reads every sample, 300 s and up the 5-minute "
@@ -259,7 +291,8 @@ class DeviceRoutes:
             metrics = Readings(None, None, Bandwidth(None, None), live.uptime)
         return Device(
             device.id, device.id, device.host, identity.hardware_type, identity.vendor, identity.model, identity.os,
-            identity.serial, identity.sys_name, identity.sys_descr, identity.sys_object_id, identity.location, identity.contact, status,
+            identity.version, identity.serial, identity.sys_name, identity.sys_descr, identity.sys_object_id, identity.location,
+            identity.contact, status,
             list(device.tags), live.status, live.reason,
             rfc3339(live.last_seen, self.services.tz), metrics, device.port, device.version, device.poll_interval,
             monitored.source, _snmpv3(monitored.config),
@@ -320,6 +353,17 @@ class DeviceRoutes:
             monitored.id,
             None if metrics is None else rfc3339(metrics.timestamp, self.services.tz),
             [] if metrics is None else [_interface(itf, metrics.timestamp, self.services.tz) for itf in metrics.interfaces],
+        ))
+
+    async def components(self, call: Call) -> Response:
+        monitored = self._visible(call)
+        metrics = monitored.live.metrics
+        found = () if metrics is None else metrics.components
+        return answer(Components(
+            monitored.id,
+            None if metrics is None else rfc3339(metrics.timestamp, self.services.tz),
+            [_component(c) for c in found if c.kind == "processor"],
+            [_component(c) for c in found if c.kind == "memory"],
         ))
 
     async def history(self, call: Call) -> Response:
