@@ -227,3 +227,15 @@ def test_a_stale_end_keeps_only_the_parallel_links_its_live_peer_confirms():
     assert change.links_removed == (TopologyLink("a", "b", "e1", "e1"),) and change.links_added == ()
     assert change.data()["linksRemoved"] == [{"source": "a", "sourcePort": "e1", "target": "b", "targetPort": "e1"}]
     assert "linksAdded" not in change.data()
+
+
+def test_a_dns_domain_is_cut_from_neighbour_names_other_dots_are_kept():
+    """"acc-sw.example.net" is the monitored acc-sw; "cdc.d1.8k" and "cdc.s1.8k" (a naming
+    scheme with dots, not a domain) are two neighbours, not one "cdc"."""
+    graph = build_graph({
+        "core": report(local("core", "00:00:00:00:00:0a"), nbr("1/1", name="acc-sw.example.net"),
+                       nbr("1/2", name="cdc.d1.8k"), nbr("1/3", name="cdc.s1.8k"), nbr("1/4", name="ap7.corp.local")),
+        "acc-sw": report(local("acc-sw", "00:00:00:00:00:0b")),
+    }, {"core": "10.0.0.10", "acc-sw": "10.0.0.11"})
+    assert {x.source for x in graph.links} | {x.target for x in graph.links} == {
+        "core", "acc-sw", "nbr-cdc.d1.8k", "nbr-cdc.s1.8k", "nbr-ap7"}

@@ -138,13 +138,22 @@ def device_type(report: DeviceNeighbours | None, reported: Iterable[frozenset[st
     return "endpoint"
 
 
+_TLD = re.compile(r"[a-z]{2,63}")
+
+
 def _name_key(name: str | None) -> str | None:
     """sysName as neighbours spell it: case-insensitive, without a domain or CDP's serial suffix."""
     if not name:
         return None
     name = name.strip().lower()
     name = re.sub(r"\([^)]*\)$", "", name)  # CDP device ids like "sw1(FOC1234X0AB)"
-    return name.split(".")[0] or None
+    host, dot, domain = name.partition(".")
+    # Only a DNS domain goes (its last label is a top-level domain: letters only). Dots in
+    # names of other shapes ("cdc.d1.8k", "cdc.s1.8k") are part of the name: cutting there
+    # would make distinct neighbours one node.
+    if dot and _TLD.fullmatch(domain.rpartition(".")[2]):
+        return host or None
+    return name or None
 
 
 def port_key(name: str | None) -> tuple[str, str] | None:
