@@ -91,7 +91,9 @@ if [ ! -e "$dash/node_modules/.package-lock.json" ] || [ "$dash/package-lock.jso
 fi
 
 set +e
-"$repo/.venv/bin/python" -m pytest -q "$@"
+# Two workers, a file each at a time (module fixtures such as the lab runs are set up
+# once); the 25 slowest tests are listed at the end. Later arguments win: -n 0 runs serially.
+"$repo/.venv/bin/python" -m pytest -q -n 2 --dist loadfile --durations=25 "$@"
 status=$?
 set -e
 

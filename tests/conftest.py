@@ -15,6 +15,10 @@
   starts its own with ``agents.start_snmpd(tmp_path)``.
 
 The fixtures are synchronous; pytest-trio (trio_mode) lets trio tests use them.
+
+scripts/test.sh runs the files on two workers (pytest-xdist, ``--dist loadfile``); files
+with slow tests go first, so that the longest ones start early instead of ending the run
+on one worker while the other waits.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # "import agents" in tests and bench scripts
 
 import agents  # noqa: E402
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: each file keeps its order
 
 
 @pytest.fixture(scope="session")
