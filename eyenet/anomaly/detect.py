@@ -40,7 +40,6 @@ from collections.abc import Sequence
 
 import attrs
 
-LABELS = ("spike", "drop", "level_shift", "trend", "memory_leak", "flatline", "flapping", "normal")
 MIN_BASELINE = 10  # points: fewer give no trustworthy yardstick
 MIN_WINDOW = 3
 MAD_SCALE = 1.4826  # MAD of a normal distribution -> its standard deviation
