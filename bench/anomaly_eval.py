@@ -37,7 +37,7 @@ STEP = 300
 WINDOW = 36
 START = 1_790_000_000 - 1_790_000_000 % 86400  # a midnight
 SEEDS = {"tuning": 1, "test": 2}
-PER_CASE = 30
+PER_CASE = 60
 KINDS = {
     "bandwidth.in": ("spike", "drop", "level_shift", "trend", "flatline"),
     "cpu": ("spike", "drop", "level_shift", "trend", "flatline"),

@@ -45,9 +45,10 @@ MIN_WINDOW = 3
 MAD_SCALE = 1.4826  # MAD of a normal distribution -> its standard deviation
 SEASON_DAYS = 1  # days of baseline before the time of day is compared
 SEASON_REACH = 1800  # seconds either side of a time of day that its profile is taken from
-ONE_DAY_MARGIN = 1.5
+ONE_DAY_MARGIN = 1.25
 EXCURSION = 3  # points: the longest spike or drop scored as one
-FLAT_RUN = 6  # equal points in a row before a flatline is considered
+FLAT_RUN = 6
+FLAP_CHANGES = 4  # status changes in the window, at least, for flapping  # equal points in a row before a flatline is considered
 # Spikes are judged against the window's own noise around its fit, when it is noisier than the
 # baseline (a busier level) or quieter (without the time of day, the baseline's spread holds the
 # whole day's swing), down to this share of the baseline's.
@@ -55,8 +56,8 @@ NOISE_FLOOR = 1.0
 # Calibration (bench/anomaly_eval.py, tuning part): per label, the strength (distance over
 # threshold) at which half the findings were real anomalies, and how fast that share grows.
 CALIBRATION: dict[str, tuple[float, float]] = {
-    "spike": (2.3, 8), "drop": (1.4, 4), "level_shift": (0.7, 4), "trend": (0.5, 8),
-    "memory_leak": (0.5, 8), "flatline": (0.5, 6), "flapping": (1.0, 8),
+    "spike": (2.0, 8), "drop": (1.4, 8), "level_shift": (0.5, 2), "trend": (0.5, 8),
+    "memory_leak": (0.5, 8), "flatline": (0.5, 6), "flapping": (0.6, 3),
 }
 
 
@@ -166,20 +167,23 @@ def _best_step(values: Sequence[float]) -> tuple[int, float, float, float]:
 
 
 def _running_median(values: Sequence[float], reach: int) -> list[float]:
-    """Each point's median with the `reach` points either side (fewer at the ends)."""
-    return [statistics.median(values[max(0, i - reach) : i + reach + 1]) for i in range(len(values))]
+    """Each point's median with up to `reach` points either side, as many on each (fewer near
+    the ends: a one-sided median at the start of a rise would sit above its first point)."""
+    n = len(values)
+    return [statistics.median(values[i - r : i + r + 1]) for i in range(n) for r in [min(reach, i, n - 1 - i)]]
 
 
-def _excursions(residuals: Sequence[float]) -> tuple[float, float]:
+def _excursions(residuals: Sequence[float], threshold: float) -> tuple[float, float]:
     """The strongest rise and fall among excursions of 1 to EXCURSION points: a run's mean
     residual times the square root of its length, the score a single point of that size would
     have. Two or three points well below the usual (a dip to near zero of a quiet CPU) are far
-    less likely by chance than one, though none of them alone is far out."""
+    less likely by chance than one, though none of them alone is far out; each must be out by
+    half the threshold at least (a few points of noise on the same side are no excursion)."""
     high = low = 0.0
     for width in range(1, EXCURSION + 1):
         for i in range(len(residuals) - width + 1):
             run = residuals[i : i + width]
-            if max(run) < 0 or min(run) > 0:  # one direction: a run of mixed signs is noise
+            if max(run) < -threshold / 2 or min(run) > threshold / 2 or width == 1:
                 score = sum(run) / math.sqrt(width)
                 high, low = max(high, score), min(low, score)
     return high, low
@@ -209,10 +213,11 @@ def _poisson_tail(k: int, mean: float) -> float:
 
 def _unscheduled(times: tuple[Sequence[float], Sequence[float]], baseline: Sequence[float], window: Sequence[float]) -> tuple[int, int]:
     """The changes of the window and of the baseline that no timetable explains: a change at a
-    time of day (within a poll) at which the baseline changed on at least half its days, and
-    on two or more, is a scheduled link's (a backup circuit up in the night), not a fault."""
+    time of day (within a poll) at which the baseline changed on at least half its days (other
+    days than its own, for a change of the baseline) is a scheduled link's (a backup circuit up
+    at night, a link down every few hours), not a fault."""
     step = statistics.median(b - a for a, b in zip(times[0], times[0][1:])) or 1.0
-    days = max(1, round((times[0][-1] - times[0][0]) / 86400))
+    need = max(1.0, round((times[0][-1] - times[0][0]) / 86400) / 2)
     slots = max(1, round(86400 / step))
 
     def when(ts: Sequence[float], vs: Sequence[float]) -> list[tuple[int, int]]:
@@ -223,8 +228,8 @@ def _unscheduled(times: tuple[Sequence[float], Sequence[float]], baseline: Seque
     for slot, day in base:
         for d in (-1, 0, 1):
             seen.setdefault((slot + d) % slots, set()).add(day)
-    scheduled = {slot for slot, on in seen.items() if len(on) >= max(2, days / 2)}
-    return sum(s not in scheduled for s, _ in win), sum(s not in scheduled for s, _ in base)
+    unexplained = sum(len(seen.get(slot, ())) < need for slot, _ in win)
+    return unexplained, sum(len(seen[slot] - {day}) < need for slot, day in base)
 
 
 def _flapping(baseline: Sequence[float], window: Sequence[float], times: tuple[Sequence[float], Sequence[float]] | None) -> list[Finding]:
@@ -235,13 +240,16 @@ def _flapping(baseline: Sequence[float], window: Sequence[float], times: tuple[S
         window_hours = (times[1][-1] - times[1][0]) / 3600
     if base_hours <= 0 or window_hours <= 0:  # no times: a point an hour stands in
         base_hours, window_hours = float(len(baseline)), float(len(window))
-    changes, base_changes = _changes(window), _changes(baseline)
+    every = changes = _changes(window)
+    base_changes = _changes(baseline)
     if times is not None:
         changes, base_changes = _unscheduled(times, baseline, window)
     # At least one change a day is allowed for: a baseline without any says little.
     rate = max(base_changes / base_hours, 1 / 24)
     tail = _poisson_tail(changes, rate * window_hours)
-    if changes < 4 or tail > 0.01:
+    # Flapping is more than one outage: at least 4 changes, and more than an outage's 2 that
+    # no timetable explains (a flap over a scheduled link's own changes merges with some).
+    if every < FLAP_CHANGES or changes <= 2 or tail > 0.01:
         return [Finding("normal", round(1 - tail / 2, 3) if changes else 0.999)]
     return [Finding("flapping", calibrated("flapping", math.log10(1 / max(tail, 1e-12)) / 2))]
 
@@ -320,18 +328,19 @@ def detect(
         # levels off, a rise in traffic bends in logarithms), and the line's misfit at the
         # window's ends is no excursion.
         fit, level = _running_median(z, MIN_WINDOW), 0.0
-    elif step_cost < 0.7 * flat_cost and abs(after - before) > threshold and abs(after) > threshold and not (
-        abs(z[-1]) <= threshold < abs(z[-1] - after)
-    ):
+    elif (step_cost < 0.7 * flat_cost or abs(before) <= threshold < abs(flat_level)) and abs(after - before) > threshold \
+            and abs(after) > threshold and not abs(z[-1]) <= threshold < abs(z[-1] - after):
         # A step that ends at the baseline's level (or whose latest point is back there) is an
-        # excursion that passed: its points are spikes or drops.
+        # excursion that passed: its points are spikes or drops. A shifted window whose first
+        # points are still at the baseline's level shifted after them (they are no drops), though
+        # a step there fits little better than the level.
         fit, level = step_fit, after
     if abs(level) > threshold:
         findings.append(Finding("level_shift", calibrated("level_shift", abs(level) / threshold)))
     residuals = [v - f for v, f in zip(z, fit)]
     noise = 1.0 if itself else max(NOISE_FLOOR, MAD_SCALE * statistics.median(abs(r) for r in residuals))
     residuals = [r / noise for r in residuals]
-    high, low = _excursions(residuals)
+    high, low = _excursions(residuals, threshold)
     if high > threshold:
         findings.append(Finding("spike", calibrated("spike", high / threshold)))
     if low < -threshold:
