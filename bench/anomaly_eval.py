@@ -4,7 +4,10 @@ Traces of 5-minute points, 1, 3 or 7 days of baseline then a 3-hour window (36 p
 diurnal traffic (bandwidth.in), CPU, memory and an interface status (1 up, 2 down), with
 noise, day-to-day variation and 2 % of polls missing. Into the window of most, one labelled
 anomaly is injected: spike, drop, level_shift, trend (memory_leak for memory), flatline or
-flapping; the others are clean (a status may have one short outage: not flapping).
+flapping; the others are clean. Status traces come from quiet, access and scheduled ports,
+and flapping at several rates (see status()): with quiet ports and fast flaps only, as at
+first, the static thresholds and the detector both found every flap and nothing else, which
+told nothing apart, and real ports change state for reasons besides a fault.
 
 Two parts from two seeds: `--part tuning` (the one looked at while the detector and its
 confidence calibration were tuned: `--calibrate` fits eyenet.anomaly.detect.CALIBRATION on it)

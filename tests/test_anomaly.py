@@ -67,6 +67,23 @@ def test_a_status_that_keeps_changing_is_flapping():
     assert labels(detect(base, flapping, times=(times, window_times), metric="if.3.status")) == ["flapping"]
 
 
+def test_a_link_that_goes_down_on_a_timetable_is_not_flapping():
+    """Down for 20 minutes every hour, for 3 days: its changes in the window are its timetable's;
+    changes between them are not."""
+    def scheduled(t):
+        return 2.0 if t % 3600 < 1200 else 1.0
+
+    times = list(range(0, 3 * 86400, 300))
+    window_times = list(range(3 * 86400, 3 * 86400 + 3 * 3600, 300))
+    window = [scheduled(t) for t in window_times]
+    assert sum(a != b for a, b in zip(window, window[1:])) >= 4  # as many as a flap needs
+    assert labels(detect([scheduled(t) for t in times], window, times=(times, window_times), metric="if.3.status")) == ["normal"]
+    flapped = list(window)
+    for i in (6, 8, 18, 20):  # down for a poll, four times, between its scheduled downs
+        flapped[i] = 2.0
+    assert labels(detect([scheduled(t) for t in times], flapped, times=(times, window_times), metric="if.3.status")) == ["flapping"]
+
+
 def test_findings_come_most_confident_first_with_confidence_growing_with_distance():
     findings = detect(BASELINE, [5.0] * 10)
     assert findings == sorted(findings, key=lambda f: -f.confidence)

@@ -6,9 +6,9 @@ being looked for do not distort the yardstick, and a metric's usual noise sets h
 far is unusual. Each window point gets a robust z-score: its distance from what the
 baseline expects, over the baseline's spread. What is expected is the baseline's
 median, or, once the baseline covers ``SEASON_DAYS`` days and the points' times are
-given, the median of the baseline at the same time of day (daily seasonality: the
-morning's rise in traffic is not news). Traffic is judged in logarithms: its noise is a
-share of its level.
+given, the baseline's daily profile: every day's median near that time of day
+(``_seasonal``; daily seasonality: the morning's rise in traffic is not news). Traffic is
+judged in logarithms: its noise is a share of its level.
 
 The window's scores are then fitted three ways: a constant, one step (the best split
 into two levels) and a line (Theil-Sen: the median of the pairwise slopes, which a few
@@ -18,12 +18,13 @@ outliers do not move), and the best fit says what happened:
   is beyond ``threshold`` from the baseline: a sustained change;
 * ``trend`` (``memory_leak`` for ``memory`` rising): the line fits best and rises or
   falls by more than ``threshold`` spreads over the window;
-* ``spike`` / ``drop``: points beyond ``threshold`` above / below the fit;
+* ``spike`` / ``drop``: points beyond ``threshold`` above / below the fit, alone or two or
+  three together (``_excursions``);
 * ``flatline``: a run of equal values in the window that the baseline makes unlikely
   (a stuck counter or sensor, a dead link reported as zero);
 * ``flapping``: a status series (a metric named ``*.status``, such as an interface's
   ifOperStatus) that changes more often per hour than its baseline makes likely (a
-  Poisson tail);
+  Poisson tail), not counting the changes a daily timetable explains (``_unscheduled``);
 * ``normal``: none of these.
 
 Each finding has a confidence in 0-1 (``calibrated``): the share of findings of that
@@ -56,8 +57,8 @@ NOISE_FLOOR = 1.0
 # Calibration (bench/anomaly_eval.py, tuning part): per label, the strength (distance over
 # threshold) at which half the findings were real anomalies, and how fast that share grows.
 CALIBRATION: dict[str, tuple[float, float]] = {
-    "spike": (2.0, 8), "drop": (1.4, 8), "level_shift": (0.5, 2), "trend": (0.5, 8),
-    "memory_leak": (0.5, 8), "flatline": (0.5, 6), "flapping": (0.6, 3),
+    "spike": (2.1, 8), "drop": (1.4, 8), "level_shift": (0.5, 2), "trend": (0.5, 8),
+    "memory_leak": (0.5, 8), "flatline": (0.5, 6), "flapping": (1.0, 4),
 }
 
 
@@ -122,10 +123,12 @@ def _seasonal(baseline: Sequence[float], times: Sequence[float], window_times: S
     by_slot: dict[int, list[float]] = {}
     for t, v in zip(times, baseline):
         by_slot.setdefault(_slot(t, step), []).append(v)
-    # The profile at a time of day is the median of every day's points within SEASON_REACH of it:
-    # one point a day (or three) would carry its own noise into what the window is held to, and
-    # a missed poll would leave its time of day without any.
-    reach = max(1, round(SEASON_REACH / step))
+    # The profile at a time of day is the median of every day's points near it, SEASON_REACH
+    # either side with a day of baseline, less with more days (a curve's median over a wide
+    # span strays from its middle): one point a day (or three) would carry its own noise into
+    # what the window is held to, and a missed poll would leave its time of day without any.
+    days = max(1, round((times[-1] - times[0]) / 86400))
+    reach = max(1, round(SEASON_REACH / math.sqrt(days) / step))
     profile = {}
     for slot in range(slots):
         near = [v for d in range(-reach, reach + 1) for v in by_slot.get((slot + d) % slots, ())]
@@ -211,11 +214,15 @@ def _poisson_tail(k: int, mean: float) -> float:
     return max(0.0, 1.0 - below)
 
 
-def _unscheduled(times: tuple[Sequence[float], Sequence[float]], baseline: Sequence[float], window: Sequence[float]) -> tuple[int, int]:
-    """The changes of the window and of the baseline that no timetable explains: a change at a
-    time of day (within a poll) at which the baseline changed on at least half its days (other
-    days than its own, for a change of the baseline) is a scheduled link's (a backup circuit up
-    at night, a link down every few hours), not a fault."""
+def _unscheduled(
+    times: tuple[Sequence[float], Sequence[float]], baseline: Sequence[float], window: Sequence[float],
+) -> tuple[int, float]:
+    """The window's changes that no timetable explains, and the baseline's rate of such changes
+    per hour: over every time of day watched on two days or more (only there could a timetable
+    show), and at the window's times of day (an access port is unplugged in working hours, not
+    at night), averaged. A change at a time of day (within a poll) at which the port changed on
+    at least half the baseline's days besides its own (the window's day counts) is a scheduled
+    link's (a backup circuit up at night, a link down every few hours), not a fault."""
     step = statistics.median(b - a for a, b in zip(times[0], times[0][1:])) or 1.0
     need = max(1.0, round((times[0][-1] - times[0][0]) / 86400) / 2)
     slots = max(1, round(86400 / step))
@@ -225,15 +232,28 @@ def _unscheduled(times: tuple[Sequence[float], Sequence[float]], baseline: Seque
 
     base, win = when(times[0], baseline), when(times[1], window)
     seen: dict[int, set[int]] = {}
-    for slot, day in base:
+    for slot, day in base + win:
         for d in (-1, 0, 1):
             seen.setdefault((slot + d) % slots, set()).add(day)
-    unexplained = sum(len(seen.get(slot, ())) < need for slot, _ in win)
-    return unexplained, sum(len(seen[slot] - {day}) < need for slot, day in base)
+    watched: dict[int, set[int]] = {}
+    for t in (*times[0], *times[1]):
+        watched.setdefault(_slot(t, step), set()).add(int(t // 86400))
+    hours = {_slot(t, step) for t in times[1]}
+    judged = {slot for slot, days in watched.items() if len(days) >= 2} | hours
+    unexplained = [slot for slot, day in base if slot in judged and len(seen[slot] - {day}) < need]
+    base_slots = [_slot(t, step) for t in times[0]]
+    rates = [
+        sum(slot in among for slot in unexplained) / max(sum(slot in among for slot in base_slots) * step / 3600, 1.0)
+        for among in (judged, hours)
+    ]
+    return sum(len(seen[slot] - {day}) < need for slot, day in win), statistics.fmean(rates)
 
 
 def _flapping(baseline: Sequence[float], window: Sequence[float], times: tuple[Sequence[float], Sequence[float]] | None) -> list[Finding]:
-    """A status series: flapping when its changes in the window are unlikely at the baseline's rate."""
+    """A status series: flapping when its changes in the window are unlikely at the baseline's
+    rate (a Poisson tail). With a day of baseline or more, only changes no timetable explains
+    count, in the window and in the rate (_unscheduled), and the rate is at most the baseline's
+    rate of all its changes: what a few hours of a day or two say of a time of day is a small sample."""
     base_hours = window_hours = 0.0
     if times is not None:
         base_hours = (times[0][-1] - times[0][0]) / 3600
@@ -241,11 +261,12 @@ def _flapping(baseline: Sequence[float], window: Sequence[float], times: tuple[S
     if base_hours <= 0 or window_hours <= 0:  # no times: a point an hour stands in
         base_hours, window_hours = float(len(baseline)), float(len(window))
     every = changes = _changes(window)
-    base_changes = _changes(baseline)
-    if times is not None:
-        changes, base_changes = _unscheduled(times, baseline, window)
+    rate = _changes(baseline) / base_hours
+    if times is not None and base_hours >= 24 - 1:  # an hour short (missed polls) will do
+        changes, unexplained = _unscheduled(times, baseline, window)
+        rate = min(rate, unexplained)
     # At least one change a day is allowed for: a baseline without any says little.
-    rate = max(base_changes / base_hours, 1 / 24)
+    rate = max(rate, 1 / 24)
     tail = _poisson_tail(changes, rate * window_hours)
     # Flapping is more than one outage: at least 4 changes, and more than an outage's 2 that
     # no timetable explains (a flap over a scheduled link's own changes merges with some).
