@@ -2,9 +2,8 @@
 
 It reads the poller's DeviceStatus and DeviceMetrics and the anomaly jobs' MlPrediction
 from the bus, ticks the engine's clock every second, and for every change the engine
-reports: stores it
-(awaited until committed), then publishes the seed's alert:new or alert:update on
-the bus and hands it to the notifier (webhooks). Storing first means a change
+reports: stores it (awaited until committed), then publishes the seed's alert:new or
+alert:update on the bus and hands it to the notifier (webhooks). Storing first means a change
 nobody could see again after a crash is never announced, and an acknowledgement
 answered to the REST caller is on disk. REST calls acknowledge(), resolve(), and
 manages rules and maintenance windows through here.

@@ -48,8 +48,8 @@ SEASON_DAYS = 1  # days of baseline before the time of day is compared
 SEASON_REACH = 1800  # seconds either side of a time of day that its profile is taken from
 ONE_DAY_MARGIN = 1.25
 EXCURSION = 3  # points: the longest spike or drop scored as one
-FLAT_RUN = 6
-FLAP_CHANGES = 4  # status changes in the window, at least, for flapping  # equal points in a row before a flatline is considered
+FLAT_RUN = 6  # equal points in a row before a flatline is considered
+FLAP_CHANGES = 4  # status changes in the window, at least, for flapping
 # Spikes are judged against the window's own noise around its fit, when it is noisier than the
 # baseline (a busier level) or quieter (without the time of day, the baseline's spread holds the
 # whole day's swing), down to this share of the baseline's.
