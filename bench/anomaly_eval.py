@@ -4,7 +4,10 @@ Traces of 5-minute points, 1, 3 or 7 days of baseline then a 3-hour window (36 p
 diurnal traffic (bandwidth.in), CPU, memory and an interface status (1 up, 2 down), with
 noise, day-to-day variation and 2 % of polls missing. Into the window of most, one labelled
 anomaly is injected: spike, drop, level_shift, trend (memory_leak for memory), flatline or
-flapping; the others are clean (a status may have one short outage: not flapping).
+flapping; the others are clean. Status traces come from quiet, access and scheduled ports,
+and flapping at several rates (see status()): with quiet ports and fast flaps only, as at
+first, the static thresholds and the detector both found every flap and nothing else, which
+told nothing apart, and real ports change state for reasons besides a fault.
 
 Two parts from two seeds: `--part tuning` (the one looked at while the detector and its
 confidence calibration were tuned: `--calibrate` fits eyenet.anomaly.detect.CALIBRATION on it)
@@ -37,7 +40,7 @@ STEP = 300
 WINDOW = 36
 START = 1_790_000_000 - 1_790_000_000 % 86400  # a midnight
 SEEDS = {"tuning": 1, "test": 2}
-PER_CASE = 30
+PER_CASE = 60
 KINDS = {
     "bandwidth.in": ("spike", "drop", "level_shift", "trend", "flatline"),
     "cpu": ("spike", "drop", "level_shift", "trend", "flatline"),
@@ -70,13 +73,7 @@ def trace(rng: random.Random, metric: str, label: str | None) -> tuple[list[floa
         base = rng.uniform(35, 70)
         values = [base + 3 * diurnal(t, peak) + rng.gauss(0, 0.8) for t in times]
     else:
-        values = [1.0] * n
-        for _ in range(rng.randrange(3)):  # a few short outages in the baseline
-            at, width = rng.randrange(n - WINDOW - 3), rng.randint(1, 3)
-            values[at : at + width] = [2.0] * width
-        if label is None and rng.random() < 0.5:  # one outage in the window: not flapping
-            at, width = n - WINDOW + rng.randrange(WINDOW - 4), rng.randint(1, 3)
-            values[at : at + width] = [2.0] * width
+        values = status(rng, times, label)
     w0 = n - WINDOW
     if label == "spike":
         at, width = w0 + rng.randrange(2, WINDOW - 3), rng.randint(1, 3)
@@ -104,13 +101,71 @@ def trace(rng: random.Random, metric: str, label: str | None) -> tuple[list[floa
     elif label == "flatline":
         at = n - rng.randint(10, 24)
         values[at:] = [values[at]] * (n - at)
-    elif label == "flapping":
-        for _ in range(rng.randint(4, 8)):
-            at, width = w0 + rng.randrange(WINDOW - 2), rng.randint(1, 2)
-            values[at : at + width] = [2.0] * width
     # Missing polls, not at the window's last point (the poll just taken).
     keep = [i for i in range(n) if i == n - 1 or rng.random() > 0.02]
     return [times[i] for i in keep], [values[i] for i in keep], {label} if label else set()
+
+
+def outage(values: list[float], at: int, width: int) -> None:
+    values[at : at + width] = [2.0] * len(values[at : at + width])
+
+
+def status(rng: random.Random, times: list[float], label: str | None) -> list[float]:
+    """An interface's ifOperStatus (1 up, 2 down) per poll, from one of three kinds of port.
+
+    A port's state changes for many reasons besides a fault, and a count of changes alone
+    cannot tell them apart: a quiet uplink with the odd short outage; an access port whose
+    user plugs in and out during the working day (a few changes in a window are its normal);
+    a scheduled link (a backup or dial-on-demand circuit) that goes down and up on a timetable,
+    hours apart. Flapping comes at various rates: fast (down for a poll or two, many times),
+    slow (down for a quarter to half an hour, two or three times in the window), or a burst
+    on a port that is busy anyway."""
+    n = len(times)
+    w0 = n - WINDOW
+    values = [1.0] * n
+    port = rng.choice(("quiet", "access", "scheduled"))
+    if port == "quiet":
+        for _ in range(rng.randrange(3)):  # a few short outages in the baseline
+            outage(values, rng.randrange(w0 - 3), rng.randint(1, 3))
+        if label is None and rng.random() < 0.5:  # one outage in the window: not flapping
+            outage(values, w0 + rng.randrange(WINDOW - 4), rng.randint(1, 3))
+    elif port == "access":
+        per_hour = rng.uniform(0.15, 0.4)  # unplugged now and then in working hours (8 to 18)
+        for i in range(n):
+            if 8 <= (times[i] % 86400) / 3600 < 18 and rng.random() < per_hour * STEP / 3600:
+                outage(values, i, rng.randint(1, 6))
+    else:
+        period, down = rng.choice((2, 3, 4, 6)) * 3600, rng.randint(3, 12) * STEP
+        phase = rng.randrange(0, period, STEP)
+        values = [2.0 if (t + phase) % period < down else 1.0 for t in times]
+    if label == "flapping":
+        # An injection that merges into the port's own outages (a slow flap over a scheduled
+        # link's downtime) adds no change that could be seen: it is drawn again, so that every
+        # trace labelled flapping has at least 4 changes more in its window than its port makes.
+        usual = core._changes(values[w0:])
+        for _ in range(20):
+            flapped = flap(rng, values, w0)
+            if core._changes(flapped[w0:]) >= usual + 4:
+                break
+        values = flapped
+    return values
+
+
+def flap(rng: random.Random, values: list[float], w0: int) -> list[float]:
+    values = list(values)
+    rate = rng.choice(("fast", "slow", "burst"))
+    if rate == "fast":
+        for _ in range(rng.randint(4, 8)):
+            outage(values, w0 + rng.randrange(WINDOW - 2), rng.randint(1, 2))
+    elif rate == "slow":
+        for k in range(rng.randint(2, 3)):
+            outage(values, w0 + 12 * k + rng.randrange(4), rng.randint(3, 6))
+    else:  # polled state at random: the port changes faster than it is polled
+        at = w0 + rng.randrange(WINDOW - 12)
+        share = rng.uniform(0.3, 0.6)
+        for i in range(at, at + 12):
+            values[i] = 2.0 if rng.random() < share else 1.0
+    return values
 
 
 def traces(part: str) -> list[tuple[str, list[float], list[float], set[str]]]:
@@ -118,7 +173,7 @@ def traces(part: str) -> list[tuple[str, list[float], list[float], set[str]]]:
     out = []
     for metric, labels in KINDS.items():
         for label in (None, *labels):
-            for _ in range(PER_CASE * (2 if label is None and metric != "if.1.status" else 1)):
+            for _ in range(PER_CASE * (2 if label is None else 1)):
                 out.append((metric, *trace(rng, metric, label)))
     return out
 

@@ -138,7 +138,7 @@ async def run(
         await sync_configured_devices(store, config)
         async with SnmpClient.open(max_in_flight=config.snmp.max_in_flight) as client:
             async with trio.open_nursery() as nursery:
-                poller = Poller(client, bus, store.add_samples, profiles, config)
+                poller = Poller(client, bus, store.add_samples, profiles, config, store.add_status_changes)
                 devices = Inventory(store, bus, poller)
                 await devices.load()
                 await nursery.start(devices.run)

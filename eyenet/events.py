@@ -48,6 +48,8 @@ DEVICE_TYPES = ("router", "switch", "endpoint")
 # What a device is as hardware (the REST API's device type), from its profile.
 HARDWARE_TYPES = ("router", "switch", "firewall", "server", "wireless", "load-balancer", "storage", "endpoint")
 ML_STATUSES = ("completed", "failed")
+# What an ml:prediction's results say (docs/anomaly.md); "normal": nothing found.
+ML_LABELS = ("spike", "drop", "level_shift", "trend", "memory_leak", "flatline", "flapping", "normal")
 SNMP_VERSIONS = ("1", "2c", "3")
 ERROR_CODES = (
     "AUTH_REQUIRED", "AUTH_INVALID", "TOKEN_EXPIRED", "FORBIDDEN", "INVALID_MESSAGE",

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from eyenet.alerts.engine import HOLD, AlertEngine, AlertNotFound, InvalidTransition, Window
 from eyenet.alerts.rules import DEFAULT_RULES, Rule, RuleError, parse_rule
-from eyenet.events import DeviceMetrics, DeviceStatus, InterfaceMetrics
+from eyenet.events import DeviceMetrics, DeviceStatus, InterfaceMetrics, MlPrediction, Prediction
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -89,12 +89,12 @@ def test_parse_rule_names_every_problem_at_once():
     assert info.value.problems == [
         "id: 'bad id' must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
         "metric: must be one of device.cpu, device.memory, device.status, device.uptime, interface.status, "
-        "interface.in_utilization, interface.out_utilization, interface.errors, not 'cpu'",
+        "interface.in_utilization, interface.out_utilization, interface.errors, ml.prediction, not 'cpu'",
         "op: must be one of >, >=, <, <=, ==, !=, decreased, not '~'",
         "severity: must be str, not int 3",
         "for: must be int or float, not bool True",
-        "colour: unknown key (expected one of: clear, devices, enabled, for, id, interfaces, message, metric, name, "
-        "op, severity, tags, threshold)",
+        "colour: unknown key (expected one of: clear, devices, enabled, for, id, interfaces, labels, message, metric, "
+        "name, op, severity, tags, threshold)",
     ]
     assert str(info.value) == "; ".join(info.value.problems)
 
@@ -373,3 +373,58 @@ def test_a_suppressed_alert_whose_cause_is_gone_resolves_unseen_and_a_condition_
     assert e.tick(at(129)) == []
     [fresh] = e.tick(at(130))
     assert fresh.kind == "new" and fresh.push and fresh.alert.suppressed_by is None
+
+
+# -- rules on anomaly predictions ----------------------------------------------------------------
+
+ANOMALY = Rule("anomaly", "ml.prediction", ">=", "critical", threshold=0.8, labels=("spike", "flapping"), tags=("core",))
+
+
+def prediction(device="r1", results=(("spike", 0.9),), status="completed", metric="cpu", t=0.0):
+    return MlPrediction(
+        job_id="job-1", status=status, results=tuple(Prediction(label, c) for label, c in results), timestamp=at(t),
+        device_id=device, metric=metric,
+    )
+
+
+def test_prediction_rules_parse_and_name_what_is_wrong():
+    data = {"id": "anomaly", "metric": "ml.prediction", "op": ">=", "threshold": 0.8, "severity": "critical",
+            "labels": ["spike", "flapping"], "tags": ["core"]}
+    assert parse_rule(data) == ANOMALY and parse_rule(ANOMALY.to_json()) == ANOMALY
+    bad = {**data, "op": "<", "threshold": 0.3, "clear": 0.6, "for": 30, "labels": ["spike", "normal", "wobble"]}
+    with pytest.raises(RuleError) as caught:
+        parse_rule(bad)
+    assert [p.split(":")[0] for p in caught.value.problems] == ["op", "threshold", "clear", "for", "labels"]
+    assert "known: spike, drop" in str(caught.value)
+    with pytest.raises(RuleError, match="labels: labels are ml.prediction's"):
+        parse_rule({**CPU.to_json(), "labels": ["spike"]})
+
+
+def test_a_prediction_at_the_confidence_raises_one_alert_until_a_user_resolves_it():
+    eng = engine(ANOMALY, tags={"r1": ("core",), "r2": ("core",), "r3": ()})
+    assert eng.observe_prediction(prediction(results=(("spike", 0.79),)), at(0)) == []  # below the confidence
+    assert eng.observe_prediction(prediction(results=(("drop", 0.99),)), at(0)) == []  # not a label asked for
+    assert eng.observe_prediction(prediction(results=(("normal", 0.99),)), at(0)) == []
+    assert eng.observe_prediction(prediction(status="failed", results=()), at(0)) == []
+    assert eng.observe_prediction(prediction("r3"), at(0)) == []  # out of scope
+    [change] = eng.observe_prediction(prediction(results=(("drop", 0.99), ("spike", 0.85), ("flapping", 0.95))), at(1))
+    alert = change.alert
+    assert (change.kind, change.push) == ("new", True)
+    assert (alert.metric, alert.severity, alert.value, alert.threshold, alert.message) == (
+        "ml.prediction", "critical", 0.95, 0.8, "Anomaly: flapping in cpu")
+    assert alert.to_json()["interface"] is None
+    # Still open: another finding raises nothing, nor does a normal one resolve it, nor the clock.
+    assert eng.observe_prediction(prediction(results=(("spike", 0.99),)), at(2)) == []
+    assert eng.observe_prediction(prediction(results=(("normal", 0.99),)), at(3)) == []
+    assert eng.tick(at(4000)) == []
+    assert [c.alert.device_id for c in eng.observe_prediction(prediction("r2"), at(5))] == ["r2"]
+    eng.resolve(alert.id, "u1", at(6))
+    [again] = eng.observe_prediction(prediction(), at(7))
+    assert again.alert.message == "Anomaly: spike in cpu" and again.alert.id != alert.id
+
+
+def test_a_prediction_rule_without_labels_takes_any_finding_and_its_template():
+    rule = Rule("any", "ml.prediction", ">", "info", threshold=0.5, message="{rule} on {device}: {value}")
+    [change] = engine(rule).observe_prediction(prediction(results=(("memory_leak", 0.7),), metric="memory"), at(0))
+    assert change.alert.message == "any on r1: 0.7"
+    assert engine(rule).observe_prediction(prediction(results=(("normal", 0.99),)), at(0)) == []

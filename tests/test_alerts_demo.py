@@ -109,7 +109,12 @@ async def an_early_job_says_how_long_to_wait(demo: Demo, token: str, client) -> 
 
 
 async def jobs_find_the_spike_and_call_a_quiet_device_normal(demo: Demo, token: str, client) -> None:
-    """After the spike has come and gone (150 s after start)."""
+    """After the spike has come and gone (150 s after start); a rule on predictions, added
+    through the API, raises an alert for the spike's and none for the quiet device's."""
+    rule = {"id": "anomaly", "metric": "ml.prediction", "op": ">=", "threshold": 0.5, "labels": ["spike", "level_shift"],
+            "severity": "warning"}
+    status, added = await api(demo.port, "POST", "/api/rules", token, rule)
+    assert status == 201 and added["labels"] == ["spike", "level_shift"], added
     jobs = {}
     for device in ("core-rtr-01", "acc-sw-01"):
         status, job = await api(demo.port, "POST", "/api/ml/jobs", token, {"deviceId": device, "metric": "cpu"})
@@ -120,6 +125,10 @@ async def jobs_find_the_spike_and_call_a_quiet_device_normal(demo: Demo, token: 
     assert spike["status"] == "completed", spike
     assert spike["results"][0]["label"] in ("spike", "level_shift") and spike["results"][0]["confidence"] >= 0.5, spike
     assert (quiet["status"], [r["label"] for r in quiet["results"]]) == ("completed", ["normal"]), quiet
+    raised = (await client.expect("event", alert_event("alert:new", ruleId="anomaly"), 30))["args"][0]["data"]
+    assert (raised["deviceId"], raised["metric"], raised["severity"]) == ("core-rtr-01", "ml.prediction", "warning")
+    assert raised["message"] == f"Anomaly: {spike['results'][0]['label']} in cpu", raised
+    assert raised["metrics"] == {"value": spike["results"][0]["confidence"], "threshold": 0.5}
     status, job = await api(demo.port, "GET", f"/api/ml/jobs/{jobs['core-rtr-01']}", token)
     assert status == 200 and job["baseline"] == 0  # a short history, judged as a whole
 

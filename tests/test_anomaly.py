@@ -6,10 +6,10 @@ import pytest
 import trio
 
 from eyenet.anomaly.detect import CALIBRATION, Finding, NotEnoughData, calibrated, confidence, detect
-from eyenet.anomaly.service import MlService, history_step
+from eyenet.anomaly.service import MlService, history_step, status_points
 from eyenet.anomaly.window import Plan, plan
 from eyenet.bus import Bus
-from eyenet.collect.history import Sample
+from eyenet.collect.history import HistoryPoint, Sample, StatusChange
 from eyenet.config import AnomalySettings
 from eyenet.events import MlPrediction
 from eyenet.store.db import Store
@@ -67,6 +67,23 @@ def test_a_status_that_keeps_changing_is_flapping():
     assert labels(detect(base, flapping, times=(times, window_times), metric="if.3.status")) == ["flapping"]
 
 
+def test_a_link_that_goes_down_on_a_timetable_is_not_flapping():
+    """Down for 20 minutes every hour, for 3 days: its changes in the window are its timetable's;
+    changes between them are not."""
+    def scheduled(t):
+        return 2.0 if t % 3600 < 1200 else 1.0
+
+    times = list(range(0, 3 * 86400, 300))
+    window_times = list(range(3 * 86400, 3 * 86400 + 3 * 3600, 300))
+    window = [scheduled(t) for t in window_times]
+    assert sum(a != b for a, b in zip(window, window[1:])) >= 4  # as many as a flap needs
+    assert labels(detect([scheduled(t) for t in times], window, times=(times, window_times), metric="if.3.status")) == ["normal"]
+    flapped = list(window)
+    for i in (6, 8, 18, 20):  # down for a poll, four times, between its scheduled downs
+        flapped[i] = 2.0
+    assert labels(detect([scheduled(t) for t in times], flapped, times=(times, window_times), metric="if.3.status")) == ["flapping"]
+
+
 def test_findings_come_most_confident_first_with_confidence_growing_with_distance():
     findings = detect(BASELINE, [5.0] * 10)
     assert findings == sorted(findings, key=lambda f: -f.confidence)
@@ -79,7 +96,7 @@ def test_findings_come_most_confident_first_with_confidence_growing_with_distanc
 def test_constant_baselines_and_zero_series():
     assert detect([0.0] * 30, [0.0] * 5) == [Finding("normal", 0.999)]  # errors stay at zero: nothing to say
     assert labels(detect([0.0] * 30, [0, 0, 40, 0])) == ["spike"]
-    assert labels(detect([50.0] * 30, [50, 50, 54, 50])) == ["spike"]  # 8 % off a level that never moved
+    assert labels(detect([50.0] * 30, [50, 50, 56, 50])) == ["spike"]  # 12 % off a level that never moved
 
 
 def test_too_little_data_says_how_much():
@@ -196,3 +213,40 @@ async def test_a_scan_publishes_only_findings_above_the_minimum_confidence(tmp_p
         assert (found.device_id, found.metric, found.status) == ("hot", "cpu", "completed") and found.job_id.startswith("scan-")
         assert found.results[0].label == "spike" and found.results[0].confidence >= 0.8
         assert (await store.ml_job(found.job_id)).results[0][0] == "spike"
+
+
+def test_a_status_series_has_a_point_per_poll_and_one_at_each_change():
+    points = status_points([(50, 1), (125, 2), (130, 1)], 100, 200, 30)
+    assert [(p.ts, p.avg) for p in points] == [(100, 1), (125, 2), (130, 1), (160, 1), (190, 1)]
+    assert points[0] == HistoryPoint(100, 1.0, 1.0, 1.0)
+    assert [p.ts for p in status_points([(150, 2)], 100, 200, 30)] == [150, 180]  # from the first status known
+    assert status_points([], 100, 200, 30) == []
+
+
+async def test_a_job_on_an_interface_status_reads_its_stored_changes(tmp_path):
+    """A day of a port that went down twice, then an hour in which it flapped; its neighbour
+    went down once in that hour, and a port without stored status has no history."""
+    bus = Bus()
+    now = 1_800_000_000
+    start = now - 86400 - 3600
+    quiet = [(start, 1), (start + 20000, 2), (start + 20300, 1), (start + 60000, 2), (start + 60120, 1)]
+    flaps = [(now - 3000 + 240 * k, 2 if k % 2 == 0 else 1) for k in range(10)]
+    async with Store.open(tmp_path / "db", prune_every=None) as store:
+        store.add_status_changes([StatusChange("sw", 3, ts, status) for ts, status in quiet + flaps])
+        store.add_status_changes([StatusChange("sw", 4, ts, s) for ts, s in ((start, 1), (now - 1800, 2), (now - 1500, 1))])
+        await store.flush()
+        ml = MlService(store, bus, clock=lambda: float(now), devices=lambda: [("sw", 60.0)])
+        chosen = await ml.plan("sw", "if.3.status", now, 60.0)
+        assert (chosen.end - chosen.start, chosen.start - chosen.baseline) == (3600, start)
+        with bus.subscribe(types=(MlPrediction,)) as seen:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(ml.run)
+                flapping = await ml.submit("sw", "if.3.status", chosen.start, chosen.end, chosen.baseline, "u-op")
+                once = await ml.submit("sw", "if.4.status", chosen.start, chosen.end, chosen.baseline, "u-op")
+                none = await ml.submit("sw", "if.5.status", chosen.start, chosen.end, chosen.baseline, "u-op")
+                with trio.fail_after(10):
+                    done = {p.job_id: p.data() for p in [await seen.receive() for _ in range(3)]}
+                nursery.cancel_scope.cancel()
+    assert [r["label"] for r in done[flapping.id]["results"]] == ["flapping"], done[flapping.id]
+    assert [r["label"] for r in done[once.id]["results"]] == ["normal"], done[once.id]
+    assert done[none.id]["status"] == "failed"

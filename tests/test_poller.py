@@ -1,21 +1,23 @@
 """The poller against the demo lab (real snmpsim agents) and its pure status rules."""
 
 import time
+from datetime import datetime, timezone
 
 import attrs
+import pytest
 import trio
 from faulty_agent import Faults, faulty_agent
 
 from eyenet.bus import Bus
 from eyenet.collect.interfaces import InterfaceReading
-from eyenet.collect.poller import DeviceState, Poller, assess, interface_key, interface_rates
+from eyenet.collect.poller import DeviceState, Poller, assess, interface_key, interface_rates, status_changes
 from eyenet.collect.profiles import load_profiles
 from eyenet.collect.read import DeviceReading
 from eyenet.config import Config, SnmpSettings, StoreSettings
 from eyenet.demo.lab import start_lab
 from eyenet.demo.run import demo_config
 from eyenet.devices.model import DeviceConfig
-from eyenet.events import DeviceMetrics, DeviceStatus
+from eyenet.events import DeviceMetrics, DeviceStatus, InterfaceMetrics
 from eyenet.snmp.client import SnmpClient
 from eyenet.snmp.values import Tag, VarBind
 from eyenet.store.db import Store
@@ -92,6 +94,21 @@ def test_ignored_interfaces_are_listed_flagged_and_never_watched():
     assert flags == [False, False, False, True, False]
 
 
+def test_only_status_changes_are_stored():
+    def polled(*statuses):
+        interfaces = [
+            InterfaceMetrics(if_index=n, name=f"p{n}", status=s, admin_status="up", bps_in=None, bps_out=None, speed=None)
+            for n, s in enumerate(statuses, 1)
+        ]
+        return DeviceMetrics(device_id="sw", timestamp=datetime.now(timezone.utc), interfaces=interfaces)
+
+    stored: dict[int, int] = {}
+    assert status_changes("sw", 10, polled("up", "down", "unknown"), stored) == [("sw", 1, 10, 1), ("sw", 2, 10, 2), ("sw", 3, 10, 4)]
+    assert status_changes("sw", 20, polled("up", "down", "unknown"), stored) == []
+    assert status_changes("sw", 30, polled("down", "lowerLayerDown"), stored) == [("sw", 1, 30, 2), ("sw", 2, 30, 7)]
+    assert stored == {1: 2, 2: 7}  # a port gone is forgotten
+
+
 async def test_polls_of_the_lab_give_status_metrics_and_history(tmp_path):
     bus = Bus()
     async with start_lab(tmp_path / "lab", start_time=time.time() - 200, distinct_hosts=True) as lab:  # past spike, flap
@@ -99,7 +116,7 @@ async def test_polls_of_the_lab_give_status_metrics_and_history(tmp_path):
         poller_events = bus.subscribe(maxlen=10_000)
         with poller_events:
             async with Store.open(tmp_path / "eyenet.db") as store, SnmpClient.open() as client:
-                poller = Poller(client, bus, store.add_samples, load_profiles(), config)
+                poller = Poller(client, bus, store.add_samples, load_profiles(), config, store.add_status_changes)
                 for round_ in range(2):
                     # One device after another, as the scheduler's spread does: all at once would queue
                     # on the lab's single snmpsim process and read as "slow".
@@ -110,6 +127,10 @@ async def test_polls_of_the_lab_give_status_metrics_and_history(tmp_path):
                         await trio.sleep(1.5)  # let the counters move between the two polls
                 await store.flush()
                 history = await store.history("core-rtr-01", "cpu", 0, 2**31)
+                stored = {
+                    (device.id, index): await store.status_changes(device.id, index, 0, 2**31)
+                    for device in config.devices for index in poller.states[device.id].stored_status
+                }
             events = []
             while len(poller_events):
                 events.append(poller_events.receive_nowait())
@@ -129,6 +150,33 @@ async def test_polls_of_the_lab_give_status_metrics_and_history(tmp_path):
         wire = m.wire(1)
         assert set(wire["data"]) == {"deviceId", "metrics", "timestamp"}
     assert len(history) == 2
+    # Each interface's status, stored once: it did not change between the two polls.
+    assert len(stored) == sum(len(m.interfaces) for m in metrics[len(ids):]) > len(ids)
+    assert all(len(rows) == 1 for rows in stored.values()), stored
+
+
+@pytest.mark.slow
+async def test_an_interface_going_down_and_up_is_stored_as_its_changes(tmp_path):
+    """The lab's uplink of acc-sw-02 is down 60-90 s after its start: polled from 80 s to 92 s."""
+    async with start_lab(tmp_path / "lab", start_time=time.time() - 80, distinct_hosts=True) as lab:
+        config = demo_config(lab, tmp_path)
+        device = next(d for d in config.devices if d.id == "acc-sw-02")
+        async with Store.open(tmp_path / "eyenet.db") as store, SnmpClient.open() as client:
+            poller = Poller(client, Bus(), None, load_profiles(), config, store.add_status_changes)
+            state = DeviceState()
+            polled_down = False
+            with trio.fail_after(30):
+                while lab.elapsed() < 92:
+                    result = await poller.poll(device, poller.target(device), state)
+                    uplink = next(i for i in result.metrics.interfaces if i.name == "Te1/1/1")
+                    polled_down |= lab.elapsed() < 89 and uplink.status == "down"
+                    await trio.sleep(1)
+            assert polled_down, "the lab took too long to start: its uplink was never polled down"
+            await store.flush()
+            rows = await store.status_changes("acc-sw-02", uplink.if_index, 0, 2**31)
+            others = [await store.status_changes("acc-sw-02", i.if_index, 0, 2**31) for i in result.metrics.interfaces]
+    assert [status for _, status in rows] == [2, 1], rows  # first seen down, then up: one row each
+    assert sorted(len(r) for r in others)[:-1] == [1] * (len(others) - 1)  # the others: stored once
 
 
 async def test_an_unanswering_device_is_down_with_the_reason(tmp_path):

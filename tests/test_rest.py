@@ -679,7 +679,7 @@ async def test_rules_through_the_api(api):
     assert set(rules) == {"device-down", "cpu-high", "memory-high", "interface-down", "rebooted"}
     assert rules["cpu-high"] == {
         "id": "cpu-high", "name": None, "metric": "device.cpu", "op": ">", "threshold": 90, "clear": 80, "for": 120,
-        "severity": "warning", "devices": [], "tags": [], "interfaces": [], "message": None, "enabled": True,
+        "severity": "warning", "devices": [], "tags": [], "interfaces": [], "message": None, "enabled": True, "labels": [],
         "source": "default",
     }
     body = {"id": "edge-errors", "metric": "interface.errors", "op": ">", "threshold": 10, "severity": "warning",

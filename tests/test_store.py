@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from eyenet.collect.history import Sample
+from eyenet.collect.history import Sample, StatusChange
 from eyenet.config import StoreSettings
 from eyenet.devices.model import DeviceConfig, StoredDevice
 from eyenet.store import db as store_module
@@ -115,6 +115,22 @@ async def test_retention_prunes_each_table_by_its_own_age(tmp_path):
         five = await store.history("d", "cpu", 0, now + 1, step=300)
         hour = await store.history("d", "cpu", 0, now + 1, step=3600)
     assert len(raw) == 1 and len(five) == 2 and len(hour) == 3
+
+
+async def test_interface_status_changes_are_read_back_with_the_status_before_and_pruned_with_the_longest_history(tmp_path):
+    now = 1_800_000_000
+    day = 86400
+    async with Store.open(tmp_path / "s.db", StoreSettings(raw_days=1, rollup_5m_days=7, rollup_1h_days=30)) as store:
+        store.add_status_changes([StatusChange("d", 3, now - age * day, status) for age, status in ((40, 1), (10, 1), (2, 2), (1, 1))])
+        store.add_status_changes([StatusChange("d", 4, now - day, 7), StatusChange("e", 3, now - day, 2)])
+        await store.flush()
+        assert await store.status_start("d", 3) == now - 40 * day
+        # From 3 days ago: the status then (up since 10 days ago), then each change.
+        assert await store.status_changes("d", 3, now - 3 * day, now) == [(now - 10 * day, 1), (now - 2 * day, 2), (now - day, 1)]
+        assert await store.status_changes("d", 3, now - 3 * day, now - 2 * day) == [(now - 10 * day, 1)]
+        assert await store.status_changes("d", 5, 0, now) == [] and await store.status_start("d", 5) is None
+        await store.prune(now)
+        assert await store.status_start("d", 3) == now - 10 * day  # kept as long as the hourly rollups
 
 
 async def test_traps_are_kept_with_their_varbinds_paged_and_pruned_by_age_and_count(tmp_path):

@@ -33,8 +33,8 @@ from typing import Any
 
 import attrs
 
-from eyenet.alerts.rules import Rule, Value
-from eyenet.events import SYSTEM_USER, AlertNew, AlertUpdate, DeviceMetrics, DeviceStatus, InterfaceMetrics, rfc3339
+from eyenet.alerts.rules import PREDICTION, Rule, Value
+from eyenet.events import SYSTEM_USER, AlertNew, AlertUpdate, DeviceMetrics, DeviceStatus, InterfaceMetrics, MlPrediction, rfc3339
 
 # root_cause's answer when the device is cut off by a device whose own alert is still
 # pending: raise nothing yet, so the root cause's alert comes first and this one links to it.
@@ -280,6 +280,25 @@ class AlertEngine:
         samples.extend(self._interface_samples(device, event))
         return self._evaluate(device, samples, now)
 
+    def observe_prediction(self, event: MlPrediction, now: datetime) -> list[Change]:
+        """A completed ml:prediction of a device raises an alert for each ml.prediction rule
+        whose labels it found at the rule's confidence, unless that rule's alert for the device
+        is still open or acknowledged. A finding is not a condition that holds: such an alert
+        resolves only by a user (or when its rule goes)."""
+        device = event.device_id
+        if event.status != "completed" or device is None:
+            return []
+        tags = tuple(self._device_tags(device))
+        changes = []
+        for rule in self._rules.values():
+            if not (rule.enabled and rule.metric == PREDICTION and rule.applies_to(device, tags)):
+                continue
+            found = rule.finding(event.results)
+            if found is not None and (rule.id, device, "") not in self._active:
+                what = f"{found.label} in {event.metric}" if event.metric else found.label
+                changes.append(self._raise(rule, device, None, found.confidence, now, finding=what))
+        return changes
+
     def _device_samples(self, device: str, values: list[tuple[str, float | str]]) -> list[_Sample]:
         if not values:
             return []
@@ -380,13 +399,15 @@ class AlertEngine:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def _raise(self, rule: Rule, device: str, interface: str | None, value: Value | None, now: datetime) -> Change:
+    def _raise(
+        self, rule: Rule, device: str, interface: str | None, value: Value | None, now: datetime, finding: str | None = None,
+    ) -> Change:
         numeric = float(value) if isinstance(value, (int, float)) else None
         cause = self.root_cause(device)
         cause = None if cause == HOLD else cause
         alert = Alert(
             id=self._new_id(now), rule_id=rule.id, device_id=device, interface=interface, metric=rule.metric,
-            severity=rule.severity, message=rule.text(device, interface, value), status=AlertStatus.OPEN, value=numeric,
+            severity=rule.severity, message=rule.text(device, interface, value, finding), status=AlertStatus.OPEN, value=numeric,
             threshold=rule.wire_threshold(), created_at=now, updated_at=now,
             notified=cause is None and not self.silenced(device, now), suppressed_by=cause,
         )

@@ -10,12 +10,12 @@ from __future__ import annotations
 import fnmatch
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 import attrs
 
-from eyenet.events import INTERFACE_STATUSES, SEVERITIES
+from eyenet.events import INTERFACE_STATUSES, ML_LABELS, SEVERITIES, Prediction
 from eyenet.validate import Check, Invalid, Reader, join
 
 # A sample a rule compares: a number, or a state metric's value ("up", "down", ...).
@@ -43,7 +43,12 @@ METRICS: dict[str, MetricInfo] = {
     "interface.in_utilization": MetricInfo("interface", "Inbound utilisation"),  # percent of ifSpeed
     "interface.out_utilization": MetricInfo("interface", "Outbound utilisation"),
     "interface.errors": MetricInfo("interface", "Error rate"),  # in + out errors per second
+    # An ml:prediction of the device (a job's or a scheduled scan's): its confidence, for the labels asked.
+    "ml.prediction": MetricInfo("device", "Anomaly"),
 }
+PREDICTION = "ml.prediction"
+PREDICTION_LABELS = tuple(label for label in ML_LABELS if label != "normal")
+MIN_CONFIDENCE = 0.5  # below it no finding is given (docs/anomaly.md)
 NUMERIC_OPS = (">", ">=", "<", "<=")
 STATE_OPS = ("==", "!=")
 # "decreased": the sample is lower than the one before (uptime going back: a reboot).
@@ -82,6 +87,7 @@ class Rule:
     message: str | None = None  # template; None: a default for the metric and comparison
     enabled: bool = True
     name: str | None = None
+    labels: tuple[str, ...] = ()  # ml.prediction: the labels that raise an alert; () = any but normal
 
     @property
     def subject(self) -> str:
@@ -118,7 +124,18 @@ class Rule:
         clear = cast(float, self.threshold) if self.clear is None else self.clear
         return not _holds(self.op, number, clear)
 
-    def text(self, device_id: str, interface: str | None, value: Value | None) -> str:
+    def finding(self, results: Iterable[Prediction]) -> Prediction | None:
+        """ml.prediction: the most confident result of the rule's labels that meets its threshold."""
+        hits = [
+            p for p in results if (p.label in self.labels if self.labels else p.label != "normal")
+            and _holds(self.op, p.confidence, cast(float, self.threshold))
+        ]
+        return max(hits, key=lambda p: p.confidence, default=None)
+
+    def text(self, device_id: str, interface: str | None, value: Value | None, finding: str | None = None) -> str:
+        """finding: what an ml.prediction found ("spike in cpu"), for its default message."""
+        if finding is not None and self.message is None:
+            return f"Anomaly: {finding}"
         fields = {
             "device": device_id, "interface": interface or "", "value": _show(value), "metric": self.metric,
             "threshold": _show(self.threshold), "rule": self.name or self.id,
@@ -135,6 +152,7 @@ class Rule:
             "id": self.id, "name": self.name, "metric": self.metric, "op": self.op, "threshold": self.threshold,
             "clear": self.clear, "for": self.for_seconds, "severity": self.severity, "devices": list(self.devices),
             "tags": list(self.tags), "interfaces": list(self.interfaces), "message": self.message, "enabled": self.enabled,
+            "labels": list(self.labels),
         }
 
 
@@ -195,6 +213,7 @@ _RULE_KEYS = {
     "interfaces": Check(tuple[str, ...]),
     "message": Check(str | None, test=_template),
     "enabled": Check(bool),
+    "labels": Check(tuple[str, ...]),
 }
 
 
@@ -228,7 +247,11 @@ def read_rule(r: Reader, data: Mapping[str, Any], key: str = "", *, rule_id: str
     info = METRICS.get(metric)
     # A threshold or clear of the wrong type is reported already: how they pair tells nothing more.
     paired = all(name in v or name not in data for name in ("threshold", "clear"))
-    if info is not None and op and paired:
+    if metric == PREDICTION:
+        _check_prediction(problem, v, data)
+    elif v.get("labels"):
+        problem("labels", f"labels are {PREDICTION}'s: {metric} has none")
+    if info is not None and op and paired and metric != PREDICTION:
         if info.values:
             if op not in STATE_OPS:
                 problem("op", f"{metric} is a state: use == or !=")
@@ -255,8 +278,25 @@ def read_rule(r: Reader, data: Mapping[str, Any], key: str = "", *, rule_id: str
         id=v["id"], metric=metric, op=op, severity=v["severity"], threshold=threshold, clear=clear,
         for_seconds=v.get("for", 0.0), devices=v.get("devices", ()), tags=v.get("tags", ()),
         interfaces=v.get("interfaces", ()), message=v.get("message"), enabled=v.get("enabled", True),
-        name=v.get("name"),
+        name=v.get("name"), labels=v.get("labels", ()),
     )
+
+
+def _check_prediction(problem: Callable[[str, str], None], v: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+    """An ml.prediction rule: a minimum confidence (op >= or >), known labels; a prediction is
+    one finding, so neither `for` nor `clear` applies."""
+    op, threshold = v.get("op"), v.get("threshold")
+    if op and op not in (">=", ">"):
+        problem("op", f"{PREDICTION} compares the confidence: use >= or >")
+    if "threshold" in v or "threshold" not in data:  # a wrong type is reported already
+        if not isinstance(threshold, float) or not MIN_CONFIDENCE <= threshold <= 1:
+            problem("threshold", f"required: the minimum confidence, {MIN_CONFIDENCE} to 1, for {PREDICTION}")
+    if v.get("clear") is not None:
+        problem("clear", f"a {PREDICTION} alert does not clear by itself: it is resolved by a user")
+    if v.get("for"):
+        problem("for", f"a prediction is one finding: {PREDICTION} rules have no 'for'")
+    if unknown := [label for label in v.get("labels", ()) if label not in PREDICTION_LABELS]:
+        problem("labels", f"unknown label(s) {unknown} (known: {', '.join(PREDICTION_LABELS)})")
 
 
 # Shipped defaults (docs/alerts.md): what an operator expects before writing any rule.

@@ -1,9 +1,9 @@
 """The alert service: the Trio edge around the sans-io AlertEngine (alerts.py).
 
-It reads the poller's DeviceStatus and DeviceMetrics from the bus, ticks the
-engine's clock every second, and for every change the engine reports: stores it
-(awaited until committed), then publishes the seed's alert:new or alert:update on
-the bus and hands it to the notifier (webhooks). Storing first means a change
+It reads the poller's DeviceStatus and DeviceMetrics and the anomaly jobs' MlPrediction
+from the bus, ticks the engine's clock every second, and for every change the engine
+reports: stores it (awaited until committed), then publishes the seed's alert:new or
+alert:update on the bus and hands it to the notifier (webhooks). Storing first means a change
 nobody could see again after a crash is never announced, and an acknowledgement
 answered to the REST caller is on disk. REST calls acknowledge(), resolve(), and
 manages rules and maintenance windows through here.
@@ -23,7 +23,7 @@ from eyenet.alerts.engine import HOLD, Alert, AlertEngine, Change, ChangeKind, W
 from eyenet.alerts.rules import DEFAULT_RULES, Rule, RuleError, StoredRule, parse_rule
 from eyenet.bus import Bus, Lagged
 from eyenet.daemon.changes import Changes, diff
-from eyenet.events import DeviceMetrics, DeviceStatus
+from eyenet.events import DeviceMetrics, DeviceStatus, MlPrediction
 from eyenet.health import Checks, Health, recently
 from eyenet.store.db import Store
 from eyenet.topology.graph import Graph, cut_off, default_root
@@ -121,7 +121,7 @@ class AlertService:
         return rules
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        with self.bus.subscribe(maxlen=QUEUE, types=(DeviceStatus, DeviceMetrics), name="alerts") as events:
+        with self.bus.subscribe(maxlen=QUEUE, types=(DeviceStatus, DeviceMetrics, MlPrediction), name="alerts") as events:
             self._running = True
             task_status.started()
             next_tick = trio.current_time() + TICK
@@ -153,10 +153,12 @@ class AlertService:
             checks.degraded("alert evaluation failed lately (see the log)")
         return checks.health()
 
-    async def observe(self, item: DeviceStatus | DeviceMetrics) -> None:
+    async def observe(self, item: DeviceStatus | DeviceMetrics | MlPrediction) -> None:
         now = self._clock()
         if isinstance(item, DeviceMetrics):
             changes = self.engine.observe_metrics(item, now)
+        elif isinstance(item, MlPrediction):
+            changes = self.engine.observe_prediction(item, now)
         elif isinstance(item, DeviceStatus):
             if item.status == "down":
                 self._down.add(item.device_id)

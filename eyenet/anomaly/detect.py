@@ -6,9 +6,9 @@ being looked for do not distort the yardstick, and a metric's usual noise sets h
 far is unusual. Each window point gets a robust z-score: its distance from what the
 baseline expects, over the baseline's spread. What is expected is the baseline's
 median, or, once the baseline covers ``SEASON_DAYS`` days and the points' times are
-given, the median of the baseline at the same time of day (daily seasonality: the
-morning's rise in traffic is not news). Traffic is judged in logarithms: its noise is a
-share of its level.
+given, the baseline's daily profile: every day's median near that time of day
+(``_seasonal``; daily seasonality: the morning's rise in traffic is not news). Traffic is
+judged in logarithms: its noise is a share of its level.
 
 The window's scores are then fitted three ways: a constant, one step (the best split
 into two levels) and a line (Theil-Sen: the median of the pairwise slopes, which a few
@@ -18,12 +18,13 @@ outliers do not move), and the best fit says what happened:
   is beyond ``threshold`` from the baseline: a sustained change;
 * ``trend`` (``memory_leak`` for ``memory`` rising): the line fits best and rises or
   falls by more than ``threshold`` spreads over the window;
-* ``spike`` / ``drop``: points beyond ``threshold`` above / below the fit;
+* ``spike`` / ``drop``: points beyond ``threshold`` above / below the fit, alone or two or
+  three together (``_excursions``);
 * ``flatline``: a run of equal values in the window that the baseline makes unlikely
   (a stuck counter or sensor, a dead link reported as zero);
 * ``flapping``: a status series (a metric named ``*.status``, such as an interface's
   ifOperStatus) that changes more often per hour than its baseline makes likely (a
-  Poisson tail);
+  Poisson tail), not counting the changes a daily timetable explains (``_unscheduled``);
 * ``normal``: none of these.
 
 Each finding has a confidence in 0-1 (``calibrated``): the share of findings of that
@@ -40,13 +41,15 @@ from collections.abc import Sequence
 
 import attrs
 
-LABELS = ("spike", "drop", "level_shift", "trend", "memory_leak", "flatline", "flapping", "normal")
 MIN_BASELINE = 10  # points: fewer give no trustworthy yardstick
 MIN_WINDOW = 3
 MAD_SCALE = 1.4826  # MAD of a normal distribution -> its standard deviation
 SEASON_DAYS = 1  # days of baseline before the time of day is compared
-ONE_DAY_MARGIN = 1.5
+SEASON_REACH = 1800  # seconds either side of a time of day that its profile is taken from
+ONE_DAY_MARGIN = 1.25
+EXCURSION = 3  # points: the longest spike or drop scored as one
 FLAT_RUN = 6  # equal points in a row before a flatline is considered
+FLAP_CHANGES = 4  # status changes in the window, at least, for flapping
 # Spikes are judged against the window's own noise around its fit, when it is noisier than the
 # baseline (a busier level) or quieter (without the time of day, the baseline's spread holds the
 # whole day's swing), down to this share of the baseline's.
@@ -54,8 +57,8 @@ NOISE_FLOOR = 1.0
 # Calibration (bench/anomaly_eval.py, tuning part): per label, the strength (distance over
 # threshold) at which half the findings were real anomalies, and how fast that share grows.
 CALIBRATION: dict[str, tuple[float, float]] = {
-    "spike": (1.8, 8), "drop": (1.6, 2), "level_shift": (0.9, 8), "trend": (1.1, 8),
-    "memory_leak": (0.5, 8), "flatline": (0.5, 6), "flapping": (0.5, 8),
+    "spike": (2.1, 8), "drop": (1.4, 8), "level_shift": (0.5, 2), "trend": (0.5, 8),
+    "memory_leak": (0.5, 8), "flatline": (0.5, 6), "flapping": (1.0, 4),
 }
 
 
@@ -94,36 +97,49 @@ def _spread(values: Sequence[float], centre: float) -> float:
 
 
 def _slot(t: float, step: float) -> int:
-    return round((t % 86400) / step)
+    return round((t % 86400) / step) % round(86400 / step)
+
+
+def _profile_at(profile: dict[int, float], slot: int, slots: int) -> float:
+    """The daily profile at a time of day; where no baseline point fell (a missed poll), the mean
+    of the nearest times of day on either side: the baseline's overall median would be far off
+    the day's curve (a night's traffic against the day's median looks like a drop)."""
+    if slot in profile:
+        return profile[slot]
+    for distance in range(1, slots // 2 + 1):
+        near = [profile[s] for s in ((slot - distance) % slots, (slot + distance) % slots) if s in profile]
+        if near:
+            return statistics.fmean(near)
+    return statistics.median(profile.values())
 
 
 def _seasonal(baseline: Sequence[float], times: Sequence[float], window_times: Sequence[float]) -> tuple[list[float], float] | None:
-    """What the baseline expects at each window time (its median at that time of day), and
-    the spread of the baseline around its own daily profile; None without enough days."""
+    """What the baseline expects at each window time (its median around that time of day), and
+    the spread of the baseline around that daily profile; None without enough days."""
     step = statistics.median(b - a for a, b in zip(times, times[1:])) or 1.0
     if times[-1] - times[0] < SEASON_DAYS * 86400 - 3600:  # an hour short (missed polls) will do
         return None
-    slots: dict[int, list[float]] = {}
+    slots = max(1, round(86400 / step))
+    by_slot: dict[int, list[float]] = {}
     for t, v in zip(times, baseline):
-        slots.setdefault(_slot(t, step), []).append(v)
-    profile = {k: statistics.median(vs) for k, vs in slots.items()}
-    # Each baseline point against the other days at its time of day: with a few days, its own
-    # value would pull the median towards it and make the spread look smaller than it is.
-    residuals = []
-    for t, v in zip(times, baseline):
-        same = slots[_slot(t, step)]
-        if len(same) > 1:
-            others = list(same)
-            others.remove(v)
-            residuals.append(v - statistics.median(others))
-    overall = statistics.median(baseline)
-    expected = [profile.get(_slot(t, step), overall) for t in window_times]
-    if len(residuals) >= MIN_BASELINE:
-        return expected, _spread(residuals, 0.0)
-    # One day: the day before is all there is to compare with; how far two of its points
-    # apart differ (twice the point noise), with room for a day unlike the one before.
-    steps = [b - a for a, b in zip(baseline, baseline[1:])]
-    return expected, ONE_DAY_MARGIN * _spread(steps, 0.0)
+        by_slot.setdefault(_slot(t, step), []).append(v)
+    # The profile at a time of day is the median of every day's points near it, SEASON_REACH
+    # either side with a day of baseline, less with more days (a curve's median over a wide
+    # span strays from its middle): one point a day (or three) would carry its own noise into
+    # what the window is held to, and a missed poll would leave its time of day without any.
+    days = max(1, round((times[-1] - times[0]) / 86400))
+    reach = max(1, round(SEASON_REACH / math.sqrt(days) / step))
+    profile = {}
+    for slot in range(slots):
+        near = [v for d in range(-reach, reach + 1) for v in by_slot.get((slot + d) % slots, ())]
+        if near:
+            profile[slot] = statistics.median(near)
+    residuals = [v - profile[_slot(t, step)] for t, v in zip(times, baseline)]
+    expected = [_profile_at(profile, _slot(t, step), slots) for t in window_times]
+    # With fewer than two days, the profile cannot show how one day differs from the next:
+    # room for a day unlike the one before.
+    margin = ONE_DAY_MARGIN if times[-1] - times[0] < 2 * 86400 - 3600 else 1.0
+    return expected, margin * _spread(residuals, 0.0)
 
 
 def _is_traffic(metric: str) -> bool:
@@ -140,10 +156,12 @@ def _theil_sen(values: Sequence[float]) -> tuple[float, float]:
 
 
 def _best_step(values: Sequence[float]) -> tuple[int, float, float, float]:
-    """The split k (both parts at least MIN_WINDOW long) into two levels that leaves the least
-    absolute deviation: (k, level before, level after, that deviation)."""
+    """The split k (the latter part at least MIN_WINDOW long, to be a level) into two levels
+    that leaves the least absolute deviation: (k, level before, level after, that deviation).
+    The part before may be a single point: a shift in the window's first points would
+    otherwise leave them as outliers of the new level (drops or spikes that never were)."""
     best = (0, 0.0, 0.0, math.inf)
-    for k in range(MIN_WINDOW, len(values) - MIN_WINDOW + 1):
+    for k in range(1, len(values) - MIN_WINDOW + 1):
         left, right = statistics.median(values[:k]), statistics.median(values[k:])
         cost = sum(abs(v - left) for v in values[:k]) + sum(abs(v - right) for v in values[k:])
         if cost < best[3]:
@@ -151,12 +169,36 @@ def _best_step(values: Sequence[float]) -> tuple[int, float, float, float]:
     return best
 
 
-def _longest_run(values: Sequence[float]) -> int:
-    best = run = 1
-    for a, b in zip(values, values[1:]):
-        run = run + 1 if a == b else 1
-        best = max(best, run)
-    return best
+def _running_median(values: Sequence[float], reach: int) -> list[float]:
+    """Each point's median with up to `reach` points either side, as many on each (fewer near
+    the ends: a one-sided median at the start of a rise would sit above its first point)."""
+    n = len(values)
+    return [statistics.median(values[i - r : i + r + 1]) for i in range(n) for r in [min(reach, i, n - 1 - i)]]
+
+
+def _excursions(residuals: Sequence[float], threshold: float) -> tuple[float, float]:
+    """The strongest rise and fall among excursions of 1 to EXCURSION points: a run's mean
+    residual times the square root of its length, the score a single point of that size would
+    have. Two or three points well below the usual (a dip to near zero of a quiet CPU) are far
+    less likely by chance than one, though none of them alone is far out; each must be out by
+    half the threshold at least (a few points of noise on the same side are no excursion)."""
+    high = low = 0.0
+    for width in range(1, EXCURSION + 1):
+        for i in range(len(residuals) - width + 1):
+            run = residuals[i : i + width]
+            if max(run) < -threshold / 2 or min(run) > threshold / 2 or width == 1:
+                score = sum(run) / math.sqrt(width)
+                high, low = max(high, score), min(low, score)
+    return high, low
+
+
+def _longest_run(values: Sequence[float]) -> tuple[int, int]:
+    """The length and start of the longest run of equal values."""
+    best, start, run = (1, 0), 0, 1
+    for i, (a, b) in enumerate(zip(values, values[1:]), 1):
+        run, start = (run + 1, start) if a == b else (1, i)
+        best = max(best, (run, -start))
+    return best[0], -best[1]
 
 
 def _changes(values: Sequence[float]) -> int:
@@ -172,19 +214,63 @@ def _poisson_tail(k: int, mean: float) -> float:
     return max(0.0, 1.0 - below)
 
 
+def _unscheduled(
+    times: tuple[Sequence[float], Sequence[float]], baseline: Sequence[float], window: Sequence[float],
+) -> tuple[int, float]:
+    """The window's changes that no timetable explains, and the baseline's rate of such changes
+    per hour: over every time of day watched on two days or more (only there could a timetable
+    show), and at the window's times of day (an access port is unplugged in working hours, not
+    at night), averaged. A change at a time of day (within a poll) at which the port changed on
+    at least half the baseline's days besides its own (the window's day counts) is a scheduled
+    link's (a backup circuit up at night, a link down every few hours), not a fault."""
+    step = statistics.median(b - a for a, b in zip(times[0], times[0][1:])) or 1.0
+    need = max(1.0, round((times[0][-1] - times[0][0]) / 86400) / 2)
+    slots = max(1, round(86400 / step))
+
+    def when(ts: Sequence[float], vs: Sequence[float]) -> list[tuple[int, int]]:
+        return [(_slot(t, step), int(t // 86400)) for (t, a, b) in zip(ts[1:], vs, vs[1:]) if a != b]
+
+    base, win = when(times[0], baseline), when(times[1], window)
+    seen: dict[int, set[int]] = {}
+    for slot, day in base + win:
+        for d in (-1, 0, 1):
+            seen.setdefault((slot + d) % slots, set()).add(day)
+    watched: dict[int, set[int]] = {}
+    for t in (*times[0], *times[1]):
+        watched.setdefault(_slot(t, step), set()).add(int(t // 86400))
+    hours = {_slot(t, step) for t in times[1]}
+    judged = {slot for slot, days in watched.items() if len(days) >= 2} | hours
+    unexplained = [slot for slot, day in base if slot in judged and len(seen[slot] - {day}) < need]
+    base_slots = [_slot(t, step) for t in times[0]]
+    rates = [
+        sum(slot in among for slot in unexplained) / max(sum(slot in among for slot in base_slots) * step / 3600, 1.0)
+        for among in (judged, hours)
+    ]
+    return sum(len(seen[slot] - {day}) < need for slot, day in win), statistics.fmean(rates)
+
+
 def _flapping(baseline: Sequence[float], window: Sequence[float], times: tuple[Sequence[float], Sequence[float]] | None) -> list[Finding]:
-    """A status series: flapping when its changes in the window are unlikely at the baseline's rate."""
+    """A status series: flapping when its changes in the window are unlikely at the baseline's
+    rate (a Poisson tail). With a day of baseline or more, only changes no timetable explains
+    count, in the window and in the rate (_unscheduled), and the rate is at most the baseline's
+    rate of all its changes: what a few hours of a day or two say of a time of day is a small sample."""
     base_hours = window_hours = 0.0
     if times is not None:
         base_hours = (times[0][-1] - times[0][0]) / 3600
         window_hours = (times[1][-1] - times[1][0]) / 3600
     if base_hours <= 0 or window_hours <= 0:  # no times: a point an hour stands in
         base_hours, window_hours = float(len(baseline)), float(len(window))
-    changes = _changes(window)
+    every = changes = _changes(window)
+    rate = _changes(baseline) / base_hours
+    if times is not None and base_hours >= 24 - 1:  # an hour short (missed polls) will do
+        changes, unexplained = _unscheduled(times, baseline, window)
+        rate = min(rate, unexplained)
     # At least one change a day is allowed for: a baseline without any says little.
-    rate = max(_changes(baseline) / base_hours, 1 / 24)
+    rate = max(rate, 1 / 24)
     tail = _poisson_tail(changes, rate * window_hours)
-    if changes < 4 or tail > 0.01:
+    # Flapping is more than one outage: at least 4 changes, and more than an outage's 2 that
+    # no timetable explains (a flap over a scheduled link's own changes merges with some).
+    if every < FLAP_CHANGES or changes <= 2 or tail > 0.01:
         return [Finding("normal", round(1 - tail / 2, 3) if changes else 0.999)]
     return [Finding("flapping", calibrated("flapping", math.log10(1 / max(tail, 1e-12)) / 2))]
 
@@ -228,12 +314,17 @@ def detect(
 
     # Stopped moving where the baseline kept moving: the chance of a run that long at the
     # baseline's rate of repeated values.
-    run = _longest_run(window)
+    run, start = _longest_run(window)
     if run >= FLAT_RUN and spread > 0 and not itself:
         repeats = max(1 - _changes(baseline) / (len(baseline) - 1), 0.05)
         chance = repeats ** (run - 1)
         if chance < 0.001:
             findings.append(Finding("flatline", calibrated("flatline", math.log10(1 / chance) / 2)))
+            # The stuck points tell nothing of the level: the rest of the window is judged without
+            # them (with them, their one value would be the level the others are measured from).
+            z = z[:start] + z[start + run :]
+            if len(z) < MIN_WINDOW:
+                return findings
 
     flat_level = statistics.median(z)
     flat_cost = sum(abs(v - flat_level) for v in z)
@@ -254,16 +345,23 @@ def detect(
     elif abs(rise) > threshold and line_cost < 0.9 * min(step_cost, flat_cost):
         label = "memory_leak" if metric == "memory" and rise > 0 else "trend"
         findings.append(Finding(label, calibrated(label, abs(rise) / threshold)))
-        fit, level = line, 0.0
-    elif step_cost < 0.7 * flat_cost and abs(after - before) > threshold and abs(after) > threshold:
-        # A step that ends at the baseline's level is an excursion that passed: its points are spikes or drops.
+        # Spikes and drops are judged from the local level: a drift need not be straight (a leak
+        # levels off, a rise in traffic bends in logarithms), and the line's misfit at the
+        # window's ends is no excursion.
+        fit, level = _running_median(z, MIN_WINDOW), 0.0
+    elif (step_cost < 0.7 * flat_cost or abs(before) <= threshold < abs(flat_level)) and abs(after - before) > threshold \
+            and abs(after) > threshold and not abs(z[-1]) <= threshold < abs(z[-1] - after):
+        # A step that ends at the baseline's level (or whose latest point is back there) is an
+        # excursion that passed: its points are spikes or drops. A shifted window whose first
+        # points are still at the baseline's level shifted after them (they are no drops), though
+        # a step there fits little better than the level.
         fit, level = step_fit, after
     if abs(level) > threshold:
         findings.append(Finding("level_shift", calibrated("level_shift", abs(level) / threshold)))
     residuals = [v - f for v, f in zip(z, fit)]
     noise = 1.0 if itself else max(NOISE_FLOOR, MAD_SCALE * statistics.median(abs(r) for r in residuals))
     residuals = [r / noise for r in residuals]
-    high, low = max(residuals), min(residuals)
+    high, low = _excursions(residuals, threshold)
     if high > threshold:
         findings.append(Finding("spike", calibrated("spike", high / threshold)))
     if low < -threshold:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -28,6 +29,7 @@ from eyenet.anomaly.detect import MIN_BASELINE, Finding, NotEnoughData, detect
 from eyenet.anomaly.model import JobStatus, MlJob
 from eyenet.anomaly.window import Plan, plan, wait_hint
 from eyenet.bus import Bus
+from eyenet.collect.history import HistoryPoint
 from eyenet.config import AnomalySettings
 from eyenet.events import MlPrediction, Prediction
 from eyenet.health import Checks, Health
@@ -36,6 +38,7 @@ from eyenet.store.db import Store
 log = logging.getLogger("eyenet.ml")
 
 WORKERS = 2
+STATUS_METRIC = re.compile(r"^if\.([0-9]+)\.status$")  # an interface's ifOperStatus, from its stored changes
 QUEUE = 1000  # jobs waiting; beyond, submit() refuses (QueueFull)
 
 
@@ -106,7 +109,19 @@ class MlService:
 
     async def plan(self, device_id: str, metric: str, now: int, interval: float) -> Plan:
         """The window and baseline for a job that names neither (eyenet.anomaly.window)."""
+        status = STATUS_METRIC.match(metric)
+        if status is not None:
+            return plan(await self.store.status_start(device_id, int(status[1])), now, interval)
         return plan(await self.store.history_start(device_id, metric), now, interval)
+
+    async def _history(self, device_id: str, metric: str, start: int, end: int, step: int) -> list[HistoryPoint]:
+        """A metric's points in [start, end) at the store's resolution; an interface's status as a
+        point per poll interval and one at each stored change (status_points)."""
+        status = STATUS_METRIC.match(metric)
+        if status is None:
+            return await self.store.history(device_id, metric, start, end, step)
+        interval = dict(self.devices()).get(device_id, DEFAULT_INTERVAL)
+        return status_points(await self.store.status_changes(device_id, int(status[1]), start, end), start, end, interval)
 
     async def _worker(self) -> None:
         async for job in self._receive:
@@ -129,9 +144,9 @@ class MlService:
         """The job's findings: its history read from the store, judged in a worker thread (CPU
         work, one thread at a time for all jobs and scans). NotEnoughData says what is missing."""
         step = history_step(job.end - job.start + job.baseline)
-        window = await self.store.history(job.device_id, job.metric, job.start, job.end, step)
+        window = await self._history(job.device_id, job.metric, job.start, job.end, step)
         if job.baseline:
-            base = await self.store.history(job.device_id, job.metric, job.start - job.baseline, job.start, step)
+            base = await self._history(job.device_id, job.metric, job.start - job.baseline, job.start, step)
         else:
             base = window  # a short history, judged as a whole against itself
             if len(window) < MIN_BASELINE:
@@ -181,6 +196,28 @@ class MlService:
         self.bus.publish(prediction(done))
         log.info("ml job %s (%s %s) %s: %s", job.id, job.device_id, job.metric, status,
                  reason or ", ".join(f"{label} {conf:.2f}" for label, conf in results))
+
+
+DEFAULT_INTERVAL = 60.0  # seconds between polls of a device no longer monitored
+
+
+def status_points(changes: list[tuple[int, int]], start: int, end: int, interval: float) -> list[HistoryPoint]:
+    """A status series in [start, end) from its stored changes (ts, status; the first may be the
+    status before start): a point every poll interval from the first known status, as if every
+    poll had been stored, and one at each change, so that no change is merged with the next."""
+    if not changes:
+        return []
+    first = max(start, changes[0][0])
+    step = max(1.0, interval)
+    times = sorted({*(int(first + k * step) for k in range(int((end - 1 - first) // step) + 1)),
+                    *(ts for ts, _ in changes if ts >= first)})
+    points, k, status = [], 0, changes[0][1]
+    for t in times:
+        while k < len(changes) and changes[k][0] <= t:
+            status = changes[k][1]
+            k += 1
+        points.append(HistoryPoint(t, float(status), float(status), float(status)))
+    return points
 
 
 def poll_spacing(times: list[int]) -> float | None:

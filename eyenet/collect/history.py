@@ -1,6 +1,8 @@
-"""Metric history as it is written and read back: one sample, one aggregated point.
+"""Metric history as it is written and read back: one sample, one aggregated point, and an
+interface's status changes.
 
-The poller hands samples to a sink (the store in the app); the REST API reads points.
+The poller hands samples and status changes to sinks (the store in the app); the REST API
+and anomaly jobs read them back.
 """
 
 from typing import NamedTuple
@@ -16,6 +18,17 @@ class Sample(NamedTuple):
     metric: str
     ts: int  # Unix seconds
     value: float
+
+
+class StatusChange(NamedTuple):
+    """An interface's ifOperStatus (its number: 1 up, 2 down, ... 7 lowerLayerDown) from a poll at
+    which it differed from the one stored before (or was first seen since EyeNet started): the
+    status history is its changes, a row per change rather than one per poll."""
+
+    device_id: str
+    if_index: int
+    ts: int  # Unix seconds
+    status: int
 
 
 @attrs.frozen

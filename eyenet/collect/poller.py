@@ -23,14 +23,14 @@ import attrs
 import trio
 
 from eyenet.bus import Bus
-from eyenet.collect.history import Sample
+from eyenet.collect.history import Sample, StatusChange
 from eyenet.collect.interfaces import InterfaceLabels, InterfaceReading, ignored
 from eyenet.collect.profiles import ProfileSet
 from eyenet.collect.rates import OCTET_BITS, PACKET_BITS, CounterSet, InterfaceKey, RateTracker, Reason, as_timeticks, explain
 from eyenet.collect.read import DeviceReading, MetricPlan, read_device
 from eyenet.config import Config
 from eyenet.devices.model import DeviceConfig
-from eyenet.events import Availability, DeviceMetrics, DeviceStatus, InterfaceMetrics, MetricSource
+from eyenet.events import INTERFACE_STATUSES, Availability, DeviceMetrics, DeviceStatus, InterfaceMetrics, MetricSource
 from eyenet.health import Checks, Health
 from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.errors import SnmpError, SnmpResolveError, SnmpTimeout
@@ -38,6 +38,7 @@ from eyenet.snmp.errors import SnmpError, SnmpResolveError, SnmpTimeout
 log = logging.getLogger("eyenet.poller")
 
 SOFTWARE_LOOPBACK = 24  # IANAifType softwareLoopback: not traffic anyone pays for
+STATUS_NUMBERS = {status: n for n, status in enumerate(INTERFACE_STATUSES, 1)}  # ifOperStatus: 1 up, 2 down, ...
 FIRST_POLL_SPREAD = 10.0  # seconds over which the first polls are spread at most
 EARLY_POLL_GAP = 1.0  # seconds at least between a device's polls that poll_now() brings forward
 # A poll allocates a few thousand short-lived tuples (varbinds, OIDs, rows). With CPython's
@@ -64,6 +65,8 @@ class DeviceState:
     plan: MetricPlan | None = None
     # How cpu and memory were read at the last poll: a change is logged, once.
     sources: tuple[MetricSource, MetricSource] | None = None
+    # Each interface's ifOperStatus (number) as last stored: only a change is stored again.
+    stored_status: dict[int, int] = attrs.Factory(dict)
 
 
 @attrs.frozen
@@ -194,15 +197,21 @@ def bandwidth(reading: DeviceReading, interfaces: list[InterfaceMetrics]) -> tup
     return (sum(ins) if ins else None, sum(outs) if outs else None)
 
 
-# Where a poll's history samples go (the store's add_samples in the app); it must not block.
+# Where a poll's history samples and interface status changes go (the store's add_samples and
+# add_status_changes in the app); they must not block.
 SampleSink = Callable[[list[Sample]], None]
+StatusSink = Callable[[list[StatusChange]], None]
 
 
 class Poller:
-    def __init__(self, client: SnmpClient, bus: Bus, samples: SampleSink | None, profiles: ProfileSet, config: Config):
+    def __init__(
+        self, client: SnmpClient, bus: Bus, samples: SampleSink | None, profiles: ProfileSet, config: Config,
+        statuses: StatusSink | None = None,
+    ):
         self._client = client
         self._bus = bus
         self._samples = samples
+        self._statuses = statuses
         self._profiles = profiles
         self._config = config
         self._slots = trio.CapacityLimiter(config.poller.max_concurrent_polls)
@@ -373,6 +382,8 @@ class Poller:
         self._bus.publish(metrics)
         if self._samples is not None:
             self._samples(history_samples(device.id, int(when.timestamp()), metrics))
+        if self._statuses is not None:
+            self._statuses(status_changes(device.id, int(when.timestamp()), metrics, state.stored_status))
         return PollResult(status, reason, metrics)
 
     def _publish_status(self, device, state: DeviceState, status: str, reason: str | None, when: datetime) -> PollResult:
@@ -438,3 +449,20 @@ def history_samples(device_id: str, ts: int, metrics: DeviceMetrics) -> list[Sam
         values[f"if.{itf.if_index}.out"] = itf.bps_out
     # Plain tuples in Sample's order (see Sample): ~100 a poll.
     return [(device_id, name, ts, float(v)) for name, v in values.items() if v is not None]
+
+
+def status_changes(device_id: str, ts: int, metrics: DeviceMetrics, stored: dict[int, int]) -> list[StatusChange]:
+    """The interfaces whose ifOperStatus differs from the one last stored (`stored`, by ifIndex,
+    updated here; an interface first seen has none): a row per change, not per poll, so that a
+    status history costs next to nothing while ports stay as they are."""
+    changes = []
+    for itf in metrics.interfaces:
+        code = STATUS_NUMBERS[itf.status]
+        if stored.get(itf.if_index) != code:
+            stored[itf.if_index] = code
+            changes.append(StatusChange(device_id, itf.if_index, ts, code))
+    if len(stored) > len(metrics.interfaces):  # interfaces gone: forgotten
+        present = {itf.if_index for itf in metrics.interfaces}
+        for gone in stored.keys() - present:
+            del stored[gone]
+    return changes

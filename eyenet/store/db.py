@@ -35,7 +35,7 @@ import trio
 from eyenet.alerts.engine import Alert, AlertTransition, Change, Window
 from eyenet.anomaly.model import MlJob
 from eyenet.auth.model import User
-from eyenet.collect.history import HistoryPoint, Sample
+from eyenet.collect.history import HistoryPoint, Sample, StatusChange
 from eyenet.config import StoreSettings
 from eyenet.devices.model import V3_KEYS, DeviceConfig, StoredDevice
 from eyenet.events import Trap
@@ -258,6 +258,8 @@ def _prune(conn: sqlite3.Connection, retention: StoreSettings, now: float) -> No
         ("metrics_raw", retention.raw_days),
         ("metrics_5m", retention.rollup_5m_days),
         ("metrics_1h", retention.rollup_1h_days),
+        # A row per change, not per poll: kept as long as the longest history.
+        ("interface_status", retention.rollup_1h_days),
     ):
         conn.execute(f"DELETE FROM {table} WHERE ts < ?", (int(now - days * 86400),))
     # Topology snapshots live as long as the longest history; the latest always stays.
@@ -502,6 +504,16 @@ class Store:
         except trio.WouldBlock:
             self._dropped(len(samples))
 
+    def add_status_changes(self, changes: list[StatusChange]) -> None:
+        """Queue interfaces' status changes; never waits. If the disk falls this far behind, they
+        are counted and dropped with the samples."""
+        if not changes:
+            return
+        try:
+            self._send.send_nowait(("statuses", changes, None))
+        except trio.WouldBlock:
+            self._dropped(len(changes))
+
     def add_traps(self, traps: list[Trap]) -> None:
         """Queue traps; never waits. If the disk falls this far behind, they are counted and dropped."""
         if not traps:
@@ -664,6 +676,7 @@ class Store:
                 error = StoreError(f"{self.path}: cannot write: {exc}")
                 outcomes = [(error, None)] * len(batch)
                 self._dropped(sum(len(orjson.loads(payload)) for kind, payload, _ in batch if kind == "samples"))
+                self._dropped(sum(len(payload) for kind, payload, _ in batch if kind == "statuses"))
                 self.dropped_traps += sum(len(payload) for kind, payload, _ in batch if kind == "traps")
             else:
                 if self._failing is not None:
@@ -689,6 +702,9 @@ class Store:
             traps = [trap for kind, payload, _ in batch if kind == "traps" for trap in payload]
             if traps:
                 _write_traps(conn, traps)
+            statuses = [change for kind, payload, _ in batch if kind == "statuses" for change in payload]
+            if statuses:
+                conn.executemany("INSERT INTO interface_status VALUES (?, ?, ?, ?)", statuses)
             for kind, payload, _ in batch:
                 if kind != "call":
                     outcomes.append((None, None))
@@ -858,6 +874,19 @@ class Store:
         if raw is None or (hourly is not None and hourly < raw - 3600):
             return None if hourly is None else int(hourly)
         return int(raw)
+
+    async def status_start(self, device_id: str, if_index: int) -> int | None:
+        """When an interface's status was first stored, or None."""
+        sql = "SELECT MIN(ts) FROM interface_status WHERE device_id = ? AND if_index = ?"
+        return (await self._read(lambda c: c.execute(sql, (device_id, if_index)).fetchone()))[0]
+
+    async def status_changes(self, device_id: str, if_index: int, start: int, end: int) -> list[tuple[int, int]]:
+        """An interface's stored statuses (ts, ifOperStatus number) in [start, end), after the last
+        one before start (its status at start), if any."""
+        sql = ("SELECT ts, status FROM (SELECT ts, status FROM interface_status WHERE device_id = ?1 AND if_index = ?2"
+               " AND ts < ?3 ORDER BY ts DESC LIMIT 1) UNION ALL SELECT ts, status FROM interface_status"
+               " WHERE device_id = ?1 AND if_index = ?2 AND ts >= ?3 AND ts < ?4 ORDER BY ts")
+        return await self._read(lambda c: c.execute(sql, (device_id, if_index, start, end)).fetchall())
 
     async def history(self, device_id: str, metric: str, start: int, end: int, step: int = 0) -> list[HistoryPoint]:
         """Points in [start, end): raw samples for step < 300, else the 5-minute or 1-hour rollup."""

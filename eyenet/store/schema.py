@@ -117,6 +117,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX traps_device ON traps (device_id, id);
     CREATE INDEX traps_ts ON traps (ts);
     """,
+    # Interfaces' ifOperStatus, a row per change (eyenet.collect.history.StatusChange).
+    """
+    CREATE TABLE interface_status (
+        device_id TEXT NOT NULL, if_index INTEGER NOT NULL, ts INTEGER NOT NULL, status INTEGER NOT NULL
+    );
+    CREATE INDEX interface_status_key ON interface_status (device_id, if_index, ts);
+    CREATE INDEX interface_status_ts ON interface_status (ts);
+    """,
 )
 
 ROLLUPS = (("metrics_5m", 300), ("metrics_1h", 3600))

@@ -18,15 +18,20 @@ from eyenet.web.rest.errors import ApiError
 from eyenet.web.rest.openapi import Operation
 from eyenet.web.rest.router import Call, Router, answer
 from eyenet.web.rest.services import Services
-from eyenet.web.rest.shapes import Metric, Timestamp, exact
+from eyenet.web.rest.shapes import METRIC_PATTERN, Timestamp, exact
 from eyenet.web.rest.times import HISTORY_SPAN, Moment, seconds
 
 MAX_ML_WINDOW = 31 * 86400
+# The metrics history holds, and the status of an interface (its changes, stored apart).
+MlMetric = Annotated[str, Meta(
+    pattern=exact(METRIC_PATTERN[:-2] + r"|if\.[0-9]{1,10}\.status)$"),
+    description="cpu, memory, uptime, bandwidth.in, bandwidth.out, or one interface's if.<ifIndex>.in / .out / .status",
+)]
 
 
 class NewMlJob(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
     device_id: Annotated[str, Meta(pattern=exact(DEVICE_ID))]
-    metric: Metric
+    metric: MlMetric
     from_: Annotated[Moment, Meta(
         description="Unix seconds or RFC 3339; default: an hour before `to`, or with no `to` either, from the history there is",
     )] | UnsetType = (

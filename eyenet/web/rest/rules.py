@@ -10,7 +10,7 @@ import attrs
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from eyenet.alerts.rules import METRICS, OPS, RULE_ID, RuleError, parse_rule
+from eyenet.alerts.rules import METRICS, OPS, PREDICTION_LABELS, RULE_ID, RuleError, parse_rule
 from eyenet.alerts.rules import Rule as AlertRule
 from eyenet.alerts.service import RuleFromConfig
 from eyenet.events import SEVERITIES
@@ -29,7 +29,8 @@ class RuleFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     metric: Annotated[Literal[tuple(METRICS)], Meta(description="docs/alerts.md describes each metric")]
     op: Annotated[Literal[OPS], Meta(description="decreased: lower than the sample before (uptime: a reboot)")]
     threshold: Annotated[float | str | None, Meta(
-        description="a number; a state (down, up, ...) for device.status and interface.status; none for decreased",
+        description="a number; a state (down, up, ...) for device.status and interface.status; none for decreased; "
+        "the minimum confidence (0.5 to 1) for ml.prediction",
     )] = None
     clear: Annotated[float | None, Meta(
         description="resolve once the value is back past this (hysteresis); default: the threshold",
@@ -46,6 +47,9 @@ class RuleFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         Meta(description="template with {device} {interface} {value} {threshold} {metric} {rule}"),
     ] = None
     enabled: bool = True
+    labels: Annotated[list[Literal[PREDICTION_LABELS]], Meta(
+        description="ml.prediction: the prediction labels that raise an alert; empty: any but normal",
+    )] = []
 
 
 class NewRule(RuleFields, kw_only=True):
