@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import re
 import shutil
@@ -212,6 +213,8 @@ async def test_the_dashboard_in_headless_chromium_against_the_demo(tmp_path, mon
     assert sorted(admin["users"]) == [["admin", "admin", "every device"], [SCOPED[0], "admin", SCOPED[2]], ["watcher", "viewer", ""]]
     assert sorted(u["username"] for u in users["users"]) == ["admin", SCOPED[0], "watcher"]
     assert admin["rule"] == ["memory-very-high", "device.memory > 99 for 60 s", "warning", "tag switch", "api", "no"], explain(admin)
+    assert admin["predictionRule"] == "ml.prediction (spike, level_shift) >= 0.8"
+    assert "cpu-anomaly" not in admin["rulesLeft"]
     assert "memory-very-high" not in admin["rulesLeft"] and "memory-very-high" not in [r["id"] for r in rules["rules"]]
     assert admin["window"][0] == "srv-mon-01" and admin["window"][3:] == ["disk swap", admin_id, "active"], explain(admin)
     assert windows["windows"] == []  # ended in the page
@@ -228,7 +231,8 @@ async def test_the_dashboard_in_headless_chromium_against_the_demo(tmp_path, mon
     # The anomaly job it ran in the page on its device: the labels and confidence REST has.
     anomaly = scoped["anomaly"]
     assert anomaly["title"] == "core-rtr-01 · cpu" and anomaly["status"] == "completed" == job["status"], explain(scoped)
-    assert anomaly["labels"] == [[r["label"], f"{round(r['confidence'] * 100)} %"] for r in job["results"]], (job, explain(scoped))
+    # As the page rounds (Math.round: halves up; Python's round() would give 88 for 88.5).
+    assert anomaly["labels"] == [[r["label"], f"{math.floor(r['confidence'] * 100 + 0.5)} %"] for r in job["results"]], (job, explain(scoped))
 
     viewer = reports["viewer"]
     assert_clean(viewer)

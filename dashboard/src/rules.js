@@ -5,7 +5,9 @@ import { h } from './dom.js';
 import { field, form, words, action, lister, options } from './forms.js';
 
 const METRICS = ['device.cpu', 'device.memory', 'device.status', 'device.uptime', 'interface.status',
-  'interface.in_utilization', 'interface.out_utilization', 'interface.errors'];
+  'interface.in_utilization', 'interface.out_utilization', 'interface.errors', 'ml.prediction'];
+// ml.prediction: an anomaly finding of these labels (none: any) at a minimum confidence.
+const PREDICTION = 'ml.prediction';
 const OPS = ['>', '>=', '<', '<=', '==', '!=', 'decreased'];
 const SEVERITIES = ['critical', 'warning', 'info'];
 
@@ -29,16 +31,18 @@ export function rulesView(app) {
   const id = h('input', { id: 'rule-id', required: true, placeholder: 'memory-high' });
   const metric = h('select', { id: 'rule-metric' }, ...options(METRICS));
   const op = h('select', { id: 'rule-op' }, ...options(OPS));
-  const limit = h('input', { id: 'rule-threshold', placeholder: '90, or down' });
+  const limit = h('input', { id: 'rule-threshold', placeholder: '90, down, or a confidence: 0.8' });
+  const labels = h('input', { id: 'rule-labels', placeholder: 'ml.prediction: spike, drop; empty: any' });
   const hold = h('input', { id: 'rule-for', type: 'number', min: '0', value: '0' });
   const severity = h('select', { id: 'rule-severity' }, ...options(SEVERITIES, 'warning'));
   const tags = h('input', { id: 'rule-tags', placeholder: 'tags; empty: every device' });
   const message = h('input', { id: 'rule-message', placeholder: '{device}: {metric} {value} over {threshold}' });
   const create = fleet ? form('Add a rule', [field('Id', id), field('Metric', metric), field('Condition', op), field('Threshold', limit),
-    field('For (s)', hold), field('Severity', severity), field('Tags', tags), field('Message', message)], 'Add', async () => {
+    field('Labels', labels), field('For (s)', hold), field('Severity', severity), field('Tags', tags), field('Message', message)], 'Add', async () => {
     await app.api.post('/api/rules', {
       id: id.value, metric: metric.value, op: op.value, threshold: threshold(limit.value), for: Number(hold.value || 0),
       severity: severity.value, tags: words(tags.value), message: message.value.trim() || null,
+      ...(metric.value === PREDICTION ? { labels: words(labels.value) } : {}),
     });
     id.value = '';
     await load();
@@ -52,7 +56,8 @@ export function rulesView(app) {
   function row(rule) {
     const editable = fleet && rule.source !== 'config';
     const where = [...rule.devices, ...rule.tags.map((t) => `tag ${t}`)].join(', ') || 'every device';
-    const condition = `${rule.metric} ${rule.op}${rule.threshold === null ? '' : ` ${rule.threshold}`}${rule.for ? ` for ${rule.for} s` : ''}`;
+    const of = rule.metric === PREDICTION && rule.labels?.length ? ` (${rule.labels.join(', ')})` : '';
+    const condition = `${rule.metric}${of} ${rule.op}${rule.threshold === null ? '' : ` ${rule.threshold}`}${rule.for ? ` for ${rule.for} s` : ''}`;
     return h('tr', { dataset: { id: rule.id }, class: rule.enabled ? '' : 'disabled' },
       h('td', {}, rule.name || rule.id, rule.name ? h('span', { class: 'host' }, rule.id) : null), h('td', {}, condition),
       h('td', {}, h('span', { class: `sev ${rule.severity}` }, rule.severity)), h('td', {}, where),

@@ -298,6 +298,13 @@ async function rules(page, report) {
   await page.screenshot({ path: path.join(shots, 'rules.png'), fullPage: true });
   await page.click(`${row} button.delete`);
   await page.waitForSelector(row, { state: 'detached', timeout: STEP });
+  // A rule on anomaly findings: its labels go with it and show in its condition.
+  await submit(page, { '#rule-id': 'cpu-anomaly', '#rule-metric': 'ml.prediction', '#rule-op': '>=', '#rule-threshold': '0.8', '#rule-labels': 'spike, level_shift', '#rule-for': '0', '#rule-severity': 'warning', '#rule-tags': '' });
+  const anomaly = 'table.rules tr[data-id="cpu-anomaly"]';
+  await page.waitForSelector(anomaly, { timeout: STEP });
+  report.predictionRule = await page.$eval(anomaly, (tr) => tr.cells[1].textContent);
+  await page.click(`${anomaly} button.delete`);
+  await page.waitForSelector(anomaly, { state: 'detached', timeout: STEP });
   report.rulesLeft = await rowIds(page, 'table.rules');
 }
 
