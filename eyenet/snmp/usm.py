@@ -19,7 +19,7 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.decrepit.ciphers.modes import CFB
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
-from eyenet.snmp.ber import INTEGER, OCTET_STRING, SEQUENCE, encode_integer, expect, header, read_header, read_int, tlv
+from eyenet.snmp.ber import INTEGER, OCTET_STRING, SEQUENCE, encode_integer, encode_signed, expect, header, read_header, read_int, tlv
 from eyenet.snmp.errors import SnmpDecodeError, SnmpError
 from eyenet.snmp.message import MessageV3, ScopedPdu, V3Framing, decode_scoped_pdu, encode_scoped_pdu
 
@@ -374,7 +374,7 @@ def _session(user: UsmUser, engine_id: bytes) -> _Session:
     return _Session(user.auth, user.priv, keys.priv, bytes(user.auth.mac_length), inner, outer)
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class _Sender:
     """What a sender's messages to an engine share, worked out once: the flags, the user's
     session (None without authentication), msgGlobalData after msgID, the USM parameters'
@@ -385,6 +385,21 @@ class _Sender:
     tail: bytes
     engine: bytes
     name: bytes
+    # msgSecurityParameters up to the digest, by (boots, time): the same for each message of a
+    # second. A few kept (a clock that steps back, a reboot), each built in a microsecond.
+    _starts: dict[tuple[int, int], bytes] = attrs.field(factory=dict, init=False)
+
+    def start(self, boots: int, time: int) -> bytes:
+        start = self._starts.get((boots, time))
+        if start is None:
+            head = self.engine + encode_integer(boots) + encode_integer(time) + self.name
+            # The content: head, the digest's zeroes and msgPrivacyParameters (8 bytes with privacy).
+            n = len(head) + (len(self.session.zeros) if self.session is not None else 0) + (10 if self.flags & FLAG_PRIV else 2)
+            params = header(SEQUENCE, n)
+            if len(self._starts) >= 4:
+                self._starts.clear()
+            start = self._starts[boots, time] = header(OCTET_STRING, len(params) + n) + params + head
+        return start
 
 
 @functools.lru_cache(maxsize=4096)
@@ -406,20 +421,18 @@ def secure_message(
     sender = _sender(user, engine_id, reportable)
     session = sender.session
     data = encode_scoped_pdu(scoped)
-    priv = b""
     zeros = b""
+    after = b"\x04\x00" + data  # what follows the digest: msgPrivacyParameters, the PDU
     if session is not None:
         zeros = session.zeros
         if sender.flags & FLAG_PRIV:
             ciphertext, priv = encrypt(session.priv, session.priv_key, boots, time, salt, data)
-            data = tlv(OCTET_STRING, ciphertext)
+            after = b"\x04\x08" + priv + tlv(OCTET_STRING, ciphertext)
     # Built as encode_v3(..., encode_parameters(...), data) would, from the parts the sender
     # keeps: the framing costs as much as the PDU's encoding otherwise.
-    after = tlv(OCTET_STRING, priv) + data  # after the digest
-    head = sender.engine + encode_integer(boots) + encode_integer(time) + sender.name
-    n = len(head) + len(zeros) + len(after) - len(data)  # UsmSecurityParameters' content
-    params = header(SEQUENCE, n)
-    before = b"\x02\x01\x03" + tlv(SEQUENCE, encode_integer(msg_id) + sender.tail) + header(OCTET_STRING, len(params) + n) + params + head
+    mid = encode_signed(msg_id)
+    tail = sender.tail  # msgGlobalData's content stays under 128 bytes: a one-byte length
+    before = b"\x02\x01\x03" + bytes((SEQUENCE, 2 + len(mid) + len(tail), INTEGER, len(mid))) + mid + tail + sender.start(boots, time)
     before = header(SEQUENCE, len(before) + len(zeros) + len(after)) + before
     if session is None:
         return before + after
