@@ -22,7 +22,8 @@ timeout before every poller round). Each poller is its own process:
                  agent, all started at once.
   eyenet_v3,     --v3 adds these two: eyenet (pinned at 25) and snmpbulkwalk over
   netsnmp_v3     SNMPv3 authPriv, SHA-256 + AES-128, as the user every agent has
-                 (snmp_lab.V3_USER); the v3/v2c CPU ratios are reported beside.
+                 (snmp_lab.V3_USER); the v3/v2c CPU ratios are reported beside,
+                 from the totals and round by round (median, spread, best rounds).
   snmp_exporter  Debian's prometheus-snmp-exporter with a hand-written snmp.yml
                  (module walking ifXTable, v2c, max_repetitions 25, no lookups),
                  scraped for every agent at once from a thread pool.
@@ -62,6 +63,9 @@ import snmp_lab  # noqa: E402
 from snmp_lab import IFX_TABLE, V3_AUTH, V3_PRIV, V3_USER, Lab, LabError, spawn, stop_process  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+# Rounds by default with --v3: a round is ~0.15 CPU-s of a worker, which other work on a
+# shared machine can shift by a tenth; the per-round ratios' median needs several.
+V3_ROUNDS = 9
 MAX_REP = 25
 V3_NETSNMP = ("-v3", "-l", "authPriv", "-u", V3_USER, "-a", "SHA-256", "-A", V3_AUTH, "-x", "AES", "-X", V3_PRIV)
 CACHE_TIMEOUT_S = 3.0  # snmpd's ifTable/ifXTable cache (nsCacheTimeout of 1.3.6.1.2.1.2.2)
@@ -575,6 +579,28 @@ def _summarise(name: str, poller: Poller, rounds: list[dict], expected: dict[str
     return out
 
 
+def _v3_per_round(rounds: dict[str, list[dict]], me: str, expected: dict[str, int]) -> dict | None:
+    """CPU per varbind of me over SNMPv3 divided by me's over v2c, round by round (round r of
+    one beside round r of the other, each only if it walked every agent whole): the median
+    and the spread; and "best", the ratio of each one's least CPU per varbind in any round
+    (the least disturbed, as timeit takes the best). A round disturbed by other work moves
+    one ratio, not the verdict."""
+    def whole(r: dict) -> bool:
+        return not r["errors"] and r["counts"] == expected and r["cpu_s"] > 0
+
+    def per_varbind(r: dict) -> float:
+        return r["cpu_s"] / sum(r["counts"].values())
+
+    pairs = [(per_varbind(v2), per_varbind(v3)) for v2, v3 in zip(rounds.get(me, []), rounds.get(f"{me}_v3", []))
+             if whole(v2) and whole(v3)]
+    if not pairs:
+        return None
+    each = [v3 / v2 for v2, v3 in pairs]
+    return {"median": round(statistics.median(each), 3), "min": round(min(each), 3), "max": round(max(each), 3),
+            "best": round(min(v3 for _, v3 in pairs) / min(v2 for v2, _ in pairs), 3),
+            "rounds": len(each), "each": [round(r, 3) for r in each]}
+
+
 def _run_pollers(args, quiet, lab, wanted, pollers, results, rounds, report, t_start) -> None:
     workers = lab.workdir / "workers"
     workers.mkdir(exist_ok=True)
@@ -646,7 +672,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--agents", type=int, default=20, help="snmpd agents, one network namespace each (default 20)")
     p.add_argument("--interfaces", type=int, default=100, help="veth interfaces per agent besides lo and the uplink (default 100)")
-    p.add_argument("--rounds", type=int, default=3, help="rounds per poller, round-robin (default 3, max 50)")
+    p.add_argument("--rounds", type=int, help=f"rounds per poller, round-robin (default 3, with --v3 {V3_ROUNDS}; max 50)")
     p.add_argument("--pollers", default="eyenet,eyenet_tuned,pysnmp,netsnmp,snmp_exporter",
                    help="comma-separated subset of eyenet,eyenet_tuned,pysnmp,netsnmp,snmp_exporter (default: all)")
     p.add_argument("--v3", action="store_true", help="add eyenet_v3 and netsnmp_v3: SNMPv3 authPriv, SHA-256 + AES-128")
@@ -658,6 +684,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json-only", action="store_true", help="print only the JSON line")
     args = p.parse_args(argv)
     quiet = args.json_only
+    if args.rounds is None:
+        args.rounds = V3_ROUNDS if args.v3 else 3
     if not 1 <= args.rounds <= 50:
         p.error("--rounds must be 1..50")
     if args.cool_down <= CACHE_TIMEOUT_S:
@@ -756,6 +784,7 @@ def main(argv: list[str] | None = None) -> int:
     report["ratios_v3"]["eyenet_v3/netsnmp_v3"] = (
         round(rate("eyenet_v3") / rate("netsnmp_v3"), 3) if rate("eyenet_v3") and rate("netsnmp_v3") else None
     )
+    report["ratios_v3_per_round"] = {f"{me}_v3/{me}": _v3_per_round(rounds, me, expected) for me in ("eyenet", "netsnmp")}
     report["ratio_meaning"] = ("varbinds per CPU-second of EyeNet divided by the peer's (> 1: EyeNet uses less CPU per "
                                "varbind); ratios*: from all rounds' totals, ratios_median_round: from each poller's median round")
     if not quiet:
@@ -772,6 +801,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratios with the self-tuning GETBULK size: {report['ratios_tuned']}", file=sys.stderr, flush=True)
         print(f"v3 authPriv: CPU per varbind over v2c's (x_v3/x), and eyenet over net-snmp: {report['ratios_v3']}",
               file=sys.stderr, flush=True)
+        for key, r in report["ratios_v3_per_round"].items():
+            if r:
+                print(f"v3 authPriv {key} round by round: median {r['median']:.3f}, {r['min']:.3f}-{r['max']:.3f} "
+                      f"over {r['rounds']} rounds; best rounds' {r['best']:.3f}", file=sys.stderr, flush=True)
     print(json.dumps(report), flush=True)
     return rc
 

@@ -95,11 +95,54 @@ def assert_usual_shape_readers_agree(data: bytes) -> None:
             assert usual_params == answer(usm._decode_parameters, params)
 
 
+def client_opens(data: bytes):
+    """What the client makes of data: v3_framing, then open_framed as the user the message
+    names; None when it is no v3 message (decode_message takes it then), "refused" for
+    SnmpDecodeError."""
+    try:
+        framing = message.v3_framing(data)
+        if framing is None:
+            assert not isinstance(message.decode_message(data), MessageV3)
+            return None
+        params, _ = decode_parameters(data[framing[4] : framing[5]])
+        return usm.open_framed(data, framing, BY_NAME.get(params.user.decode("latin-1")))
+    except SnmpDecodeError:
+        return "refused"
+
+
+def receiver_opens(data: bytes):
+    """client_opens through decode_message and open_message, the trap receiver's way."""
+    try:
+        msg = message.decode_message(data)
+        if not isinstance(msg, MessageV3):
+            return None
+        params, _ = decode_parameters(msg.security_parameters)
+        return open_message(data, msg, BY_NAME.get(params.user.decode("latin-1")))
+    except SnmpDecodeError:
+        return "refused"
+
+
+def assert_both_ways_in_agree(data: bytes) -> None:
+    """The client's short way in (the framing's unrolled reader, the PDU read after the
+    digest) opens what decode_message and open_message open, and refuses what they refuse;
+    and the unrolled scoped PDU reader answers as the generic one where it answers."""
+    assert client_opens(data) == receiver_opens(data)
+    for pos in range(len(data)):
+        if data[pos] == SEQUENCE:
+            usual = answer(message._usual_scoped_pdu, data, pos, len(data))
+            if usual is not None:
+                assert usual == answer(message._decode_scoped_pdu, data, pos, len(data))
+
+
 def test_the_seeds_take_the_usual_shape_readers():
     for seed in SEEDS:
         pos, stop = expect(seed, 0, len(seed), SEQUENCE, "message")
         start, end = message._usual_v3_header(seed, pos + 3, stop)[4:]  # after the version
         assert usm._usual_parameters(seed[start:end]) is not None
+        assert message.v3_framing(seed) == message._usual_v3_header(seed, pos + 3, stop)
+        if seed[end] == SEQUENCE:
+            assert message._usual_scoped_pdu(seed, end, len(seed)) is not None
+        assert client_opens(seed) == receiver_opens(seed) != "refused"
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=[f"seed{i}" for i in range(len(SEEDS))])
@@ -107,8 +150,11 @@ def test_the_usual_shape_readers_agree_with_the_generic_ones(seed):
     for i in range(len(seed)):
         for b in (seed[i] ^ 0x01, seed[i] ^ 0x80, 0x00, 0x7F, 0x81, 0xFF):
             assert_usual_shape_readers_agree(seed[:i] + bytes((b,)) + seed[i + 1 :])
+            assert client_opens(seed[:i] + bytes((b,)) + seed[i + 1 :]) == receiver_opens(seed[:i] + bytes((b,)) + seed[i + 1 :])
         assert_usual_shape_readers_agree(seed[:i])
         assert_usual_shape_readers_agree(seed[:i] + seed[i + 1 :])
+        assert client_opens(seed[:i]) == receiver_opens(seed[:i])
+        assert client_opens(seed[:i] + seed[i + 1 :]) == receiver_opens(seed[:i] + seed[i + 1 :])
 
 
 def test_the_seeds_open_and_their_notifications_arrive():
@@ -137,6 +183,7 @@ def test_every_truncation_and_deletion(seed):
 @given(mutated(SEEDS))
 def test_mutated_v3_messages(data):
     assert_usual_shape_readers_agree(data)
+    assert_both_ways_in_agree(bytes(data))
     open_hostile(data)
     receive_hostile(data)
 

@@ -12,6 +12,10 @@ from eyenet.snmp.errors import SnmpDecodeError
 from eyenet.snmp.values import Oid, Tag, VarBind
 
 SEQUENCE = 0x30
+# The tags the v3 framing reads and writes, as plain ints: a member of the Tag enum costs
+# a look-up through the enum class at each use, which per-message code pays many times.
+INTEGER = 0x02
+OCTET_STRING = 0x04
 
 # Bounds that keep a hostile datagram from costing unbounded time or memory.
 MAX_INT_BYTES = 9  # Counter64 with a leading zero byte
@@ -69,6 +73,13 @@ def encode_signed(v: int) -> bytes:
     # byte, so -128 came out as FF 80 and -2**31 as FF 80 00 00 00: a redundant leading
     # byte that X.690 8.3.2 forbids (an agent that caps INTEGER at 4 bytes rejects it).
     return v.to_bytes((v if v >= 0 else ~v).bit_length() // 8 + 1, "big", signed=True)
+
+
+def encode_integer(v: int) -> bytes:
+    """The TLV of an INTEGER."""
+    content = encode_signed(v)
+    n = len(content)
+    return bytes((0x02, n)) + content if n < 0x80 else header(0x02, n) + content
 
 
 def encode_unsigned(v: int) -> bytes:

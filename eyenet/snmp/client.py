@@ -46,15 +46,16 @@ from eyenet.snmp.message import (
     BulkPdu,
     ErrorStatus,
     Message,
-    MessageV3,
     Pdu,
     PduType,
     ScopedPdu,
+    V3Framing,
     decode_message,
     encode_message,
     error_status_name,
+    v3_framing,
 )
-from eyenet.snmp.usm import FLAG_PRIV, MAX_BOOTS, UsmParameters, UsmUser, open_message, secure_message
+from eyenet.snmp.usm import FLAG_PRIV, MAX_BOOTS, UsmParameters, UsmUser, open_framed, secure_message
 from eyenet.snmp.values import Oid, Tag, VarBind, format_oid
 
 # Remember this many finished request-ids to tell late answers and duplicates from foreign datagrams.
@@ -557,12 +558,14 @@ class SnmpClient:
 
     def _deliver(self, data: bytes, addr: SockAddr) -> None:
         try:
+            # A v3 message's framing first: its PDU is read once the request and its user are known.
+            framing = v3_framing(data)
+            if framing is not None:
+                self._deliver_v3(data, framing, addr)
+                return
             msg = decode_message(data)
         except SnmpDecodeError:
             self.stats.malformed += 1
-            return
-        if type(msg) is MessageV3:
-            self._deliver_v3(data, msg, addr)
             return
         if not isinstance(msg, Message) or not isinstance(msg.pdu, Pdu) or msg.pdu.type not in (PduType.RESPONSE, PduType.REPORT):
             self.stats.foreign += 1
@@ -577,17 +580,18 @@ class SnmpClient:
             return
         self._answered(pending, msg.pdu, len(data))
 
-    def _deliver_v3(self, data: bytes, msg: MessageV3, addr: SockAddr) -> None:
-        pending = self._pending.get(msg.msg_id)
+    def _deliver_v3(self, data: bytes, framing: V3Framing, addr: SockAddr) -> None:
+        msg_id = framing[0]
+        pending = self._pending.get(msg_id)
         if pending is None:
-            self._unmatched(msg.msg_id)
+            self._unmatched(msg_id)
             return
         if addr[:2] != pending.addr or not pending.v3:
             self.stats.foreign += 1
             return
         try:
-            opened = open_message(data, msg, pending.user)
-        except SnmpDecodeError:  # fails authentication or decryption: not from the agent we asked
+            opened = open_framed(data, framing, pending.user)
+        except SnmpDecodeError:  # malformed, or fails authentication or decryption: not from the agent we asked
             self.stats.malformed += 1
             return
         pdu = opened.scoped.pdu

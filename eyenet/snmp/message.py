@@ -10,6 +10,8 @@ from enum import IntEnum
 import attrs
 
 from eyenet.snmp.ber import (
+    INTEGER,
+    OCTET_STRING,
     SEQUENCE,
     decode_oid,
     decode_varbinds,
@@ -175,7 +177,7 @@ def encode_pdu(pdu: AnyPdu) -> bytes:
 
 
 def encode_scoped_pdu(sp: ScopedPdu) -> bytes:
-    return tlv(SEQUENCE, tlv(Tag.OCTET_STRING, sp.context_engine_id) + tlv(Tag.OCTET_STRING, sp.context_name) + encode_pdu(sp.pdu))
+    return tlv(SEQUENCE, tlv(OCTET_STRING, sp.context_engine_id) + tlv(OCTET_STRING, sp.context_name) + encode_pdu(sp.pdu))
 
 
 def encode_v3(msg_id: int, max_size: int, flags: int, security_model: int, security_parameters: bytes, data: bytes) -> bytes:
@@ -183,12 +185,12 @@ def encode_v3(msg_id: int, max_size: int, flags: int, security_model: int, secur
     The security parameters' content ends len(data) bytes before the end (USM relies on it)."""
     header = tlv(
         SEQUENCE,
-        tlv(Tag.INTEGER, encode_signed(msg_id))
-        + tlv(Tag.INTEGER, encode_signed(max_size))
-        + tlv(Tag.OCTET_STRING, bytes((flags,)))
-        + tlv(Tag.INTEGER, encode_signed(security_model)),
+        tlv(INTEGER, encode_signed(msg_id))
+        + tlv(INTEGER, encode_signed(max_size))
+        + tlv(OCTET_STRING, bytes((flags,)))
+        + tlv(INTEGER, encode_signed(security_model)),
     )
-    return tlv(SEQUENCE, b"\x02\x01\x03" + header + tlv(Tag.OCTET_STRING, security_parameters) + data)
+    return tlv(SEQUENCE, b"\x02\x01\x03" + header + tlv(OCTET_STRING, security_parameters) + data)
 
 
 def encode_message(msg: Message | MessageV3) -> bytes:
@@ -268,13 +270,46 @@ def decode_pdu(data: bytes, pos: int, end: int) -> tuple[AnyPdu, int]:
     return pdu, stop
 
 
+# msgID, msgMaxSize, msgFlags, msgSecurityModel, and the start and end of msgSecurityParameters'
+# content in the datagram: what the security model needs of a v3 message's framing.
+V3Framing = tuple[int, int, int, int, int, int]
+# The version INTEGER of v1 and v2c as every sender encodes it: such messages are not v3.
+_COMMUNITY_VERSION_TLVS = (b"\x02\x01\x00", b"\x02\x01\x01")
+
+
+def v3_framing(data: bytes) -> V3Framing | None:
+    """The framing of a v3 message, checked as decode_message checks it up to the security
+    parameters; the scoped PDU after them (at their end) is left to the security model. None
+    when data is not a v3 message (decode_message takes the rest); SnmpDecodeError when it
+    is a malformed one. Every agent's answers take a short unrolled path."""
+    try:
+        n = data[1]
+        p = 2 if n < 0x80 else 3 if n == 0x81 else 4 if n == 0x82 else 0
+        if p and data[0] == SEQUENCE and data[p : p + 3] == b"\x02\x01\x03":
+            if p == 2 or n == 0x81 and data[2] >= 0x80 or n == 0x82 and data[2]:  # minimal lengths only
+                size = n if p == 2 else data[2] if p == 3 else data[2] << 8 | data[3]
+                if size == len(data) - p:
+                    usual = _usual_v3_header(data, p + 3, len(data))
+                    if usual is not None:
+                        return usual
+        elif data[p : p + 3] in _COMMUNITY_VERSION_TLVS:
+            return None
+    except IndexError:
+        pass
+    msg = decode_message(data)
+    if type(msg) is not MessageV3:
+        return None
+    start = msg.security_offset
+    return msg.msg_id, msg.max_size, msg.flags, msg.security_model, start, start + len(msg.security_parameters)
+
+
 def _decode_v3(data: bytes, pos: int, end: int) -> MessageV3:
     msg_id, max_size, flags, model, ps, e = _usual_v3_header(data, pos, end) or _v3_header(data, pos, end)
     params = data[ps:e]
     tag, s, stop = read_header(data, e, end)
     if stop != end:
         raise SnmpDecodeError(f"stray bytes after the scoped PDU at offset {stop}")
-    if tag == Tag.OCTET_STRING:
+    if tag == OCTET_STRING:
         return MessageV3(msg_id, max_size, flags, model, params, None, data[s:stop], security_offset=ps)
     if tag != SEQUENCE:
         raise SnmpDecodeError(f"expected a ScopedPDU or encrypted PDU at offset {e}, found tag 0x{tag:02x}")
@@ -286,15 +321,15 @@ def _usual_v3_header(data: bytes, pos: int, end: int) -> tuple[int, int, int, in
     most), unrolled: a third of its cost, for each message. None for anything else, valid or
     not, which _v3_header then takes, errors and all."""
     try:
-        if data[pos] != SEQUENCE or data[pos + 1] > 0x7F or data[pos + 2] != Tag.INTEGER or not 0 < (n := data[pos + 3]) <= 4:
+        if data[pos] != SEQUENCE or data[pos + 1] > 0x7F or data[pos + 2] != INTEGER or not 0 < (n := data[pos + 3]) <= 4:
             return None
         p = pos + 4 + n
         msg_id = int.from_bytes(data[pos + 4 : p], "big", signed=True)
-        if data[p] != Tag.INTEGER or not 0 < (n := data[p + 1]) <= 4:
+        if data[p] != INTEGER or not 0 < (n := data[p + 1]) <= 4:
             return None
         max_size = int.from_bytes(data[p + 2 : p + 2 + n], "big", signed=True)
         p += 2 + n
-        if data[p] != Tag.OCTET_STRING or data[p + 1] != 1 or data[p + 3] != Tag.INTEGER or not 0 < (n := data[p + 4]) <= 4:
+        if data[p] != OCTET_STRING or data[p + 1] != 1 or data[p + 3] != INTEGER or not 0 < (n := data[p + 4]) <= 4:
             return None
         flags = data[p + 2]
         model = int.from_bytes(data[p + 5 : p + 5 + n], "big", signed=True)
@@ -302,7 +337,7 @@ def _usual_v3_header(data: bytes, pos: int, end: int) -> tuple[int, int, int, in
         n = data[p + 1]
     except IndexError:
         return None
-    if p != pos + 2 + data[pos + 1] or data[p] != Tag.OCTET_STRING or n > 0x7F or p + 2 + n > end:
+    if p != pos + 2 + data[pos + 1] or data[p] != OCTET_STRING or n > 0x7F or p + 2 + n > end:
         return None
     return msg_id, max_size, flags, model, p + 2, p + 2 + n
 
@@ -312,21 +347,52 @@ def _v3_header(data: bytes, pos: int, end: int) -> tuple[int, int, int, int, int
     s, e = expect(data, pos, end, SEQUENCE, "msgGlobalData")
     msg_id, p = read_int(data, s, e, "msgID")
     max_size, p = read_int(data, p, e, "msgMaxSize")
-    fs, fe = expect(data, p, e, Tag.OCTET_STRING, "msgFlags")
+    fs, fe = expect(data, p, e, OCTET_STRING, "msgFlags")
     if fe - fs != 1:
         raise SnmpDecodeError(f"msgFlags at offset {p} has {fe - fs} bytes, not 1")
     flags = data[fs]
     model, p = read_int(data, fe, e, "msgSecurityModel")
     if p != e:
         raise SnmpDecodeError(f"stray bytes in msgGlobalData at offset {p}")
-    ps, e = expect(data, e, end, Tag.OCTET_STRING, "msgSecurityParameters")
+    ps, e = expect(data, e, end, OCTET_STRING, "msgSecurityParameters")
     return msg_id, max_size, flags, model, ps, e
 
 
 def decode_scoped_pdu(data: bytes, pos: int, end: int) -> ScopedPdu:
+    return _usual_scoped_pdu(data, pos, end) or _decode_scoped_pdu(data, pos, end)
+
+
+def _usual_scoped_pdu(data: bytes, pos: int, end: int) -> ScopedPdu | None:
+    """decode_scoped_pdu for the shape every agent sends (a length of at most two bytes, the
+    context's of one), unrolled. None for anything else, which the generic decoder takes."""
+    try:
+        n = data[pos + 1]
+        if data[pos] != SEQUENCE or not (n < 0x80 or n == 0x81 and data[pos + 2] >= 0x80 or n == 0x82 and data[pos + 2]):
+            return None
+        p = pos + 2 if n < 0x80 else pos + 3 if n == 0x81 else pos + 4
+        stop = p + (n if n < 0x80 else data[pos + 2] if n == 0x81 else data[pos + 2] << 8 | data[pos + 3])
+        if stop > end or data[p] != OCTET_STRING or (n := data[p + 1]) > 32:
+            return None
+        engine = data[p + 2 : p + 2 + n]
+        p += 2 + n
+        if data[p] != OCTET_STRING or (n := data[p + 1]) > 0x7F:
+            return None
+        name = data[p + 2 : p + 2 + n]
+        p += 2 + n
+    except IndexError:
+        return None
+    if p > stop:
+        return None
+    pdu, p = decode_pdu(data, p, stop)
+    if p != stop:
+        raise SnmpDecodeError(f"stray bytes in the ScopedPDU at offset {p}")
+    return ScopedPdu(engine, name, pdu)
+
+
+def _decode_scoped_pdu(data: bytes, pos: int, end: int) -> ScopedPdu:
     s, stop = expect(data, pos, end, SEQUENCE, "ScopedPDU")
-    es, ee = expect(data, s, stop, Tag.OCTET_STRING, "contextEngineID")
-    ns, ne = expect(data, ee, stop, Tag.OCTET_STRING, "contextName")
+    es, ee = expect(data, s, stop, OCTET_STRING, "contextEngineID")
+    ns, ne = expect(data, ee, stop, OCTET_STRING, "contextName")
     pdu, p = decode_pdu(data, ne, stop)
     if p != stop:
         raise SnmpDecodeError(f"stray bytes in the ScopedPDU at offset {p}")

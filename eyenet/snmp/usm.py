@@ -19,10 +19,9 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.decrepit.ciphers.modes import CFB
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
-from eyenet.snmp.ber import SEQUENCE, encode_signed, expect, header, read_int, tlv
+from eyenet.snmp.ber import INTEGER, OCTET_STRING, SEQUENCE, encode_integer, encode_signed, expect, header, read_header, read_int, tlv
 from eyenet.snmp.errors import SnmpDecodeError, SnmpError
-from eyenet.snmp.message import MessageV3, ScopedPdu, decode_scoped_pdu, encode_scoped_pdu
-from eyenet.snmp.values import Tag
+from eyenet.snmp.message import MessageV3, ScopedPdu, V3Framing, decode_scoped_pdu, encode_scoped_pdu
 
 SECURITY_MODEL: Final = 3  # USM
 FLAG_AUTH: Final = 0x01
@@ -236,7 +235,7 @@ def _cfb_decryptor(key: bytes) -> CipherContext:
     return Cipher(_cipher_key(False, key), CFB(bytes(16))).decryptor()
 
 
-def decrypt(protocol: PrivProtocol, key: bytes, boots: int, time: int, params: bytes, ciphertext: bytes) -> bytes:
+def decrypt(protocol: PrivProtocol, key: bytes, boots: int, time: int, params: bytes, ciphertext: bytes | memoryview) -> bytes:
     """The plaintext (DES: with its padding); SnmpDecodeError when the sizes are wrong."""
     if len(params) != 8:
         raise SnmpDecodeError(f"msgPrivacyParameters has {len(params)} bytes, not 8")
@@ -269,13 +268,13 @@ class UsmParameters:
 def encode_parameters(p: UsmParameters) -> tuple[bytes, int]:
     """(the encoded parameters, offset of msgAuthenticationParameters' content in them)."""
     head = (
-        tlv(Tag.OCTET_STRING, p.engine_id)
-        + tlv(Tag.INTEGER, encode_signed(p.boots))
-        + tlv(Tag.INTEGER, encode_signed(p.time))
-        + tlv(Tag.OCTET_STRING, p.user)
+        tlv(OCTET_STRING, p.engine_id)
+        + encode_integer(p.boots)
+        + encode_integer(p.time)
+        + tlv(OCTET_STRING, p.user)
     )
-    priv = tlv(Tag.OCTET_STRING, p.priv)
-    body = tlv(SEQUENCE, head + tlv(Tag.OCTET_STRING, p.auth) + priv)
+    priv = tlv(OCTET_STRING, p.priv)
+    body = tlv(SEQUENCE, head + tlv(OCTET_STRING, p.auth) + priv)
     return body, len(body) - len(priv) - len(p.auth)
 
 
@@ -284,39 +283,43 @@ def decode_parameters(data: bytes) -> tuple[UsmParameters, int]:
     return _usual_parameters(data) or _decode_parameters(data)
 
 
-_PARAMETER_TAGS = (Tag.OCTET_STRING, Tag.INTEGER, Tag.INTEGER, Tag.OCTET_STRING, Tag.OCTET_STRING, Tag.OCTET_STRING)
-
-
 def _usual_parameters(data: bytes) -> tuple[UsmParameters, int] | None:
     """decode_parameters for the shape every agent sends (one-byte lengths, boots and time in
-    4 bytes at most): half the generic decoder's cost, for each message. None for anything
-    else, valid or not, which the generic decoder then takes, errors and all."""
-    if not 14 <= len(data) <= 0x81 or data[0] != SEQUENCE or data[1] != len(data) - 2:
-        return None
-    fields = []
-    p = 2
+    4 bytes at most), unrolled: a third of the generic decoder's cost, for each message. None
+    for anything else, valid or not, which the generic decoder then takes, errors and all."""
     try:
-        for tag in _PARAMETER_TAGS:
-            n = data[p + 1]
-            if data[p] != tag or n > 0x7F:
-                return None
-            p += 2
-            fields.append(data[p : p + n])
-            p += n
+        if data[0] != SEQUENCE or data[1] != len(data) - 2 or data[2] != OCTET_STRING or (n := data[3]) > 32:
+            return None
+        engine_id = data[4 : 4 + n]
+        p = 4 + n
+        if data[p] != INTEGER or not 0 < (n := data[p + 1]) <= 4 or data[p + 2] > 0x7F:
+            return None
+        boots = int.from_bytes(data[p + 2 : p + 2 + n], "big")
+        p += 2 + n
+        if data[p] != INTEGER or not 0 < (n := data[p + 1]) <= 4 or data[p + 2] > 0x7F:
+            return None
+        time = int.from_bytes(data[p + 2 : p + 2 + n], "big")
+        p += 2 + n
+        if data[p] != OCTET_STRING or (n := data[p + 1]) > 0x7F:
+            return None
+        user = data[p + 2 : p + 2 + n]
+        p += 2 + n
+        if data[p] != OCTET_STRING or (n := data[p + 1]) > 0x7F:
+            return None
+        at = p + 2
+        p = at + n
+        if data[p] != OCTET_STRING or p + 2 + data[p + 1] != len(data):
+            return None
     except IndexError:
         return None
-    engine_id, boots, time, user, auth, priv = fields
-    if p != len(data) or len(engine_id) > 32 or not 0 < len(boots) <= 4 or not 0 < len(time) <= 4 or boots[0] | time[0] > 0x7F:
-        return None
-    params = UsmParameters(engine_id, int.from_bytes(boots, "big"), int.from_bytes(time, "big"), user, auth, priv)
-    return params, len(data) - len(priv) - 2 - len(auth)
+    return UsmParameters(engine_id, boots, time, user, data[at:p], data[p + 2 :]), at
 
 
 def _decode_parameters(data: bytes) -> tuple[UsmParameters, int]:
     start, stop = expect(data, 0, len(data), SEQUENCE, "UsmSecurityParameters")
     if stop != len(data):
         raise SnmpDecodeError("stray bytes after UsmSecurityParameters")
-    s, e = expect(data, start, stop, Tag.OCTET_STRING, "msgAuthoritativeEngineID")
+    s, e = expect(data, start, stop, OCTET_STRING, "msgAuthoritativeEngineID")
     if e - s > 32:
         raise SnmpDecodeError(f"msgAuthoritativeEngineID has {e - s} bytes, more than 32")
     engine_id = data[s:e]
@@ -324,11 +327,11 @@ def _decode_parameters(data: bytes) -> tuple[UsmParameters, int]:
     time, p = read_int(data, p, stop, "msgAuthoritativeEngineTime")
     if not 0 <= boots <= MAX_BOOTS or not 0 <= time <= MAX_BOOTS:
         raise SnmpDecodeError(f"engine boots {boots} or time {time} out of range")
-    s, e = expect(data, p, stop, Tag.OCTET_STRING, "msgUserName")
+    s, e = expect(data, p, stop, OCTET_STRING, "msgUserName")
     user = data[s:e]
-    auth_start, e = expect(data, e, stop, Tag.OCTET_STRING, "msgAuthenticationParameters")
+    auth_start, e = expect(data, e, stop, OCTET_STRING, "msgAuthenticationParameters")
     auth = data[auth_start:e]
-    s, e = expect(data, e, stop, Tag.OCTET_STRING, "msgPrivacyParameters")
+    s, e = expect(data, e, stop, OCTET_STRING, "msgPrivacyParameters")
     if e != stop:
         raise SnmpDecodeError("stray bytes in UsmSecurityParameters")
     return UsmParameters(engine_id, boots, time, user, auth, data[s:e]), auth_start
@@ -371,12 +374,42 @@ def _session(user: UsmUser, engine_id: bytes) -> _Session:
     return _Session(user.auth, user.priv, keys.priv, bytes(user.auth.mac_length), inner, outer)
 
 
+@attrs.frozen(eq=False)
+class _Sender:
+    """What a sender's messages to an engine share, worked out once: the flags, the user's
+    session (None without authentication), msgGlobalData after msgID, the USM parameters'
+    engine id, and their user name with the header of the digest (its zeroes follow)."""
+
+    flags: int
+    session: _Session | None
+    tail: bytes
+    engine: bytes
+    name: bytes
+    # msgSecurityParameters up to the digest, by (boots, time): the same for each message of a
+    # second. A few kept (a clock that steps back, a reboot), each built in a microsecond.
+    _starts: dict[tuple[int, int], bytes] = attrs.field(factory=dict, init=False)
+
+    def start(self, boots: int, time: int) -> bytes:
+        start = self._starts.get((boots, time))
+        if start is None:
+            head = self.engine + encode_integer(boots) + encode_integer(time) + self.name
+            # The content: head, the digest's zeroes and msgPrivacyParameters (8 bytes with privacy).
+            n = len(head) + (len(self.session.zeros) if self.session is not None else 0) + (10 if self.flags & FLAG_PRIV else 2)
+            params = header(SEQUENCE, n)
+            if len(self._starts) >= 4:
+                self._starts.clear()
+            start = self._starts[boots, time] = header(OCTET_STRING, len(params) + n) + params + head
+        return start
+
+
 @functools.lru_cache(maxsize=4096)
-def _frame(flags: int, engine_id: bytes, name: str, mac_length: int) -> tuple[bytes, bytes, bytes]:
-    """What a sender's messages to an engine share: msgGlobalData after msgID, the USM
-    parameters' engine id, and their user name with the header of the digest (zeroes follow)."""
-    tail = tlv(Tag.INTEGER, encode_signed(MAX_SIZE)) + tlv(Tag.OCTET_STRING, bytes((flags,))) + tlv(Tag.INTEGER, encode_signed(SECURITY_MODEL))
-    return tail, tlv(Tag.OCTET_STRING, engine_id), tlv(Tag.OCTET_STRING, name.encode()) + header(Tag.OCTET_STRING, mac_length)
+def _sender(user: UsmUser | None, engine_id: bytes, reportable: bool) -> _Sender:
+    flags = (user.flags if user is not None else 0) | (FLAG_REPORTABLE if reportable else 0)
+    session = _session(user, engine_id) if user is not None and flags & FLAG_AUTH else None
+    mac_length = len(session.zeros) if session is not None else 0
+    tail = encode_integer(MAX_SIZE) + tlv(OCTET_STRING, bytes((flags,))) + encode_integer(SECURITY_MODEL)
+    name = tlv(OCTET_STRING, user.name.encode() if user is not None else b"") + header(OCTET_STRING, mac_length)
+    return _Sender(flags, session, tail, tlv(OCTET_STRING, engine_id), name)
 
 
 def secure_message(
@@ -385,25 +418,21 @@ def secure_message(
 ) -> bytes:
     """An outgoing v3 message at the user's level, with keys localised to engine_id.
     user None: the engine discovery probe (empty user, noAuthNoPriv)."""
-    flags = (user.flags if user is not None else 0) | (FLAG_REPORTABLE if reportable else 0)
+    sender = _sender(user, engine_id, reportable)
+    session = sender.session
     data = encode_scoped_pdu(scoped)
-    priv = b""
-    session = None
     zeros = b""
-    if user is not None and flags & FLAG_AUTH:
-        session = _session(user, engine_id)
+    after = b"\x04\x00" + data  # what follows the digest: msgPrivacyParameters, the PDU
+    if session is not None:
         zeros = session.zeros
-        if flags & FLAG_PRIV:
+        if sender.flags & FLAG_PRIV:
             ciphertext, priv = encrypt(session.priv, session.priv_key, boots, time, salt, data)
-            data = tlv(Tag.OCTET_STRING, ciphertext)
-    # Built as encode_v3(..., encode_parameters(...), data) would, from the parts cached per
-    # sender and engine: the framing costs as much as the PDU's encoding otherwise.
-    tail, engine, name = _frame(flags, engine_id, user.name if user is not None else "", len(zeros))
-    after = tlv(Tag.OCTET_STRING, priv) + data  # after the digest
-    head = engine + tlv(Tag.INTEGER, encode_signed(boots)) + tlv(Tag.INTEGER, encode_signed(time)) + name
-    n = len(head) + len(zeros) + len(after) - len(data)  # UsmSecurityParameters' content
-    params = header(SEQUENCE, n)
-    before = b"\x02\x01\x03" + tlv(SEQUENCE, tlv(Tag.INTEGER, encode_signed(msg_id)) + tail) + header(Tag.OCTET_STRING, len(params) + n) + params + head
+            after = b"\x04\x08" + priv + tlv(OCTET_STRING, ciphertext)
+    # Built as encode_v3(..., encode_parameters(...), data) would, from the parts the sender
+    # keeps: the framing costs as much as the PDU's encoding otherwise.
+    mid = encode_signed(msg_id)
+    tail = sender.tail  # msgGlobalData's content stays under 128 bytes: a one-byte length
+    before = b"\x02\x01\x03" + bytes((SEQUENCE, 2 + len(mid) + len(tail), INTEGER, len(mid))) + mid + tail + sender.start(boots, time)
     before = header(SEQUENCE, len(before) + len(zeros) + len(after)) + before
     if session is None:
         return before + after
@@ -434,10 +463,35 @@ def open_message(data: bytes, msg: MessageV3, user: UsmUser | None) -> Opened:
     user's key localised to the engine it names, then decrypt. Unauthenticated messages are
     taken as they are (Reports of unknown users, wrong digests, discovery): the caller
     decides what they may do. UsmRejected if any check fails."""
-    if msg.security_model != SECURITY_MODEL:
-        raise UsmRejected(f"security model {msg.security_model}, not USM (3)")
-    params, auth_at = decode_parameters(msg.security_parameters)
-    flags = msg.flags
+    return _open(data, msg.msg_id, msg.flags, msg.security_model, msg.security_parameters, msg.security_offset,
+                 user, msg.scoped_pdu, msg.encrypted_pdu)
+
+
+def open_framed(data: bytes, framing: V3Framing, user: UsmUser | None) -> Opened:
+    """open_message for a datagram whose framing message.v3_framing gave: the PDU after the
+    security parameters is read here, decrypted before it is decoded. SnmpDecodeError (or
+    UsmRejected) if anything is wrong."""
+    msg_id, _, flags, model, start, stop = framing
+    n = len(data)
+    tag, s, e = read_header(data, stop, n)
+    if e != n:
+        raise SnmpDecodeError(f"stray bytes after the scoped PDU at offset {e}")
+    if tag == OCTET_STRING:
+        scoped, encrypted = None, memoryview(data)[s:]
+    elif tag == SEQUENCE:
+        scoped, encrypted = decode_scoped_pdu(data, stop, n), None
+    else:
+        raise SnmpDecodeError(f"expected a ScopedPDU or encrypted PDU at offset {stop}, found tag 0x{tag:02x}")
+    return _open(data, msg_id, flags, model, data[start:stop], start, user, scoped, encrypted)
+
+
+def _open(
+    data: bytes, msg_id: int, flags: int, model: int, security: bytes, security_offset: int, user: UsmUser | None,
+    scoped: ScopedPdu | None, encrypted: bytes | memoryview | None,
+) -> Opened:
+    if model != SECURITY_MODEL:
+        raise UsmRejected(f"security model {model}, not USM (3)")
+    params, auth_at = decode_parameters(security)
     if flags & FLAG_PRIV and not flags & FLAG_AUTH:
         raise UsmRejected("privacy without authentication (msgFlags)")
     if flags & FLAG_AUTH:
@@ -447,19 +501,19 @@ def open_message(data: bytes, msg: MessageV3, user: UsmUser | None) -> Opened:
         zeros = session.zeros
         if len(params.auth) != len(zeros):
             raise UsmRejected(f"msgAuthenticationParameters of {len(params.auth)} bytes for {session.auth.name}")
-        at = msg.security_offset + auth_at
+        at = security_offset + auth_at
         view = memoryview(data)
         if not hmac.compare_digest(session.mac(view[:at], zeros, view[at + len(zeros) :]), params.auth):
             raise UsmRejected(f"wrong digest for user {user.name!r}")
         if flags & FLAG_PRIV:
-            if not user.flags & FLAG_PRIV or msg.encrypted_pdu is None:
+            if not user.flags & FLAG_PRIV or encrypted is None:
                 raise UsmRejected("an encrypted message where none was expected, or a plain one marked encrypted")
             try:
-                plain = decrypt(session.priv, session.priv_key, params.boots, params.time, params.priv, msg.encrypted_pdu)
+                plain = decrypt(session.priv, session.priv_key, params.boots, params.time, params.priv, encrypted)
                 scoped = decode_scoped_pdu(plain, 0, len(plain))
-            except SnmpDecodeError as exc:
+            except (SnmpDecodeError, IndexError, ValueError, OverflowError) as exc:
                 raise UsmRejected(f"undecryptable PDU (wrong privacy key?): {exc}") from None
-            return Opened(msg.msg_id, flags, params, scoped)
-    if msg.scoped_pdu is None:
+            return Opened(msg_id, flags, params, scoped)
+    if scoped is None:
         raise UsmRejected("an encrypted PDU without authentication")
-    return Opened(msg.msg_id, flags, params, msg.scoped_pdu)
+    return Opened(msg_id, flags, params, scoped)
