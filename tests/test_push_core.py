@@ -403,10 +403,12 @@ async def test_token_expiry_disconnects_and_refresh_extends():
 async def test_closed_sessions_are_freed_before_their_tokens_expire():
     # A client that reconnects in a loop with a token good for an hour: its closed sessions
     # (transport, buffers) must not wait for the expiry watch.
+    # Nor while many others stay open (the heap then holds many entries).
     hub = make_hub()
     async with trio.open_nursery() as nursery:
         await nursery.start(hub.run)
         short, short_sink = connect(hub, token(ttl=0.3))
+        staying = [connect(hub, token(ttl=3600))[0] for _ in range(300)]
         gone = []
         for _ in range(1000):
             session, _ = connect(hub, token(ttl=3600))
@@ -414,7 +416,8 @@ async def test_closed_sessions_are_freed_before_their_tokens_expire():
             session.close()
         del session
         gc.collect()
-        assert sum(ref() is not None for ref in gone) <= 100
+        assert sum(ref() is not None for ref in gone) == 0
+        assert len(hub._expiry) <= 2 * (len(staying) + 1) + 64
         with trio.fail_after(10):  # the open session's expiry is still watched
             while not short.closed:
                 await trio.sleep(0.05)

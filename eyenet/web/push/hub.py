@@ -86,9 +86,12 @@ class Hub:
         self._channels: dict[str, dict[Session, None]] = {}
         self.sessions: dict[Session, None] = {}
         self._flush: dict[Session, None] = {}
-        self._expiry: list[tuple[float, int, Session]] = []
+        # Token expiry: a heap of (expires_at, entry); the entry's session in _expiring while it
+        # is open and that is its current token. Closed sessions leave _expiring at once, so the
+        # heap never holds a session (its transport, tasks and buffers), only stale numbers.
+        self._expiry: list[tuple[float, int]] = []
+        self._expiring: dict[int, Session] = {}
         self._expiry_seq = itertools.count()
-        self._expiry_stale = 0  # entries of closed sessions still in _expiry
         self._recoverable: dict[str, _Recoverable] = {}
         self._live: dict[str, Session] = {}  # open sessions by pid
         self._topology_cache: tuple[int, tuple[str, ...], bytes | None] | None = None
@@ -163,8 +166,9 @@ class Hub:
                         self._flush.pop(session, None)
             wall = time.time()
             while self._expiry and self._expiry[0][0] <= wall:
-                expires_at, _, session = heapq.heappop(self._expiry)
-                if not session.closed and session.principal.expires_at == expires_at:
+                _, entry = heapq.heappop(self._expiry)
+                session = self._expiring.pop(entry, None)
+                if session is not None and not session.closed:
                     session.expire()
             for pid, rec in list(self._recoverable.items()):
                 if wall - rec.left_at > self.settings.recovery_seconds:
@@ -216,7 +220,12 @@ class Hub:
         return session
 
     def watch_expiry(self, session: Session) -> None:
-        heapq.heappush(self._expiry, (session.principal.expires_at, next(self._expiry_seq), session))
+        """Watch the session's current token (a refresh replaces the watch of the one before)."""
+        self._expiring.pop(session.expiry_entry, None)
+        session.expiry_entry = next(self._expiry_seq)
+        self._expiring[session.expiry_entry] = session
+        heapq.heappush(self._expiry, (session.principal.expires_at, session.expiry_entry))
+        self._trim_expiry()
 
     def close_session(self, session: Session, *, recoverable: bool = False) -> None:
         self.sessions.pop(session, None)
@@ -229,17 +238,15 @@ class Hub:
             self._recoverable[session.pid] = _Recoverable(
                 session.sid, session.principal.user_id, tuple(session.subscriptions), time.time()
             )
-        self._forget_expiry()
+        self._expiring.pop(session.expiry_entry, None)
 
-    def _forget_expiry(self) -> None:
-        # The expiry heap holds a closed session (its transport, its buffers) until its token
-        # would have expired, hours for a client that reconnects every minute: once most of the
-        # heap is closed sessions, it is rebuilt with the open ones (amortised O(1) a close).
-        self._expiry_stale += 1
-        if self._expiry_stale * 2 > len(self._expiry) + 64:
-            self._expiry = [e for e in self._expiry if not e[2].closed and e[2].principal.expires_at == e[0]]
+    def _trim_expiry(self) -> None:
+        # Entries of closed sessions and replaced tokens stay in the heap until their time
+        # (hours for a client that reconnects every minute): once they are most of it, the heap
+        # is rebuilt with the live ones (amortised O(1) a watch).
+        if len(self._expiry) > 2 * len(self._expiring) + 64:
+            self._expiry = [e for e in self._expiry if e[1] in self._expiring]
             heapq.heapify(self._expiry)
-            self._expiry_stale = 0
 
     def live(self, pid: object, principal: Principal) -> Session | None:
         """The open session with this pid when it is `principal`'s user's. A client that sends

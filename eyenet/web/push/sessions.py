@@ -138,6 +138,7 @@ class Session:
         self.resume_after: int | None = None  # replay point set by ?lastEventId / auth.lastEventId
         self._replay: list[tuple[Wire, bool]] = []  # missed events to send after the current ack
         self.closed = False
+        self.expiry_entry = -1  # the hub's watch of this session's token (Hub.watch_expiry)
         self.delivered = 0
         self.coalesced = 0
 
