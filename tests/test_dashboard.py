@@ -189,6 +189,9 @@ async def test_the_dashboard_in_headless_chromium_against_the_demo(tmp_path, mon
     facts = device["facts"]
     assert (facts["Vendor"], facts["Model"], facts["Type"]) == ("Cisco", "ASR1000", "router"), explain(admin)
     assert facts["OS"] != "–" and facts["Uptime"] != "–" and device["interfaces"] > 0, explain(admin)
+    # What its CPU figure is made of: the processor rows the poll read, counted.
+    assert [row[0] for row in device["components"]].count("processor") >= 1, explain(admin)
+    assert any(row[0] == "processor" and row[4] == "yes" for row in device["components"]), explain(admin)
     assert device["interfaceChart"] == f"Traffic of {device['firstInterface']}", explain(admin)
     name, alias, speed, admin_status, oper = device["firstRow"][:5]
     assert (name, alias, speed, admin_status, oper) == ("Gi0/0/0", "WAN: ISP-A 1G DIA circuit 4471-XK", "1.0 Gbit/s", "up", "up")

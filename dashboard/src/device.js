@@ -13,6 +13,7 @@ export function deviceView(app, id) {
   const status = h('span', { class: 'badge' });
   const facts = h('dl', { class: 'facts' });
   const ifBody = h('tbody');
+  const partsBody = h('tbody');
   const charts = h('div', { class: 'charts' });
   const problem = h('p', { class: 'error', role: 'alert' });
   const rangeButtons = RANGES.map(([label, seconds]) => h('button', {
@@ -25,6 +26,10 @@ export function deviceView(app, id) {
     problem, facts,
     h('div', { class: 'tools charts-head' }, h('h2', {}, 'History'), h('div', { class: 'range', role: 'group', 'aria-label': 'Time range' }, ...rangeButtons)),
     charts,
+    h('h2', {}, 'Processors and memory pools'),
+    h('div', { class: 'scroll' }, h('table', { class: 'components' },
+      h('thead', {}, h('tr', {}, ...['Kind', 'Index', 'Name', 'In use', 'Counted in the device figure'].map((l, i) => h('th', { scope: 'col', class: i === 3 ? 'num' : '' }, l)))),
+      partsBody)),
     h('h2', {}, 'Interfaces'),
     h('div', { class: 'scroll' }, h('table', { class: 'interfaces' },
       h('thead', {}, h('tr', {}, ...['Name', 'Alias', 'Speed', 'Admin', 'Oper', 'In', 'Out', 'Errors in/out'].map((l, i) => h('th', { scope: 'col', class: i >= 5 || i === 2 ? 'num' : '' }, l)))),
@@ -51,7 +56,8 @@ export function deviceView(app, id) {
     status.className = `badge status-${device.status || 'unknown'}`;
     setText(status, device.reason ? `${device.status}: ${device.reason}` : device.status || 'unknown');
     const pairs = [
-      ['Host', `${device.host}:${device.port}`], ['Vendor', device.vendor], ['Model', device.model], ['OS', device.os],
+      ['Host', `${device.host}:${device.port}`], ['Vendor', device.vendor], ['Model', device.model], ['OS', [device.os, device.osVersion].filter(Boolean).join(' ')],
+      ['Serial', device.serial],
       ['Type', device.type], ['Uptime', duration(m.uptime)], ['Last seen', device.lastSeen ? `${ago(device.lastSeen)} (${clock(device.lastSeen)})` : 'never'],
       ['CPU', percent(m.cpu)], ['Memory', percent(m.memory)], ['In / out', `${bits(m.bandwidth.in)} / ${bits(m.bandwidth.out)}`],
       ['Location', device.location], ['Tags', (device.tags || []).join(', ')],
@@ -128,13 +134,23 @@ export function deviceView(app, id) {
   // The device and its interfaces as REST has them: what the device is, the interfaces' labels,
   // speeds and admin status come from its polls, which events do not repeat.
   async function readState() {
-    const [found, list] = await Promise.all([app.api.get(path), app.api.get(`${path}/interfaces`)]);
+    const [found, list, parts] = await Promise.all([app.api.get(path), app.api.get(`${path}/interfaces`), app.api.get(`${path}/components`)]);
     if (stopped) return;
     device = found;
     setText(title, device.name || device.id);
     showFacts();
     interfaces = new Map(list.interfaces.map((i) => [i.ifIndex, i]));
     showInterfaces();
+    showComponents(parts);
+  }
+
+  // What the device's single CPU and memory figures are made of, and the rows beside them.
+  function showComponents(parts) {
+    const rows = [...parts.processors.map((c) => ['processor', c]), ...parts.memory.map((c) => ['memory', c])];
+    partsBody.replaceChildren(...(rows.length ? rows.map(([kind, c]) => h('tr', {},
+      h('td', {}, kind), h('td', {}, c.index ?? '–'), h('td', {}, c.description || '–'),
+      h('td', { class: 'num' }, percent(c.value)), h('td', {}, c.counted ? 'yes' : 'no')))
+      : [h('tr', {}, h('td', { colspan: 5 }, 'none read yet'))]));
   }
 
   async function load() {

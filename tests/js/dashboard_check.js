@@ -146,6 +146,7 @@ async function admin(browser, report) {
       facts: Object.fromEntries([...document.querySelectorAll('.facts dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent])),
       interfaces: document.querySelectorAll('table.interfaces tbody tr').length,
       firstRow: [...document.querySelector('table.interfaces tbody tr').cells].map((c) => c.textContent),
+      components: [...document.querySelectorAll('table.components tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent)),
     }));
     mark(report, 'range');
     await page.click('.range button:nth-child(2)'); // 24 h
