@@ -92,8 +92,10 @@ fi
 
 set +e
 # Two workers, a file each at a time (module fixtures such as the lab runs are set up
-# once); the 25 slowest tests are listed at the end. Later arguments win: -n 0 runs serially.
-"$repo/.venv/bin/python" -m pytest -q -n 2 --dist loadfile --durations=25 "$@"
+# once), in the order tests/conftest.py gives (files with slow tests first; xdist would
+# otherwise start with the files of most tests); the 25 slowest tests are listed at the
+# end. Later arguments win: -n 0 runs serially.
+"$repo/.venv/bin/python" -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=25 "$@"
 status=$?
 set -e
 

@@ -82,6 +82,11 @@ VOLATILE_SUBTREES: tuple[tuple[str, str], ...] = (
     ("1.3.6.1.2.1.6.20", "tcpListenerTable: listening sockets"),
     ("1.3.6.1.2.1.7.5", "udpTable: sockets (the walker's own among them)"),
     ("1.3.6.1.2.1.7.7", "udpEndpointTable: sockets (the walker's own among them)"),
+    # Neighbour caches: entries age on their own (reachable -> stale -> delay -> probe), and
+    # come and go with any traffic on the host, network-namespace labs of other tests included.
+    ("1.3.6.1.2.1.3.1", "atTable: the ARP cache"),
+    ("1.3.6.1.2.1.4.22", "ipNetToMediaTable: the ARP cache"),
+    ("1.3.6.1.2.1.4.35", "ipNetToPhysicalTable: the neighbour cache and its entries' states"),
     ("1.3.6.1.2.1.25.1.2", "hrSystemDate: the current time, as an OCTET STRING"),
     ("1.3.6.1.2.1.25.1.5", "hrSystemNumUsers"),
     ("1.3.6.1.2.1.25.1.6", "hrSystemProcesses"),
