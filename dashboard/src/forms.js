@@ -7,6 +7,19 @@ export function field(label, control) {
 }
 
 // "a, b ,c" -> ['a', 'b', 'c']
+// A view of one list: its title and count, the form that adds to it (or null), its table.
+export function listView(title, summary, create, tableClass, columns, tbody) {
+  return h('section', { class: 'view' },
+    h('div', { class: 'tools' }, h('h1', {}, title), summary), create,
+    h('div', { class: 'scroll' }, h('table', { class: tableClass },
+      h('thead', {}, h('tr', {}, ...columns.map((l) => h('th', { scope: 'col' }, l)))), tbody)));
+}
+
+// The devices and tags a rule or a window applies to, as one line.
+export function appliesTo(devices, tags) {
+  return [...devices, ...tags.map((t) => `tag ${t}`)].join(', ');
+}
+
 export function words(text) {
   return text.split(',').map((w) => w.trim()).filter(Boolean);
 }

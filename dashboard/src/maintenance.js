@@ -3,7 +3,7 @@
 // operators and admins open them (a scoped user for devices and tags of its scope) and end
 // them early.
 import { h, clock } from './dom.js';
-import { field, form, words, action, lister } from './forms.js';
+import { field, form, words, action, lister, listView, appliesTo } from './forms.js';
 
 const HOUR = 3600 * 1000;
 
@@ -32,14 +32,11 @@ export function maintenanceView(app) {
     await load();
   }) : null;
   const columns = ['Devices and tags', 'Starts', 'Ends', 'Reason', 'By', 'Now', ...(operator ? ['Actions'] : [])];
-  const element = h('section', { class: 'view' },
-    h('div', { class: 'tools' }, h('h1', {}, 'Maintenance windows'), summary), create,
-    h('div', { class: 'scroll' }, h('table', { class: 'windows' },
-      h('thead', {}, h('tr', {}, ...columns.map((l) => h('th', { scope: 'col' }, l)))), tbody)));
+  const element = listView('Maintenance windows', summary, create, 'windows', columns, tbody);
 
   function row(w) {
     return h('tr', { dataset: { id: w.id } },
-      h('td', {}, [...w.devices, ...w.tags.map((t) => `tag ${t}`)].join(', ')), h('td', {}, clock(w.starts)), h('td', {}, clock(w.ends)),
+      h('td', {}, appliesTo(w.devices, w.tags)), h('td', {}, clock(w.starts)), h('td', {}, clock(w.ends)),
       h('td', {}, w.reason), h('td', {}, w.createdBy || ''), h('td', { class: 'active' }, w.active ? 'active' : 'waiting'),
       operator ? h('td', {}, action(app, 'End now', 'delete', async () => {
         await app.api.delete(`/api/maintenance/${encodeURIComponent(w.id)}`);

@@ -2,7 +2,7 @@
 // a device scope adds, switches on or off and deletes them, and not those of the
 // configuration file (changed there).
 import { h } from './dom.js';
-import { field, form, words, action, lister, options } from './forms.js';
+import { field, form, words, action, lister, options, listView, appliesTo } from './forms.js';
 
 const METRICS = ['device.cpu', 'device.memory', 'device.status', 'device.uptime', 'interface.status',
   'interface.in_utilization', 'interface.out_utilization', 'interface.errors', 'ml.prediction'];
@@ -48,14 +48,11 @@ export function rulesView(app) {
     await load();
   }) : null;
   const columns = ['Rule', 'Condition', 'Severity', 'Applies to', 'Source', 'Enabled', ...(fleet ? ['Actions'] : [])];
-  const element = h('section', { class: 'view' },
-    h('div', { class: 'tools' }, h('h1', {}, 'Alert rules'), summary), create,
-    h('div', { class: 'scroll' }, h('table', { class: 'rules' },
-      h('thead', {}, h('tr', {}, ...columns.map((l) => h('th', { scope: 'col' }, l)))), tbody)));
+  const element = listView('Alert rules', summary, create, 'rules', columns, tbody);
 
   function row(rule) {
     const editable = fleet && rule.source !== 'config';
-    const where = [...rule.devices, ...rule.tags.map((t) => `tag ${t}`)].join(', ') || 'every device';
+    const where = appliesTo(rule.devices, rule.tags) || 'every device';
     const of = rule.metric === PREDICTION && rule.labels?.length ? ` (${rule.labels.join(', ')})` : '';
     const condition = `${rule.metric}${of} ${rule.op}${rule.threshold === null ? '' : ` ${rule.threshold}`}${rule.for ? ` for ${rule.for} s` : ''}`;
     return h('tr', { dataset: { id: rule.id }, class: rule.enabled ? '' : 'disabled' },

@@ -2,7 +2,7 @@
 // the API allows no one else. A user's role and scope are changed in its row; the change
 // revokes its tokens, so it logs in again.
 import { h, clock } from './dom.js';
-import { field, form, words, action, lister, options, refused } from './forms.js';
+import { field, form, words, action, lister, options, refused, listView } from './forms.js';
 
 const ROLES = ['viewer', 'operator', 'admin'];
 
@@ -16,8 +16,7 @@ export function usersView(app) {
   const scope = h('input', { id: 'new-scope', placeholder: 'tags, comma-separated; empty: every device' });
   const summary = h('span', { class: 'summary' });
   const tbody = h('tbody');
-  const element = h('section', { class: 'view' },
-    h('div', { class: 'tools' }, h('h1', {}, 'Users'), summary),
+  const element = listView('Users', summary,
     form('Create a user', [field('Username', username), field('Password', password), field('Role', role), field('Scope', scope)], 'Create', async () => {
       await app.api.post('/api/users', { username: username.value, password: password.value, role: role.value, scope: words(scope.value) });
       username.value = '';
@@ -25,9 +24,7 @@ export function usersView(app) {
       scope.value = '';
       await load();
     }),
-    h('div', { class: 'scroll' }, h('table', { class: 'users' },
-      h('thead', {}, h('tr', {}, ...['User', 'Role', 'Scope', 'Created', 'Actions'].map((l) => h('th', { scope: 'col' }, l)))),
-      tbody)));
+    'users', ['User', 'Role', 'Scope', 'Created', 'Actions'], tbody);
 
   function row(user) {
     const label = `for ${user.username}`;
