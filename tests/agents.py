@@ -73,9 +73,11 @@ START_TIMEOUT = 60.0
 # in them, so two walks never agree), clocks printed as strings, and values
 # net-snmp's tools print lossily. What stays moves only the way a poller
 # expects: counters and clocks grow, gauges (hrStorageUsed, memAvailReal, ...)
-# change at most once per agent cache period (5-60 s). A comparison of a walk
+# change once per agent cache period (5-60 s), up or down. A comparison of a walk
 # against net-snmp's own walks done just before and after it can therefore
-# accept "equal to one of them, or between them for a counter".
+# accept "equal to one of them, between them for a counter, and any value of the
+# same type for a gauge that moved": a walk of ~10 s spans more than one cache
+# period, so the gauge may have held a third value while EyeNet read it.
 VOLATILE_SUBTREES: tuple[tuple[str, str], ...] = (
     ("1.3.6.1.2.1.6.13", "tcpConnTable: connections"),
     ("1.3.6.1.2.1.6.19", "tcpConnectionTable: connections"),
