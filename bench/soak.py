@@ -34,7 +34,8 @@ Each --sample-every seconds (60): the server's RSS (/proc/PID/statm), its open d
 ring (GET /api/health), the clients connected and the events they got. After the run: a
 table on stderr, one JSON line on stdout, and a least-squares line through the samples
 taken after --warmup and once the push replay ring is full ([push] replay_events, 10,000
-events: ten minutes at 1,000 devices every 60 s, while caches fill too). For RSS: its slope
+events, or replay_bytes, 128 MiB: a few minutes at 1,000 devices every 60 s, while caches
+fill too). For RSS: its slope
 in MiB/hour, the slope's standard error and the residuals' standard deviation (the noise);
 the same for descriptors and tasks. Exit status 1 when the RSS slope is clearly not flat:
 more than 3 standard errors above zero and above --max-slope MiB/hour; 2 when the run could
@@ -259,6 +260,7 @@ def sample(server: Child, port: int, token: str, fleet: Fleet, started: float) -
         "sessions": push.get("sessions"),
         "recoverable": push.get("recoverable"),
         "replay_kept": push.get("replayKept"),
+        "replay_mib": round(push["replayBytes"] / MiB, 1) if "replayBytes" in push else None,
         "clients": len(fleet.clients),
         "events": fleet.received(),
         "dropped": fleet.dropped,
@@ -290,12 +292,13 @@ def verdict(rss: dict, max_slope: float) -> tuple[bool, str]:
 
 
 def print_table(samples: list[dict], steady: list[dict], log) -> None:
-    log(f"{'t (s)':>7} {'RSS MiB':>8} {'fds':>5} {'tasks':>6} {'sessions':>8} {'recov':>5} {'ring':>6} {'clients':>7} "
+    log(f"{'t (s)':>7} {'RSS MiB':>8} {'fds':>5} {'tasks':>6} {'sessions':>8} {'recov':>5} {'ring':>6} {'ring MiB':>8} {'clients':>7} "
         f"{'events/s':>8} {'dropped':>7} {'CPU s':>6}")
     for prev, s in zip([None, *samples], samples):
         rate = (s["events"] - prev["events"]) / (s["t_s"] - prev["t_s"]) if prev else 0.0
         log(f"{s['t_s']:7.0f} {s['rss_mib']:8.1f} {s['fds']:5d} {s['tasks'] or '-':>6} {s['sessions'] or '-':>8} "
-            f"{s['recoverable'] if s['recoverable'] is not None else '-':>5} {s['replay_kept'] or '-':>6} {s['clients']:7d} "
+            f"{s['recoverable'] if s['recoverable'] is not None else '-':>5} {s['replay_kept'] or '-':>6} "
+            f"{s['replay_mib'] or '-':>8} {s['clients']:7d} "
             f"{rate:8.0f} {s['dropped']:7d} {s['cpu_s']:6.0f}{'' if s in steady else '  warm-up'}")
 
 
@@ -367,8 +370,12 @@ def measure(server: Child, args: argparse.Namespace, rng: random.Random, log) ->
         samples.append(sample(server, port, token, fleet, started))
         fleet.churn(args.churn, rng)
     # Until the replay ring is full its growth is no leak: the fit starts after it and --warmup.
-    full = PushSettings().replay_events
-    steady = [s for s in samples if s["t_s"] >= args.warmup and (s["replay_kept"] or 0) >= full]
+    push = PushSettings()
+    steady = [
+        s for s in samples
+        if s["t_s"] >= args.warmup
+        and ((s["replay_kept"] or 0) >= push.replay_events or (s["replay_mib"] or 0) * MiB >= 0.95 * push.replay_bytes)
+    ]
     print_table(samples, steady, log)
     hours = [(s["t_s"] / 3600, s) for s in steady]
     figures = {key: fit([(t, s[key]) for t, s in hours if s[key] is not None]) for key in ("rss_mib", "fds", "tasks")}

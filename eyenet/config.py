@@ -172,9 +172,11 @@ class PushSettings:
     events_per_minute: int = field(1000, gt=0)
     # /ws: a client without a token must send {"type": "auth"} within this many seconds.
     auth_timeout: float = field(10.0, gt=0, unit=" seconds")
-    # Events kept for replay after a reconnect (by event id), and how long a dropped
-    # Socket.IO session can be recovered.
+    # Events kept for replay after a reconnect (by event id), at most this many and this
+    # much memory (their objects and encodings), and how long a dropped Socket.IO session
+    # can be recovered.
     replay_events: int = field(10_000, gt=0)
+    replay_bytes: int = field(128 * 1024 * 1024, gt=0)
     recovery_seconds: float = field(120.0, gt=0, unit=" seconds")
     # The least role that receives each event type; a type not listed goes to every role.
     event_roles: dict[str, str] = field(factory=dict, keys=BROADCAST_TYPES, choices=ROLES, hash=False)

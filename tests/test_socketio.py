@@ -517,7 +517,7 @@ async def test_last_event_id_replays_on_subscribe():
     async with running(ping_interval=30.0) as env:
         missed = [env.publish(cpu=1.0), env.publish(cpu=2.0)]
         await until(lambda: len(env.hub.ring) == 2)
-        first = env.hub.ring[0].id
+        first = env.hub.ring.first_id
         sid = (await handshake(env))["sid"]
         await joined(env, sid, {"token": env.token(), "lastEventId": str(first - 1)})
         await post(env, sid, '42/ws,0["subscribe",{"type":"device","id":"dev1"}]')
@@ -593,7 +593,8 @@ async def polling_subscriber(env: Env, token: str) -> tuple[str, dict, str]:
     assert (await get(env, sid)).startswith("43/ws,0")
     seen = env.publish(cpu=1.0)
     offset = (await get(env, sid)).rsplit('"', 2)[1]
-    assert offset == str(env.hub.ring[-1].id) and env.hub.ring[-1].event == seen
+    newest = list(env.hub.ring)[-1]
+    assert offset == str(newest.id) and newest.event == seen
     return sid, accepted, offset
 
 

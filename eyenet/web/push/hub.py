@@ -26,7 +26,6 @@ import itertools
 import logging
 import secrets
 import time
-from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone, tzinfo
 
@@ -43,6 +42,7 @@ from eyenet.health import Checks, Health
 from eyenet.web import inbound
 from eyenet.web.conn import corked
 from eyenet.web.logsafe import LogThrottle, guarded_logger
+from eyenet.web.push.ring import ReplayRing
 from eyenet.web.push.sessions import ClientError, Principal, Session, Sink
 from eyenet.web.push.wire import Wire
 
@@ -82,7 +82,7 @@ class Hub:
         self.log = log or guarded_logger("eyenet.push")
         self.failures = LogThrottle()  # a failure a client can trigger, it can repeat: a traceback a minute
         self._ids = itertools.count(time.time_ns() // 1000)
-        self.ring: deque[Wire] = deque(maxlen=settings.replay_events)
+        self.ring = ReplayRing(settings.replay_events, settings.replay_bytes)
         self._channels: dict[str, dict[Session, None]] = {}
         self.sessions: dict[Session, None] = {}
         self._flush: dict[Session, None] = {}
@@ -126,7 +126,8 @@ class Hub:
             nursery.cancel_scope.cancel()
 
     def health(self) -> Health:
-        checks = Checks({"sessions": len(self.sessions), "recoverable": len(self._recoverable), "replayKept": len(self.ring)})
+        checks = Checks({"sessions": len(self.sessions), "recoverable": len(self._recoverable),
+                         "replayKept": len(self.ring), "replayBytes": self.ring.nbytes})
         if not self._running:
             checks.down("the push hub is not running")
         return checks.health()
@@ -268,7 +269,8 @@ class Hub:
         rec = self._recoverable.get(pid)
         if rec is None or rec.user_id != principal.user_id:
             return None
-        if self.ring and after < self.ring[0].id - 1:
+        first = self.ring.first_id
+        if first is not None and after < first - 1:
             return None
         del self._recoverable[pid]
         session = self.open_session(principal, sink, sid=rec.sid, pid=pid)
@@ -301,7 +303,8 @@ class Hub:
         its channels (only `new_channel`'s, minus what its `earlier` channels
         already brought, when replaying for a fresh subscription), each with its
         variant; and whether the ring still held everything after `after`."""
-        complete = not self.ring or after >= self.ring[0].id - 1
+        first = self.ring.first_id
+        complete = first is None or after >= first - 1
         tail: list[Wire] = []
         for wire in reversed(self.ring):
             if wire.id <= after:

@@ -11,16 +11,45 @@ each format at most once per variant and caches the result, so a broadcast to
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import tzinfo
+from typing import Protocol
+
+import attrs
 
 from eyenet.events import DeviceMetrics, Event, channels, encode_variants
 
 Format = Callable[["Wire", bool], bytes]
 
+# What an event object holds in memory, estimated without walking it (that would cost
+# as much as encoding it): measured with tracemalloc, a row of a tuple field (an
+# interface, a device of the map, a link) takes ~32 bytes per attribute (its slot and
+# its own number or string), and so does the event around them (tests/test_push_ring.py
+# keeps the estimate within a factor two).
+FIELD_BYTES = 32
+
+
+@functools.cache
+def _row_bytes(cls: type) -> int:
+    return FIELD_BYTES * (len(attrs.fields(cls)) + 1) if attrs.has(cls) else 2 * FIELD_BYTES
+
+
+def footprint(event: Event) -> int:
+    nbytes = _row_bytes(type(event))
+    for value in attrs.astuple(event, recurse=False):
+        if isinstance(value, tuple) and value:
+            nbytes += len(value) * _row_bytes(type(value[0]))
+    return nbytes
+
+
+class Meter(Protocol):
+    def grew(self, nbytes: int) -> None: ...
+
 
 class Wire:
-    __slots__ = ("event", "id", "tz", "type", "device_id", "channels", "sensitive", "_plain", "_detailed", "_cache")
+    __slots__ = ("event", "id", "tz", "type", "device_id", "channels", "sensitive", "nbytes", "meter",
+                 "_plain", "_detailed", "_cache")
 
     def __init__(self, event: Event, event_id: int, *, tz: tzinfo | None = None) -> None:
         self.event = event
@@ -34,6 +63,8 @@ class Wire:
         self._plain: bytes | None = None
         self._detailed: bytes | None = None
         self._cache: dict[tuple[Format, bool], bytes] = {}
+        self.nbytes = footprint(event)  # the event (estimated) and the encodings cached so far
+        self.meter: Meter | None = None  # the replay ring, while it keeps this wire
 
     @property
     def plain(self) -> bytes:
@@ -52,6 +83,12 @@ class Wire:
     def _encode(self) -> None:
         encoded = encode_variants(self.event, self.id, tz=self.tz)
         self._plain, self._detailed = encoded.plain, encoded.detailed
+        self._held(len(encoded.plain) + (len(encoded.detailed) if encoded.detailed is not encoded.plain else 0))
+
+    def _held(self, nbytes: int) -> None:
+        self.nbytes += nbytes
+        if self.meter is not None:
+            self.meter.grew(nbytes)
 
     @property
     def coalescible(self) -> bool:
@@ -67,6 +104,7 @@ class Wire:
         out = self._cache.get(key)
         if out is None:
             out = self._cache[key] = fmt(self, detailed)
+            self._held(len(out))
         return out
 
     def __repr__(self) -> str:
