@@ -736,6 +736,21 @@ class LldpLab:
                 raise LabError(f"{link!r} cannot be restored")
             link.state = "up"
 
+    def route_via(self, node: Union[Node, str]) -> str:
+        """Make ``node`` a gateway of this host: a root-namespace route through its
+        management address, to an address of TEST-NET-2 (RFC 5737) that nothing uses,
+        so no packet ever takes it. It goes with ``unroute()``, or with the node's
+        management veth when the lab closes. Returns the route's destination."""
+        node = self._node(node)
+        destination = f"198.51.100.{node.number}/32"
+        with self._lock:
+            _run([IP, "route", "replace", destination, "via", node.address, "dev", node.root_if])
+        return destination
+
+    def unroute(self, destination: str) -> None:
+        with self._lock:
+            _run([IP, "route", "del", destination])
+
     # -- diagnostics ---------------------------------------------------------
     def describe(self, tail: int = 2000) -> str:
         """The lab's state and every node's log tails, for failure messages."""

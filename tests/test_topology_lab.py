@@ -221,10 +221,11 @@ async def test_the_map_stays_true_when_devices_misbehave(lab, tmp_path, monkeypa
     ur (router), ub (bridge) and us (station) are neighbours nobody monitors. In sequence:
     the unmanaged neighbours are typed from what they advertise; the default root is r1 (the
     router, though a1 has more monitored neighbours and its name comes first) and the log
-    says why; one of the parallel links goes and link_change names it; r1 and s2 stop
-    answering: s2's alert is suppressed and logged so (behind r1), while a1, which still
-    answers, raises a port alert that is pushed and stays open; then a1 <-> s2 is cut while
-    s2 still does not answer, and the link goes (s2's last report does not keep it)."""
+    says why, and a1 while a route of this host goes through it (EyeNet's gateway); one of the
+    parallel links goes and link_change names it; r1 and s2 stop answering: s2's alert is
+    suppressed and logged so (behind r1), while a1, which still answers, raises a port alert
+    that is pushed and stays open; then a1 <-> s2 is cut while s2 still does not answer, and
+    the link goes (s2's last report does not keep it)."""
     caplog.set_level(logging.INFO, logger="eyenet")
     monkeypatch.setenv("EYENET_ADMIN_PASSWORD", PASSWORD)
     run = trio.to_thread.run_sync
@@ -284,6 +285,21 @@ async def test_the_map_stays_true_when_devices_misbehave(lab, tmp_path, monkeypa
                 "topology: default root r1 (no [topology] roots configured): r1 (router, 1 monitored neighbour) "
                 "before a1 (switch, 2 monitored neighbours): a router comes before a switch"
             ), chosen
+            # EyeNet's gateway comes before any router: with a route of this host through a1, a1 is
+            # the root; without it, r1 again.
+            destination = await run(lambda: lab.route_via(a1))
+            with trio.fail_after(4 * interval + 10):
+                while topology.roots() != ("a1",):
+                    await topology.next_cycle()
+            chosen = [r.getMessage() for r in caplog.records if "default root" in r.getMessage()]
+            assert chosen[-1] == (
+                "topology: default root a1 (no [topology] roots configured): a1 (switch, 2 monitored neighbours, "
+                "EyeNet gateway) before r1 (router, 1 monitored neighbour): it is EyeNet's gateway"
+            ), chosen
+            await run(lambda: lab.unroute(destination))
+            with trio.fail_after(4 * interval + 10):
+                while topology.roots() != ("r1",):
+                    await topology.next_cycle()
 
             # One of two parallel links goes: the connections stay, linksRemoved names it.
             await run(lambda: lab.cut(parallel))
