@@ -34,6 +34,19 @@ from eyenet.store.db import Store  # noqa: E402
 METRICS = ("cpu", "memory", "bandwidth.in", "bandwidth.out")
 
 
+def readings(rng: random.Random, t: int, polls: int = 1) -> tuple[float, float, float, float]:
+    """A quiet device's METRICS at time t: diurnal CPU and traffic, steady memory, with the
+    noise of one poll, or of the mean of `polls` polls (a rollup's: the noise over their root)."""
+    day = 0.5 + 0.5 * math.cos(2 * math.pi * ((t % 86400) / 3600 - 14) / 24)
+    noise = 1 / math.sqrt(polls)
+    return (
+        10 + 20 * day + rng.gauss(0, 2 * noise),
+        55 + rng.gauss(0, 0.5 * noise),
+        1e7 * (0.2 + day) * rng.gauss(1, 0.05 * noise),
+        4e6 * (0.2 + day) * rng.gauss(1, 0.05 * noise),
+    )
+
+
 async def lag_probe(worst: list[float]) -> None:
     while True:
         asked = trio.current_time()
@@ -48,15 +61,8 @@ async def main(devices: int, hours: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with Store.open(Path(tmp) / "db", prune_every=None) as store:
             for d in range(devices):
-                samples = []
-                for t in range(start, now, 60):
-                    day = 0.5 + 0.5 * math.cos(2 * math.pi * ((t % 86400) / 3600 - 14) / 24)
-                    samples += [
-                        Sample(f"d{d}", "cpu", t, 10 + 20 * day + rng.gauss(0, 2)),
-                        Sample(f"d{d}", "memory", t, 55 + rng.gauss(0, 0.5)),
-                        Sample(f"d{d}", "bandwidth.in", t, 1e7 * (0.2 + day) * rng.gauss(1, 0.05)),
-                        Sample(f"d{d}", "bandwidth.out", t, 4e6 * (0.2 + day) * rng.gauss(1, 0.05)),
-                    ]
+                samples = [Sample(f"d{d}", metric, t, value)
+                           for t in range(start, now, 60) for metric, value in zip(METRICS, readings(rng, t))]
                 for i in range(0, len(samples), 2000):
                     store.add_samples(samples[i : i + 2000])
                 await store.flush()
