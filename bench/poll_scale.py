@@ -13,7 +13,18 @@ each polled every --interval seconds, history in a temporary SQLite file. After
     and RSS (VmRSS, sampled every second; VmHWM at the end),
   * the agents' CPU (every snmpd's /proc/PID/stat) and the whole machine's busy share,
   * polls that missed their slot, started late, timed out or came back partial, and the
-    warnings logged (a bus subscriber that fell behind says so).
+    warnings logged (a bus subscriber that fell behind says so),
+  * the event loop's lag: a task asking to wake every 10 ms, and how late it woke (p50, p99,
+    p99.9, max; during anomaly scans and outside them).
+
+With --anomaly-scan SECONDS the worker runs scheduled anomaly scans ([anomaly] scan_interval,
+the shipped metrics and minimum confidence); with --seed-history HOURS every device's scanned
+metrics get that much history before it starts (seed_history), and the lab's readings of them
+are replaced by the seed's continuation (the same samples are stored), so that each scan
+judges real amounts of consistent data. Each scan in the window is reported: its wall time,
+the worker's CPU and its loop thread's meanwhile, the scan child's CPU, and what it published.
+The first scan comes one interval after start: a little more than the warm-up puts it at the
+window's start; a scan still running when the window ends extends it (at most by its length).
 
 The agents stand on this machine, where real ones would not: by default they run on its
 last core only, at SCHED_BATCH (snmp_lab.Lab.confine_agents), so that they do not preempt
@@ -27,6 +38,9 @@ Run as root from the repository root:
     PYTHONPATH=. .venv/bin/python bench/poll_scale.py
     PYTHONPATH=. .venv/bin/python bench/poll_scale.py --agents 20 --interfaces 48 \
         --interval 15 --devices 50,125,250,500
+    PYTHONPATH=. .venv/bin/python bench/poll_scale.py --agents 20 --interfaces 48 --interval 60 \
+        --devices 10000 --warmup-intervals 3 --measure-intervals 3 --startup-timeout 240 \
+        --seed-history 72 --anomaly-scan 185
 
 Prints one JSON line on stdout. Every loop is bounded in count and time; the lab is torn
 down on every exit path (snmp_lab), the worker is stopped by its pid.
