@@ -292,6 +292,19 @@ def worker(spec: dict) -> int:
         return await orig_judge(self, now, series)
 
     scanner_mod.Scanner.judge = judge
+    live_child: dict[str, int | None] = {"pid": None}  # a running scan's child: its CPU from /proc until reaped
+    orig_enter, orig_exit = scanner_mod.Scanner.__aenter__, scanner_mod.Scanner.__aexit__
+
+    async def enter(self):
+        out = await orig_enter(self)
+        live_child["pid"] = self.pid
+        return out
+
+    async def exit_(self, *exc_info):
+        await orig_exit(self, *exc_info)
+        live_child["pid"] = None
+
+    scanner_mod.Scanner.__aenter__, scanner_mod.Scanner.__aexit__ = enter, exit_
     orig_read = Store._read
 
     async def read(self, fn):
@@ -310,7 +323,8 @@ def worker(spec: dict) -> int:
     def scan_marks() -> dict:
         ru, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         return {"mono": time.monotonic(), "cpu": ru.ru_utime + ru.ru_stime, "loop": time.thread_time(),
-                "child": children.ru_utime + children.ru_stime, **threads_cpu}
+                "child": children.ru_utime + children.ru_stime + ((proc_cpu_s(live_child["pid"]) or 0.0) if live_child["pid"] else 0.0),
+                **threads_cpu}
 
     async def scan(self):
         before = scan_marks()
@@ -380,12 +394,12 @@ def worker(spec: dict) -> int:
     def scan_report(start_mono: float, end_mono: float) -> dict:
         out = []
         for entry in scans:
-            b, a = entry["before"], entry.get("after")
-            if a is None or a["mono"] < start_mono:
+            b, a = entry["before"], entry.get("after") or scan_marks()  # still running: so far
+            if a["mono"] < start_mono:
                 continue
             out.append({
                 "start_s": round(b["mono"] - start_mono, 1), "end_s": round(a["mono"] - start_mono, 1),
-                "completed": entry["published"] is not None and a["mono"] <= end_mono,
+                "completed": "after" in entry and entry["published"] is not None and a["mono"] <= end_mono,
                 "wall_s": round(a["mono"] - b["mono"], 2),
                 "process_cpu_s": round(a["cpu"] - b["cpu"], 2),
                 "loop_thread_cpu_s": round(a["loop"] - b["loop"], 2),
