@@ -147,8 +147,12 @@ def serve(db: str, min_confidence: float) -> None:
                         found.append(kept)
                 except Exception as exc:  # a bug or the disk: this series is lost, the others go on
                     failed.append([device_id, metric, f"{type(exc).__name__}: {exc}"])
-            sys.stdout.buffer.write(orjson.dumps({"found": found, "failed": failed}) + b"\n")
-            sys.stdout.buffer.flush()
+            try:
+                sys.stdout.buffer.write(orjson.dumps({"found": found, "failed": failed}) + b"\n")
+                sys.stdout.buffer.flush()
+            except BrokenPipeError:  # EyeNet stopped the scan: nobody waits for the answer
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nor for what is left to flush at exit
+                return
     finally:
         conn.close()
 
