@@ -32,6 +32,7 @@ from eyenet.store.db import read_history, read_history_start
 from eyenet.store.schema import connect
 
 BATCH = 100  # series a request: the loop's share (a write, a read, a decode) spread thin
+SCANNER_IN_BINARY = "eyenet-anomaly-scanner"  # the single executable's first argument for the child
 STOP_GRACE = 5.0  # seconds the child has to exit once its input is closed
 
 
@@ -64,7 +65,7 @@ class Scanner:
     async def __aenter__(self) -> Scanner:
         try:
             self._child = child.spawn(
-                [sys.executable, "-m", "eyenet.anomaly.scanner", self.db, repr(self.min_confidence)],
+                [*scanner_argv(), self.db, repr(self.min_confidence)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             )
         except OSError as exc:
@@ -115,6 +116,14 @@ class Scanner:
         return found, [tuple(f) for f in answer["failed"]]
 
 
+def scanner_argv() -> list[str]:
+    """How to start the child: this executable itself when EyeNet is the single executable
+    (PyInstaller sets sys.frozen, and has no `-m`), else this module in this interpreter."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, SCANNER_IN_BINARY]
+    return [sys.executable, "-m", "eyenet.anomaly.scanner"]
+
+
 # -- the child ---------------------------------------------------------------------
 
 
@@ -157,5 +166,12 @@ def serve(db: str, min_confidence: float) -> None:
         conn.close()
 
 
+def main(argv: Sequence[str]) -> int:
+    """The child's command line: the database's path and the minimum confidence."""
+    db, min_confidence = argv
+    serve(db, float(min_confidence))
+    return 0
+
+
 if __name__ == "__main__":
-    serve(sys.argv[1], float(sys.argv[2]))
+    sys.exit(main(sys.argv[1:]))
