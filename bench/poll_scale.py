@@ -13,7 +13,18 @@ each polled every --interval seconds, history in a temporary SQLite file. After
     and RSS (VmRSS, sampled every second; VmHWM at the end),
   * the agents' CPU (every snmpd's /proc/PID/stat) and the whole machine's busy share,
   * polls that missed their slot, started late, timed out or came back partial, and the
-    warnings logged (a bus subscriber that fell behind says so).
+    warnings logged (a bus subscriber that fell behind says so),
+  * the event loop's lag: a task asking to wake every 10 ms, and how late it woke (p50, p99,
+    p99.9, max; during anomaly scans and outside them).
+
+With --anomaly-scan SECONDS the worker runs scheduled anomaly scans ([anomaly] scan_interval,
+the shipped metrics and minimum confidence); with --seed-history HOURS every device's scanned
+metrics get that much history before it starts (seed_history), and the lab's readings of them
+are replaced by the seed's continuation (the same samples are stored), so that each scan
+judges real amounts of consistent data. Each scan in the window is reported: its wall time,
+the worker's CPU and its loop thread's meanwhile, the scan child's CPU, and what it published.
+The first scan comes one interval after start: a little more than the warm-up puts it at the
+window's start; a scan still running when the window ends extends it (at most by its length).
 
 The agents stand on this machine, where real ones would not: by default they run on its
 last core only, at SCHED_BATCH (snmp_lab.Lab.confine_agents), so that they do not preempt
@@ -27,6 +38,9 @@ Run as root from the repository root:
     PYTHONPATH=. .venv/bin/python bench/poll_scale.py
     PYTHONPATH=. .venv/bin/python bench/poll_scale.py --agents 20 --interfaces 48 \
         --interval 15 --devices 50,125,250,500
+    PYTHONPATH=. .venv/bin/python bench/poll_scale.py --agents 20 --interfaces 48 --interval 60 \
+        --devices 10000 --warmup-intervals 3 --measure-intervals 3 --startup-timeout 240 \
+        --seed-history 72 --anomaly-scan 185
 
 Prints one JSON line on stdout. Every loop is bounded in count and time; the lab is torn
 down on every exit path (snmp_lab), the worker is stopped by its pid.
@@ -91,6 +105,56 @@ def machine_cpu() -> tuple[float, float]:
     return total - idle, total
 
 
+def device_id(i: int) -> str:
+    return f"bench-{i:05d}"
+
+
+# -- history for the anomaly scans ------------------------------------------------
+
+
+def seed_history(db: str, devices: int, hours: float, interval: float, end: int) -> int:
+    """Store `hours` of history of the scanned metrics for every device, ending at `end`, as
+    the store keeps it after so long: 5-minute and hourly rollups (what a scan reads, beyond
+    6 hours of history), each the mean of the polls it holds (anomaly_scan.readings with the
+    noise of that many polls). A 5-minute rollup's min and max are its mean: no scan reads
+    them. Raw
+    samples are not seeded: a scan of such a history reads none (it asks only when the first
+    was taken, and the hourly rollups go back further). Returns the rows written."""
+    import random
+
+    from anomaly_scan import METRICS, readings
+
+    from eyenet.store.schema import connect, migrate
+
+    rng = random.Random(3)
+    polls = max(1, round(300 / interval))
+    first = (end - int(hours * 3600)) // 3600 * 3600
+    conn = connect(db)
+    try:
+        migrate(conn)
+        rows = 0
+        for i in range(devices):
+            dev = device_id(i)
+            fives = [(t, readings(rng, t + 150, polls)) for t in range(first, end - end % 300, 300)]
+            hourly: dict[int, list[tuple[float, ...]]] = {}
+            for t, values in fives:
+                hourly.setdefault(t - t % 3600, []).append(values)
+            conn.execute("BEGIN")
+            conn.executemany("INSERT INTO metrics_5m VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                (dev, metric, t, v, v, v * polls, polls) for t, values in fives for metric, v in zip(METRICS, values)
+            ])
+            conn.executemany("INSERT INTO metrics_1h VALUES (?, ?, ?, ?, ?, ?, ?)", [
+                (dev, metric, t, min(col), max(col), sum(col) * polls, len(col) * polls)
+                for t, group in hourly.items() for metric, col in zip(METRICS, zip(*group))
+            ])
+            conn.execute("COMMIT")
+            rows += len(METRICS) * (len(fives) + len(hourly))
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    return rows
+
+
 # -- the worker: EyeNet's app in its own process --------------------------------
 
 
@@ -101,10 +165,13 @@ def worker(spec: dict) -> int:
     import trio
 
     from eyenet import app
+    from eyenet.anomaly import scanner as scanner_mod
+    from eyenet.anomaly import service as ml_mod
     from eyenet.collect import poller as poller_mod
-    from eyenet.config import Config, PollerSettings, SnmpSettings, StoreSettings, WebSettings
+    from eyenet.config import AnomalySettings, Config, PollerSettings, SnmpSettings, StoreSettings, WebSettings
     from eyenet.devices.model import DeviceConfig
     from eyenet.snmp import client as client_mod
+    from eyenet.store.db import Store
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     # Warnings while measuring, by logger: a subscriber that falls behind the bus (alerts,
@@ -120,7 +187,7 @@ def worker(spec: dict) -> int:
     interval = float(spec["interval"])
     hosts = spec["hosts"]
     devices = tuple(
-        DeviceConfig(id=f"bench-{i:05d}", host=hosts[i % len(hosts)], poll_interval=interval, tags=("bench",))
+        DeviceConfig(id=device_id(i), host=hosts[i % len(hosts)], poll_interval=interval, tags=("bench",))
         for i in range(spec["devices"])
     )
     config = Config(
@@ -130,6 +197,8 @@ def worker(spec: dict) -> int:
         poller=PollerSettings(max_concurrent_polls=spec["max_concurrent_polls"]),
         devices=devices,
         web=WebSettings(host="127.0.0.1", port=0),  # the app's web front, on loopback at a free port, idle
+        # Scheduled scans with the shipped metrics and minimum confidence.
+        anomaly=AnomalySettings(scan_interval=spec["anomaly_scan"]),
     )
 
     # Instrumentation (this process only): count varbinds of good responses, and time each poll.
@@ -210,6 +279,140 @@ def worker(spec: dict) -> int:
 
     gc.callbacks.append(on_gc)
 
+    # Anomaly scans: each one's wall time, the process's CPU and the loop thread's meanwhile, that
+    # of the scan's child process (eyenet.anomaly.scanner: reaped at the scan's end, so counted in
+    # RUSAGE_CHILDREN; the worker has no other children), and of the store's reader thread
+    # (nothing else reads while the REST front is idle).
+    threads_cpu = {"read": 0.0, "judged": 0}
+    scans: list[dict] = []
+    orig_judge = scanner_mod.Scanner.judge
+
+    async def judge(self, now, series):
+        threads_cpu["judged"] += len(series)
+        return await orig_judge(self, now, series)
+
+    scanner_mod.Scanner.judge = judge
+    live_child: dict[str, int | None] = {"pid": None}  # a running scan's child: its CPU from /proc until reaped
+    orig_enter, orig_exit = scanner_mod.Scanner.__aenter__, scanner_mod.Scanner.__aexit__
+
+    async def enter(self):
+        out = await orig_enter(self)
+        live_child["pid"] = self.pid
+        return out
+
+    async def exit_(self, *exc_info):
+        await orig_exit(self, *exc_info)
+        live_child["pid"] = None
+
+    scanner_mod.Scanner.__aenter__, scanner_mod.Scanner.__aexit__ = enter, exit_
+    orig_read = Store._read
+
+    async def read(self, fn):
+        def timed(conn):
+            started = time.thread_time()
+            try:
+                return fn(conn)
+            finally:
+                threads_cpu["read"] += time.thread_time() - started
+
+        return await orig_read(self, timed)
+
+    Store._read = read
+    orig_scan = ml_mod.MlService.scan
+
+    def scan_marks() -> dict:
+        ru, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return {"mono": time.monotonic(), "cpu": ru.ru_utime + ru.ru_stime, "loop": time.thread_time(),
+                "child": children.ru_utime + children.ru_stime + ((proc_cpu_s(live_child["pid"]) or 0.0) if live_child["pid"] else 0.0),
+                **threads_cpu}
+
+    async def scan(self):
+        before = scan_marks()
+        entry = {"before": before, "published": None}
+        scans.append(entry)
+        try:
+            entry["published"] = await orig_scan(self)
+        finally:
+            entry["after"] = scan_marks()
+        return entry["published"]
+
+    ml_mod.MlService.scan = scan
+    orig_finish = ml_mod.MlService._finish
+    found: dict[str, int] = {}  # "metric label" -> scan findings published while measuring
+
+    async def finish(self, job, status, results, reason):
+        if recording["on"] and job.id.startswith("scan-"):
+            key = f"{job.metric} {results[0][0]}"
+            found[key] = found.get(key, 0) + 1
+        await orig_finish(self, job, status, results, reason)
+
+    ml_mod.MlService._finish = finish
+
+    if spec["seeded"]:
+        # The seeded history goes on as it began: the scanned metrics' samples carry the seed's
+        # readings, not the lab's (its agents' CPU is this machine's, their ports idle), which
+        # would differ from it on every device and have most series found anomalous. The same
+        # samples are stored: the poller's writes cost what they cost.
+        import random
+
+        from anomaly_scan import METRICS, readings
+
+        rng = random.Random(4)
+        orig_add = Store.add_samples
+
+        def add_samples(self, samples):
+            polled: dict[tuple[str, int], dict[str, float]] = {}
+            out = []
+            for sample in samples:
+                if sample[1] in METRICS:
+                    key = (sample[0], sample[2])
+                    if key not in polled:
+                        polled[key] = dict(zip(METRICS, readings(rng, sample[2])))
+                    sample = (sample[0], sample[1], sample[2], polled[key][sample[1]])
+                out.append(sample)
+            orig_add(self, out)
+
+        Store.add_samples = add_samples
+
+    # The event loop's lag: a task asking to wake every 10 ms, and how late it woke.
+    lags: list[tuple[float, bool]] = []  # (seconds late, during a scan)
+
+    async def lag_probe() -> None:
+        while True:
+            asked = trio.current_time()
+            await trio.sleep(0.01)
+            if recording["on"]:
+                lags.append((trio.current_time() - asked - 0.01, bool(scans) and "after" not in scans[-1]))
+
+    def lag_ms(values: list[float]) -> dict:
+        values = sorted(values)
+        if not values:
+            return {}
+        return {"n": len(values), **{k: round(1000 * values[min(len(values) - 1, int(q * len(values)))], 2)
+                                    for k, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999), ("max", 1.0))}}
+
+    def scan_report(start_mono: float, end_mono: float) -> dict:
+        out = []
+        for entry in scans:
+            b, a = entry["before"], entry.get("after") or scan_marks()  # still running: so far
+            if a["mono"] < start_mono:
+                continue
+            out.append({
+                "start_s": round(b["mono"] - start_mono, 1), "end_s": round(a["mono"] - start_mono, 1),
+                "completed": "after" in entry and entry["published"] is not None and a["mono"] <= end_mono,
+                "wall_s": round(a["mono"] - b["mono"], 2),
+                "process_cpu_s": round(a["cpu"] - b["cpu"], 2),
+                "loop_thread_cpu_s": round(a["loop"] - b["loop"], 2),
+                "child_process_cpu_s": round(a["child"] - b["child"], 2),
+                "read_thread_cpu_s": round(a["read"] - b["read"], 2),
+                "series_judged": a["judged"] - b["judged"],
+                "findings_published": entry["published"],
+            })
+        return {"scan_interval_s": spec["anomaly_scan"], "scans": out,
+                "scans_completed_in_window": sum(1 for e in out if e["completed"] and e["start_s"] >= 0),
+                "findings_published_in_window": sum(e["findings_published"] or 0 for e in out if e["completed"]),
+                "findings_by_metric_label": found}
+
     def snapshot(client) -> dict:
         ru = resource.getrusage(resource.RUSAGE_SELF)
         return {
@@ -235,12 +438,18 @@ def worker(spec: dict) -> int:
         async with trio.open_nursery() as nursery:
             services = await nursery.start(app.run, config)
             client = services.poller._client
+            nursery.start_soon(lag_probe)
             emit("READY", {"devices": len(devices)})
             await trio.sleep(spec["warmup_s"])
             start = snapshot(client)
             recording["on"] = True
             emit("START", start)
             await trio.sleep(spec["measure_s"])
+            if spec["anomaly_scan"] and scans and "after" not in scans[-1]:
+                # A scan still running: the window waits for it (bounded), so that it is measured whole.
+                with trio.move_on_after(spec["scan_wait_s"]):
+                    while "after" not in scans[-1]:
+                        await trio.sleep(0.5)
             recording["on"] = False
             end = snapshot(client)
             emit("END", end)
@@ -256,6 +465,9 @@ def worker(spec: dict) -> int:
                 "warnings": warnings,
                 "poll_duration_s": {"p50": pct(0.5), "p95": pct(0.95), "max": pct(1.0)},
                 "devices_polled_ever": len(anchors),
+                "loop_lag_ms": {"all": lag_ms([v for v, _ in lags]), "during_scans": lag_ms([v for v, on in lags if on]),
+                                "outside_scans": lag_ms([v for v, on in lags if not on])},
+                "anomaly": scan_report(start["mono"], end["mono"]) if spec["anomaly_scan"] else None,
                 "start": start, "end": end,
             })
             nursery.cancel_scope.cancel()
@@ -276,16 +488,24 @@ def run_size(lab, devices: int, args, log) -> dict:
     tmp = tempfile.mkdtemp(prefix="eyenet-bench-poll-")
     db = os.path.join(tmp, "eyenet.db")
     spec = {"devices": devices, "hosts": lab.hosts, "interval": args.interval, "warmup_s": warmup_s,
-            "measure_s": measure_s, "db": db, "max_concurrent_polls": args.max_concurrent_polls}
+            "measure_s": measure_s, "db": db, "max_concurrent_polls": args.max_concurrent_polls,
+            "anomaly_scan": args.anomaly_scan, "scan_wait_s": measure_s if args.anomaly_scan else 0,
+            "seeded": bool(args.seed_history)}
+    result: dict = {"devices": devices}
+    if args.seed_history:
+        seeding = time.monotonic()
+        result["seeded_rows"] = seed_history(db, devices, args.seed_history, args.interval, int(time.time()))
+        result["seed_s"] = round(time.monotonic() - seeding, 1)
+        result["seeded_db_bytes"] = sum(f.stat().st_size for f in Path(tmp).glob("eyenet.db*"))
+        log(f"poll_scale: {result['seeded_rows']} rows of history seeded in {result['seed_s']} s")
     errlog = open(os.path.join(tmp, "worker.stderr"), "w+b")
     proc = spawn([sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
                  stdout=subprocess.PIPE, stderr=errlog, env=dict(os.environ, PYTHONPATH=os.getcwd()))
     snmpd_pids = [a.proc.pid for a in lab.agents]
     marks: dict[str, dict] = {}
     rss_samples: list[int] = []
-    deadline = time.monotonic() + warmup_s + measure_s + args.startup_timeout
+    deadline = time.monotonic() + warmup_s + measure_s + spec["scan_wait_s"] + args.startup_timeout
     buf = b""
-    result: dict = {"devices": devices}
     try:
         for _ in range(1_000_000):
             if "RESULT" in marks or time.monotonic() > deadline:
@@ -389,6 +609,8 @@ def run_size(lab, devices: int, args, log) -> dict:
         snmpd_cpu_ms_per_poll=round(1000 * snmpd_cpu / done, 3) if done else None,
         machine_busy_pct_of_all_cores=round(100 * busy, 1),
         load1_start=round(p0["load1"], 2), load1_end=round(p1["load1"], 2),
+        loop_lag_ms=w["loop_lag_ms"],
+        anomaly=w["anomaly"],
     )
     result.pop("vm_hwm_kb", None)
     if polls["down"]:
@@ -397,8 +619,11 @@ def run_size(lab, devices: int, args, log) -> dict:
         f"poll_scale: D={devices}: {result['polls_per_s']} polls/s of {result['offered_polls_per_s']} offered, "
         f"{result['varbinds_per_s']} vb/s, eyenet {result['eyenet_cpu_pct']}% CPU {result['eyenet_rss_mb']} MB, "
         f"snmpd {result['snmpd_cpu_pct']}%, machine {result['machine_busy_pct_of_all_cores']}% busy, "
-        f"down {polls['down']}, missed {polls['missed_slots']}, warnings {w['warnings'] or 'none'}"
+        f"down {polls['down']}, missed {polls['missed_slots']}, late {polls['late_starts']}, "
+        f"loop lag p99 {w['loop_lag_ms']['all'].get('p99')} ms, warnings {w['warnings'] or 'none'}"
     )
+    if w["anomaly"]:
+        log(f"poll_scale: scans {json.dumps(w['anomaly'])}")
     return result
 
 
@@ -458,6 +683,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-seconds", type=float, default=1500.0, help="no run starts after this")
     p.add_argument("--agents-share-cores", action="store_true",
                    help="leave the agents on every core at normal priority (default: confined, see snmp_lab.Lab.confine_agents)")
+    p.add_argument("--anomaly-scan", type=float, default=0.0, metavar="SECONDS",
+                   help="[anomaly] scan_interval of the worker (0: no scans); the first scan comes one interval "
+                        "after start: a little more than the warm-up puts it in the measured window")
+    p.add_argument("--seed-history", type=float, default=0.0, metavar="HOURS",
+                   help="store this much history of the scanned metrics for every device before the worker starts")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
@@ -468,6 +698,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(x) for x in args.devices.split(",") if x.strip()][:20]
     if not sizes or min(sizes) <= 0 or max(sizes) > 100_000 or not 1 <= args.interval <= 600:
         p.error("--devices must be 1..100000 each, --interval 1..600 s")
+    if args.anomaly_scan < 0 or not 0 <= args.seed_history <= 24 * 8:
+        p.error("--anomaly-scan must be 0 or more seconds, --seed-history 0..192 hours")
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -475,6 +707,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     report: dict = {"benchmark": "poll_scale", "agents": args.agents, "interval_s": args.interval,
                     "warmup_intervals": args.warmup_intervals, "measure_intervals": args.measure_intervals,
+                    "anomaly_scan_s": args.anomaly_scan, "seed_history_h": args.seed_history,
                     "loadavg_1m_start": round(os.getloadavg()[0], 2), "sizes": []}
     def sizes_in(lab: Lab) -> None:
         report["interfaces_per_agent"] = lab.agents[0].interfaces

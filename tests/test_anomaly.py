@@ -1,11 +1,13 @@
 """Anomaly detection (sans-io) and the job service with a real store and bus."""
 
+import os
 import random
 
 import pytest
 import trio
 
 from eyenet.anomaly.detect import CALIBRATION, Finding, NotEnoughData, calibrated, confidence, detect
+from eyenet.anomaly.scanner import ScanError, Scanner
 from eyenet.anomaly.service import MlService, history_step, status_points
 from eyenet.anomaly.window import Plan, plan
 from eyenet.bus import Bus
@@ -213,6 +215,35 @@ async def test_a_scan_publishes_only_findings_above_the_minimum_confidence(tmp_p
         assert (found.device_id, found.metric, found.status) == ("hot", "cpu", "completed") and found.job_id.startswith("scan-")
         assert found.results[0].label == "spike" and found.results[0].confidence >= 0.8
         assert (await store.ml_job(found.job_id)).results[0][0] == "spike"
+
+
+async def test_a_scan_judges_in_a_child_process_at_the_lowest_priority(tmp_path):
+    now = 1_800_000_000
+    async with Store.open(tmp_path / "db", prune_every=None) as store:
+        store.add_samples([Sample("hot", "cpu", now - 7200 + 60 * n, 90.0 if n in (113, 114) else 20.0 + rng.gauss(0, 1))
+                           for n in range(120)])
+        await store.flush()
+        async with Scanner(store.path, 0.8) as scanner:
+            assert os.getpriority(os.PRIO_PROCESS, scanner.pid) == 19
+            found, failed = await scanner.judge(now, [("hot", "cpu", 60.0), ("hot", "memory", 60.0), ("none", "cpu", 60.0)])
+        assert scanner.returncode == 0  # its input closed: it exits
+    assert [(f.device_id, f.metric, f.results[0][0]) for f in found] == [("hot", "cpu", "spike")] and failed == []
+
+
+async def test_a_scan_whose_process_dies_fails_with_a_clear_error_and_the_next_one_tries_again(tmp_path, caplog):
+    (tmp_path / "db").mkdir()  # not a database: the child cannot open it
+    async with Scanner(str(tmp_path / "db"), 0.8) as scanner:
+        with pytest.raises(ScanError, match="the scan process exited"):
+            await scanner.judge(1_800_000_000, [("a", "cpu", 60.0)])
+    async with Store.open(tmp_path / "store", prune_every=None) as store:
+        store.path = str(tmp_path / "db")  # the scans' child reads a path it cannot open
+        ml = MlService(store, Bus(), settings=AnomalySettings(scan_interval=0.05), devices=lambda: [("a", 60.0)])
+        async with trio.open_nursery() as nursery:
+            await nursery.start(ml.run)
+            with trio.fail_after(20):
+                while sum("anomaly scan failed" in r.getMessage() for r in caplog.records) < 2:
+                    await trio.sleep(0.05)
+            nursery.cancel_scope.cancel()
 
 
 def test_a_status_series_has_a_point_per_poll_and_one_at_each_change():

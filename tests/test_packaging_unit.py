@@ -24,11 +24,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
+from eyenet.anomaly import scanner
 from eyenet.cli import build_parser, main
 from eyenet.config import load_config
 from eyenet.demo import lab
+from eyenet.store.schema import connect, migrate
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGING = REPO / "packaging"
@@ -154,6 +157,24 @@ def test_the_single_executable_serves_the_demo_lab_itself(monkeypatch):
     )
     # snmpsim's own usage (it exits 1 after --help).
     assert "usage: snmpsim-command-responder" in entry.stdout + entry.stderr, entry.stdout + entry.stderr
+
+
+def test_the_single_executable_is_its_own_anomaly_scan_child(monkeypatch, tmp_path):
+    """Frozen, the scans' child is the executable itself (there is no `-m`), whose entry point
+    serves the child's requests: here one for a device with no history, which finds nothing."""
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert scanner.scanner_argv() == [sys.executable, scanner.SCANNER_IN_BINARY]
+    db = tmp_path / "eyenet.db"
+    conn = connect(str(db))
+    migrate(conn)
+    conn.close()
+    entry = subprocess.run(
+        [sys.executable, str(PACKAGING / "eyenet_binary.py"), scanner.SCANNER_IN_BINARY, str(db), "0.8"],
+        input=b'{"now": 1800000000, "series": [["r1", "cpu", 60.0]]}\n', capture_output=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert entry.returncode == 0, entry.stderr.decode()
+    assert orjson.loads(entry.stdout) == {"found": [], "failed": []}
 
 
 def sandbox(*args: str) -> subprocess.CompletedProcess:

@@ -8,8 +8,9 @@ the next start, so an accepted job is never lost.
 
 Scheduled scans ([anomaly] scan_interval) judge every device's main metrics the same
 way, and keep and announce only what is found at or above [anomaly] min_confidence, as
-jobs whose id starts with ``scan-``. Jobs and scans share one detection thread, so they
-never take more than one core from polls and push.
+jobs whose id starts with ``scan-``. Jobs judge in one thread at a time; scans, thousands of
+series at once, in a child process at the lowest CPU priority (eyenet.anomaly.scanner), so
+that neither they nor their reads hold the GIL that the event loop polls and pushes with.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from datetime import datetime, timezone
 import attrs
 import trio
 
-from eyenet.anomaly.detect import MIN_BASELINE, Finding, NotEnoughData, detect
+from eyenet.anomaly.detect import Finding, NotEnoughData
 from eyenet.anomaly.model import JobStatus, MlJob
-from eyenet.anomaly.window import Plan, plan, wait_hint
+from eyenet.anomaly.scanner import BATCH, Scanner
+from eyenet.anomaly.window import Plan, history_step, judge, plan
 from eyenet.bus import Bus
 from eyenet.collect.history import HistoryPoint
 from eyenet.config import AnomalySettings
@@ -46,12 +48,6 @@ class QueueFull(Exception):
     pass
 
 
-def history_step(span: int) -> int:
-    """The store's resolution for a span: every sample up to 6 hours, 5-minute rollups up to
-    8 days, hourly beyond (as GET /api/devices/{id}/metrics chooses)."""
-    return 0 if span <= 6 * 3600 else 300 if span <= 8 * 86400 else 3600
-
-
 class MlService:
     def __init__(
         self, store: Store, bus: Bus, *, clock: Callable[[], float] = time.time, settings: AnomalySettings = AnomalySettings(),
@@ -63,7 +59,7 @@ class MlService:
         self.clock = clock
         self.settings = settings
         self.devices = devices
-        # Detection in one thread at a time: jobs and scans never take more than a core from polls and push.
+        # Jobs' detection in one thread at a time: never more than a core from polls and push.
         self._limiter = trio.CapacityLimiter(1)
         self._send, self._receive = trio.open_memory_channel[MlJob](QUEUE)
         self._interrupted: list[MlJob] = []
@@ -142,50 +138,40 @@ class MlService:
 
     async def _judge(self, job: MlJob) -> list[Finding]:
         """The job's findings: its history read from the store, judged in a worker thread (CPU
-        work, one thread at a time for all jobs and scans). NotEnoughData says what is missing."""
+        work, one thread at a time for all jobs). NotEnoughData says what is missing."""
         step = history_step(job.end - job.start + job.baseline)
         window = await self._history(job.device_id, job.metric, job.start, job.end, step)
-        if job.baseline:
-            base = await self._history(job.device_id, job.metric, job.start - job.baseline, job.start, step)
-        else:
-            base = window  # a short history, judged as a whole against itself
-            if len(window) < MIN_BASELINE:
-                # Under two points, the planned window is one poll interval long (eyenet.anomaly.window.plan).
-                interval = poll_spacing([p.ts for p in window]) or float(job.end - job.start)
-                raise NotEnoughData(f"{len(window)} points stored, at least {MIN_BASELINE} are needed; "
-                                    + wait_hint(len(window), MIN_BASELINE, interval))
-        return await trio.to_thread.run_sync(functools.partial(
-            detect, [p.avg for p in base], [p.avg for p in window], times=([p.ts for p in base], [p.ts for p in window]),
-            metric=job.metric, itself=not job.baseline,
-        ), limiter=self._limiter)
+        base = await self._history(job.device_id, job.metric, job.start - job.baseline, job.start, step) if job.baseline else []
+        return await trio.to_thread.run_sync(
+            functools.partial(judge, job.metric, Plan(job.start, job.end, job.baseline), window, base), limiter=self._limiter,
+        )
 
     async def _scan_loop(self) -> None:
         while True:
             await trio.sleep(self.settings.scan_interval)  # the first after one interval: history first
-            await self.scan()
+            try:
+                await self.scan()
+            except Exception:  # the child would not start or died: the next scan tries again
+                log.exception("anomaly scan failed")
 
     async def scan(self) -> int:
-        """Judge every device's scan metrics as a job without from/to would; keep and publish
-        (ml:prediction) the findings at or above the minimum confidence. Returns how many were."""
+        """Judge every device's scan metrics as a job without from/to would (in a child process:
+        eyenet.anomaly.scanner); keep and publish (ml:prediction) the findings at or above the
+        minimum confidence. Returns how many were."""
+        series = [(device_id, metric, interval) for device_id, interval in self.devices() for metric in self.settings.metrics]
         published = 0
-        for device_id, interval in self.devices():
-            for metric in self.settings.metrics:
+        async with Scanner(self.store.path, self.settings.min_confidence) as scanner:
+            for first in range(0, len(series), BATCH):
                 now = int(self.clock())
-                chosen = await self.plan(device_id, metric, now, interval)
-                job = MlJob(
-                    id=f"scan-{secrets.token_hex(8)}", device_id=device_id, metric=metric, start=chosen.start, end=chosen.end,
-                    baseline=chosen.baseline, status=JobStatus.RUNNING, created_at=now, updated_at=now,
-                )
-                try:
-                    findings = await self._judge(job)
-                except NotEnoughData:
-                    continue
-                except Exception:  # a bug or the disk: this device's scan is lost, the others go on
-                    log.exception("anomaly scan of %s %s failed", device_id, metric)
-                    continue
-                kept = tuple((f.label, f.confidence) for f in findings if f.label != "normal" and f.confidence >= self.settings.min_confidence)
-                if kept:
-                    await self._finish(job, JobStatus.COMPLETED, kept, None)
+                found, failed = await scanner.judge(now, series[first : first + BATCH])
+                for device_id, metric, why in failed:  # a bug or the disk: this series is lost, the others go on
+                    log.error("anomaly scan of %s %s failed: %s", device_id, metric, why)
+                for f in found:
+                    job = MlJob(
+                        id=f"scan-{secrets.token_hex(8)}", device_id=f.device_id, metric=f.metric, start=f.start, end=f.end,
+                        baseline=f.baseline, status=JobStatus.RUNNING, created_at=now, updated_at=now,
+                    )
+                    await self._finish(job, JobStatus.COMPLETED, f.results, None)
                     published += 1
         return published
 
@@ -218,12 +204,6 @@ def status_points(changes: list[tuple[int, int]], start: int, end: int, interval
             k += 1
         points.append(HistoryPoint(t, float(status), float(status), float(status)))
     return points
-
-
-def poll_spacing(times: list[int]) -> float | None:
-    """The usual time between two stored points, or None with fewer than two."""
-    gaps = sorted(b - a for a, b in zip(times, times[1:]))
-    return float(gaps[len(gaps) // 2]) if gaps else None
 
 
 def when(unix: float) -> datetime:

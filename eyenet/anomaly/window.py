@@ -14,6 +14,9 @@ import math
 
 import attrs
 
+from eyenet.anomaly.detect import MIN_BASELINE, Finding, NotEnoughData, detect
+from eyenet.collect.history import HistoryPoint
+
 SHORT = 3600  # seconds of history below which it is judged as a whole
 MAX_WINDOW = 3600
 MAX_BASELINE = 7 * 86400
@@ -46,3 +49,29 @@ def wait_hint(have: int, need: int, interval: float | None) -> str:
     if interval is None or interval <= 0:
         return f"{missing} more polls are needed"
     return f"try again in about {math.ceil(missing * interval)} s ({missing} more polls, one every {interval:g} s)"
+
+
+def history_step(span: int) -> int:
+    """The store's resolution for a span: every sample up to 6 hours, 5-minute rollups up to
+    8 days, hourly beyond (as GET /api/devices/{id}/metrics chooses)."""
+    return 0 if span <= 6 * 3600 else 300 if span <= 8 * 86400 else 3600
+
+
+def poll_spacing(times: list[int]) -> float | None:
+    """The usual time between two stored points, or None with fewer than two."""
+    gaps = sorted(b - a for a, b in zip(times, times[1:]))
+    return float(gaps[len(gaps) // 2]) if gaps else None
+
+
+def judge(metric: str, chosen: Plan, window: list[HistoryPoint], base: list[HistoryPoint]) -> list[Finding]:
+    """The findings of a window's stored points against its baseline's (ignored when the plan
+    has none: the window is judged against itself). NotEnoughData says what is missing."""
+    if not chosen.baseline:
+        base = window
+        if len(window) < MIN_BASELINE:
+            # Under two points, the planned window is one poll interval long (plan above).
+            interval = poll_spacing([p.ts for p in window]) or float(chosen.end - chosen.start)
+            raise NotEnoughData(f"{len(window)} points stored, at least {MIN_BASELINE} are needed; "
+                                + wait_hint(len(window), MIN_BASELINE, interval))
+    return detect([p.avg for p in base], [p.avg for p in window], times=([p.ts for p in base], [p.ts for p in window]),
+                  metric=metric, itself=not chosen.baseline)

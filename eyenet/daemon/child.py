@@ -39,13 +39,14 @@ def _die_with(parent: int) -> Callable[[], None]:
 
 
 class Child:
-    """A started child: pid, returncode (None while it runs), terminate(), kill(), and
-    `await wait()`."""
+    """A started child: pid, stdin and stdout (the pipes asked for, else None), returncode
+    (None while it runs), terminate(), kill(), and `await wait()`."""
 
     def __init__(self, popen: subprocess.Popen[bytes]) -> None:
         self._popen = popen
         self.pid = popen.pid
         self.args = popen.args
+        self.stdin, self.stdout = popen.stdin, popen.stdout  # the pipes asked for (stdin=PIPE ...), else None
         try:
             self._pidfd: int | None = os.pidfd_open(popen.pid)
         except (OSError, AttributeError):  # an old kernel: wait() polls

@@ -91,6 +91,35 @@ _SAMPLES = (
 )
 
 
+# Metrics history reads, on any connection: the store's reader, or a process of its own (anomaly scans).
+
+
+def read_history_start(conn: sqlite3.Connection, device_id: str, metric: str) -> int | None:
+    """When the oldest point of a metric's history was taken, or None: the first raw sample,
+    unless hourly rollups go back further than the hour it fell in (raw ones are pruned first)."""
+    sql = ("SELECT (SELECT MIN(ts) FROM metrics_raw WHERE device_id = ?1 AND metric = ?2),"
+           " (SELECT MIN(ts) FROM metrics_1h WHERE device_id = ?1 AND metric = ?2)")
+    raw, hourly = conn.execute(sql, (device_id, metric)).fetchone()
+    if raw is None or (hourly is not None and hourly < raw - 3600):
+        return None if hourly is None else int(hourly)
+    return int(raw)
+
+
+def read_history(conn: sqlite3.Connection, device_id: str, metric: str, start: int, end: int, step: int = 0) -> list[HistoryPoint]:
+    """Points in [start, end): raw samples for step < 300, else the 5-minute or 1-hour rollup."""
+    if step >= 3600:
+        table = "metrics_1h"
+    elif step >= 300:
+        table = "metrics_5m"
+    else:
+        table = None
+    if table is None:
+        sql = "SELECT ts, value, value, value FROM metrics_raw WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts"
+    else:
+        sql = f"SELECT ts, sum / count, min, max FROM {table} WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts"
+    return [HistoryPoint(*r) for r in conn.execute(sql, (device_id, metric, start, end)).fetchall()]
+
+
 def _write_traps(conn: sqlite3.Connection, traps: list[Trap]) -> None:
     conn.executemany("INSERT INTO traps (device_id, ts, trap_oid, version, inform, source, uptime, varbinds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
         (t.device_id, t.timestamp.timestamp(), t.trap_oid, t.version, int(t.inform), t.source, t.uptime,
@@ -866,14 +895,8 @@ class Store:
         return [StoredTrap(r[0], _trap(r)) for r in rows]
 
     async def history_start(self, device_id: str, metric: str) -> int | None:
-        """When the oldest point of a metric's history was taken, or None: the first raw sample,
-        unless hourly rollups go back further than the hour it fell in (raw ones are pruned first)."""
-        sql = ("SELECT (SELECT MIN(ts) FROM metrics_raw WHERE device_id = ?1 AND metric = ?2),"
-               " (SELECT MIN(ts) FROM metrics_1h WHERE device_id = ?1 AND metric = ?2)")
-        raw, hourly = await self._read(lambda c: c.execute(sql, (device_id, metric)).fetchone())
-        if raw is None or (hourly is not None and hourly < raw - 3600):
-            return None if hourly is None else int(hourly)
-        return int(raw)
+        """When the oldest point of a metric's history was taken, or None (read_history_start)."""
+        return await self._read(lambda c: read_history_start(c, device_id, metric))
 
     async def status_start(self, device_id: str, if_index: int) -> int | None:
         """When an interface's status was first stored, or None."""
@@ -889,16 +912,5 @@ class Store:
         return await self._read(lambda c: c.execute(sql, (device_id, if_index, start, end)).fetchall())
 
     async def history(self, device_id: str, metric: str, start: int, end: int, step: int = 0) -> list[HistoryPoint]:
-        """Points in [start, end): raw samples for step < 300, else the 5-minute or 1-hour rollup."""
-        if step >= 3600:
-            table = "metrics_1h"
-        elif step >= 300:
-            table = "metrics_5m"
-        else:
-            table = None
-        if table is None:
-            sql = "SELECT ts, value, value, value FROM metrics_raw WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts"
-        else:
-            sql = f"SELECT ts, sum / count, min, max FROM {table} WHERE device_id = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts"
-        rows = await self._read(lambda c: c.execute(sql, (device_id, metric, start, end)).fetchall())
-        return [HistoryPoint(*r) for r in rows]
+        """Points in [start, end) (read_history)."""
+        return await self._read(lambda c: read_history(c, device_id, metric, start, end, step))
