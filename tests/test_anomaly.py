@@ -40,6 +40,15 @@ def test_slow_rises_are_trends_and_memory_that_keeps_growing_leaks():
     assert "trend" not in labels(detect(BASELINE, [20.0 + rng.gauss(0, 2) for _ in range(18)] + [45.0 + rng.gauss(0, 2) for _ in range(18)]))
 
 
+def test_a_drift_that_bends_is_a_trend_not_a_shift_with_drops():
+    # Traffic growing by the same bit/s every poll from a night's low, in spreads from the
+    # baseline in logarithms (as the detector sees it): fast at first, then slower. One step fits
+    # it better than a line; its first points, below the step's level, are no drops.
+    bending = [0.4, 2.0, 4.5, 6.5, 8.0, 9.4, 9.8, 10.3, 12.1, 13.0, 14.4, 15.2, 15.9, 16.1, 17.3, 18.0, 18.4, 18.3,
+               19.4, 18.7, 19.8, 19.5, 19.3, 19.9, 19.8, 20.6, 20.6, 20.6, 20.5, 21.4, 21.1, 21.7, 21.5, 21.1, 21.1, 22.0]
+    assert labels(detect(BASELINE, [20 + 2 * z for z in bending])) == ["trend"]
+
+
 def test_a_stuck_value_in_the_window_is_a_flatline():
     assert labels(detect(BASELINE, [20 + rng.gauss(0, 2) for _ in range(10)] + [21.5] * 12)) == ["flatline"]
 

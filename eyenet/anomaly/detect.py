@@ -16,8 +16,9 @@ outliers do not move), and the best fit says what happened:
 
 * ``level_shift``: the level (of the step's latest part, or of the whole window)
   is beyond ``threshold`` from the baseline: a sustained change;
-* ``trend`` (``memory_leak`` for ``memory`` rising): the line fits best and rises or
-  falls by more than ``threshold`` spreads over the window;
+* ``trend`` (``memory_leak`` for ``memory`` rising): the line fits better than the level
+  and rises or falls by more than ``threshold`` spreads over the window, and either fits
+  better than the step or the step is no jump (``_gradual``: a drift that bends);
 * ``spike`` / ``drop``: points beyond ``threshold`` above / below the fit, alone or two or
   three together (``_excursions``);
 * ``flatline``: a run of equal values in the window that the baseline makes unlikely
@@ -57,7 +58,7 @@ NOISE_FLOOR = 1.0
 # Calibration (bench/anomaly_eval.py, tuning part): per label, the strength (distance over
 # threshold) at which half the findings were real anomalies, and how fast that share grows.
 CALIBRATION: dict[str, tuple[float, float]] = {
-    "spike": (2.1, 8), "drop": (1.4, 8), "level_shift": (0.5, 2), "trend": (0.5, 8),
+    "spike": (2.1, 8), "drop": (1.3, 8), "level_shift": (0.5, 3), "trend": (1.3, 8),
     "memory_leak": (0.5, 8), "flatline": (0.5, 6), "flapping": (1.0, 4),
 }
 
@@ -167,6 +168,13 @@ def _best_step(values: Sequence[float]) -> tuple[int, float, float, float]:
         if cost < best[3]:
             best = (k, left, right, cost)
     return best
+
+
+def _gradual(values: Sequence[float], k: int, height: float) -> bool:
+    """Whether a step at k is no jump: the few points after it stand less than half the step's
+    height from the few before it (a drift that bends, which a step fits better than a line)."""
+    jump = statistics.median(values[k : k + MIN_WINDOW]) - statistics.median(values[max(0, k - MIN_WINDOW) : k])
+    return abs(jump) < abs(height) / 2
 
 
 def _running_median(values: Sequence[float], reach: int) -> list[float]:
@@ -342,7 +350,9 @@ def detect(
         # take an excursion filling much of the history for a level.)
         if line_cost < flat_cost:
             fit = line
-    elif abs(rise) > threshold and line_cost < 0.9 * min(step_cost, flat_cost):
+    elif abs(rise) > threshold and line_cost < 0.9 * flat_cost and (line_cost < 0.9 * step_cost or _gradual(z, k, after - before)):
+        # A drift that bends (a rise in traffic is concave in logarithms) fits a step better than
+        # a line; taken for a shift, its first points would read as drops below the step's level.
         label = "memory_leak" if metric == "memory" and rise > 0 else "trend"
         findings.append(Finding(label, calibrated(label, abs(rise) / threshold)))
         # Spikes and drops are judged from the local level: a drift need not be straight (a leak
