@@ -76,8 +76,9 @@ START_TIMEOUT = 60.0
 # change once per agent cache period (5-60 s), up or down. A comparison of a walk
 # against net-snmp's own walks done just before and after it can therefore
 # accept "equal to one of them, between them for a counter, and any value of the
-# same type for a gauge that moved": a walk of ~10 s spans more than one cache
-# period, so the gauge may have held a third value while EyeNet read it.
+# same type for anything else that moved" (a gauge, a load average's string): a walk
+# of ~10 s spans more than one cache period, so it may have held a third value
+# while EyeNet read it.
 VOLATILE_SUBTREES: tuple[tuple[str, str], ...] = (
     ("1.3.6.1.2.1.6.13", "tcpConnTable: connections"),
     ("1.3.6.1.2.1.6.19", "tcpConnectionTable: connections"),
