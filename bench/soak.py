@@ -31,7 +31,8 @@ new ones connect and subscribe.
 
 Each --sample-every seconds (60): the server's RSS (/proc/PID/statm), its open descriptors
 (/proc/PID/fd), its Trio tasks (eyenet_tasks of GET /metrics) and push sessions and replay
-ring (GET /api/health), the clients connected and the events they got. After the run: a
+ring and the device:metrics its sessions hold back for their budget (GET /api/health), the
+clients connected and the events they got. After the run: a
 table on stderr, one JSON line on stdout, and a least-squares line through the samples
 taken after --warmup and once the push replay ring is full ([push] replay_events, 10,000
 events, or replay_bytes, 128 MiB: a few minutes at 1,000 devices every 60 s, while caches
@@ -261,6 +262,7 @@ def sample(server: Child, port: int, token: str, fleet: Fleet, started: float) -
         "recoverable": push.get("recoverable"),
         "replay_kept": push.get("replayKept"),
         "replay_mib": round(push["replayBytes"] / MiB, 1) if "replayBytes" in push else None,
+        "held_back": push.get("heldBack"),
         "clients": len(fleet.clients),
         "events": fleet.received(),
         "dropped": fleet.dropped,
@@ -292,13 +294,14 @@ def verdict(rss: dict, max_slope: float) -> tuple[bool, str]:
 
 
 def print_table(samples: list[dict], steady: list[dict], log) -> None:
-    log(f"{'t (s)':>7} {'RSS MiB':>8} {'fds':>5} {'tasks':>6} {'sessions':>8} {'recov':>5} {'ring':>6} {'ring MiB':>8} {'clients':>7} "
+    log(f"{'t (s)':>7} {'RSS MiB':>8} {'fds':>5} {'tasks':>6} {'sessions':>8} {'recov':>5} {'ring':>6} {'ring MiB':>8} "
+        f"{'held':>7} {'clients':>7} "
         f"{'events/s':>8} {'dropped':>7} {'CPU s':>6}")
     for prev, s in zip([None, *samples], samples):
         rate = (s["events"] - prev["events"]) / (s["t_s"] - prev["t_s"]) if prev else 0.0
         log(f"{s['t_s']:7.0f} {s['rss_mib']:8.1f} {s['fds']:5d} {s['tasks'] or '-':>6} {s['sessions'] or '-':>8} "
             f"{s['recoverable'] if s['recoverable'] is not None else '-':>5} {s['replay_kept'] or '-':>6} "
-            f"{s['replay_mib'] or '-':>8} {s['clients']:7d} "
+            f"{s['replay_mib'] or '-':>8} {s['held_back'] if s['held_back'] is not None else '-':>7} {s['clients']:7d} "
             f"{rate:8.0f} {s['dropped']:7d} {s['cpu_s']:6.0f}{'' if s in steady else '  warm-up'}")
 
 

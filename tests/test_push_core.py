@@ -286,11 +286,19 @@ async def test_outbound_budget_coalesces_metrics_latest_per_device_and_never_hol
         ("alert:new", "r1", None),
     ]
     assert set(session.pending) == {"r1", "s1"}
+    assert hub.health().details["heldBack"] == 2
     # 3 a minute: a token every 20 s (the alert took one on credit).
     session.flush(trio.current_time() + 40.0)
     assert [(env["data"]["deviceId"], env["data"]["metrics"]["cpu"]) for _, env in sink.sent[4:]] == [("s1", 5.0)]
+    session.handle("unsubscribe", {"type": "device", "id": "r1"}, 0.0)
+    session.handle("subscribe", {"type": "devices"}, 0.0)
     session.flush(trio.current_time() + 60.0)
-    assert [(env["data"]["deviceId"], env["data"]["metrics"]["cpu"]) for _, env in sink.sent[5:]] == [("r1", 5.0)]
+    assert [(env["data"]["deviceId"], env["data"]["metrics"]["cpu"]) for _, env in sink.sent[5:] if env["type"] == "device:metrics"] == [
+        ("r1", 5.0)]
+    # A held metric goes out in the variant of the channels the session has when it goes: s1's
+    # with its interfaces (device:s1), r1's without (only `devices` brings r1 now).
+    held = [env["data"] for _, env in sink.sent[4:] if env["type"] == "device:metrics"]
+    assert ["interfaces" in data for data in held] == [True, False]
     assert session.pending == {}
 
 

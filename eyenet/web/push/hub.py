@@ -39,9 +39,10 @@ from eyenet.bus import Bus, Lagged
 from eyenet.config import PushSettings
 from eyenet.events import Error, TopologyUpdate, now, rfc3339, to_json
 from eyenet.health import Checks, Health
+from eyenet.lograte import LogThrottle
 from eyenet.web import inbound
 from eyenet.web.conn import corked
-from eyenet.web.logsafe import LogThrottle, guarded_logger
+from eyenet.web.logsafe import guarded_logger
 from eyenet.web.push.ring import ReplayRing
 from eyenet.web.push.sessions import ClientError, Principal, Session, Sink
 from eyenet.web.push.wire import Wire
@@ -127,7 +128,8 @@ class Hub:
 
     def health(self) -> Health:
         checks = Checks({"sessions": len(self.sessions), "recoverable": len(self._recoverable),
-                         "replayKept": len(self.ring), "replayBytes": self.ring.nbytes})
+                         "replayKept": len(self.ring), "replayBytes": self.ring.nbytes,
+                         "heldBack": sum(len(s.pending) for s in self._flush)})
         if not self._running:
             checks.down("the push hub is not running")
         return checks.health()

@@ -29,8 +29,8 @@ from eyenet.auth.access import Access
 from eyenet.auth.tokens import jwe_encrypt
 from eyenet.config import PushSettings
 from eyenet.events import SEVERITIES, to_json
+from eyenet.lograte import LogThrottle
 from eyenet.web import inbound
-from eyenet.web.logsafe import LogThrottle
 from eyenet.web.push.limits import SlidingWindow, TokenBucket
 from eyenet.web.push.wire import Wire
 
@@ -134,7 +134,9 @@ class Session:
         self.subscriptions: dict[str, None] = {}
         self.inbound = SlidingWindow(limits.client_events_per_minute)
         self.outbound = TokenBucket(limits.events_per_minute, updated=now)
-        self.pending: dict[str | None, tuple[Wire, bool]] = {}  # coalesced device:metrics, by device
+        # Coalesced device:metrics, by device: up to one per device for every session that is
+        # behind, so an entry is the wire alone (the variant is chosen when it goes out).
+        self.pending: dict[str | None, Wire] = {}
         self.resume_after: int | None = None  # replay point set by ?lastEventId / auth.lastEventId
         self._replay: list[tuple[Wire, bool]] = []  # missed events to send after the current ack
         self.closed = False
@@ -259,7 +261,7 @@ class Session:
             if self.pending or not self.outbound.take(now):
                 if wire.device_id in self.pending:
                     self.coalesced += 1
-                self.pending[wire.device_id] = (wire, detailed)
+                self.pending[wire.device_id] = wire
                 self.hub.wants_flush(self)
                 return
         else:
@@ -269,9 +271,8 @@ class Session:
     def flush(self, now: float) -> bool:
         """Send held metrics while the budget allows; True when some remain."""
         while self.pending and not self.closed and self.outbound.take(now):
-            key = next(iter(self.pending))
-            wire, detailed = self.pending.pop(key)
-            self._send(wire, detailed)
+            wire = self.pending.pop(next(iter(self.pending)))
+            self._send(wire, f"device:{wire.device_id}" in self.subscriptions)
         return bool(self.pending) and not self.closed
 
     def _send(self, wire: Wire, detailed: bool) -> None:
