@@ -19,8 +19,9 @@ import trio
 from abuse import LIMIT, engine_get, engine_post, engine_session, login, request, running_eyenet
 from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
 
+from eyenet.lograte import LogThrottle
 from eyenet.web import inbound
-from eyenet.web.logsafe import LogThrottle, redact, redact_target
+from eyenet.web.logsafe import redact, redact_target
 from eyenet.web.push.plain_ws import PlainWsServer
 
 DEEP = "[" * 1100

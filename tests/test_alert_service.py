@@ -231,3 +231,23 @@ async def test_a_reload_applies_the_files_rules_and_resolves_alerts_of_those_gon
         changes = await svc.reload_rules([])
         assert changes.removed == ("cold",) and changes.changed == ("cpu-high (for_seconds)",)
         assert {r.id: s for r, s in svc.rules()}["cpu-high"] == "default"
+
+
+async def test_falling_behind_the_poller_is_one_line_a_minute_with_every_skip_counted(tmp_path, caplog, monkeypatch):
+    """A machine too busy to evaluate drops observations (the bus says how many): the log
+    gets one line a minute with all of them, not one a drop."""
+    from eyenet.bus import Lagged
+    from eyenet.lograte import LogThrottle
+
+    now = [1000.0]
+    monkeypatch.setattr("eyenet.alerts.service.time.monotonic", lambda: now[0])
+    clock, bus = Clock(), Bus()
+    async with Store.open(tmp_path / "db") as store:
+        svc = await service(store, bus, clock)
+        for missed in (5, 7, 11):
+            await svc.observe(Lagged(missed))
+        now[0] += LogThrottle().interval
+        await svc.observe(Lagged(2))
+    lines = [r.getMessage() for r in caplog.records if "fell behind" in r.getMessage()]
+    assert lines == ["alert evaluation fell behind the poller: 5 observations skipped",
+                     "alert evaluation fell behind the poller: 20 observations skipped"]

@@ -25,6 +25,7 @@ from eyenet.bus import Bus, Lagged
 from eyenet.daemon.changes import Changes, diff
 from eyenet.events import DeviceMetrics, DeviceStatus, MlPrediction
 from eyenet.health import Checks, Health, recently
+from eyenet.lograte import LogThrottle
 from eyenet.store.db import Store
 from eyenet.topology.graph import Graph, cut_off, default_root
 
@@ -68,6 +69,8 @@ class AlertService:
         self._topology = topology
         self._roots = roots
         self._down: set[str] = set()  # devices whose last status was down
+        self._lag_lines = LogThrottle()
+        self._skipped = 0  # observations dropped since the last line that said so
         self._cut: tuple[Graph, frozenset[str], tuple[str, ...], dict[str, str]] | None = None
         self.sources: dict[str, str] = {}
         self._notify = notify
@@ -167,7 +170,12 @@ class AlertService:
             changes = self.engine.observe_status(item, now)
         else:
             if isinstance(item, Lagged):
-                log.warning("alert evaluation fell behind the poller: %d observations skipped", item.missed)
+                # One line a minute, with every observation skipped since the last: a machine too
+                # busy to evaluate would otherwise also flood the log (tens of lines a second).
+                self._skipped += item.missed
+                if self._lag_lines.admit("lagged", time.monotonic()) is not None:
+                    log.warning("alert evaluation fell behind the poller: %d observations skipped", self._skipped)
+                    self._skipped = 0
             return
         await self._apply(changes)
 

@@ -36,10 +36,11 @@ from wsproto.utilities import RemoteProtocolError as WsHandshakeError
 
 from eyenet.auth.backoff import address_key
 from eyenet.config import WebSettings
+from eyenet.lograte import LogThrottle
 from eyenet.web.admission import Backoff, Door, connection_caps
 from eyenet.web.conn import Connection
 from eyenet.web.http import Request, Response, error_response
-from eyenet.web.logsafe import LogThrottle, guarded_logger, redact_target
+from eyenet.web.logsafe import guarded_logger, redact_target
 from eyenet.web.websocket import WebSocket, WebSocketClosed
 
 # An app's answer to a WebSocket upgrade: the coroutine that serves the connection.

@@ -21,9 +21,10 @@ from typing import Any, NamedTuple
 import trio
 
 from eyenet.config import WebSettings
+from eyenet.lograte import LogThrottle
 from eyenet.web import inbound
 from eyenet.web.http import Request, Response
-from eyenet.web.logsafe import LogThrottle, guarded_logger
+from eyenet.web.logsafe import guarded_logger
 from eyenet.web.push.hub import Hub
 from eyenet.web.push.sessions import ClientError, Session
 from eyenet.web.push.wire import Wire

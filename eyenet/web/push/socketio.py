@@ -25,10 +25,11 @@ import trio
 
 from eyenet.auth.backoff import address_key
 from eyenet.config import WebSettings
+from eyenet.lograte import LogThrottle
 from eyenet.web import inbound
 from eyenet.web.admission import Tally, per_address_cap
 from eyenet.web.http import Request, Response
-from eyenet.web.logsafe import LogThrottle, guarded_logger
+from eyenet.web.logsafe import guarded_logger
 from eyenet.web.push.hub import Hub
 from eyenet.web.push.sessions import ClientError, Session
 from eyenet.web.push.socketio_codec import (

@@ -18,8 +18,8 @@ from eyenet.auth.model import MAX_PASSWORD, ROLES, USERNAME
 from eyenet.auth.tokens import TokenError
 from eyenet.auth.users import authenticate
 from eyenet.events import rfc3339
+from eyenet.lograte import LogThrottle
 from eyenet.web.http import Response
-from eyenet.web.logsafe import LogThrottle
 from eyenet.web.rest.errors import ApiError
 from eyenet.web.rest.openapi import Operation
 from eyenet.web.rest.router import Call, Router, answer

@@ -30,9 +30,10 @@ from eyenet.auth.access import fleet_wide
 from eyenet.auth.model import role_allows
 from eyenet.auth.tokens import Claims, TokenAuthority, TokenError
 from eyenet.auth.watch import UserWatch
+from eyenet.lograte import LogThrottle
 from eyenet.store.errors import Damaged
 from eyenet.web.http import Request, Response
-from eyenet.web.logsafe import LogThrottle, guarded_logger
+from eyenet.web.logsafe import guarded_logger
 from eyenet.web.rest import inputs
 from eyenet.web.rest.errors import ApiError
 from eyenet.web.rest.openapi import Operation
