@@ -314,6 +314,11 @@ class AnomalySettings:
     metrics: tuple[str, ...] = field(SCAN_METRICS, test=_scan_metrics)
     # Findings below it are not published (ml:prediction) nor kept.
     min_confidence: float = field(0.8, ge=0.5, le=1)
+    # The share of the time a scan's child may compute: after each batch the scan waits in
+    # proportion, so that on a machine whose cores polls and push keep busy (or that shares
+    # them between hyperthreads, where even nice 19 slows the other) a scan takes longer
+    # rather than delaying them. 1: no waits.
+    scan_cpu_share: float = field(0.25, gt=0, le=1)
 
 
 def _engine_id(value: str) -> str | None:

@@ -163,7 +163,9 @@ class MlService:
         async with Scanner(self.store.path, self.settings.min_confidence) as scanner:
             for first in range(0, len(series), BATCH):
                 now = int(self.clock())
+                started = trio.current_time()
                 found, failed = await scanner.judge(now, series[first : first + BATCH])
+                busy = trio.current_time() - started
                 for device_id, metric, why in failed:  # a bug or the disk: this series is lost, the others go on
                     log.error("anomaly scan of %s %s failed: %s", device_id, metric, why)
                 for f in found:
@@ -173,6 +175,7 @@ class MlService:
                     )
                     await self._finish(job, JobStatus.COMPLETED, f.results, None)
                     published += 1
+                await trio.sleep(busy * (1 / self.settings.scan_cpu_share - 1))
         return published
 
     async def _finish(self, job: MlJob, status: str, results: tuple, reason: str | None) -> None:
