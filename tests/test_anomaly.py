@@ -234,6 +234,7 @@ async def test_a_scan_judges_in_a_child_process_at_the_lowest_priority(tmp_path)
         await store.flush()
         async with Scanner(store.path, 0.8) as scanner:
             assert os.getpriority(os.PRIO_PROCESS, scanner.pid) == 19
+            assert os.sched_getscheduler(scanner.pid) == os.SCHED_IDLE and scanner.priority_refused is None
             found, failed = await scanner.judge(now, [("hot", "cpu", 60.0), ("hot", "memory", 60.0), ("none", "cpu", 60.0)])
         assert scanner.returncode == 0  # its input closed: it exits
     assert [(f.device_id, f.metric, f.results[0][0]) for f in found] == [("hot", "cpu", "spike")] and failed == []
@@ -290,3 +291,19 @@ async def test_a_job_on_an_interface_status_reads_its_stored_changes(tmp_path):
     assert [r["label"] for r in done[flapping.id]["results"]] == ["flapping"], done[flapping.id]
     assert [r["label"] for r in done[once.id]["results"]] == ["normal"], done[once.id]
     assert done[none.id]["status"] == "failed"
+
+
+async def test_a_scan_where_lowering_priority_is_refused_still_runs_and_says_so_once(tmp_path, caplog, monkeypatch):
+    """The shipped unit's system call filter refuses setpriority (EPERM): the scan runs at normal
+    priority, paced by scan_cpu_share, and the log says so once."""
+    def refused(*args):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr("eyenet.anomaly.scanner.os.setpriority", refused)
+    async with Store.open(tmp_path / "db", prune_every=None) as store:
+        ml = MlService(store, Bus(), clock=lambda: 1_800_000_000.0, settings=AnomalySettings(scan_interval=3600),
+                       devices=lambda: [("quiet", 60.0)])
+        assert await ml.scan() == 0 and await ml.scan() == 0
+    said = [r.getMessage() for r in caplog.records if "normal CPU priority" in r.getMessage()]
+    assert said == ["anomaly scans run at normal CPU priority (lowering it was refused: Operation not permitted); "
+                    "only [anomaly] scan_cpu_share keeps them from polls and push"]

@@ -5,8 +5,11 @@ In EyeNet's own process, a scan of 10,000 devices held the GIL that the event lo
 detection (pure Python) in a worker thread, and on the loop's thread the reads' hand-overs and
 the points they return. The child reads the database beside the writer (WAL), judges each
 series as a job without from/to would (eyenet.anomaly.window), and answers each request with
-what is at or above the minimum confidence only. It runs at the lowest CPU priority (nice 19):
-whenever polls and push want a core, they have it first. It dies with EyeNet (daemon.child).
+what is at or above the minimum confidence only. It runs at the lowest CPU priority (nice 19,
+and on Linux SCHED_IDLE, which any other task that wakes preempts at once): whenever polls and
+push want a core, they have it first. Where a sandbox refuses that (the shipped unit's system
+call filter leaves out @resources), it runs at normal priority, and the scan's pacing
+([anomaly] scan_cpu_share) alone keeps it from them. It dies with EyeNet (daemon.child).
 
 Requests and answers are JSON lines: {"now", "series": [[device, metric, interval], ...]} in;
 {"found": [[device, metric, start, end, baseline, [[label, confidence], ...]], ...], "failed":
@@ -61,6 +64,7 @@ class Scanner:
         self._receive: trio.lowlevel.FdStream | None = None
         self._buffer = b""
         self.pid: int | None = None
+        self.priority_refused: str | None = None  # why the child keeps normal priority, if it does
 
     async def __aenter__(self) -> Scanner:
         try:
@@ -71,7 +75,7 @@ class Scanner:
         except OSError as exc:
             raise ScanError(f"cannot start the scan process: {exc.strerror}") from None
         self.pid = self._child.pid
-        os.setpriority(os.PRIO_PROCESS, self.pid, 19)  # the lowest: polls and push first, from its first instruction
+        self.priority_refused = lowest_priority(self.pid)
         stdin, stdout = self._child.stdin, self._child.stdout
         assert stdin is not None and stdout is not None
         # Trio's own streams on copies of the pipes (they set them non-blocking and close them).
@@ -114,6 +118,17 @@ class Scanner:
         found = [Found(d, m, start, end, base, tuple((label, conf) for label, conf in results))
                  for d, m, start, end, base, results in answer["found"]]
         return found, [tuple(f) for f in answer["failed"]]
+
+
+def lowest_priority(pid: int) -> str | None:
+    """Give the process the lowest CPU priority this system allows; None, or what refused it."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 19)
+        if hasattr(os, "SCHED_IDLE"):
+            os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
 
 
 def scanner_argv() -> list[str]:

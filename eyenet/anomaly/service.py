@@ -64,6 +64,7 @@ class MlService:
         self._send, self._receive = trio.open_memory_channel[MlJob](QUEUE)
         self._interrupted: list[MlJob] = []
         self._running = False
+        self._said_priority = False  # the warning that scans keep normal priority: once a process
 
     async def load(self) -> None:
         """What a stop interrupted, to run again first."""
@@ -161,6 +162,10 @@ class MlService:
         series = [(device_id, metric, interval) for device_id, interval in self.devices() for metric in self.settings.metrics]
         published = 0
         async with Scanner(self.store.path, self.settings.min_confidence) as scanner:
+            if scanner.priority_refused is not None and not self._said_priority:
+                self._said_priority = True
+                log.warning("anomaly scans run at normal CPU priority (lowering it was refused: %s); "
+                            "only [anomaly] scan_cpu_share keeps them from polls and push", scanner.priority_refused)
             for first in range(0, len(series), BATCH):
                 now = int(self.clock())
                 started = trio.current_time()
