@@ -180,7 +180,8 @@ class MlService:
                     )
                     await self._finish(job, JobStatus.COMPLETED, f.results, None)
                     published += 1
-                await trio.sleep(busy * (1 / self.settings.scan_cpu_share - 1))
+                if first + BATCH < len(series):  # pace between batches, not after the last
+                    await trio.sleep(busy * (1 / self.settings.scan_cpu_share - 1))
         return published
 
     async def _finish(self, job: MlJob, status: str, results: tuple, reason: str | None) -> None:

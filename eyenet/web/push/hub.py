@@ -322,7 +322,7 @@ class Hub:
             elif not any(ch in subs for ch in wire.channels):
                 continue
             if session.may_see(wire):
-                out.append((wire, any(ch in subs for ch in wire.channels if ch.startswith("device:"))))
+                out.append((wire, session.follows_device(wire)))
         return out, complete
 
     # -- policy ------------------------------------------------------------------------------------

@@ -268,11 +268,15 @@ class Session:
             self.outbound.force(now)
         self._send(wire, detailed)
 
+    def follows_device(self, wire: Wire) -> bool:
+        """Whether the session gets `wire`'s detailed variant: it follows the event's device channel."""
+        return any(ch in self.subscriptions for ch in wire.channels if ch.startswith("device:"))
+
     def flush(self, now: float) -> bool:
         """Send held metrics while the budget allows; True when some remain."""
         while self.pending and not self.closed and self.outbound.take(now):
             wire = self.pending.pop(next(iter(self.pending)))
-            self._send(wire, f"device:{wire.device_id}" in self.subscriptions)
+            self._send(wire, self.follows_device(wire))
         return bool(self.pending) and not self.closed
 
     def _send(self, wire: Wire, detailed: bool) -> None:
