@@ -346,6 +346,34 @@ def test_interface_labels_short_of_ifnumber_are_read_again_once():
     assert again.settled and again.current(4, 100, 1000, 60.0, 600)
 
 
+def test_interface_labels_read_again_unchanged_are_the_same_objects():
+    """A refresh that reads what it read before holds the previous labels' objects (events
+    made from those are still held for minutes: no second copy); what changed is new."""
+    from eyenet.collect.interfaces import interface_labels
+
+    def columns(alias):
+        rows = (1, 2, 1000)
+        return {
+            "ifDescr": {(row,): b"eth%d" % row for row in rows},
+            "ifName": {(row,): b"eth%d" % row for row in rows},
+            "ifAlias": {(1,): b"uplink", (2,): alias, (1000,): b""},
+            "ifType": {(row,): 6 for row in rows},
+            "ifMtu": {(row,): 9000 + row for row in rows},
+            "ifPhysAddress": {(row,): bytes([0, 0x11, 0x22, 0x33, 0x44, row % 256]) for row in rows},
+            "ifOperStatus": {(row,): 1 for row in rows},
+        }
+
+    first = interface_labels(columns(b"to core"), if_number=3)
+    again = interface_labels(columns(b"to core, moved"), first, if_number=3)
+    assert again.names == first.names and again.aliases[(2,)] == "to core, moved"
+    assert all(a is b for a, b in zip(again.rows, first.rows))
+    for field in ("names", "descrs", "types", "mtus", "macs"):
+        old, new = getattr(first, field), getattr(again, field)
+        assert all(k is next(o for o in old if o == k) and new[k] is old[k] for k in new), field
+    assert again.aliases[(1,)] is first.aliases[(1,)] and again.aliases[(2,)] is not first.aliases[(2,)]
+    assert len(again.status_rows) == 3 and {id(k) for k in again.status_rows} <= {id(r) for r in first.rows}
+
+
 GENERIC_ONLY = ("arista_eos_vrf", "arubaos-cx", "dell-os10", "linux_icecast", "routeros_crs317")
 
 

@@ -133,18 +133,41 @@ def interface_labels(columns: Mapping[str, Rows], previous: InterfaceLabels | No
     """The labels of walked IF-MIB columns (keyed by column name, as interfaces_from_columns);
     previous: the labels they replace, whose rows confirm a count that disagrees with ifNumber."""
     empty: Rows = {}
+    before = previous if previous is not None else _NO_LABELS
+    found = interface_rows(columns)
+    # One object per row index and per unchanged label, the previous reading's: labels are read
+    # again every refresh and mostly read the same, and events made from the old ones (the push
+    # replay ring's) would otherwise hold a second copy of every device's labels for minutes.
+    row = {r: r for r in found}
+    row.update((r, r) for r in before.rows if r in row)
+    rows = tuple(row[r] for r in found)
     names, descrs, aliases = (
-        {i: label_text(v, alias=name == "ifAlias") for i, v in columns.get(name, empty).items()}
-        for name in ("ifName", "ifDescr", "ifAlias")
+        _kept({i: label_text(v, alias=name == "ifAlias") for i, v in columns.get(name, empty).items()}, old, row)
+        for name, old in (("ifName", before.names), ("ifDescr", before.descrs), ("ifAlias", before.aliases))
     )
     macs = {i: mac for i, v in columns.get("ifPhysAddress", empty).items() if (mac := mac_address(v)) is not None}
-    rows = tuple(interface_rows(columns))
     if_number = state.get("if_number")
     settled = if_number is None or len(rows) == if_number or (previous is not None and previous.rows == rows)
     return InterfaceLabels(
-        rows, status_rows(columns), names, descrs, aliases, _int_rows(columns.get("ifType", empty)),
-        _int_rows(columns.get("ifMtu", empty)), macs, **state, settled=settled,
+        rows, frozenset(row.get(i, i) for i in status_rows(columns)), names, descrs, aliases,
+        _kept(_int_rows(columns.get("ifType", empty)), before.types, row),
+        _kept(_int_rows(columns.get("ifMtu", empty)), before.mtus, row), _kept(macs, before.macs, row),
+        **state, settled=settled,
     )
+
+
+_NO_LABELS = InterfaceLabels((), frozenset(), {}, {}, {}, {})
+
+
+def _kept(read: Mapping[Index, Any], before: Mapping[Index, Any], row: Mapping[Index, Index]) -> dict[Index, Any]:
+    """read, keyed by row's index objects, each value that equals before's for its row
+    replaced by before's object."""
+    out = {}
+    for i, value in read.items():
+        i = row.get(i, i)
+        old = before.get(i)
+        out[i] = old if old == value and type(old) is type(value) else value
+    return out
 
 
 def mac_address(value: Any) -> str | None:
