@@ -145,14 +145,14 @@ def interface_labels(columns: Mapping[str, Rows], previous: InterfaceLabels | No
         _kept({i: label_text(v, alias=name == "ifAlias") for i, v in columns.get(name, empty).items()}, old, row)
         for name, old in (("ifName", before.names), ("ifDescr", before.descrs), ("ifAlias", before.aliases))
     )
-    macs = {i: mac for i, v in columns.get("ifPhysAddress", empty).items() if (mac := mac_address(v)) is not None}
+    macs = _kept({i: mac for i, v in columns.get("ifPhysAddress", empty).items() if (mac := mac_address(v)) is not None},
+                 before.macs, row)
     if_number = state.get("if_number")
     settled = if_number is None or len(rows) == if_number or (previous is not None and previous.rows == rows)
     return InterfaceLabels(
         rows, frozenset(row.get(i, i) for i in status_rows(columns)), names, descrs, aliases,
         _kept(_int_rows(columns.get("ifType", empty)), before.types, row),
-        _kept(_int_rows(columns.get("ifMtu", empty)), before.mtus, row), _kept(macs, before.macs, row),
-        **state, settled=settled,
+        _kept(_int_rows(columns.get("ifMtu", empty)), before.mtus, row), macs, **state, settled=settled,
     )
 
 
@@ -166,7 +166,7 @@ def _kept(read: Mapping[Index, Any], before: Mapping[Index, Any], row: Mapping[I
     for i, value in read.items():
         i = row.get(i, i)
         old = before.get(i)
-        out[i] = old if old == value and type(old) is type(value) else value
+        out[i] = old if old == value else value
     return out
 
 
