@@ -40,7 +40,7 @@ class MetricsRoutes:
         device_metrics(out, devices)
         if not scope:  # counts of all devices and requests are not for a scoped user
             self._self_metrics(out)
-        return Response.text(out.text(), content_type=PROMETHEUS)
+        return Response(200, (("content-type", PROMETHEUS),), out.body())
 
     def _self_metrics(self, out: Exposition) -> None:
         counters = self.services.counters
@@ -70,22 +70,46 @@ def live_tasks() -> int:
 
 
 class Exposition:
-    """The text format, version 0.0.4: HELP and TYPE, then one line per sample."""
+    """The text format, version 0.0.4: HELP and TYPE, then one line per sample.
+
+    Samples are taken from their iterables as they come and lines are encoded CHUNK at a
+    time: a fleet's scrape (1,000 devices of 50 interfaces: 250,000 lines) held at once as
+    lines, label dicts and tuples was ~40 MiB of small objects made and freed at every
+    scrape, and each such burst left the allocator's arenas more fragmented (in the soak
+    RSS rose ~2 MiB a scrape, for the first half hour, while live memory stayed flat)."""
+
+    CHUNK = 1000
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self._lines: list[str] = []
+        self._chunks: list[bytes] = []
 
     def family(self, name: str, kind: str, help: str, samples: Iterable[tuple[Mapping[str, str], float | int | None]]) -> None:
-        samples = [(labels, value) for labels, value in samples if value is not None]
-        if not samples:
-            return
-        self.lines += [f"# HELP {name} {help}", f"# TYPE {name} {kind}"]
+        """The family's HELP and TYPE and its samples, unless it has none (None values are left out)."""
+        head = (f"# HELP {name} {help}", f"# TYPE {name} {kind}")
         for labels, value in samples:
+            if value is None:
+                continue
+            if head:
+                self._add(head[0])
+                self._add(head[1])
+                head = ()
             label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-            self.lines.append(f"{name}{{{label_text}}} {value!r}" if label_text else f"{name} {value!r}")
+            self._add(f"{name}{{{label_text}}} {value!r}" if label_text else f"{name} {value!r}")
 
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n" if self.lines else ""
+    def _add(self, line: str) -> None:
+        self._lines.append(line)
+        if len(self._lines) >= self.CHUNK:
+            self._encode()
+
+    def _encode(self) -> None:
+        if self._lines:
+            self._chunks.append(("\n".join(self._lines) + "\n").encode("utf-8"))
+            self._lines.clear()
+
+    def body(self) -> bytes:
+        self._encode()
+        return b"".join(self._chunks)
 
 
 def _escape(value: str) -> str:
@@ -98,27 +122,29 @@ def device_metrics(out: Exposition, devices: list[Monitored]) -> None:
     known = [m for m in devices if m.live.status is not None]
     polled = [(m, m.live.metrics) for m in devices if m.live.metrics is not None]
     out.family("eyenet_device_up", "gauge", "1 if the device answered its last poll (up or degraded), 0 if not",
-               [({"device": m.id}, int(m.live.status != "down")) for m in known])
+               (({"device": m.id}, int(m.live.status != "down")) for m in known))
     out.family("eyenet_device_status", "gauge", "1 for the device's current status",
-               [({"device": m.id, "status": s}, int(m.live.status == s)) for m in known for s in statuses])
-    out.family("eyenet_device_cpu_percent", "gauge", "CPU use", [({"device": m.id}, x.cpu) for m, x in polled])
-    out.family("eyenet_device_memory_percent", "gauge", "memory use", [({"device": m.id}, x.memory) for m, x in polled])
+               (({"device": m.id, "status": s}, int(m.live.status == s)) for m in known for s in statuses))
+    out.family("eyenet_device_cpu_percent", "gauge", "CPU use", (({"device": m.id}, x.cpu) for m, x in polled))
+    out.family("eyenet_device_memory_percent", "gauge", "memory use", (({"device": m.id}, x.memory) for m, x in polled))
     out.family("eyenet_device_bandwidth_bits_per_second", "gauge", "traffic summed over the up, non-loopback interfaces",
-               [({"device": m.id, "direction": d}, v) for m, x in polled
-                for d, v in (("in", x.bandwidth_in), ("out", x.bandwidth_out))])
+               (({"device": m.id, "direction": d}, v) for m, x in polled
+                for d, v in (("in", x.bandwidth_in), ("out", x.bandwidth_out))))
     out.family("eyenet_device_uptime_seconds", "gauge", "time since the device's SNMP agent started",
-               [({"device": m.id}, m.live.uptime) for m in devices])
+               (({"device": m.id}, m.live.uptime) for m in devices))
     out.family("eyenet_device_last_seen_timestamp_seconds", "gauge", "when the device last answered (Unix time)",
-               [({"device": m.id}, m.live.last_seen.timestamp() if m.live.last_seen else None) for m in devices])
-    interfaces = [(m, itf) for m, x in polled for itf in x.interfaces]
+               (({"device": m.id}, m.live.last_seen.timestamp() if m.live.last_seen else None) for m in devices))
+
+    def interfaces():  # walked once for each family, not held: a fleet has tens of thousands
+        return ((m, itf) for m, x in polled for itf in x.interfaces)
 
     def labels(m: Monitored, itf, **more: str) -> dict[str, str]:
         return {"device": m.id, "ifindex": str(itf.if_index), "name": itf.name, **more}
 
     out.family("eyenet_interface_up", "gauge", "1 if the interface's operational status is up",
-               [(labels(m, itf), int(itf.status == "up")) for m, itf in interfaces])
+               ((labels(m, itf), int(itf.status == "up")) for m, itf in interfaces()))
     out.family("eyenet_interface_bits_per_second", "gauge", "interface traffic",
-               [(labels(m, itf, direction=d), v) for m, itf in interfaces for d, v in (("in", itf.bps_in), ("out", itf.bps_out))])
+               ((labels(m, itf, direction=d), v) for m, itf in interfaces() for d, v in (("in", itf.bps_in), ("out", itf.bps_out))))
     out.family("eyenet_interface_errors_per_second", "gauge", "interface errors",
-               [(labels(m, itf, direction=d), v) for m, itf in interfaces
-                for d, v in (("in", itf.errors_in), ("out", itf.errors_out))])
+               ((labels(m, itf, direction=d), v) for m, itf in interfaces()
+                for d, v in (("in", itf.errors_in), ("out", itf.errors_out))))
