@@ -66,6 +66,7 @@ ACCEPT_BATCH = 64  # connections accepted per wake-up of a listener
 _OUT_OF_FDS = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 _NO_BODY_STATUSES = {204, 304}
 _FRAMING_HEADERS = {"content-length", "transfer-encoding"}
+_JOIN_UP_TO = 64 * 1024  # a response up to this size goes to the socket in one write
 HTTP_VERSIONS = (b"1.0", b"1.1")
 # On every answer: no MIME sniffing, no framing by another site, no Referer to follow a link
 # out of a dashboard. Under TLS also HSTS (a year; subdomains are not EyeNet's to speak for).
@@ -457,18 +458,23 @@ class _Front:
         """Write a response; False (connection reset) when the client did not take it
         within idle_timeout."""
         try:
-            data = self._encode(h, response, head_only, close)
+            parts = self._encode(h, response, head_only, close)
         except Exception:
             self._failed("response", "invalid response %r", response)
-            data = self._encode(h, _internal_error(), head_only, close)
+            parts = self._encode(h, _internal_error(), head_only, close)
+        # One write for a usual response; a large body (a fleet's /metrics: tens of MB) is
+        # written as it is rather than copied onto its head.
+        if sum(map(len, parts)) <= _JOIN_UP_TO:
+            parts = [b"".join(parts)]
         with trio.move_on_after(self._settings.idle_timeout) as scope:
-            await conn.send_all(data)
+            for data in parts:
+                await conn.send_all(data)
         if scope.cancelled_caught:
             conn.abort()
             return False
         return True
 
-    def _encode(self, h: h11.Connection, response: Response, head_only: bool, close: bool) -> bytes:
+    def _encode(self, h: h11.Connection, response: Response, head_only: bool, close: bool) -> list[bytes]:
         status = response.status
         headers = [(b"date", self._http_date()), (b"server", SERVER_NAME)]
         headers += [
@@ -486,10 +492,10 @@ class _Front:
             headers.append((b"connection", b"close"))
         reason = _reason(status)
         event = h11.Response(status_code=status, headers=headers, reason=reason)  # validates before h's state moves
-        data = h.send(event)
+        parts = h.send_with_data_passthrough(event)
         if has_body and body and not head_only:
-            data += h.send(h11.Data(data=body))
-        return data + h.send(h11.EndOfMessage())
+            parts += h.send_with_data_passthrough(h11.Data(data=body))
+        return parts + h.send_with_data_passthrough(h11.EndOfMessage())
 
     def _http_date(self) -> bytes:
         now = int(time.time())
