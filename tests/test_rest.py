@@ -840,7 +840,7 @@ async def test_metrics_can_be_open(tmp_path):
             MlService(store, bus), authority, settings=WebSettings(metrics_auth=False),
         )
         reply = await rest.http(Request("GET", "/metrics", "/metrics", {}, (), b"", None))
-    assert reply.status == 200 and b"eyenet_build_info" in reply.body
+    assert reply.status == 200 and b"eyenet_build_info" in b"".join(reply.chunks)
     assert rest.openapi["paths"]["/metrics"]["get"]["security"] == []
 
 

@@ -61,6 +61,14 @@ class TinyApp:
             for _ in range(10):  # lets the front read ahead while this handler runs
                 await trio.sleep(0)
             return Response.text("yielded")
+        if request.path == "/chunks":  # a body made while it is written: 3 pieces, one of them empty
+            self.made = 0
+
+            def pieces():
+                for n in range(3):
+                    self.made += 1
+                    yield b"" if n == 1 else b"piece %d;" % n
+            return Response(200, (("content-type", "text/plain"),), chunks=pieces())
         if request.path == "/boom":
             raise RuntimeError("boom in handler")
         return error_response(404, "NOT_FOUND", f"no route for {request.path}")
@@ -301,6 +309,21 @@ async def test_http_1_0_and_connection_close_end_the_connection(nursery):
     assert status == 200 and json.loads(body)["arg"] == "10"
     status, headers, body = parse(await exchange(port, b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
     assert status == 200 and headers["connection"] == "close" and json.loads(body)["path"] == "/echo"
+
+
+async def test_a_body_in_chunks_is_framed_for_each_client(nursery):
+    app = TinyApp()
+    port = await start(nursery, app)
+    # HTTP/1.1: chunked transfer coding, and the connection serves the next request.
+    (s1, h1, b1), (s2, h2, b2), (s3, _, b3) = await trio.to_thread.run_sync(
+        http_session, port, [("GET", "/chunks", None, {}), ("HEAD", "/chunks", None, {}), ("GET", "/echo", None, {})]
+    )
+    assert (s1, h1["transfer-encoding"], b1) == (200, "chunked", b"piece 0;piece 2;") and "content-length" not in h1
+    assert (s2, b2) == (200, b"") and app.made == 0  # HEAD: nothing made
+    assert s3 == 200 and json.loads(b3)["path"] == "/echo"
+    # HTTP/1.0 knows no chunks: the body runs to the connection's close.
+    status, headers, body = parse(await exchange(port, b"GET /chunks HTTP/1.0\r\n\r\n"))
+    assert (status, body) == (200, b"piece 0;piece 2;") and "transfer-encoding" not in headers
 
 
 async def test_client_gone_during_a_held_request_sets_disconnected(nursery):

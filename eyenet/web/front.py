@@ -22,6 +22,7 @@ import resource
 import socket
 import ssl
 import time
+from collections.abc import Iterable
 from contextlib import contextmanager
 from typing import Any, Awaitable, Callable, Protocol
 from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
@@ -461,20 +462,33 @@ class _Front:
             parts = self._encode(h, response, head_only, close)
         except Exception:
             self._failed("response", "invalid response %r", response)
-            parts = self._encode(h, _internal_error(), head_only, close)
-        # One write for a usual response; a large body (a fleet's /metrics: tens of MB) is
-        # written as it is rather than copied onto its head.
+            response = _internal_error()
+            parts = self._encode(h, response, head_only, close)
+        # One write for a usual response; a large body is written as it is rather than
+        # copied onto its head.
         if sum(map(len, parts)) <= _JOIN_UP_TO:
             parts = [b"".join(parts)]
         with trio.move_on_after(self._settings.idle_timeout) as scope:
             for data in parts:
                 await conn.send_all(data)
+            if response.chunks is not None:
+                await self._send_chunks(conn, h, () if head_only else response.chunks)
         if scope.cancelled_caught:
             conn.abort()
             return False
         return True
 
+    async def _send_chunks(self, conn: Connection, h: h11.Connection, chunks: Iterable[bytes]) -> None:
+        """A body made while it is written: each piece framed and written in turn, with a
+        checkpoint between pieces (other tasks run while it is made), then its end."""
+        for chunk in chunks:
+            if chunk:
+                await conn.send_all(b"".join(h.send_with_data_passthrough(h11.Data(data=chunk))))
+            await trio.lowlevel.checkpoint()
+        await conn.send_all(b"".join(h.send_with_data_passthrough(h11.EndOfMessage())))
+
     def _encode(self, h: h11.Connection, response: Response, head_only: bool, close: bool) -> list[bytes]:
+        """The response's head and body (only its head when it comes in chunks)."""
         status = response.status
         headers = [(b"date", self._http_date()), (b"server", SERVER_NAME)]
         headers += [
@@ -486,13 +500,15 @@ class _Front:
         headers += [header for header in self._security if header[0].decode() not in given]  # the app may say otherwise
         body = response.body
         has_body = status >= 200 and status not in _NO_BODY_STATUSES
-        if has_body:
+        if has_body and response.chunks is None:
             headers.append((b"content-length", b"%d" % len(body)))
         if close:
             headers.append((b"connection", b"close"))
         reason = _reason(status)
         event = h11.Response(status_code=status, headers=headers, reason=reason)  # validates before h's state moves
         parts = h.send_with_data_passthrough(event)
+        if response.chunks is not None:
+            return parts
         if has_body and body and not head_only:
             parts += h.send_with_data_passthrough(h11.Data(data=body))
         return parts + h.send_with_data_passthrough(h11.EndOfMessage())

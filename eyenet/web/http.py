@@ -4,6 +4,7 @@ the WebSocket layer, REST and push)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any, Mapping
 
 import attrs
@@ -41,13 +42,16 @@ class Request:
 
 @attrs.frozen
 class Response:
-    """A complete response. The front sets Content-Length, Date and Server; a
-    Content-Length or Transfer-Encoding given here is ignored (framing is the
-    front's job) and HEAD responses lose their body on the way out."""
+    """A response. The front sets Content-Length, Date and Server; a Content-Length or
+    Transfer-Encoding given here is ignored (framing is the front's job) and HEAD
+    responses lose their body on the way out. A body too large to hold at once is given
+    as ``chunks`` instead, pieces made as they are written (chunked transfer coding; to an
+    HTTP/1.0 client, the connection closes after it)."""
 
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    chunks: Iterable[bytes] | None = attrs.field(default=None, kw_only=True)
 
     @classmethod
     def json(cls, obj: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Response:
