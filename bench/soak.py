@@ -33,10 +33,14 @@ Each --sample-every seconds (60): the server's RSS (/proc/PID/statm), its open d
 (/proc/PID/fd), its Trio tasks (eyenet_tasks of GET /metrics) and push sessions and replay
 ring and the device:metrics its sessions hold back for their budget (GET /api/health), the
 clients connected and the events they got. After the run: a
-table on stderr, one JSON line on stdout, and a least-squares line through the samples
-taken after --warmup and once the push replay ring is full ([push] replay_events, 10,000
-events, or replay_bytes, 128 MiB: a few minutes at 1,000 devices every 60 s, while caches
-fill too). For RSS: its slope
+table on stderr, one JSON line on stdout, and a least-squares line through the samples of
+the steady state: after --warmup, and once the push replay ring is full ([push]
+replay_events, 10,000 events, or replay_bytes, 128 MiB: about 4 minutes at 1,000 devices
+every 60 s) and has turned over since (its span, replaySpan of /api/health, is shorter than
+the time since it was seen full). Until then start-up events leave it (each device's first
+device:status, its first device:metrics without rates): the ring is bounded by the events'
+estimated bytes, and the same bytes of later events hold more objects (+8 MiB at 1,000
+devices; a census by type found +400,000 floats). For RSS: its slope
 in MiB/hour, the slope's standard error and the residuals' standard deviation (the noise);
 the same for descriptors and tasks. Exit status 1 when the RSS slope is clearly not flat:
 more than 3 standard errors above zero and above --max-slope MiB/hour; 2 when the run could
@@ -262,12 +266,26 @@ def sample(server: Child, port: int, token: str, fleet: Fleet, started: float) -
         "recoverable": push.get("recoverable"),
         "replay_kept": push.get("replayKept"),
         "replay_mib": round(push["replayBytes"] / MiB, 1) if "replayBytes" in push else None,
+        "replay_span_s": push.get("replaySpan"),
         "held_back": push.get("heldBack"),
         "clients": len(fleet.clients),
         "events": fleet.received(),
         "dropped": fleet.dropped,
         "cpu_s": round(server.cpu_seconds(), 1),
     }
+
+
+def steady_state(samples: list[dict], warmup: float) -> list[dict]:
+    """The samples after `warmup` once the replay ring, seen full, holds only events that came
+    after: until then neither its growth nor its change of contents is a leak."""
+    push = PushSettings()
+    full_at = next((s["t_s"] for s in samples
+                    if (s["replay_kept"] or 0) >= push.replay_events
+                    or (s["replay_mib"] or 0) * MiB >= 0.95 * push.replay_bytes), None)
+    if full_at is None:
+        return []
+    return [s for s in samples if s["t_s"] >= warmup and s["replay_span_s"] is not None
+            and s["t_s"] - s["replay_span_s"] >= full_at]
 
 
 def fit(points: list[tuple[float, float]]) -> dict:
@@ -286,7 +304,7 @@ def fit(points: list[tuple[float, float]]) -> dict:
 
 def verdict(rss: dict, max_slope: float) -> tuple[bool, str]:
     if rss["samples"] < 3:
-        return True, "too few samples after the warm-up to fit a line"
+        return True, "too few samples in the steady state (after the warm-up and the ring's turnover) to fit a line"
     slope, se = rss["slope"], rss["slope_se"]
     if slope > 3 * se and slope > max_slope:
         return False, f"RSS grows {slope:.1f} MiB/h (> 3 x {se:.1f} standard error and > {max_slope} MiB/h)"
@@ -295,13 +313,13 @@ def verdict(rss: dict, max_slope: float) -> tuple[bool, str]:
 
 def print_table(samples: list[dict], steady: list[dict], log) -> None:
     log(f"{'t (s)':>7} {'RSS MiB':>8} {'fds':>5} {'tasks':>6} {'sessions':>8} {'recov':>5} {'ring':>6} {'ring MiB':>8} "
-        f"{'held':>7} {'clients':>7} "
+        f"{'span s':>6} {'held':>7} {'clients':>7} "
         f"{'events/s':>8} {'dropped':>7} {'CPU s':>6}")
     for prev, s in zip([None, *samples], samples):
         rate = (s["events"] - prev["events"]) / (s["t_s"] - prev["t_s"]) if prev else 0.0
         log(f"{s['t_s']:7.0f} {s['rss_mib']:8.1f} {s['fds']:5d} {s['tasks'] or '-':>6} {s['sessions'] or '-':>8} "
             f"{s['recoverable'] if s['recoverable'] is not None else '-':>5} {s['replay_kept'] or '-':>6} "
-            f"{s['replay_mib'] or '-':>8} {s['held_back'] if s['held_back'] is not None else '-':>7} {s['clients']:7d} "
+            f"{s['replay_mib'] or '-':>8} {s['replay_span_s'] or '-':>6} {s['held_back'] if s['held_back'] is not None else '-':>7} {s['clients']:7d} "
             f"{rate:8.0f} {s['dropped']:7d} {s['cpu_s']:6.0f}{'' if s in steady else '  warm-up'}")
 
 
@@ -372,13 +390,7 @@ def measure(server: Child, args: argparse.Namespace, rng: random.Random, log) ->
             raise RuntimeError(f"the server exited with status {server.proc.returncode}")
         samples.append(sample(server, port, token, fleet, started))
         fleet.churn(args.churn, rng)
-    # Until the replay ring is full its growth is no leak: the fit starts after it and --warmup.
-    push = PushSettings()
-    steady = [
-        s for s in samples
-        if s["t_s"] >= args.warmup
-        and ((s["replay_kept"] or 0) >= push.replay_events or (s["replay_mib"] or 0) * MiB >= 0.95 * push.replay_bytes)
-    ]
+    steady = steady_state(samples, args.warmup)
     print_table(samples, steady, log)
     hours = [(s["t_s"] / 3600, s) for s in steady]
     figures = {key: fit([(t, s[key]) for t, s in hours if s[key] is not None]) for key in ("rss_mib", "fds", "tasks")}
@@ -386,7 +398,7 @@ def measure(server: Child, args: argparse.Namespace, rng: random.Random, log) ->
     for key, f in figures.items():
         if f["samples"] >= 3:
             log(f"soak: {key}: slope {f['slope']:+.2f}/h ± {f['slope_se']:.2f} (noise sd {f['noise_sd']:.2f}) "
-                f"over {f['samples']} samples after the warm-up")
+                f"over {f['samples']} samples of the steady state")
     log(f"soak: {why}")
     print(json.dumps({
         "benchmark": "soak", "devices": args.devices, "clients": args.clients, "interval_s": args.interval,
@@ -407,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=1800.0, help="seconds of the run after the clients are up")
     p.add_argument("--sample-every", type=float, default=60.0, help="seconds between samples")
     p.add_argument("--warmup", type=float, default=300.0,
-                   help="seconds left out of the fit, at least (samples before the replay ring is full are too)")
+                   help="seconds left out of the fit, at least (so are samples until the replay ring has filled and turned over)")
     p.add_argument("--churn", type=int, default=20, help="clients that leave and join at each sample")
     p.add_argument("--max-slope", type=float, default=2.0, help="MiB/hour of RSS growth tolerated even when significant")
     p.add_argument("--setup-timeout", type=float, default=180.0)

@@ -346,6 +346,18 @@ async def test_replay_reports_an_incomplete_history_when_the_ring_lost_events():
     assert session.handle("resume", {"lastEventId": old.id}, 0.0) == {"status": "resumed", "replayed": 2, "complete": False}
 
 
+async def test_health_says_how_far_back_a_client_can_resume(autojump_clock):
+    hub = make_hub(replay_events=2)
+    assert hub.health().details["replaySpan"] == 0.0
+    hub.publish(metrics())
+    await trio.sleep(30)
+    hub.publish(metrics())
+    await trio.sleep(15)
+    assert hub.health().details["replaySpan"] == 45.0
+    hub.publish(metrics())  # the first event leaves the ring
+    assert hub.health().details["replaySpan"] == 15.0
+
+
 async def test_recover_restores_sid_subscriptions_and_missed_events():
     hub = make_hub()
     session, sink = connect(hub)

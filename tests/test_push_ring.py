@@ -61,7 +61,7 @@ def test_a_wire_counts_each_encoding_it_caches_and_tells_its_ring():
     ring = ReplayRing(max_events=10, max_bytes=10**9)
     wire = Wire(port_metrics("r1", 48), 1)
     bare = wire.nbytes
-    ring.append(wire)
+    ring.append(wire, 0.0)
     assert ring.nbytes == bare
     frames = [wire.encoded(fmt, detailed) for fmt in (envelope_frame, websocket_event) for detailed in (False, True)]
     wire.encoded(envelope_frame, True)  # cached: not counted twice
@@ -73,24 +73,27 @@ def test_a_wire_counts_each_encoding_it_caches_and_tells_its_ring():
 def test_the_ring_keeps_the_newest_events_within_both_bounds():
     by_count = ReplayRing(max_events=3, max_bytes=10**9)
     for k in range(1, 6):
-        by_count.append(Wire(DeviceStatus("r1", "up", NOW), k))
+        by_count.append(Wire(DeviceStatus("r1", "up", NOW), k), float(k))
     assert [w.id for w in by_count] == [3, 4, 5] and by_count.first_id == 3
+    assert by_count.span(now=10.0) == 7.0  # back to the oldest kept event's time
+    assert ReplayRing(max_events=3, max_bytes=10**9).span(now=10.0) == 0.0
 
     big = footprint(port_metrics("r1", 48))
     by_bytes = ReplayRing(max_events=1000, max_bytes=3 * big)
     wires = [Wire(port_metrics("r1", 48), k) for k in range(1, 11)]
     for wire in wires:
-        by_bytes.append(wire)
+        by_bytes.append(wire, float(wire.id))
         assert by_bytes.nbytes <= by_bytes.max_bytes
-    assert [w.id for w in by_bytes] == [8, 9, 10]
+    assert [w.id for w in by_bytes] == [8, 9, 10] and by_bytes.span(now=10.0) == 2.0
     assert by_bytes.nbytes == sum(w.nbytes for w in by_bytes)
 
     # Encodings of a kept wire count; the next event makes room; a wire that left counts no more.
     for wire in wires[-3:]:
         wire.encoded(websocket_event, True)
     assert by_bytes.nbytes > by_bytes.max_bytes
-    by_bytes.append(Wire(DeviceStatus("r1", "down", NOW), 11))
+    by_bytes.append(Wire(DeviceStatus("r1", "down", NOW), 11), 11.0)
     assert by_bytes.nbytes <= by_bytes.max_bytes and by_bytes.first_id > 8
+    assert by_bytes.span(now=11.0) == 11.0 - by_bytes.first_id
     gone = wires[0]
     assert gone.meter is None
     before = by_bytes.nbytes
@@ -100,6 +103,6 @@ def test_the_ring_keeps_the_newest_events_within_both_bounds():
 
 def test_an_event_larger_than_the_byte_bound_is_still_kept_alone():
     ring = ReplayRing(max_events=100, max_bytes=100)
-    ring.append(Wire(DeviceStatus("r1", "up", NOW), 1))
-    ring.append(Wire(port_metrics("r1", 48), 2))
+    ring.append(Wire(DeviceStatus("r1", "up", NOW), 1), 0.0)
+    ring.append(Wire(port_metrics("r1", 48), 2), 0.0)
     assert [w.id for w in ring] == [2]

@@ -129,6 +129,7 @@ class Hub:
     def health(self) -> Health:
         checks = Checks({"sessions": len(self.sessions), "recoverable": len(self._recoverable),
                          "replayKept": len(self.ring), "replayBytes": self.ring.nbytes,
+                         "replaySpan": round(self.ring.span(trio.current_time()), 1),
                          "heldBack": sum(len(s.pending) for s in self._flush)})
         if not self._running:
             checks.down("the push hub is not running")
@@ -138,9 +139,10 @@ class Hub:
         """Number, keep and fan out one event (the bus task calls this; so can tests)."""
         wire = Wire(event, self.next_id(), tz=self.tz)
         wire.sensitive = self._is_sensitive(wire)
-        self.ring.append(wire)
+        now = trio.current_time()
+        self.ring.append(wire, now)
         self.published += 1
-        self._route(wire, trio.current_time())
+        self._route(wire, now)
         return wire
 
     def _route(self, wire: Wire, now: float) -> None:

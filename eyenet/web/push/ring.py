@@ -6,6 +6,9 @@ clients follow (each transport's encoding of an event is cached on it). So each
 :class:`~eyenet.web.push.wire.Wire` tells the ring what it holds as it grows
 (its event, estimated, and its encodings, exactly), and the oldest events leave
 when either bound is passed. The newest event always stays.
+
+The ring also knows when each event came, so it can say how far back a reconnecting
+client can resume (its span): what an operator sizes the bounds by.
 """
 
 from __future__ import annotations
@@ -22,14 +25,18 @@ class ReplayRing:
         self.max_bytes = max_bytes
         self.nbytes = 0  # what the kept wires hold, by their own count
         self._wires: deque[Wire] = deque()
+        self._times: deque[float] = deque()  # when each kept wire came, beside it
 
-    def append(self, wire: Wire) -> None:
+    def append(self, wire: Wire, at: float) -> None:
+        """Keep `wire`, published at time `at` (any clock that span() is given too)."""
         wire.meter = self
         self._wires.append(wire)
+        self._times.append(at)
         self.nbytes += wire.nbytes
         wires = self._wires
         while len(wires) > 1 and (len(wires) > self.max_events or self.nbytes > self.max_bytes):
             old = wires.popleft()
+            self._times.popleft()
             old.meter = None  # encodings it gets later (a held-back metric) are no longer ours
             self.nbytes -= old.nbytes
 
@@ -40,6 +47,10 @@ class ReplayRing:
     @property
     def first_id(self) -> int | None:
         return self._wires[0].id if self._wires else None
+
+    def span(self, now: float) -> float:
+        """Seconds from the oldest kept event to `now`: a client away longer misses some."""
+        return now - self._times[0] if self._times else 0.0
 
     def __len__(self) -> int:
         return len(self._wires)
