@@ -71,6 +71,7 @@ class PollerSettings:
     slow_fraction: float = field(0.5, gt=0, le=1)
     # Seconds after which interface names, descriptions, aliases and types are read again
     # even when nothing says the interface table changed (ifAlias edits say nothing); 0: every poll.
+    # A device's first refresh comes after a random half to all of it, spreading a fleet's.
     interface_refresh: float = field(600.0, ge=0, unit=" seconds")
     # Interfaces listed but left out of bandwidth totals and alerts (regular expressions
     # searched in ifName and ifDescr), and whether one whose ifOperStatus is notPresent is.

@@ -281,8 +281,11 @@ async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsi
                 first.cpu, first.memory, first.cpu_method, first.memory_method, first.profiles)
             # Components too, named by the names the plan kept (not read again).
             assert planned.components == first.components and any(c.description for c in first.components)
-            # Stale by each of the signals: read anew, and named as the agent names them.
+            # A device's first labels are read again after a random share (half to all) of the
+            # interval, so that a fleet started at once spreads its refreshes; later ones last it all.
             labels = first.labels
+            assert 0.5 <= labels.lasts <= 1.0
+            # Stale by each of the signals: read anew, and named as the agent names them.
             for stale in (
                 attrs.evolve(labels, names={}, if_number=(labels.if_number or 0) + 1),
                 attrs.evolve(labels, names={}, last_change=(labels.last_change or 0) + 1),
@@ -292,6 +295,7 @@ async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsi
             ):
                 reading, _ = await read_counting(stale)
                 assert reading.labels is not stale and reading.interfaces == first.interfaces, stale
+                assert reading.labels.lasts == 1.0
             reading, _ = await read_counting(labels, refresh=0)  # 0: every poll
             assert reading.labels is not labels
 
@@ -325,6 +329,9 @@ def test_interface_labels_current():
     assert not labels.current(5, 200, 1000, 60.0, 600)  # ifTableLastChange
     assert not labels.current(5, 100, 999, 60.0, 600)  # rebooted
     assert not labels.current(5, 100, None, 60.0, 600)  # no sysUpTime: nothing to tell a reboot by
+    # A device's first labels last a share of the interval: its refreshes keep that phase.
+    first = attrs.evolve(labels, lasts=0.75)
+    assert first.current(5, 100, 1000, 499.9, 600) and not first.current(5, 100, 1000, 500.0, 600)
 
 
 def test_interface_labels_short_of_ifnumber_are_read_again_once():

@@ -110,6 +110,10 @@ class InterfaceLabels:
     last_change: int | None = None  # ifTableLastChange
     uptime: int | None = None  # sysUpTime ticks
     read_at: float = 0.0  # Trio clock
+    # The share of the refresh interval these labels last: 1, or less for a device's first
+    # reading (read_device draws it), so that a fleet started at once spreads its refreshes
+    # over the interval instead of reading every label table again in the same minute.
+    lasts: float = 1.0
     # Rows agree with ifNumber, or the same rows were read twice. net-snmp answers ifNumber
     # live but its ifTable from a cache of a few seconds: rows read just after an interface
     # came are short, and walks that stop at the last known row would never see the new one.
@@ -120,7 +124,7 @@ class InterfaceLabels:
         rebooted since, and younger than refresh seconds."""
         return (
             self.settled
-            and now - self.read_at < refresh
+            and now - self.read_at < refresh * self.lasts
             and if_number == self.if_number
             and last_change == self.last_change
             and uptime is not None

@@ -8,6 +8,7 @@ functions), so unit tests feed rows without an agent.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -161,7 +162,8 @@ async def read_device(
         named = by_name(if_columns)
     fresh = labels is None
     if fresh:
-        labels = interface_labels(named, previous, **table, read_at=now)
+        lasts = 1.0 if previous is not None else random.uniform(0.5, 1.0)  # InterfaceLabels.lasts
+        labels = interface_labels(named, previous, **table, read_at=now, lasts=lasts)
     if not v1:
         needs = fallback_rows(named, labels.rows)
         await reader.read_rows({IF_COLUMNS[name]: rows for name, rows in needs.items()}, if_columns, hint)
