@@ -166,7 +166,7 @@ def one_try(lab: Lab, args: argparse.Namespace, work: Path, n: int, log) -> dict
         token = login(port)
         for first in range(0, args.clients, BATCH):
             batch = [Peer(port, f"/ws?token={token}") for _ in range(min(BATCH, args.clients - first))]
-            subscribe_batch(batch, "eyenet-ws", token)
+            subscribe_batch(batch, "eyenet-ws", token, live=True)
             peers += batch
         readers = Readers(peers, time.monotonic() + args.load_seconds + args.stop_timeout + 10)
         readers.start()

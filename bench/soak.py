@@ -206,7 +206,7 @@ class Fleet:
     def connect(self, kind: str, channel: str, count: int) -> None:
         path = PATHS[kind] + (self.token if kind == "eyenet-ws" else "")
         peers = [Peer(self.port, path, next(self.sources)) for _ in range(count)]
-        subscribe_batch(peers, kind, self.token, channel)
+        subscribe_batch(peers, kind, self.token, channel, live=True)
         for peer in peers:
             client = Client(peer, kind, channel)
             self.clients[client.sock.fileno()] = client
