@@ -319,7 +319,8 @@ def print_table(samples: list[dict], steady: list[dict], log) -> None:
         rate = (s["events"] - prev["events"]) / (s["t_s"] - prev["t_s"]) if prev else 0.0
         log(f"{s['t_s']:7.0f} {s['rss_mib']:8.1f} {s['fds']:5d} {s['tasks'] or '-':>6} {s['sessions'] or '-':>8} "
             f"{s['recoverable'] if s['recoverable'] is not None else '-':>5} {s['replay_kept'] or '-':>6} "
-            f"{s['replay_mib'] or '-':>8} {s['replay_span_s'] or '-':>6} {s['held_back'] if s['held_back'] is not None else '-':>7} {s['clients']:7d} "
+            f"{s['replay_mib'] or '-':>8} {s['replay_span_s'] or '-':>6} "
+            f"{s['held_back'] if s['held_back'] is not None else '-':>7} {s['clients']:7d} "
             f"{rate:8.0f} {s['dropped']:7d} {s['cpu_s']:6.0f}{'' if s in steady else '  warm-up'}")
 
 
