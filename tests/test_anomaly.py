@@ -1,5 +1,6 @@
 """Anomaly detection (sans-io) and the job service with a real store and bus."""
 
+import math
 import os
 import random
 
@@ -93,6 +94,23 @@ def test_a_link_that_goes_down_on_a_timetable_is_not_flapping():
     for i in (6, 8, 18, 20):  # down for a poll, four times, between its scheduled downs
         flapped[i] = 2.0
     assert labels(detect([scheduled(t) for t in times], flapped, times=(times, window_times), metric="if.3.status")) == ["flapping"]
+
+
+def wandering_cpu(n, phase):
+    """A CPU in whole percent, a point a poll: a wave slower than a short history and a faster one."""
+    return [float(round(22 + 8 * math.sin(2 * math.pi * k / 18 + phase) + 5 * math.sin(2 * math.pi * k / 3.7 + 2 * phase)))
+            for k in range(n)]
+
+
+def test_a_short_history_judges_its_points_from_the_rest_of_an_excursion():
+    # A spike filling a third of the history lifts the median to the top of the other points and
+    # its flat top adds steps of 0 to the noise: the troughs of the rest's own wave are no drops.
+    for phase in [i / 10 for i in range(63)]:
+        for n in (14, 16, 18, 20):
+            quiet = wandering_cpu(n, phase)
+            spiked = quiet[:4] + [95.0] * 6 + quiet[10:]
+            assert labels(detect(spiked, spiked, itself=True)) == ["spike"], spiked
+            assert labels(detect(quiet, quiet, itself=True)) == ["normal"], quiet
 
 
 def test_findings_come_most_confident_first_with_confidence_growing_with_distance():

@@ -149,11 +149,47 @@ def _is_traffic(metric: str) -> bool:
     return parts[0] == "bandwidth" or (parts[0] == "if" and parts[-1] in ("in", "out"))
 
 
-def _theil_sen(values: Sequence[float]) -> tuple[float, float]:
-    """Intercept and slope (per point) of the Theil-Sen line through values at 0, 1, 2, ..."""
+def _theil_sen(values: Sequence[float], xs: Sequence[int] | None = None) -> tuple[float, float]:
+    """Intercept and slope (per point) of the Theil-Sen line through values at xs (0, 1, 2, ... by default)."""
     n = len(values)
-    slope = statistics.median((values[j] - values[i]) / (j - i) for i in range(n) for j in range(i + 1, n))
-    return statistics.median(v - slope * i for i, v in enumerate(values)), slope
+    x = range(n) if xs is None else xs
+    slope = statistics.median((values[j] - values[i]) / (x[j] - x[i]) for i in range(n) for j in range(i + 1, n))
+    return statistics.median(v - slope * x[i] for i, v in enumerate(values)), slope
+
+
+def _own_level(values: Sequence[float], threshold: float) -> tuple[list[float], float]:
+    """What a short history judged against itself expects at each point (its median, or its
+    Theil-Sen line when that fits better: a short history's slow wander cannot be told from a
+    trend), and its spread, from the point-to-point noise: an excursion filling much of the
+    history would widen the spread around the median, and adds only its two edges to the steps.
+    When points of one side stand beyond `threshold` (the strongest excursion), they are set
+    aside and both are taken again from the rest: a spike filling a third of the history lifts
+    the median to the top of the other points, and its flat top adds steps of 0 to the noise;
+    the troughs of the rest's own wander would read as drops. The second spread is also at least
+    the rest's spread around their level (it no longer holds the excursion, and the steps see
+    only the slope of a wave slower than the history)."""
+    n = len(values)
+    kept: Sequence[int] = range(n)
+    for second in (False, True):
+        ys = [values[i] for i in kept]
+        steps = [values[j] - values[i] for i, j in zip(kept, kept[1:]) if j == i + 1]
+        spread = _spread(steps, 0.0) / math.sqrt(2) if any(steps) else 0.0
+        centre = statistics.median(ys)
+        expected = [centre] * n
+        if len(ys) >= 2 * MIN_WINDOW:
+            intercept, slope = _theil_sen(ys, kept)
+            line = [intercept + slope * i for i in range(n)]
+            if sum(abs(values[i] - line[i]) for i in kept) < sum(abs(y - centre) for y in ys):
+                expected = line
+        if second:
+            return expected, max(spread, _spread([values[i] - expected[i] for i in kept], 0.0))
+        scale = spread or abs(centre) * 0.01 or 1.0
+        residuals = [(v - e) / scale for v, e in zip(values, expected)]
+        side = math.copysign(1.0, max(residuals, key=abs))
+        kept = [i for i, r in enumerate(residuals) if r * side <= threshold]
+        if len(kept) == n or 2 * len(kept) <= n:  # no excursion, or the excursion is the most of it
+            break
+    return expected, spread
 
 
 def _best_step(values: Sequence[float]) -> tuple[int, float, float, float]:
@@ -312,10 +348,7 @@ def detect(
     if seasonal is not None and seasonal[1] > 0:
         expected, spread = seasonal
     if itself:
-        # An excursion that fills much of a short history would widen the spread around the
-        # median; the point-to-point noise (of which an excursion adds only its two edges) does not.
-        steps = [b - a for a, b in zip(baseline, baseline[1:])]
-        spread = _spread(steps, 0.0) / math.sqrt(2) if any(steps) else 0.0
+        expected, spread = _own_level(baseline, threshold)
     scale = spread or abs(centre) * 0.01 or 1.0  # a constant baseline: any change is news, relative to its level
     z = [(v - e) / scale for v, e in zip(window, expected)]
     findings: list[Finding] = []
@@ -345,11 +378,9 @@ def detect(
     rise = slope * (len(z) - 1)
     step_fit = [before] * k + [after] * (len(z) - k)
     if itself:
-        # Judged against itself, a short history's slow wander cannot be told from a trend: the
-        # line, when it fits better, is only the level that points are judged from. (A step would
-        # take an excursion filling much of the history for a level.)
-        if line_cost < flat_cost:
-            fit = line
+        # Judged against its own level (_own_level). (A step would take an excursion filling
+        # much of the history for a level.)
+        fit, level = [0.0] * len(z), 0.0
     elif abs(rise) > threshold and line_cost < 0.9 * flat_cost and (line_cost < 0.9 * step_cost or _gradual(z, k, after - before)):
         # A drift that bends (a rise in traffic is concave in logarithms) fits a step better than
         # a line; taken for a shift, its first points would read as drops below the step's level.
