@@ -21,6 +21,7 @@ from eyenet.collect.poller import Poller
 from eyenet.collect.profiles import ProfileError, ProfileSet, load_profiles
 from eyenet.collect.traps import TrapService
 from eyenet.config import Config, ConfigError, find_config, load_config, restart_needed
+from eyenet.daemon import memory
 from eyenet.daemon.changes import diff
 from eyenet.daemon.control import Control
 from eyenet.daemon.summary import Counts
@@ -199,6 +200,7 @@ async def run(
                 await nursery.start(topology.run)
                 if traps is not None:
                     await nursery.start(traps.run)
+                nursery.start_soon(memory.give_back_every)
                 task_status.started(Services(poller, devices, alerts, topology, hub, addresses, traps))
                 if control is None:
                     return  # the services run until cancelled
