@@ -371,8 +371,10 @@ def detect(
     flat_cost = sum(abs(v - flat_level) for v in z)
     fit: list[float] = [flat_level] * len(z)
     level = flat_level
-    k, before, after, step_cost = _best_step(z) if len(z) >= 2 * MIN_WINDOW else (0, 0.0, 0.0, math.inf)
-    intercept, slope = _theil_sen(z) if len(z) >= 2 * MIN_WINDOW else (0.0, 0.0)
+    # Judged against itself, the level is _own_level's: neither a step nor a line is fitted to z.
+    fitted = not itself and len(z) >= 2 * MIN_WINDOW
+    k, before, after, step_cost = _best_step(z) if fitted else (0, 0.0, 0.0, math.inf)
+    intercept, slope = _theil_sen(z) if fitted else (0.0, 0.0)
     line = [intercept + slope * i for i in range(len(z))]
     line_cost = sum(abs(v - f) for v, f in zip(z, line))
     rise = slope * (len(z) - 1)
