@@ -20,6 +20,7 @@ comparable, each with its reason.
 
 from __future__ import annotations
 
+import random
 import re
 
 import agents
@@ -257,7 +258,9 @@ async def test_interface_labels_are_reused_until_the_table_says_otherwise(snmpsi
 
         with trio.fail_after(60):
             timeouts = client.stats.timeouts
+            shared = random.getstate()
             first, full = await read_counting(None)
+            assert random.getstate() == shared  # its draw (below) is EyeNet's own generator's
             again, reused = await read_counting(first.labels)
             assert again.labels is first.labels and again.interfaces == first.interfaces and again.problems == ()
             # With the plan too, CPU and memory come from the methods that gave them, and no other.

@@ -36,6 +36,7 @@ from eyenet.snmp.client import SnmpClient, Target
 from eyenet.snmp.errors import SnmpError, SnmpResolveError, SnmpTimeout
 
 log = logging.getLogger("eyenet.poller")
+_jitter = random.Random()  # not the process's shared one, which an embedding program or its tests may seed or draw from
 
 SOFTWARE_LOOPBACK = 24  # IANAifType softwareLoopback: not traffic anyone pays for
 STATUS_NUMBERS = {status: n for n, status in enumerate(INTERFACE_STATUSES, 1)}  # ifOperStatus: 1 up, 2 down, ...
@@ -318,7 +319,7 @@ class Poller:
             with scope:
                 state = self.states.setdefault(device.id, DeviceState())
                 target = self.target(device)
-                due = trio.current_time() + random.uniform(0, min(interval, FIRST_POLL_SPREAD))
+                due = trio.current_time() + _jitter.uniform(0, min(interval, FIRST_POLL_SPREAD))
                 phase = poll_phase(device.id, interval)
                 last = -EARLY_POLL_GAP
                 while not self._stopping:

@@ -50,6 +50,8 @@ from eyenet.snmp.rows import Index, Rows, int_value
 from eyenet.snmp.table import TableReader, by_table, snmp_nursery
 from eyenet.snmp.values import Oid, format_oid
 
+_jitter = random.Random()  # not the process's shared one, which an embedding program or its tests may seed or draw from
+
 
 @attrs.frozen
 class DeviceReading:
@@ -162,7 +164,7 @@ async def read_device(
         named = by_name(if_columns)
     fresh = labels is None
     if fresh:
-        lasts = 1.0 if previous is not None else random.uniform(0.5, 1.0)  # InterfaceLabels.lasts
+        lasts = 1.0 if previous is not None else _jitter.uniform(0.5, 1.0)  # InterfaceLabels.lasts
         labels = interface_labels(named, previous, **table, read_at=now, lasts=lasts)
     if not v1:
         needs = fallback_rows(named, labels.rows)

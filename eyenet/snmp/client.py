@@ -58,6 +58,8 @@ from eyenet.snmp.message import (
 from eyenet.snmp.usm import FLAG_PRIV, MAX_BOOTS, UsmParameters, UsmUser, open_framed, secure_message
 from eyenet.snmp.values import Oid, Tag, VarBind, format_oid
 
+_random = random.Random()  # not the process's shared one, which an embedding program or its tests may seed or draw from
+
 # Remember this many finished request-ids to tell late answers and duplicates from foreign datagrams.
 RECENT_IDS = 8192
 RESOLVE_TTL = 300.0
@@ -184,13 +186,13 @@ class SnmpClient:
         self._sockets: dict[int, _stdsocket.socket] = {}
         self._pending: dict[int, _Pending] = {}
         self._recent: OrderedDict[int, bool] = OrderedDict()  # request-id -> answered?
-        self._next_id = random.randrange(1, 2**31 - 1)
+        self._next_id = _random.randrange(1, 2**31 - 1)
         self._resolved: dict[tuple[str, int], _Resolved] = {}
         self._tuners: dict[tuple[str, int], BulkTuner] = {}
         self._engines: dict[SockAddr, _Engine] = {}
         self._discovering: dict[SockAddr, trio.Lock] = {}
         # The privacy salt (RFC 3826 3.1.2.1: a 64-bit counter, started at random).
-        self._salt = random.getrandbits(64)
+        self._salt = _random.getrandbits(64)
         self.stats = ClientStats()
 
     @classmethod
