@@ -157,6 +157,23 @@ def _theil_sen(values: Sequence[float], xs: Sequence[int] | None = None) -> tupl
     return statistics.median(v - slope * x[i] for i, v in enumerate(values)), slope
 
 
+def _level_of(values: Sequence[float], kept: Sequence[int]) -> tuple[list[float], float]:
+    """What the points at `kept` (in order) expect at each point of `values`: their median, or
+    their Theil-Sen line when that fits them better; and their point-to-point spread (steps
+    between neighbours only)."""
+    ys = [values[i] for i in kept]
+    steps = [values[j] - values[i] for i, j in zip(kept, kept[1:]) if j == i + 1]
+    spread = _spread(steps, 0.0) / math.sqrt(2) if any(steps) else 0.0
+    centre = statistics.median(ys)
+    expected = [centre] * len(values)
+    if len(ys) >= 2 * MIN_WINDOW:
+        intercept, slope = _theil_sen(ys, kept)
+        line = [intercept + slope * i for i in range(len(values))]
+        if sum(abs(values[i] - line[i]) for i in kept) < sum(abs(y - centre) for y in ys):
+            expected = line
+    return expected, spread
+
+
 def _own_level(values: Sequence[float], threshold: float) -> tuple[list[float], float]:
     """What a short history judged against itself expects at each point (its median, or its
     Theil-Sen line when that fits better: a short history's slow wander cannot be told from a
@@ -169,27 +186,15 @@ def _own_level(values: Sequence[float], threshold: float) -> tuple[list[float], 
     the rest's spread around their level (it no longer holds the excursion, and the steps see
     only the slope of a wave slower than the history)."""
     n = len(values)
-    kept: Sequence[int] = range(n)
-    for second in (False, True):
-        ys = [values[i] for i in kept]
-        steps = [values[j] - values[i] for i, j in zip(kept, kept[1:]) if j == i + 1]
-        spread = _spread(steps, 0.0) / math.sqrt(2) if any(steps) else 0.0
-        centre = statistics.median(ys)
-        expected = [centre] * n
-        if len(ys) >= 2 * MIN_WINDOW:
-            intercept, slope = _theil_sen(ys, kept)
-            line = [intercept + slope * i for i in range(n)]
-            if sum(abs(values[i] - line[i]) for i in kept) < sum(abs(y - centre) for y in ys):
-                expected = line
-        if second:
-            return expected, max(spread, _spread([values[i] - expected[i] for i in kept], 0.0))
-        scale = spread or abs(centre) * 0.01 or 1.0
-        residuals = [(v - e) / scale for v, e in zip(values, expected)]
-        side = math.copysign(1.0, max(residuals, key=abs))
-        kept = [i for i, r in enumerate(residuals) if r * side <= threshold]
-        if len(kept) == n or 2 * len(kept) <= n:  # no excursion, or the excursion is the most of it
-            break
-    return expected, spread
+    expected, spread = _level_of(values, range(n))
+    scale = spread or abs(statistics.median(values)) * 0.01 or 1.0
+    residuals = [(v - e) / scale for v, e in zip(values, expected)]
+    side = math.copysign(1.0, max(residuals, key=abs))
+    kept = [i for i, r in enumerate(residuals) if r * side <= threshold]
+    if len(kept) == n or 2 * len(kept) <= n:  # no excursion, or the excursion is the most of it
+        return expected, spread
+    expected, spread = _level_of(values, kept)
+    return expected, max(spread, _spread([values[i] - expected[i] for i in kept], 0.0))
 
 
 def _best_step(values: Sequence[float]) -> tuple[int, float, float, float]:
